@@ -1,0 +1,2 @@
+//! refkube
+fn main() {}

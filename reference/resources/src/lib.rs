@@ -1,0 +1,23 @@
+//! refkube-resources: what each Kubernetes resource *means*, with no I/O.
+//!
+//! The API server (refkube-apiserver) owns HTTP, storage and watch; everything it needs
+//! to know about a kind lives here as pure functions over `serde_json::Value` objects:
+//! the resource registry (what discovery serves), decoding with strict field validation,
+//! defaulting and admission mutations, validation with upstream's field errors, label and
+//! field selectors, the three patch types, server-side Table printing for `kubectl get`,
+//! and the OpenAPI v3 documents kubectl reads.
+//!
+//! This file is the contract the API server codes against; each module documents its
+//! entry points.
+
+pub mod registry;
+pub mod selector;
+pub mod fields;
+pub mod decode;
+pub mod defaults;
+pub mod validation;
+pub mod patch;
+pub mod table;
+pub mod openapi;
+
+pub use registry::ResourceInfo;

@@ -1,0 +1,32 @@
+//! The store's error type, shared by every backend.
+
+use crate::Revision;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    /// Create found the key already present.
+    #[error("key {0:?} already exists")]
+    AlreadyExists(String),
+    /// The key is not present.
+    #[error("key {0:?} not found")]
+    NotFound(String),
+    /// A compare-and-swap saw a different mod_revision than expected.
+    #[error("key {key:?} is at revision {actual}, not {expected}")]
+    Conflict { key: String, expected: Revision, actual: Revision },
+    /// The requested revision has been compacted away.
+    #[error("revision {requested} has been compacted (compacted up to {compacted})")]
+    Compacted { requested: Revision, compacted: Revision },
+    /// The requested revision is in the future.
+    #[error("revision {requested} is newer than the current revision {current}")]
+    FutureRevision { requested: Revision, current: Revision },
+    /// The backend could not be reached or failed.
+    #[error("store backend unavailable: {0}")]
+    Unavailable(String),
+    /// The backend's data on disk or on the wire is not what it should be.
+    #[error("store data corrupt: {0}")]
+    Corrupt(String),
+    /// The store spec string could not be parsed.
+    #[error("invalid store spec {spec:?}: {reason}")]
+    InvalidSpec { spec: String, reason: String },
+}
