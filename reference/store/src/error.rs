@@ -13,13 +13,23 @@ pub enum StoreError {
     NotFound(String),
     /// A compare-and-swap saw a different mod_revision than expected.
     #[error("key {key:?} is at revision {actual}, not {expected}")]
-    Conflict { key: String, expected: Revision, actual: Revision },
+    Conflict {
+        key: String,
+        expected: Revision,
+        actual: Revision,
+    },
     /// The requested revision has been compacted away.
     #[error("revision {requested} has been compacted (compacted up to {compacted})")]
-    Compacted { requested: Revision, compacted: Revision },
+    Compacted {
+        requested: Revision,
+        compacted: Revision,
+    },
     /// The requested revision is in the future.
     #[error("revision {requested} is newer than the current revision {current}")]
-    FutureRevision { requested: Revision, current: Revision },
+    FutureRevision {
+        requested: Revision,
+        current: Revision,
+    },
     /// The backend could not be reached or failed.
     #[error("store backend unavailable: {0}")]
     Unavailable(String),

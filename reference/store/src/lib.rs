@@ -12,8 +12,15 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::Stream;
 
+mod embedded;
+mod engine;
 mod error;
+pub mod memory;
+mod spec;
+
 pub use error::StoreError;
+pub use memory::MemoryStore;
+pub use spec::{Spec, open};
 
 /// A store revision. Revisions start at 1 after the first write; 0 means "nothing yet".
 pub type Revision = i64;
@@ -47,7 +54,9 @@ pub struct ListOptions {
     /// At most this many items; 0 means no limit.
     pub limit: usize,
     /// Read at this past revision instead of the current one. Fails with
-    /// [`StoreError::Compacted`] when it is at or below the compaction point.
+    /// [`StoreError::Compacted`] when it is below the compaction point (as in etcd, the
+    /// state *at* the compaction revision stays readable), and with
+    /// [`StoreError::FutureRevision`] when it is above the current revision.
     pub at: Option<Revision>,
 }
 
@@ -89,8 +98,9 @@ pub type WatchStream = Pin<Box<dyn Stream<Item = Result<Vec<WatchEvent>, StoreEr
 /// Guarantees every backend must keep (checked by the conformance suite in
 /// [`conformance`]): revisions are strictly increasing and never reused; a watch started
 /// from revision `r` delivers every change with revision > `r` under its prefix, exactly
-/// once, in order, with no gaps, grouped per revision; a watch or read at or below the
-/// compaction point fails with [`StoreError::Compacted`]; an acknowledged write survives
+/// once, in order, with no gaps, grouped per revision; a read below the compaction point,
+/// or a watch needing a revision below it, fails with [`StoreError::Compacted`]; an
+/// acknowledged write survives
 /// as far as the backend promises (memory: process lifetime; file and etcd: crashes).
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -109,8 +119,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Overwrites a key if its mod_revision is still `expected`; otherwise fails with
     /// [`StoreError::Conflict`] (or [`StoreError::NotFound`] if it is gone).
-    async fn update(&self, key: &str, expected: Revision, value: Bytes)
-    -> Result<Revision, StoreError>;
+    async fn update(
+        &self,
+        key: &str,
+        expected: Revision,
+        value: Bytes,
+    ) -> Result<Revision, StoreError>;
 
     /// Deletes a key, if `expected` is given only when its mod_revision still equals it.
     /// Returns the revision of the delete and the value that was deleted.
@@ -122,10 +136,16 @@ pub trait Store: Send + Sync + 'static {
 
     /// Watches every key under `prefix` for changes after revision `after`.
     /// `after` = 0 means "from now": only changes after the current revision.
+    /// Fails with [`StoreError::FutureRevision`] when `after` is above the current
+    /// revision, and with [`StoreError::Compacted`] when the first revision it needs
+    /// (`after + 1`) is below the compaction point; a watcher that falls behind a later
+    /// compaction gets one `Compacted` item and the stream ends.
     async fn watch(&self, prefix: &str, after: Revision) -> Result<WatchStream, StoreError>;
 
-    /// Forgets history at and below `revision`: reads and watches there now fail with
-    /// [`StoreError::Compacted`]. Current values are kept.
+    /// Forgets history below `revision` (etcd semantics: reads at `revision` itself and
+    /// watches from it still work; older ones fail with [`StoreError::Compacted`]).
+    /// Current values are kept. Compacting at or below the compaction point fails with
+    /// `Compacted`; above the current revision with `FutureRevision`.
     async fn compact(&self, revision: Revision) -> Result<(), StoreError>;
 
     /// The current revision (that of the last write).
