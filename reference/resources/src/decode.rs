@@ -49,5 +49,8 @@ pub fn decode(
         Format::Json => serde_json::from_slice(body).map_err(|e| DecodeError(e.to_string()))?,
         Format::Yaml => serde_yaml::from_slice(body).map_err(|e| DecodeError(e.to_string()))?,
     };
-    Ok(Decoded { object, warnings: Vec::new() })
+    Ok(Decoded {
+        object,
+        warnings: Vec::new(),
+    })
 }

@@ -17,7 +17,10 @@ pub struct DefaultsConfig {
 
 impl Default for DefaultsConfig {
     fn default() -> Self {
-        Self { not_ready_toleration_seconds: 300, unreachable_toleration_seconds: 300 }
+        Self {
+            not_ready_toleration_seconds: 300,
+            unreachable_toleration_seconds: 300,
+        }
     }
 }
 

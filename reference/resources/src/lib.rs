@@ -10,14 +10,15 @@
 //! This file is the contract the API server codes against; each module documents its
 //! entry points.
 
-pub mod registry;
-pub mod selector;
-pub mod fields;
 pub mod decode;
 pub mod defaults;
-pub mod validation;
-pub mod patch;
-pub mod table;
+pub mod fields;
 pub mod openapi;
+pub mod patch;
+pub mod registry;
+pub mod selector;
+pub mod table;
+pub mod validation;
 
 pub use registry::ResourceInfo;
+pub mod names;

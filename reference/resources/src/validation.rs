@@ -33,7 +33,19 @@ pub fn validate_update(
 /// The message of the 422 Invalid Status: `Pod "x" is invalid: [spec.containers:
 /// Required value, ...]` (no brackets for a single cause), as upstream's `NewInvalid`.
 pub fn invalid_message(info: &ResourceInfo, name: &str, causes: &[Cause]) -> String {
-    let parts: Vec<String> = causes.iter().map(|c| format!("{}: {}", c.field, c.message)).collect();
-    let joined = if parts.len() == 1 { parts[0].clone() } else { format!("[{}]", parts.join(", ")) };
-    format!("{} {:?} is invalid: {}", info.qualified_kind(), name, joined)
+    let parts: Vec<String> = causes
+        .iter()
+        .map(|c| format!("{}: {}", c.field, c.message))
+        .collect();
+    let joined = if parts.len() == 1 {
+        parts[0].clone()
+    } else {
+        format!("[{}]", parts.join(", "))
+    };
+    format!(
+        "{} {:?} is invalid: {}",
+        info.qualified_kind(),
+        name,
+        joined
+    )
 }
