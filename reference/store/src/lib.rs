@@ -12,13 +12,18 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::Stream;
 
+pub mod conformance;
 mod embedded;
 mod engine;
 mod error;
+pub mod file;
 pub mod memory;
 mod spec;
+mod wal;
+mod walfile;
 
 pub use error::StoreError;
+pub use file::{FileConfig, FileStore};
 pub use memory::MemoryStore;
 pub use spec::{Spec, open};
 

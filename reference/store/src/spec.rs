@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::file::{FileConfig, FileStore};
 use crate::memory::MemoryStore;
 use crate::{Store, StoreError};
 
@@ -74,7 +75,8 @@ impl Spec {
 pub fn open(spec: &str) -> Result<Arc<dyn Store>, StoreError> {
     Ok(match Spec::parse(spec)? {
         Spec::Memory => Arc::new(MemoryStore::new()),
-        Spec::File(_) | Spec::Etcd(_) => {
+        Spec::File(dir) => Arc::new(FileStore::open(FileConfig::new(dir))?),
+        Spec::Etcd(_) => {
             return Err(StoreError::Unavailable(format!(
                 "backend of {spec:?} is not built yet"
             )));
