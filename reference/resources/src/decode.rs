@@ -1,9 +1,18 @@
 //! Decoding request bodies: JSON or YAML into a checked object, with upstream's
 //! `fieldValidation` (Strict, Warn, Ignore) for unknown and duplicate fields.
 //!
-//! Entry point: [`decode`].
+//! Entry point: [`decode`]. The body is first read into an order-preserving tree (so
+//! duplicate keys are seen and errors come out in document order), unknown fields are
+//! found by walking the k8s-openapi JSON schema of the kind (`decode/tree.rs`), and the
+//! object is then round-tripped through the typed struct, which catches type errors and
+//! normalises the object.
+
+mod tree;
 
 use crate::ResourceInfo;
+use crate::types::{self, TypeVisitor, Typed};
+use serde_json::Value;
+use tree::Node;
 
 /// The `fieldValidation` query parameter. Upstream's default for kubectl is Strict, for
 /// other clients Warn... the server default when absent is `Warn`.
@@ -13,6 +22,20 @@ pub enum FieldValidation {
     #[default]
     Warn,
     Strict,
+}
+
+impl FieldValidation {
+    /// Parses the query parameter value (`Strict`, `Warn`, `Ignore`, case as upstream).
+    pub fn parse(s: &str) -> Result<Self, DecodeError> {
+        match s {
+            "Strict" => Ok(Self::Strict),
+            "Warn" | "" => Ok(Self::Warn),
+            "Ignore" => Ok(Self::Ignore),
+            other => Err(DecodeError(format!(
+                "fieldValidation must be one of \"Ignore\", \"Warn\", or \"Strict\", got {other:?}"
+            ))),
+        }
+    }
 }
 
 /// Body encodings the server accepts.
@@ -40,17 +63,108 @@ pub struct Decoded {
 /// Decodes `body` as an object of `info`'s kind. Checks apiVersion/kind when present
 /// (a mismatch is a DecodeError), sets them when absent.
 pub fn decode(
-    _info: &ResourceInfo,
+    info: &ResourceInfo,
     body: &[u8],
     format: Format,
-    _validation: FieldValidation,
+    validation: FieldValidation,
 ) -> Result<Decoded, DecodeError> {
-    let object = match format {
-        Format::Json => serde_json::from_slice(body).map_err(|e| DecodeError(e.to_string()))?,
-        Format::Yaml => serde_yaml::from_slice(body).map_err(|e| DecodeError(e.to_string()))?,
+    let node = match format {
+        Format::Json => tree::parse_json(body),
+        Format::Yaml => tree::parse_yaml(body),
+    }
+    .map_err(|e| DecodeError(format!("couldn't get version/kind; json parse error: {e}")))?;
+    let Node::Obj(_) = node else {
+        return Err(DecodeError(
+            "couldn't get version/kind; json parse error: the body must be a JSON object"
+                .to_string(),
+        ));
     };
-    Ok(Decoded {
-        object,
-        warnings: Vec::new(),
-    })
+    let mut problems = Vec::new();
+    if validation != FieldValidation::Ignore {
+        let schema = types::schema(info);
+        let root = schema.as_deref();
+        tree::check(&node, root, root, "", &mut problems);
+    }
+    let mut object = node.into_value();
+    check_type_meta(info, &mut object)?;
+    let cannot = || {
+        format!(
+            "{} in version {:?} cannot be handled as a {}",
+            info.kind, info.version, info.kind
+        )
+    };
+    if validation == FieldValidation::Strict && !problems.is_empty() {
+        return Err(DecodeError(format!(
+            "{}: strict decoding error: {}",
+            cannot(),
+            problems.join(", ")
+        )));
+    }
+    let object = normalise(info, object).map_err(|e| DecodeError(format!("{}: {e}", cannot())))?;
+    let warnings = if validation == FieldValidation::Warn {
+        problems
+    } else {
+        Vec::new()
+    };
+    Ok(Decoded { object, warnings })
 }
+
+/// Checks `apiVersion` and `kind` against the endpoint's, filling them in when absent.
+fn check_type_meta(info: &ResourceInfo, object: &mut Value) -> Result<(), DecodeError> {
+    let want_version = info.api_version();
+    match object.get("apiVersion") {
+        None | Some(Value::Null) => object["apiVersion"] = Value::String(want_version),
+        Some(Value::String(v)) if *v == want_version => {}
+        Some(other) => {
+            let got = other
+                .as_str()
+                .map_or_else(|| other.to_string(), str::to_string);
+            return Err(DecodeError(format!(
+                "the API version in the data ({got}) does not match the expected API version ({want_version})"
+            )));
+        }
+    }
+    match object.get("kind") {
+        None | Some(Value::Null) => object["kind"] = Value::String(info.kind.to_string()),
+        Some(Value::String(k)) if k == info.kind => {}
+        Some(other) => {
+            let got = other
+                .as_str()
+                .map_or_else(|| other.to_string(), str::to_string);
+            return Err(DecodeError(format!(
+                "the kind in the data ({got}) does not match the expected kind ({})",
+                info.kind
+            )));
+        }
+    }
+    Ok(())
+}
+
+struct RoundTrip(Value);
+
+impl TypeVisitor for RoundTrip {
+    type Out = Result<Value, String>;
+    fn visit<T: Typed>(self) -> Self::Out {
+        let typed: T = serde_path_to_error::deserialize(self.0).map_err(|e| {
+            let path = e.path().to_string();
+            if path == "." {
+                e.inner().to_string()
+            } else {
+                format!("{path}: {}", e.inner())
+            }
+        })?;
+        serde_json::to_value(&typed).map_err(|e| e.to_string())
+    }
+}
+
+/// Round-trips `object` through `info`'s typed struct: type errors name the field
+/// (`spec.replicas: invalid type: string "x", expected i32`), unknown fields drop out.
+pub fn normalise(info: &ResourceInfo, object: Value) -> Result<Value, String> {
+    match types::visit(info, RoundTrip(object.clone())) {
+        Some(result) => result,
+        None => Ok(object),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -22,3 +22,4 @@ pub mod validation;
 
 pub use registry::ResourceInfo;
 pub mod names;
+pub mod types;
