@@ -71,8 +71,8 @@ impl TypeVisitor for SchemaVisitor {
 pub fn schema(info: &ResourceInfo) -> Option<std::sync::Arc<serde_json::Value>> {
     use std::collections::HashMap;
     use std::sync::{Arc, Mutex, OnceLock};
-    static CACHE: OnceLock<Mutex<HashMap<(&'static str, &'static str), Arc<serde_json::Value>>>> =
-        OnceLock::new();
+    type Cache = Mutex<HashMap<(&'static str, &'static str), Arc<serde_json::Value>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let key = (info.group, info.kind);
     if let Some(s) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
