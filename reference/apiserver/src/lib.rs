@@ -1,1 +1,31 @@
-//! placeholder
+//! refkube-apiserver: the reference Kubernetes API server.
+//!
+//! Entry point: [`ApiServer::bind`] (or [`run`]) with an [`ApiServerConfig`] and a
+//! `refkube_store::Store`. It serves the Kubernetes REST API (discovery, CRUD, patch,
+//! watch, subresources, Status errors) so that kubectl, kube-rs and the official Python
+//! client work against it; resource semantics come from refkube-resources.
+
+pub mod admission;
+pub mod audit;
+pub mod auth;
+pub mod bootstrap;
+pub mod componentstatus;
+pub mod config;
+pub mod discovery;
+pub mod handlers;
+pub mod ipalloc;
+pub mod keys;
+pub mod logs;
+pub mod negotiate;
+pub mod request;
+pub mod router;
+pub mod server;
+pub mod state;
+pub mod status;
+pub mod tls;
+pub mod watch;
+pub mod watchcache;
+
+pub use config::ApiServerConfig;
+pub use server::{ApiServer, ServerError, run};
+pub use status::ApiError;

@@ -1,0 +1,238 @@
+//! The admission chain of creates and updates: server-owned fields (the registry
+//! "strategy": uid, timestamps, generation, status resets), defaulting from
+//! refkube-resources, ClusterIP/NodePort allocation, then validation.
+//!
+//! Entry points: [`admit_create`], [`admit_update`], [`Mode`].
+
+use refkube_resources::ResourceInfo;
+use refkube_resources::validation::{self, Cause};
+use serde_json::{Value, json};
+
+use crate::ipalloc::Allocated;
+use crate::state::AppState;
+use crate::status::ApiError;
+
+/// Which part of an object a write may change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// The main resource: everything but status (for kinds with a status subresource).
+    Main,
+    /// The `/status` subresource: only status.
+    Status,
+}
+
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Upstream's `PrepareForCreate`: what a client may not choose on create.
+fn prepare_for_create(info: &ResourceInfo, obj: &mut Value) {
+    if let Some(m) = crate::keys::meta_mut(obj) {
+        m.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
+        m.insert("creationTimestamp".into(), json!(now_rfc3339()));
+        m.remove("resourceVersion");
+        m.remove("deletionTimestamp");
+        m.remove("deletionGracePeriodSeconds");
+        m.remove("selfLink");
+        m.remove("generation");
+    }
+    if obj.get("spec").is_some() {
+        obj["metadata"]["generation"] = json!(1);
+    }
+    match (info.group, info.plural) {
+        ("", "pods") => {
+            obj["status"] = json!({"phase": "Pending", "qosClass": qos_class(obj)});
+        }
+        ("", "namespaces") => {
+            obj["spec"] = json!({"finalizers": ["kubernetes"]});
+            obj["status"] = json!({"phase": "Active"});
+        }
+        // Nodes register with their status (addresses, capacity), as upstream allows.
+        ("", "nodes") => {}
+        ("", "persistentvolumes") => obj["status"] = json!({"phase": "Pending"}),
+        ("", "persistentvolumeclaims") => obj["status"] = json!({"phase": "Pending"}),
+        _ if info.has_subresource("status") => {
+            if let Some(o) = obj.as_object_mut() {
+                o.remove("status");
+            }
+            if info.group == "apps" || info.group == "batch" || info.plural == "services" {
+                obj["status"] = json!({});
+            }
+            if info.plural == "services" {
+                obj["status"] = json!({"loadBalancer": {}});
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The pod's QoS class (`pkg/apis/core/helper/qos`): BestEffort without any requests or
+/// limits, Guaranteed when every container limits cpu and memory to its requests.
+pub fn qos_class(pod: &Value) -> &'static str {
+    let containers = pod["spec"]["containers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let mut any = false;
+    let mut guaranteed = !containers.is_empty();
+    for c in &containers {
+        let req = &c["resources"]["requests"];
+        let lim = &c["resources"]["limits"];
+        for r in ["cpu", "memory"] {
+            let (rq, lm) = (&req[r], &lim[r]);
+            any |= !rq.is_null() || !lm.is_null();
+            if lm.is_null() || (!rq.is_null() && rq != lm) {
+                guaranteed = false;
+            }
+        }
+    }
+    match (any, guaranteed) {
+        (false, _) => "BestEffort",
+        (true, true) => "Guaranteed",
+        _ => "Burstable",
+    }
+}
+
+fn invalid(info: &ResourceInfo, obj: &Value, causes: Vec<Cause>) -> Result<(), ApiError> {
+    if causes.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            info,
+            crate::keys::meta_str(obj, "name"),
+            &causes,
+        ))
+    }
+}
+
+/// Runs the create chain; returns what was allocated (release it if the write fails).
+pub fn admit_create(
+    state: &AppState,
+    info: &ResourceInfo,
+    obj: &mut Value,
+) -> Result<Allocated, ApiError> {
+    prepare_for_create(info, obj);
+    refkube_resources::defaults::apply_defaults(info, obj, &state.config.defaults);
+    invalid(info, obj, validation::validate_create(info, obj))?;
+    if info.group.is_empty() && info.plural == "services" {
+        return state
+            .allocators()
+            .admit_service(obj, None)
+            .map_err(|c| ApiError::invalid(info, crate::keys::meta_str(obj, "name"), &c));
+    }
+    Ok(Allocated::default())
+}
+
+/// Carries server-owned fields from `old` into `new` (upstream's `PrepareForUpdate`).
+pub fn prepare_for_update(info: &ResourceInfo, old: &Value, new: Value, mode: Mode) -> Value {
+    let mut out = match mode {
+        Mode::Status => {
+            let mut o = old.clone();
+            o["status"] = new.get("status").cloned().unwrap_or(json!({}));
+            o
+        }
+        Mode::Main => {
+            let mut n = new;
+            if info.has_subresource("status") {
+                match old.get("status") {
+                    Some(s) => n["status"] = s.clone(),
+                    None => {
+                        if let Some(o) = n.as_object_mut() {
+                            o.remove("status");
+                        }
+                    }
+                }
+            }
+            n
+        }
+    };
+    for f in [
+        "uid",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "generation",
+        "namespace",
+        "name",
+    ] {
+        let m = crate::keys::meta_mut(&mut out);
+        if let Some(m) = m {
+            match old["metadata"].get(f) {
+                Some(v) => m.insert(f.into(), v.clone()),
+                None => m.remove(f),
+            };
+        }
+    }
+    if info.plural == "namespaces" && mode == Mode::Main {
+        // spec.finalizers only changes through /finalize.
+        out["spec"] = old["spec"].clone();
+    }
+    out
+}
+
+/// Runs the update chain on an already merged object; returns new allocations.
+pub fn admit_update(
+    state: &AppState,
+    info: &ResourceInfo,
+    old: &Value,
+    new: &mut Value,
+    mode: Mode,
+) -> Result<Allocated, ApiError> {
+    refkube_resources::defaults::apply_defaults(info, new, &state.config.defaults);
+    if mode == Mode::Main && new.get("spec").is_some() {
+        let spec_changed = old.get("spec") != new.get("spec");
+        // Deployments also count annotation changes: they are copied to ReplicaSets.
+        let ann_changed = info.kind == "Deployment"
+            && old["metadata"].get("annotations") != new["metadata"].get("annotations");
+        if spec_changed || ann_changed {
+            let g = old["metadata"]["generation"].as_i64().unwrap_or(0) + 1;
+            new["metadata"]["generation"] = json!(g);
+        }
+    }
+    invalid(info, new, validation::validate_update(info, old, new))?;
+    if info.group.is_empty() && info.plural == "services" && mode == Mode::Main {
+        return state
+            .allocators()
+            .admit_service(new, Some(old))
+            .map_err(|c| ApiError::invalid(info, crate::keys::meta_str(new, "name"), &c));
+    }
+    Ok(Allocated::default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qos_class_follows_requests_and_limits() {
+        let be = json!({"spec": {"containers": [{"name": "a"}]}});
+        assert_eq!(qos_class(&be), "BestEffort");
+        let g = json!({"spec": {"containers": [{"resources": {"limits": {"cpu": "1", "memory": "1Gi"}}}]}});
+        assert_eq!(qos_class(&g), "Guaranteed");
+        let b = json!({"spec": {"containers": [{"resources": {"requests": {"cpu": "1"}}}]}});
+        assert_eq!(qos_class(&b), "Burstable");
+    }
+
+    #[test]
+    fn status_updates_keep_everything_but_status() {
+        let pods = refkube_resources::registry::lookup("", "v1", "pods").unwrap();
+        let old = json!({"metadata": {"name": "p", "labels": {"a": "b"}}, "spec": {"x": 1}, "status": {"phase": "Pending"}});
+        let new =
+            json!({"metadata": {"name": "p"}, "spec": {"x": 2}, "status": {"phase": "Running"}});
+        let out = prepare_for_update(pods, &old, new, Mode::Status);
+        assert_eq!(out["spec"]["x"], 1);
+        assert_eq!(out["metadata"]["labels"]["a"], "b");
+        assert_eq!(out["status"]["phase"], "Running");
+    }
+
+    #[test]
+    fn main_updates_ignore_status() {
+        let pods = refkube_resources::registry::lookup("", "v1", "pods").unwrap();
+        let old = json!({"metadata": {"name": "p", "uid": "u"}, "spec": {"x": 1}, "status": {"phase": "Pending"}});
+        let new = json!({"metadata": {"name": "p", "uid": "forged"}, "spec": {"x": 2}, "status": {"phase": "Running"}});
+        let out = prepare_for_update(pods, &old, new, Mode::Main);
+        assert_eq!(out["spec"]["x"], 2);
+        assert_eq!(out["status"]["phase"], "Pending");
+        assert_eq!(out["metadata"]["uid"], "u");
+    }
+}

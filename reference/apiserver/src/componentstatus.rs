@@ -1,0 +1,128 @@
+//! `componentstatuses`: the health of the store members, the scheduler and the
+//! controller manager, as `kubectl get componentstatuses` shows it.
+//!
+//! Entry point: [`handle`]. Unlike upstream, which probes the components' `/healthz`,
+//! the scheduler and controller manager count as healthy when their leader Lease
+//! (`kube-system/kube-scheduler`, `kube-system/kube-controller-manager`) is held and not
+//! expired: components here are ordinary API clients whose addresses the API server
+//! does not know. Store members come from `Store::health()`; an embedded backend is
+//! reported as `etcd-0` with a message naming it.
+
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use crate::handlers::Ctx;
+use crate::keys;
+use crate::state::AppState;
+use crate::status::ApiError;
+
+fn component(name: &str, healthy: bool, message: &str, error: &str) -> Value {
+    let mut cond = json!({"type": "Healthy", "status": if healthy { "True" } else { "False" }});
+    if !message.is_empty() {
+        cond["message"] = json!(message);
+    }
+    if !error.is_empty() {
+        cond["error"] = json!(error);
+    }
+    json!({"kind": "ComponentStatus", "apiVersion": "v1", "metadata": {"name": name}, "conditions": [cond]})
+}
+
+/// Whether a Lease object is held and unexpired at `now`.
+pub fn lease_held(lease: &Value, now: DateTime<Utc>) -> Result<(), String> {
+    let spec = &lease["spec"];
+    let holder = spec["holderIdentity"].as_str().unwrap_or_default();
+    if holder.is_empty() {
+        return Err("no leader holds the lease".into());
+    }
+    let renew = spec["renewTime"]
+        .as_str()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .ok_or("the lease has no renewTime")?;
+    let dur = spec["leaseDurationSeconds"].as_i64().unwrap_or(0);
+    if renew.with_timezone(&Utc) + chrono::Duration::seconds(dur) < now {
+        return Err(format!("the lease held by {holder} expired"));
+    }
+    Ok(())
+}
+
+async fn leader(state: &AppState, lease: &str, name: &str) -> Value {
+    let Some(leases) = refkube_resources::registry::lookup("coordination.k8s.io", "v1", "leases")
+    else {
+        return component(name, false, "", "leases are not served");
+    };
+    let key = keys::key(leases, Some("kube-system"), lease);
+    match state.store.get(&key).await {
+        Ok(Some(kv)) => match keys::decode_kv(&kv)
+            .map_err(|e| e.message)
+            .and_then(|l| lease_held(&l, Utc::now()))
+        {
+            Ok(()) => component(name, true, "ok", ""),
+            Err(e) => component(name, false, "", &format!("lease kube-system/{lease}: {e}")),
+        },
+        Ok(None) => component(
+            name,
+            false,
+            "",
+            &format!("lease kube-system/{lease} not found: no leader elected"),
+        ),
+        Err(e) => component(name, false, "", &e.to_string()),
+    }
+}
+
+/// Every component status, in upstream's order.
+pub async fn all(state: &AppState) -> Vec<Value> {
+    let mut out = vec![
+        leader(state, "kube-scheduler", "scheduler").await,
+        leader(state, "kube-controller-manager", "controller-manager").await,
+    ];
+    let backend = state.store.backend();
+    for (i, m) in state.store.health().await.into_iter().enumerate() {
+        let name = if m.name.starts_with("etcd-") {
+            m.name.clone()
+        } else {
+            format!("etcd-{i}")
+        };
+        let message = if backend == "etcd" {
+            m.message.clone()
+        } else {
+            format!("{} ({backend} store)", m.message)
+        };
+        if m.healthy {
+            out.push(component(&name, true, &message, ""));
+        } else {
+            out.push(component(&name, false, "", &message));
+        }
+    }
+    out
+}
+
+pub async fn handle(ctx: &Ctx) -> Result<Response, ApiError> {
+    if ctx.method != http::Method::GET || ctx.path.subresource.is_some() {
+        return Err(ApiError::method_not_allowed());
+    }
+    let items = all(&ctx.state).await;
+    let rev = ctx.state.store.current_revision().await.unwrap_or(0);
+    match ctx.path.name.as_deref() {
+        None => Ok(ctx.respond_list(items, rev, None)),
+        Some(n) => items
+            .into_iter()
+            .find(|c| c["metadata"]["name"] == n)
+            .map(|c| ctx.respond_object(200, c))
+            .ok_or_else(|| ApiError::not_found(ctx.path.info, n)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_renewed_lease_is_held_until_its_duration_passes() {
+        let now = Utc::now();
+        let l = json!({"spec": {"holderIdentity": "a", "leaseDurationSeconds": 15, "renewTime": (now - chrono::Duration::seconds(5)).to_rfc3339()}});
+        assert!(lease_held(&l, now).is_ok());
+        assert!(lease_held(&l, now + chrono::Duration::seconds(11)).is_err());
+        assert!(lease_held(&json!({"spec": {}}), now).is_err());
+    }
+}

@@ -1,0 +1,119 @@
+//! `ApiServerConfig`: every setting of the API server, with upstream defaults and
+//! builder methods.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ipnet::Ipv4Net;
+use refkube_resources::defaults::DefaultsConfig;
+
+/// Settings of one API server.
+#[derive(Clone, Debug)]
+pub struct ApiServerConfig {
+    /// Where to listen (`--listen`); port 0 picks a free port. Upstream serves 6443.
+    pub listen: SocketAddr,
+    /// `--service-cluster-ip-range` (upstream default 10.0.0.0/24).
+    pub service_cluster_ip_range: Ipv4Net,
+    /// `--service-node-port-range` (upstream 30000-32767), inclusive.
+    pub service_node_port_range: (u16, u16),
+    /// Events kept per resource by the watch cache; watchers older than this get 410.
+    pub watch_cache_size: usize,
+    /// How often a watch with `allowWatchBookmarks` gets a BOOKMARK (upstream ~1 min).
+    pub bookmark_interval: Duration,
+    /// `--min-request-timeout`: watches without `timeoutSeconds` end after a random time
+    /// in `[t, 2t)` (upstream 1800 s).
+    pub min_request_timeout: Duration,
+    /// Largest accepted request body (upstream 3 MiB).
+    pub max_request_body_bytes: usize,
+    /// `--tls-cert-file` / `--tls-private-key-file` (PEM).
+    pub tls_cert_file: Option<PathBuf>,
+    pub tls_private_key_file: Option<PathBuf>,
+    /// Generate a self-signed certificate when no cert files are given (forced when
+    /// listening beyond loopback).
+    pub self_signed_tls: bool,
+    /// `--token-auth-file`: upstream's CSV `token,user,uid,"group1,group2"`.
+    pub token_auth_file: Option<PathBuf>,
+    /// `--audit-log-path`: JSON lines, one `audit.k8s.io/v1 Event` per request.
+    pub audit_log_path: Option<PathBuf>,
+    /// Defaulting admission settings (DefaultTolerationSeconds).
+    pub defaults: DefaultsConfig,
+    /// Kubelet port used by pods/log when a node does not report one (upstream 10250).
+    pub default_kubelet_port: u16,
+    /// Create the system namespaces and the `kubernetes` Service at start-up.
+    pub bootstrap: bool,
+}
+
+impl Default for ApiServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 6443)),
+            service_cluster_ip_range: Ipv4Net::new([10, 0, 0, 0].into(), 24).unwrap_or_default(),
+            service_node_port_range: (30000, 32767),
+            watch_cache_size: 1000,
+            bookmark_interval: Duration::from_secs(60),
+            min_request_timeout: Duration::from_secs(1800),
+            max_request_body_bytes: 3 * 1024 * 1024,
+            tls_cert_file: None,
+            tls_private_key_file: None,
+            self_signed_tls: false,
+            token_auth_file: None,
+            audit_log_path: None,
+            defaults: DefaultsConfig::default(),
+            default_kubelet_port: 10250,
+            bootstrap: true,
+        }
+    }
+}
+
+impl ApiServerConfig {
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = addr;
+        self
+    }
+    pub fn service_cluster_ip_range(mut self, net: Ipv4Net) -> Self {
+        self.service_cluster_ip_range = net;
+        self
+    }
+    pub fn service_node_port_range(mut self, lo: u16, hi: u16) -> Self {
+        self.service_node_port_range = (lo, hi);
+        self
+    }
+    pub fn watch_cache_size(mut self, n: usize) -> Self {
+        self.watch_cache_size = n.max(1);
+        self
+    }
+    pub fn bookmark_interval(mut self, d: Duration) -> Self {
+        self.bookmark_interval = d;
+        self
+    }
+    pub fn min_request_timeout(mut self, d: Duration) -> Self {
+        self.min_request_timeout = d;
+        self
+    }
+    pub fn tls_files(mut self, cert: PathBuf, key: PathBuf) -> Self {
+        self.tls_cert_file = Some(cert);
+        self.tls_private_key_file = Some(key);
+        self
+    }
+    pub fn self_signed_tls(mut self, on: bool) -> Self {
+        self.self_signed_tls = on;
+        self
+    }
+    pub fn token_auth_file(mut self, path: PathBuf) -> Self {
+        self.token_auth_file = Some(path);
+        self
+    }
+    pub fn audit_log_path(mut self, path: PathBuf) -> Self {
+        self.audit_log_path = Some(path);
+        self
+    }
+    pub fn defaults(mut self, d: DefaultsConfig) -> Self {
+        self.defaults = d;
+        self
+    }
+    pub fn bootstrap(mut self, on: bool) -> Self {
+        self.bootstrap = on;
+        self
+    }
+}

@@ -1,0 +1,274 @@
+//! DELETE of one object and of a collection: DeleteOptions (grace period,
+//! preconditions, propagationPolicy → `orphan` / `foregroundDeletion` finalizers),
+//! finalizers (deletionTimestamp set, object kept) and graceful pod deletion.
+//!
+//! Entry points: [`delete`], [`delete_collection`], [`delete_object`].
+
+use axum::response::Response;
+use refkube_resources::ResourceInfo;
+use refkube_store::StoreError;
+use serde_json::{Value, json};
+
+use super::Ctx;
+use super::read::Filter;
+use crate::keys;
+use crate::state::AppState;
+use crate::status::{ApiError, success};
+
+/// The parts of `metav1.DeleteOptions` the server acts on.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DeleteOptions {
+    pub grace_period_seconds: Option<i64>,
+    /// "Orphan", "Background" or "Foreground".
+    pub propagation_policy: Option<String>,
+    pub precondition_uid: Option<String>,
+    pub precondition_rv: Option<String>,
+    pub dry_run: bool,
+}
+
+impl DeleteOptions {
+    /// Reads the options from the body (JSON/YAML DeleteOptions, may be empty) and query.
+    pub fn from_ctx(ctx: &Ctx) -> Result<Self, ApiError> {
+        let body: Value = if ctx.body.iter().all(u8::is_ascii_whitespace) {
+            json!({})
+        } else {
+            ctx.body_value()?
+        };
+        Self::from_value(&body, ctx)
+    }
+
+    pub fn from_value(body: &Value, ctx: &Ctx) -> Result<Self, ApiError> {
+        let mut o = Self {
+            grace_period_seconds: body["gracePeriodSeconds"].as_i64(),
+            propagation_policy: body["propagationPolicy"].as_str().map(str::to_string),
+            precondition_uid: body["preconditions"]["uid"].as_str().map(str::to_string),
+            precondition_rv: body["preconditions"]["resourceVersion"]
+                .as_str()
+                .map(str::to_string),
+            dry_run: ctx.dry_run()
+                || body["dryRun"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|v| v == "All")),
+        };
+        if body["orphanDependents"] == json!(true) {
+            o.propagation_policy = Some("Orphan".into());
+        }
+        if let Some(g) = ctx.query.int("gracePeriodSeconds")? {
+            o.grace_period_seconds = Some(g);
+        }
+        if let Some(p) = ctx.query.non_empty("propagationPolicy") {
+            o.propagation_policy = Some(p.to_string());
+        }
+        if ctx.query.flag("orphanDependents") {
+            o.propagation_policy = Some("Orphan".into());
+        }
+        match o.propagation_policy.as_deref() {
+            None | Some("Orphan" | "Background" | "Foreground") => Ok(o),
+            Some(other) => Err(ApiError::new(
+                422,
+                "Invalid",
+                format!(
+                    "DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: Unsupported value: {other:?}: supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\""
+                ),
+            )),
+        }
+    }
+}
+
+/// What a delete did.
+pub enum Deleted {
+    /// Removed from the store (the last state, with the delete's resourceVersion).
+    Gone(Value),
+    /// Kept: finalizers or a grace period are pending.
+    Pending(Value),
+}
+
+/// Upstream's GC finalizers for the propagation policy.
+fn apply_policy(obj: &mut Value, policy: Option<&str>) {
+    let Some(policy) = policy else { return };
+    let mut f = keys::finalizers(obj);
+    f.retain(|x| x != "orphan" && x != "foregroundDeletion");
+    match policy {
+        "Orphan" => f.push("orphan".into()),
+        "Foreground" => f.push("foregroundDeletion".into()),
+        _ => {}
+    }
+    obj["metadata"]["finalizers"] = json!(f);
+    if f.is_empty()
+        && let Some(m) = keys::meta_mut(obj)
+    {
+        m.remove("finalizers");
+    }
+}
+
+/// The grace period a pod gets: bound and not terminal → the requested or its own
+/// terminationGracePeriodSeconds (default 30); otherwise it goes at once.
+fn pod_grace(pod: &Value, requested: Option<i64>) -> i64 {
+    let bound = pod["spec"]["nodeName"]
+        .as_str()
+        .is_some_and(|n| !n.is_empty());
+    let terminal = matches!(
+        pod["status"]["phase"].as_str(),
+        Some("Succeeded" | "Failed")
+    );
+    if !bound || terminal {
+        return 0;
+    }
+    requested
+        .or_else(|| pod["spec"]["terminationGracePeriodSeconds"].as_i64())
+        .unwrap_or(30)
+        .max(0)
+}
+
+/// Deletes one object under the delete rules; retries internal write races.
+pub async fn delete_object(
+    state: &AppState,
+    info: &ResourceInfo,
+    ns: Option<&str>,
+    name: &str,
+    opts: &DeleteOptions,
+) -> Result<Deleted, ApiError> {
+    let key = keys::key(info, ns, name);
+    for _ in 0..10 {
+        let Some(kv) = state.store.get(&key).await? else {
+            return Err(ApiError::not_found(info, name));
+        };
+        let rev = kv.mod_revision;
+        let old = keys::decode_kv(&kv)?;
+        if let Some(uid) = &opts.precondition_uid
+            && uid != keys::meta_str(&old, "uid")
+        {
+            return Err(ApiError::conflict(
+                &info.qualified_resource(),
+                info,
+                name,
+                &format!(
+                    "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                    keys::meta_str(&old, "uid")
+                ),
+            ));
+        }
+        if let Some(want) = &opts.precondition_rv
+            && *want != rev.to_string()
+        {
+            return Err(ApiError::conflict(
+                &info.qualified_resource(),
+                info,
+                name,
+                &format!(
+                    "Precondition failed: ResourceVersion in precondition: {want}, ResourceVersion in object meta: {rev}"
+                ),
+            ));
+        }
+        if info.plural == "namespaces"
+            && info.group.is_empty()
+            && matches!(name, "default" | "kube-system" | "kube-public")
+        {
+            return Err(ApiError::forbidden(
+                info,
+                name,
+                "this namespace may not be deleted",
+            ));
+        }
+        let mut new = old.clone();
+        apply_policy(&mut new, opts.propagation_policy.as_deref());
+        let grace = if info.group.is_empty() && info.plural == "pods" {
+            pod_grace(&old, opts.grace_period_seconds)
+        } else {
+            0
+        };
+        let already = !keys::meta_str(&old, "deletionTimestamp").is_empty();
+        let old_grace = old["metadata"]["deletionGracePeriodSeconds"].as_i64();
+        let ns_pending = info.plural == "namespaces"
+            && new["spec"]["finalizers"]
+                .as_array()
+                .is_some_and(|a| !a.is_empty());
+        let keep = grace > 0 || !keys::finalizers(&new).is_empty() || ns_pending;
+        if keep {
+            // Shorten (never lengthen) a running grace period, as upstream does.
+            if !already || old_grace.is_some_and(|g| grace < g) {
+                let ts = chrono::Utc::now() + chrono::Duration::seconds(grace);
+                new["metadata"]["deletionTimestamp"] =
+                    json!(ts.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+                new["metadata"]["deletionGracePeriodSeconds"] = json!(grace);
+            }
+            if info.plural == "namespaces" {
+                new["status"]["phase"] = json!("Terminating");
+            }
+            if new == old || opts.dry_run {
+                return Ok(Deleted::Pending(new));
+            }
+            match state.store.update(&key, rev, keys::encode(&new)?).await {
+                Ok(nrev) => {
+                    keys::set_resource_version(&mut new, nrev);
+                    return Ok(Deleted::Pending(new));
+                }
+                Err(StoreError::Conflict { .. } | StoreError::NotFound(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if opts.dry_run {
+            return Ok(Deleted::Gone(old));
+        }
+        match state.store.delete(&key, Some(rev)).await {
+            Ok((drev, _)) => {
+                if info.group.is_empty() && info.plural == "services" {
+                    state.allocators().release_service(&old);
+                }
+                let mut last = old;
+                keys::set_resource_version(&mut last, drev);
+                return Ok(Deleted::Gone(last));
+            }
+            Err(StoreError::Conflict { .. } | StoreError::NotFound(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::conflict_modified(info, name))
+}
+
+pub async fn delete(ctx: &Ctx, name: &str) -> Result<Response, ApiError> {
+    let info = ctx.path.info;
+    let opts = DeleteOptions::from_ctx(ctx)?;
+    let ns = ctx.path.namespace.as_deref();
+    match delete_object(&ctx.state, info, ns, name, &opts).await? {
+        Deleted::Pending(obj) => Ok(ctx.respond_object(200, obj)),
+        // Pods return the deleted object (upstream's ReturnDeletedObject); other kinds
+        // a success Status.
+        Deleted::Gone(obj) if info.plural == "pods" => Ok(ctx.respond_object(200, obj)),
+        Deleted::Gone(obj) => {
+            let mut d =
+                json!({"name": name, "kind": info.plural, "uid": keys::meta_str(&obj, "uid")});
+            if !info.group.is_empty() {
+                d["group"] = json!(info.group);
+            }
+            Ok(ctx.output.render(200, &success(200, Some(d))))
+        }
+    }
+}
+
+/// DELETE on a collection: deletes every object the selectors match; returns them.
+pub async fn delete_collection(ctx: &Ctx) -> Result<Response, ApiError> {
+    let info = ctx.path.info;
+    if !info.verbs.contains(&"deletecollection") {
+        return Err(ApiError::method_not_allowed());
+    }
+    let opts = DeleteOptions::from_ctx(ctx)?;
+    let filter = Filter::from_ctx(ctx)?;
+    let prefix = keys::prefix(info, ctx.path.namespace.as_deref());
+    let list = ctx.state.store.list(&prefix, Default::default()).await?;
+    let mut items = Vec::new();
+    for kv in &list.items {
+        let obj = keys::decode_kv(kv)?;
+        if !filter.matches(info, &obj) {
+            continue;
+        }
+        let ns = keys::meta_str(&obj, "namespace").to_string();
+        let ns = (!ns.is_empty()).then_some(ns.as_str());
+        match delete_object(&ctx.state, info, ns, keys::meta_str(&obj, "name"), &opts).await {
+            Ok(Deleted::Gone(o) | Deleted::Pending(o)) => items.push(o),
+            Err(e) if e.code == 404 => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(ctx.respond_list(items, list.revision, None))
+}

@@ -1,0 +1,304 @@
+//! GET of one object and LIST of a collection (label/field selectors, paging with
+//! continue tokens, resourceVersion / resourceVersionMatch rules).
+//!
+//! Entry points: [`get`], [`list`].
+
+use axum::response::Response;
+use base64::Engine;
+use refkube_resources::fields::FieldSelector;
+use refkube_resources::selector::LabelSelector;
+use refkube_store::{ListOptions, StoreError};
+use serde_json::{Value, json};
+
+use super::Ctx;
+use crate::keys;
+use crate::negotiate::{Output, include_object};
+use crate::status::ApiError;
+
+/// Reads one object, 404 when absent.
+pub async fn fetch(ctx: &Ctx, name: &str) -> Result<(Value, refkube_store::Revision), ApiError> {
+    let info = ctx.path.info;
+    let key = keys::key(info, ctx.path.namespace.as_deref(), name);
+    match ctx.state.store.get(&key).await? {
+        Some(kv) => Ok((keys::decode_kv(&kv)?, kv.mod_revision)),
+        None => Err(ApiError::not_found(info, name)),
+    }
+}
+
+/// GET one object (as JSON, YAML or a one-row Table).
+pub async fn get(ctx: &Ctx, name: &str) -> Result<Response, ApiError> {
+    let (obj, _) = fetch(ctx, name).await?;
+    Ok(ctx.respond_object(200, obj))
+}
+
+/// Selectors of a list or watch request.
+pub struct Filter {
+    pub namespace: Option<String>,
+    pub labels: LabelSelector,
+    pub fields: FieldSelector,
+}
+
+impl Filter {
+    pub fn from_ctx(ctx: &Ctx) -> Result<Self, ApiError> {
+        let labels = match ctx.query.non_empty("labelSelector") {
+            Some(s) => LabelSelector::parse(s)
+                .map_err(|e| ApiError::bad_request(format!("unable to parse requirement: {e}")))?,
+            None => LabelSelector::default(),
+        };
+        let fields = match ctx.query.non_empty("fieldSelector") {
+            Some(s) => FieldSelector::parse(ctx.path.info, s)
+                .map_err(|e| ApiError::bad_request(e.to_string()))?,
+            None => FieldSelector::default(),
+        };
+        Ok(Self {
+            namespace: ctx.path.namespace.clone(),
+            labels,
+            fields,
+        })
+    }
+
+    pub fn matches(&self, info: &refkube_resources::ResourceInfo, obj: &Value) -> bool {
+        if let Some(ns) = &self.namespace
+            && info.namespaced
+            && keys::meta_str(obj, "namespace") != ns
+        {
+            return false;
+        }
+        (self.labels.is_empty() || self.labels.matches(&keys::labels(obj)))
+            && (self.fields.is_empty() || self.fields.matches(info, obj))
+    }
+}
+
+/// The resourceVersionMatch rules of ListOptions validation, for list requests.
+fn validate_list_options(ctx: &Ctx) -> Result<(), ApiError> {
+    let q = &ctx.query;
+    let rv = q.non_empty("resourceVersion");
+    let rvm = q.non_empty("resourceVersionMatch");
+    if q.get("sendInitialEvents").is_some() {
+        return Err(ApiError::invalid_list_options(
+            "sendInitialEvents",
+            "FieldValueForbidden",
+            "Forbidden: sendInitialEvents is forbidden for list",
+        ));
+    }
+    if let Some(m) = rvm {
+        if rv.is_none() {
+            return Err(ApiError::invalid_list_options(
+                "resourceVersionMatch",
+                "FieldValueForbidden",
+                "Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided",
+            ));
+        }
+        if q.non_empty("continue").is_some() {
+            return Err(ApiError::invalid_list_options(
+                "resourceVersionMatch",
+                "FieldValueForbidden",
+                "Forbidden: resourceVersionMatch is forbidden when continue is provided",
+            ));
+        }
+        match m {
+            "Exact" if rv == Some("0") => {
+                return Err(ApiError::invalid_list_options(
+                    "resourceVersionMatch",
+                    "FieldValueForbidden",
+                    "Forbidden: resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"",
+                ));
+            }
+            "Exact" | "NotOlderThan" => {}
+            other => {
+                return Err(ApiError::invalid_list_options(
+                    "resourceVersionMatch",
+                    "FieldValueNotSupported",
+                    &format!(
+                        "Unsupported value: \"{other}\": supported values: \"Exact\", \"NotOlderThan\", \"\""
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A continue token: upstream's base64 JSON `{"v","rv","start"}`.
+pub fn encode_continue(rv: i64, start: &str) -> String {
+    let body = json!({"v": "meta.k8s.io/v1", "rv": rv, "start": format!("{start}\u{0}")});
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(body.to_string())
+}
+
+pub fn decode_continue(token: &str) -> Result<(i64, String), ApiError> {
+    let bad = |why: &str| ApiError::bad_request(format!("continue key is not valid: {why}"));
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token.trim_end_matches('='))
+        .map_err(|_| bad("incorrect encoded start resourceVersion (version meta.k8s.io/v1)"))?;
+    let v: Value = serde_json::from_slice(&raw).map_err(|_| bad("invalid JSON"))?;
+    if v["v"] != "meta.k8s.io/v1" {
+        return Err(bad("server does not recognize this encoded key"));
+    }
+    let rv = v["rv"]
+        .as_i64()
+        .filter(|r| *r > 0)
+        .ok_or_else(|| bad("incorrect encoded start resourceVersion (version meta.k8s.io/v1)"))?;
+    let start = v["start"].as_str().unwrap_or("").trim_end_matches('\0');
+    if start.is_empty() || start.contains("..") || start.starts_with('/') {
+        return Err(bad("continue key is not valid"));
+    }
+    Ok((rv, start.to_string()))
+}
+
+/// LIST a collection.
+pub async fn list(ctx: &Ctx) -> Result<Response, ApiError> {
+    validate_list_options(ctx)?;
+    let info = ctx.path.info;
+    let filter = Filter::from_ctx(ctx)?;
+    let q = &ctx.query;
+    let limit = q.int("limit")?.unwrap_or(0).max(0) as usize;
+    let rv = q.non_empty("resourceVersion");
+    let cont = q.non_empty("continue");
+
+    if rv == Some("0") && cont.is_none() {
+        // Served from the watch cache, like upstream (limit is ignored there).
+        if let Some(cache) = ctx.state.caches.get(info) {
+            let (objs, rev) = cache.snapshot(ctx.path.namespace.as_deref());
+            let items: Vec<Value> = objs
+                .iter()
+                .filter(|o| filter.matches(info, o))
+                .map(|o| (**o).clone())
+                .collect();
+            return Ok(ctx.respond_list(items, rev, None));
+        }
+    }
+
+    let prefix = keys::prefix(info, ctx.path.namespace.as_deref());
+    let mut start_after = None;
+    let mut at = None;
+    if let Some(token) = cont {
+        let (rv, start) = decode_continue(token)?;
+        at = Some(rv);
+        start_after = Some(format!("{prefix}{start}"));
+    } else if let Some(rv) = rv.filter(|r| *r != "0") {
+        let n: i64 = rv
+            .parse()
+            .map_err(|_| ApiError::bad_request(format!("invalid resource version: {rv}")))?;
+        let current = ctx.state.store.current_revision().await?;
+        if q.get("resourceVersionMatch") == Some("Exact") {
+            at = Some(n);
+        } else if n > current {
+            return Err(ApiError::too_large_resource_version(n, current));
+        }
+    }
+
+    let mut items = Vec::new();
+    let mut more = false;
+    let mut last_key = None;
+    let revision = loop {
+        let page = ctx
+            .state
+            .store
+            .list(
+                &prefix,
+                ListOptions {
+                    start_after: start_after.clone(),
+                    limit,
+                    at,
+                },
+            )
+            .await
+            .map_err(|e| list_error(e, cont.is_some()))?;
+        at = Some(page.revision);
+        let n = page.items.len();
+        for (i, kv) in page.items.iter().enumerate() {
+            last_key = Some(kv.key.clone());
+            let obj = keys::decode_kv(kv)?;
+            if filter.matches(info, &obj) {
+                items.push(obj);
+            }
+            if limit > 0 && items.len() >= limit {
+                more = i + 1 < n || page.more;
+                break;
+            }
+        }
+        if limit == 0 || items.len() >= limit || !page.more {
+            break page.revision;
+        }
+        start_after = last_key.clone();
+    };
+    let token = match (more, last_key) {
+        (true, Some(k)) => Some(encode_continue(revision, k.trim_start_matches(&prefix))),
+        _ => None,
+    };
+    Ok(ctx.respond_list(items, revision, token))
+}
+
+fn list_error(e: StoreError, with_continue: bool) -> ApiError {
+    match e {
+        StoreError::Compacted { .. } if with_continue => ApiError::expired(
+            "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue value from the response to get the next page.",
+        ),
+        StoreError::Compacted { .. } => {
+            ApiError::expired("The resourceVersion for the provided list is too old.")
+        }
+        StoreError::FutureRevision { requested, current } => {
+            ApiError::too_large_resource_version(requested, current)
+        }
+        other => other.into(),
+    }
+}
+
+impl Ctx {
+    /// Renders a list (or a Table of it).
+    pub fn respond_list(&self, items: Vec<Value>, rev: i64, token: Option<String>) -> Response {
+        let info = self.path.info;
+        let mut meta = json!({"resourceVersion": rev.to_string()});
+        if let Some(t) = token {
+            meta["continue"] = json!(t);
+        }
+        let body = if self.output == Output::Table {
+            let mut t = refkube_resources::table::to_table(
+                info,
+                &items,
+                include_object(&self.query),
+                chrono::Utc::now(),
+            );
+            t["metadata"] = meta;
+            t
+        } else {
+            json!({"kind": info.list_kind(), "apiVersion": info.api_version(), "metadata": meta, "items": items})
+        };
+        self.output.render(200, &body)
+    }
+
+    /// Renders one object (or a one-row Table of it).
+    pub fn respond_object(&self, code: u16, obj: Value) -> Response {
+        if self.output == Output::Table {
+            let rv = keys::meta_str(&obj, "resourceVersion").to_string();
+            let mut t = refkube_resources::table::to_table(
+                self.path.info,
+                std::slice::from_ref(&obj),
+                include_object(&self.query),
+                chrono::Utc::now(),
+            );
+            t["metadata"] = json!({"resourceVersion": rv});
+            return self.output.render(code, &t);
+        }
+        self.output.render(code, &obj)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn continue_tokens_round_trip() {
+        let t = encode_continue(42, "ns/pod-7");
+        assert_eq!(decode_continue(&t).unwrap(), (42, "ns/pod-7".to_string()));
+    }
+
+    #[test]
+    fn garbage_continue_tokens_are_bad_requests() {
+        assert_eq!(decode_continue("!!!").unwrap_err().code, 400);
+        let t = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(r#"{"v":"meta.k8s.io/v1","rv":3,"start":"../x\u0000"}"#);
+        assert_eq!(decode_continue(&t).unwrap_err().code, 400);
+    }
+}

@@ -1,0 +1,258 @@
+//! PUT and PATCH of an object, its `/status`, and a namespace's `/finalize`, with
+//! optimistic concurrency and the finalizer rule (the update that empties the
+//! finalizers of an object being deleted removes it).
+//!
+//! Entry points: [`put`], [`patch`], [`commit`].
+
+use axum::response::Response;
+use refkube_resources::ResourceInfo;
+use refkube_resources::patch::{PatchKind, apply_patch};
+use refkube_store::{Revision, StoreError};
+use serde_json::Value;
+
+use super::Ctx;
+use super::create::{add_warnings, create_object, decode_body};
+use super::read::fetch;
+use crate::admission::{Mode, admit_update, prepare_for_update};
+use crate::keys;
+use crate::state::AppState;
+use crate::status::ApiError;
+
+/// Which part of the object a PUT/PATCH targets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    Main,
+    Status,
+    /// `namespaces/{name}/finalize`: only `spec.finalizers`.
+    Finalize,
+}
+
+/// Kinds upstream lets a PUT create (`AllowCreateOnUpdate`).
+fn allow_create_on_update(info: &ResourceInfo) -> bool {
+    info.group.is_empty() && matches!(info.plural, "endpoints" | "events")
+}
+
+fn without_rv(v: &Value) -> Value {
+    let mut v = v.clone();
+    if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+        m.remove("resourceVersion");
+        m.remove("managedFields");
+    }
+    v
+}
+
+/// Whether an update leaves an object that must now be removed: it is being deleted,
+/// has no finalizers left and no grace period running (upstream's
+/// `ShouldDeleteDuringUpdate`).
+pub fn should_delete_during_update(info: &ResourceInfo, obj: &Value) -> bool {
+    let meta = &obj["metadata"];
+    let deleting = meta.get("deletionTimestamp").is_some_and(|v| !v.is_null());
+    let grace = meta["deletionGracePeriodSeconds"].as_i64().unwrap_or(0);
+    let ns_finalizers = info.plural == "namespaces"
+        && obj["spec"]["finalizers"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty());
+    deleting && grace == 0 && keys::finalizers(obj).is_empty() && !ns_finalizers
+}
+
+/// Writes `new` over `old` (read at `rev`) through the update admission chain.
+#[allow(clippy::too_many_arguments)]
+pub async fn commit(
+    state: &AppState,
+    info: &ResourceInfo,
+    ns: Option<&str>,
+    name: &str,
+    old: &Value,
+    rev: Revision,
+    new: Value,
+    target: Target,
+    dry_run: bool,
+) -> Result<Value, ApiError> {
+    let mode = if target == Target::Status {
+        Mode::Status
+    } else {
+        Mode::Main
+    };
+    let mut merged = match target {
+        Target::Finalize => {
+            let mut o = old.clone();
+            o["spec"]["finalizers"] = new["spec"]["finalizers"].clone();
+            o
+        }
+        _ => prepare_for_update(info, old, new, mode),
+    };
+    let allocated = admit_update(state, info, old, &mut merged, mode)?;
+    if dry_run || without_rv(&merged) == without_rv(old) {
+        // A no-op write is not stored: no new resourceVersion, no watch event.
+        state.allocators().release(&allocated);
+        return Ok(if dry_run { merged } else { old.clone() });
+    }
+    let key = keys::key(info, ns, name);
+    let map_err = |e: StoreError| match e {
+        StoreError::Conflict { .. } => ApiError::conflict_modified(info, name),
+        StoreError::NotFound(_) => ApiError::not_found(info, name),
+        other => other.into(),
+    };
+    if should_delete_during_update(info, &merged) {
+        let (drev, _) = state.store.delete(&key, Some(rev)).await.map_err(map_err)?;
+        if info.plural == "services" {
+            state.allocators().release_service(&merged);
+        }
+        keys::set_resource_version(&mut merged, drev);
+        return Ok(merged);
+    }
+    match state.store.update(&key, rev, keys::encode(&merged)?).await {
+        Ok(nrev) => {
+            if info.group.is_empty() && info.plural == "services" {
+                let kept = crate::ipalloc::node_ports(&merged);
+                let gone: Vec<u16> = crate::ipalloc::node_ports(old)
+                    .into_iter()
+                    .filter(|p| !kept.contains(p))
+                    .collect();
+                state.allocators().release(&crate::ipalloc::Allocated {
+                    ips: vec![],
+                    ports: gone,
+                });
+            }
+            keys::set_resource_version(&mut merged, nrev);
+            Ok(merged)
+        }
+        Err(e) => {
+            state.allocators().release(&allocated);
+            Err(map_err(e))
+        }
+    }
+}
+
+/// The resourceVersion a client sent as a precondition, if any.
+fn precondition(
+    info: &ResourceInfo,
+    name: &str,
+    obj: &Value,
+) -> Result<Option<Revision>, ApiError> {
+    let rv = keys::meta_str(obj, "resourceVersion");
+    if rv.is_empty() {
+        return Ok(None);
+    }
+    rv.parse().map(Some).map_err(|_| {
+        ApiError::invalid(
+            info,
+            name,
+            &[refkube_resources::validation::Cause {
+                reason: "FieldValueInvalid",
+                message: format!("Invalid value: {rv:?}: must be a valid resourceVersion"),
+                field: "metadata.resourceVersion".into(),
+            }],
+        )
+    })
+}
+
+pub async fn put(ctx: &Ctx, name: &str, target: Target) -> Result<Response, ApiError> {
+    let info = ctx.path.info;
+    let ns = ctx.path.namespace.as_deref();
+    let decoded = decode_body(ctx, info)?;
+    let new = decoded.object;
+    let body_name = keys::meta_str(&new, "name");
+    if !body_name.is_empty() && body_name != name {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({body_name}) does not match the name on the URL ({name})"
+        )));
+    }
+    let (old, rev) = match fetch(ctx, name).await {
+        Err(e) if e.code == 404 && target == Target::Main && allow_create_on_update(info) => {
+            let obj = create_object(&ctx.state, info, ns, new, ctx.dry_run()).await?;
+            return Ok(ctx.respond_object(201, obj));
+        }
+        other => other?,
+    };
+    if let Some(want) = precondition(info, name, &new)?
+        && want != rev
+    {
+        return Err(ApiError::conflict_modified(info, name));
+    }
+    let out = commit(
+        &ctx.state,
+        info,
+        ns,
+        name,
+        &old,
+        rev,
+        new,
+        target,
+        ctx.dry_run(),
+    )
+    .await?;
+    let mut resp = ctx.respond_object(200, out);
+    add_warnings(&mut resp, &decoded.warnings);
+    Ok(resp)
+}
+
+/// The patch type of a PATCH request (415 for anything else).
+pub fn patch_kind(ctx: &Ctx) -> Result<PatchKind, ApiError> {
+    match crate::negotiate::content_type(&ctx.headers).as_str() {
+        "application/json-patch+json" => Ok(PatchKind::Json),
+        "application/merge-patch+json" => Ok(PatchKind::Merge),
+        "application/strategic-merge-patch+json" => Ok(PatchKind::StrategicMerge),
+        "application/apply-patch+yaml" => Ok(PatchKind::Apply),
+        _ => Err(ApiError::unsupported_media_type(&[
+            "application/json-patch+json",
+            "application/merge-patch+json",
+            "application/apply-patch+yaml",
+            "application/strategic-merge-patch+json",
+        ])),
+    }
+}
+
+/// Maps a patch failure to upstream's code.
+pub fn patch_error(e: refkube_resources::patch::PatchError) -> ApiError {
+    if e.code == 422 {
+        ApiError::new(422, "Invalid", e.message)
+    } else {
+        ApiError::bad_request(e.message)
+    }
+}
+
+/// How often a patch without a resourceVersion is retried on a write race.
+const PATCH_RETRIES: usize = 10;
+
+pub async fn patch(ctx: &Ctx, name: &str, target: Target) -> Result<Response, ApiError> {
+    let info = ctx.path.info;
+    let ns = ctx.path.namespace.as_deref();
+    let kind = patch_kind(ctx)?;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let (old, rev) = match fetch(ctx, name).await {
+            Err(e) if e.code == 404 && kind == PatchKind::Apply && target == Target::Main => {
+                // Server-side apply creates what does not exist yet.
+                let obj: Value = serde_yaml::from_slice(&ctx.body)
+                    .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
+                let obj = create_object(&ctx.state, info, ns, obj, ctx.dry_run()).await?;
+                return Ok(ctx.respond_object(201, obj));
+            }
+            other => other?,
+        };
+        let patched = apply_patch(info, kind, &old, &ctx.body).map_err(patch_error)?;
+        let explicit = precondition(info, name, &patched)?.filter(|r| *r != rev);
+        if explicit.is_some() {
+            return Err(ApiError::conflict_modified(info, name));
+        }
+        match commit(
+            &ctx.state,
+            info,
+            ns,
+            name,
+            &old,
+            rev,
+            patched,
+            target,
+            ctx.dry_run(),
+        )
+        .await
+        {
+            Err(e) if e.reason == "Conflict" && attempt < PATCH_RETRIES => continue,
+            Err(e) => return Err(e),
+            Ok(out) => return Ok(ctx.respond_object(200, out)),
+        }
+    }
+}

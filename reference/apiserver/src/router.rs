@@ -1,0 +1,246 @@
+//! The front door: authentication, body limits, non-resource endpoints (discovery,
+//! version, health, OpenAPI), resource dispatch and the audit record of every request.
+//!
+//! Entry point: [`router`], an axum `Router` with one fallback handler.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use http::{Method, StatusCode, header};
+use serde_json::json;
+
+use crate::audit::Record;
+use crate::auth::User;
+use crate::handlers::{Ctx, dispatch};
+use crate::negotiate::{Output, json as json_response};
+use crate::request::{Query, Route, parse_path};
+use crate::state::AppState;
+use crate::status::ApiError;
+
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new().fallback(entry).with_state(state)
+}
+
+/// Paths anonymous users may read even when authentication is on.
+fn public(path: &str) -> bool {
+    matches!(path, "/version" | "/healthz" | "/livez" | "/readyz")
+}
+
+fn verb_of(method: &Method, has_name: bool, watch: bool) -> &'static str {
+    match (method.as_str(), has_name) {
+        ("GET", true) => "get",
+        ("GET", false) if watch => "watch",
+        ("GET", false) => "list",
+        ("POST", _) => "create",
+        ("PUT", _) => "update",
+        ("PATCH", _) => "patch",
+        ("DELETE", true) => "delete",
+        ("DELETE", false) => "deletecollection",
+        _ => "unknown",
+    }
+}
+
+async fn entry(State(state): State<Arc<AppState>>, req: Request) -> Response {
+    let received = chrono::Utc::now();
+    let (parts, body) = req.into_parts();
+    let header_str = |h: header::HeaderName| {
+        parts
+            .headers
+            .get(h)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let mut record = Record {
+        verb: parts.method.as_str().to_ascii_lowercase(),
+        request_uri: parts.uri.to_string(),
+        user_agent: header_str(header::USER_AGENT),
+        source_ip: "127.0.0.1".into(),
+        received,
+        ..Default::default()
+    };
+    let auth_header = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let user = match &state.auth {
+        None => Some(User::admin()),
+        Some(a) => match a.authenticate(auth_header) {
+            Some(u) => Some(u),
+            None if auth_header.is_none() && public(parts.uri.path()) => Some(User::anonymous()),
+            None => None,
+        },
+    };
+    let response = match user {
+        None => {
+            record.user = "system:anonymous".into();
+            ApiError::unauthorized().into_response()
+        }
+        Some(u) => {
+            record.user = u.name.clone();
+            record.groups = u.groups.clone();
+            handle(&state, parts, body, &mut record).await
+        }
+    };
+    record.code = response.status().as_u16();
+    if let Some(a) = &state.audit {
+        a.record(record);
+    }
+    response
+}
+
+async fn handle(
+    state: &Arc<AppState>,
+    parts: http::request::Parts,
+    body: Body,
+    record: &mut Record,
+) -> Response {
+    let path = parts.uri.path().to_string();
+    let query = Query::parse(&parts.uri);
+    if let Some(r) = non_resource(state, &parts.method, &path, &query).await {
+        return r;
+    }
+    let rpath = match parse_path(&path) {
+        Ok(Some(p)) => p,
+        Ok(None) | Err(Route::NotFound | Route::Resource) => {
+            return ApiError::no_route().into_response();
+        }
+        Err(Route::Discovery(segs)) => {
+            if parts.method != Method::GET {
+                return ApiError::method_not_allowed().into_response();
+            }
+            return match crate::discovery::document(&segs, &state.advertise.to_string()) {
+                Some(d) => json_response(StatusCode::OK, &d),
+                None => ApiError::no_route().into_response(),
+            };
+        }
+    };
+    let info = rpath.info;
+    let watch = query.flag("watch");
+    record.verb = verb_of(&parts.method, rpath.name.is_some(), watch).to_string();
+    record.streaming =
+        watch || (rpath.subresource.as_deref() == Some("log") && query.flag("follow"));
+    let mut objref = json!({"resource": info.plural, "apiVersion": info.version});
+    if !info.group.is_empty() {
+        objref["apiGroup"] = json!(info.group);
+    }
+    for (k, v) in [
+        ("namespace", &rpath.namespace),
+        ("name", &rpath.name),
+        ("subresource", &rpath.subresource),
+    ] {
+        if let Some(v) = v {
+            objref[k] = json!(v);
+        }
+    }
+    record.object_ref = Some(objref);
+    let output = match Output::from_accept(&parts.headers) {
+        Ok(o) => o,
+        Err(e) => return e.into_response(),
+    };
+    let limit = state.config.max_request_body_bytes;
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return ApiError::too_large(limit).into_response();
+    }
+    let body = match axum::body::to_bytes(body, limit).await {
+        Ok(b) => b,
+        Err(_) => return ApiError::too_large(limit).into_response(),
+    };
+    let ctx = Ctx {
+        state: state.clone(),
+        method: parts.method,
+        path: rpath,
+        query,
+        headers: parts.headers,
+        output,
+        body,
+    };
+    match dispatch(ctx).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Version, health and OpenAPI endpoints; None for anything else.
+async fn non_resource(
+    state: &AppState,
+    method: &Method,
+    path: &str,
+    query: &Query,
+) -> Option<Response> {
+    if method != Method::GET {
+        return None;
+    }
+    let path = path.trim_end_matches('/');
+    match path {
+        "/version" => Some(json_response(StatusCode::OK, &crate::discovery::version())),
+        "/healthz" | "/livez" | "/readyz" => {
+            Some(health(state, path, query.get("verbose").is_some()).await)
+        }
+        "/healthz/ping" | "/livez/ping" | "/readyz/ping" => Some(text(StatusCode::OK, "ok".into())),
+        "/openapi/v3" => Some(json_response(
+            StatusCode::OK,
+            &refkube_resources::openapi::v3_index(),
+        )),
+        "/openapi/v2" => Some(ApiError::no_route().into_response()),
+        p if p.starts_with("/openapi/v3/") => {
+            let doc = refkube_resources::openapi::v3_group_version(&p["/openapi/v3/".len()..]);
+            Some(match doc {
+                Some(d) => json_response(StatusCode::OK, &d),
+                None => ApiError::no_route().into_response(),
+            })
+        }
+        _ => None,
+    }
+}
+
+fn text(code: StatusCode, s: String) -> Response {
+    (
+        code,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        s,
+    )
+        .into_response()
+}
+
+/// `/healthz`, `/livez`, `/readyz`: ping, plus the store's health for readiness.
+async fn health(state: &AppState, path: &str, verbose: bool) -> Response {
+    let mut checks = vec![("ping".to_string(), true)];
+    if path != "/livez" {
+        let members = state.store.health().await;
+        let ok = !members.is_empty() && members.iter().any(|m| m.healthy);
+        checks.push(("etcd".to_string(), ok));
+    }
+    let ok = checks.iter().all(|(_, ok)| *ok);
+    let code = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::INTERNAL_SERVER_ERROR
+    };
+    let name = path.trim_start_matches('/');
+    if !verbose && ok {
+        return text(code, "ok".into());
+    }
+    let mut out = String::new();
+    for (c, good) in &checks {
+        if *good {
+            out.push_str(&format!("[+]{c} ok\n"));
+        } else {
+            out.push_str(&format!("[-]{c} failed: reason withheld\n"));
+        }
+    }
+    if ok {
+        out.push_str(&format!("{name} check passed\n"));
+    } else {
+        out.push_str(&format!("{name} check failed\n"));
+    }
+    text(code, out)
+}

@@ -1,0 +1,247 @@
+//! Binding and serving: TCP (optionally TLS) accept loop, hyper connections, graceful
+//! shutdown of open watches.
+//!
+//! Entry points: [`ApiServer::bind`] (port 0 friendly, returns a handle) and [`run`].
+
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::service::TowerToHyperService;
+use refkube_store::Store;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::audit::AuditLog;
+use crate::auth::TokenAuth;
+use crate::config::ApiServerConfig;
+use crate::ipalloc::Allocators;
+use crate::state::AppState;
+use crate::watchcache::WatchCaches;
+
+/// Why the API server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// Listening beyond loopback needs `--token-auth-file`.
+    #[error("listening on {0} (not loopback) requires authentication: pass a token file")]
+    AuthRequired(SocketAddr),
+    /// The listen address could not be bound.
+    #[error("binding {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    /// The token file is unusable.
+    #[error(transparent)]
+    Auth(#[from] crate::auth::AuthError),
+    /// TLS material is unusable.
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
+    /// The audit log could not be opened.
+    #[error("opening audit log: {0}")]
+    Audit(std::io::Error),
+    /// The store failed while the watch caches were filled.
+    #[error("store: {0}")]
+    Store(#[from] refkube_store::StoreError),
+    /// Creating the start-up namespaces and Service failed.
+    #[error("bootstrap: {0}")]
+    Bootstrap(crate::status::ApiError),
+}
+
+/// A running API server.
+pub struct ApiServer {
+    addr: SocketAddr,
+    ca_pem: Option<String>,
+    shutdown: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+    state: Arc<AppState>,
+}
+
+impl std::fmt::Debug for ApiServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiServer")
+            .field("addr", &self.addr)
+            .finish()
+    }
+}
+
+impl ApiServer {
+    /// Starts serving on `config.listen` over `store`; returns once requests are served.
+    pub async fn bind(config: ApiServerConfig, store: Arc<dyn Store>) -> Result<Self, ServerError> {
+        let loopback = config.listen.ip().is_loopback();
+        if !loopback && config.token_auth_file.is_none() {
+            return Err(ServerError::AuthRequired(config.listen));
+        }
+        let auth = match &config.token_auth_file {
+            Some(p) => Some(TokenAuth::load(p)?),
+            None => None,
+        };
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| ServerError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        let addr = listener.local_addr().map_err(|source| ServerError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        let advertise_ip: IpAddr = if addr.ip().is_unspecified() {
+            [127, 0, 0, 1].into()
+        } else {
+            addr.ip()
+        };
+        let advertise = SocketAddr::new(advertise_ip, addr.port());
+        let tls = match (&config.tls_cert_file, &config.tls_private_key_file) {
+            (Some(c), Some(k)) => Some(crate::tls::from_files(c, k)?),
+            _ if config.self_signed_tls || !loopback => {
+                Some(crate::tls::self_signed(&[advertise_ip, addr.ip()])?)
+            }
+            _ => None,
+        };
+        let audit = match &config.audit_log_path {
+            Some(p) => Some(AuditLog::open(p).map_err(ServerError::Audit)?),
+            None => None,
+        };
+        let caches = WatchCaches::start(store.clone(), config.watch_cache_size).await?;
+        let mut alloc = Allocators::new(
+            config.service_cluster_ip_range,
+            config.service_node_port_range,
+        );
+        if let Some(services) =
+            refkube_resources::registry::lookup("", "v1", "services").and_then(|i| caches.get(i))
+        {
+            for svc in services.snapshot(None).0 {
+                alloc.load(&svc);
+            }
+        }
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let bootstrap = config.bootstrap;
+        let state = Arc::new(AppState {
+            config,
+            store,
+            caches,
+            alloc: Mutex::new(alloc),
+            auth,
+            audit,
+            shutdown: shutdown_rx.clone(),
+            http: reqwest::Client::new(),
+            advertise,
+        });
+        if bootstrap {
+            crate::bootstrap::ensure(&state)
+                .await
+                .map_err(ServerError::Bootstrap)?;
+        }
+        let ca_pem = tls.as_ref().map(|t| t.ca_pem.clone());
+        let acceptor = tls.map(|t| t.acceptor);
+        let router = crate::router::router(state.clone());
+        let task = tokio::spawn(accept_loop(listener, router, acceptor, shutdown_rx));
+        tracing::info!(%addr, "API server listening");
+        Ok(Self {
+            addr,
+            ca_pem,
+            shutdown,
+            task,
+            state,
+        })
+    }
+
+    /// The bound address (the real port when `listen` had port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `https://` when serving TLS, else `http://`.
+    pub fn url(&self) -> String {
+        let scheme = if self.ca_pem.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let ip = self.state.advertise.ip();
+        let host = if ip.is_ipv6() {
+            format!("[{ip}]")
+        } else {
+            ip.to_string()
+        };
+        format!("{scheme}://{host}:{}", self.addr.port())
+    }
+
+    /// PEM of the CA clients should trust, when serving TLS.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
+    }
+
+    /// Stops accepting, ends open watches and connections.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// Runs an API server until `shutdown` resolves.
+pub async fn run(
+    config: ApiServerConfig,
+    store: Arc<dyn Store>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServerError> {
+    let server = ApiServer::bind(config, store).await?;
+    shutdown.await;
+    server.shutdown().await;
+    Ok(())
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    router: axum::Router,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut conns = JoinSet::new();
+    loop {
+        while conns.try_join_next().is_some() {}
+        let accepted = tokio::select! {
+            _ = shutdown.changed() => break,
+            a = listener.accept() => a,
+        };
+        let (stream, _) = match accepted {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let svc = TowerToHyperService::new(router.clone());
+        let tls = tls.clone();
+        conns.spawn(async move {
+            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            let result = match tls {
+                Some(acceptor) => match acceptor.accept(stream).await {
+                    Ok(s) => {
+                        builder
+                            .serve_connection_with_upgrades(TokioIo::new(s), svc)
+                            .await
+                    }
+                    Err(e) => {
+                        tracing::debug!(error = %e, "TLS handshake failed");
+                        return;
+                    }
+                },
+                None => {
+                    builder
+                        .serve_connection_with_upgrades(TokioIo::new(stream), svc)
+                        .await
+                }
+            };
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    conns.abort_all();
+}

@@ -1,0 +1,47 @@
+//! The state shared by every request: configuration, store, watch caches, allocators,
+//! authentication and audit.
+//!
+//! Entry point: [`AppState`], built once by `server::ApiServer::bind`.
+
+use std::sync::{Arc, Mutex};
+
+use refkube_store::Store;
+use tokio::sync::watch;
+
+use crate::audit::AuditLog;
+use crate::auth::TokenAuth;
+use crate::config::ApiServerConfig;
+use crate::ipalloc::Allocators;
+use crate::watchcache::WatchCaches;
+
+pub struct AppState {
+    pub config: ApiServerConfig,
+    pub store: Arc<dyn Store>,
+    pub caches: WatchCaches,
+    pub alloc: Mutex<Allocators>,
+    pub auth: Option<TokenAuth>,
+    pub audit: Option<AuditLog>,
+    /// Becomes true when the server shuts down; open watches end then.
+    pub shutdown: watch::Receiver<bool>,
+    /// Client for the pods/log proxy to kubelets.
+    pub http: reqwest::Client,
+    /// The address clients reach this server at (for `/api` serverAddressByClientCIDRs).
+    pub advertise: std::net::SocketAddr,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("store", &self.store.backend())
+            .field("advertise", &self.advertise)
+            .finish()
+    }
+}
+
+impl AppState {
+    /// The allocator lock; a poisoned lock only means a panic elsewhere, the bitmaps are
+    /// still consistent (every mutation is a single insert/remove).
+    pub fn allocators(&self) -> std::sync::MutexGuard<'_, Allocators> {
+        self.alloc.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}

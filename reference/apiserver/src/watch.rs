@@ -1,0 +1,294 @@
+//! WATCH: the chunked stream of `{"type":...,"object":...}` lines, served from the
+//! watch cache with upstream's resourceVersion rules, bookmarks, initial events,
+//! selector enter/leave, Table rows and timeouts.
+//!
+//! Entry points: [`serve`] (the handler), [`convert`] (the per-watcher event filter).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use rand::Rng;
+use refkube_resources::ResourceInfo;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+
+use crate::handlers::Ctx;
+use crate::handlers::read::Filter;
+use crate::negotiate::{Output, include_object};
+use crate::status::ApiError;
+use crate::watchcache::{CacheError, CacheEvent, EventType, ResourceCache};
+
+/// Decides what one watcher sees of one cache event: selector enter → ADDED, leave →
+/// DELETED (carrying the previous state with the new resourceVersion).
+pub fn convert(
+    info: &ResourceInfo,
+    filter: &Filter,
+    ev: &CacheEvent,
+) -> Option<(EventType, Arc<Value>)> {
+    let cur = filter.matches(info, &ev.obj);
+    let prev = ev.prev.as_ref().is_some_and(|p| filter.matches(info, p));
+    match ev.kind {
+        EventType::Added if cur => Some((EventType::Added, ev.obj.clone())),
+        EventType::Deleted if cur => Some((EventType::Deleted, ev.obj.clone())),
+        EventType::Modified => match (prev, cur) {
+            (true, true) => Some((EventType::Modified, ev.obj.clone())),
+            (false, true) => Some((EventType::Added, ev.obj.clone())),
+            (true, false) => Some((
+                EventType::Deleted,
+                ev.prev.clone().unwrap_or(ev.obj.clone()),
+            )),
+            (false, false) => None,
+        },
+        _ => None,
+    }
+}
+
+/// Checks the watch-specific ListOptions rules.
+fn validate(ctx: &Ctx) -> Result<(), ApiError> {
+    let q = &ctx.query;
+    let send_initial = q.get("sendInitialEvents").is_some();
+    match (q.non_empty("resourceVersionMatch"), send_initial) {
+        (Some(_), false) => Err(ApiError::invalid_list_options(
+            "resourceVersionMatch",
+            "FieldValueForbidden",
+            "Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
+        )),
+        (m, true) if m != Some("NotOlderThan") => Err(ApiError::invalid_list_options(
+            "resourceVersionMatch",
+            "FieldValueForbidden",
+            "Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+        )),
+        _ => Ok(()),
+    }
+}
+
+struct Watcher {
+    info: &'static ResourceInfo,
+    filter: Filter,
+    table: Option<refkube_resources::table::IncludeObject>,
+    yaml: bool,
+    tx: mpsc::Sender<Bytes>,
+}
+
+impl Watcher {
+    fn encode(&self, ty: &str, obj: &Value) -> Bytes {
+        let object = match self.table {
+            Some(include) if ty != "ERROR" && ty != "BOOKMARK" => {
+                let mut t = refkube_resources::table::to_table(
+                    self.info,
+                    std::slice::from_ref(obj),
+                    include,
+                    chrono::Utc::now(),
+                );
+                t["metadata"] = json!({"resourceVersion": obj["metadata"]["resourceVersion"]});
+                t
+            }
+            _ => obj.clone(),
+        };
+        let ev = json!({"type": ty, "object": object});
+        if self.yaml {
+            let mut s = serde_yaml::to_string(&ev).unwrap_or_default();
+            s.push_str("---\n");
+            Bytes::from(s)
+        } else {
+            let mut v = serde_json::to_vec(&ev).unwrap_or_default();
+            v.push(b'\n');
+            Bytes::from(v)
+        }
+    }
+
+    /// Sends one event; false when the client has gone.
+    async fn send(&self, ty: &str, obj: &Value) -> bool {
+        self.tx.send(self.encode(ty, obj)).await.is_ok()
+    }
+
+    fn bookmark(&self, rev: i64, initial_end: bool) -> Value {
+        let mut meta = json!({"resourceVersion": rev.to_string()});
+        if initial_end {
+            meta["annotations"] = json!({"k8s.io/initial-events-end": "true"});
+        }
+        json!({"kind": self.info.kind, "apiVersion": self.info.api_version(), "metadata": meta})
+    }
+}
+
+/// How the watch starts.
+enum Start {
+    /// Synthetic ADDED events for the current state, then changes after it.
+    WithState {
+        from_store: bool,
+        end_bookmark: bool,
+    },
+    /// Only changes after this revision.
+    After(i64),
+}
+
+pub async fn serve(ctx: &Ctx) -> Result<Response, ApiError> {
+    validate(ctx)?;
+    let info = ctx.path.info;
+    let cache = ctx
+        .state
+        .caches
+        .get(info)
+        .ok_or_else(ApiError::method_not_allowed)?;
+    let filter = Filter::from_ctx(ctx)?;
+    let q = &ctx.query;
+    let rv = q.non_empty("resourceVersion");
+    let bookmarks = q.flag("allowWatchBookmarks");
+    let start = if q.flag("sendInitialEvents") {
+        Start::WithState {
+            from_store: false,
+            end_bookmark: bookmarks,
+        }
+    } else {
+        match rv {
+            None => Start::WithState {
+                from_store: true,
+                end_bookmark: false,
+            },
+            Some("0") => Start::WithState {
+                from_store: false,
+                end_bookmark: false,
+            },
+            Some(r) => Start::After(
+                r.parse()
+                    .map_err(|_| ApiError::bad_request(format!("invalid resource version: {r}")))?,
+            ),
+        }
+    };
+    let timeout = match q.int("timeoutSeconds")? {
+        Some(s) if s > 0 => Duration::from_secs(s as u64),
+        _ => {
+            let min = ctx.state.config.min_request_timeout;
+            min + min.mul_f64(rand::rng().random::<f64>())
+        }
+    };
+    // Initial state is gathered before the response starts so errors are plain Statuses.
+    let generation = cache.generation();
+    let (initial, cursor): (Vec<Arc<Value>>, i64) = match &start {
+        Start::WithState {
+            from_store: true, ..
+        } => {
+            let prefix = crate::keys::prefix(info, ctx.path.namespace.as_deref());
+            let list = ctx.state.store.list(&prefix, Default::default()).await?;
+            let items = list
+                .items
+                .iter()
+                .map(|kv| crate::keys::decode_kv(kv).map(Arc::new))
+                .collect::<Result<_, _>>()?;
+            (items, list.revision)
+        }
+        Start::WithState { .. } => cache.snapshot(ctx.path.namespace.as_deref()),
+        Start::After(r) => (Vec::new(), *r),
+    };
+    let (tx, rx) = mpsc::channel(64);
+    let watcher = Watcher {
+        info,
+        filter,
+        table: (ctx.output == Output::Table).then(|| include_object(&ctx.query)),
+        yaml: ctx.output == Output::Yaml,
+        tx,
+    };
+    let end_bookmark = matches!(
+        start,
+        Start::WithState {
+            end_bookmark: true,
+            ..
+        }
+    );
+    let opts = RunOpts {
+        bookmarks,
+        bookmark_interval: ctx.state.config.bookmark_interval,
+        timeout,
+        end_bookmark,
+        generation,
+    };
+    let shutdown = ctx.state.shutdown.clone();
+    tokio::spawn(run(watcher, cache, initial, cursor, opts, shutdown));
+    let content_type = if ctx.output == Output::Yaml {
+        "application/yaml"
+    } else {
+        "application/json"
+    };
+    let body = Body::from_stream(futures::StreamExt::map(
+        ReceiverStream::new(rx),
+        Ok::<_, std::convert::Infallible>,
+    ));
+    Ok(([(http::header::CONTENT_TYPE, content_type)], body).into_response())
+}
+
+struct RunOpts {
+    bookmarks: bool,
+    bookmark_interval: Duration,
+    timeout: Duration,
+    end_bookmark: bool,
+    generation: u64,
+}
+
+/// One watcher's loop: initial events, then cache events after its cursor.
+async fn run(
+    w: Watcher,
+    cache: Arc<ResourceCache>,
+    initial: Vec<Arc<Value>>,
+    mut cursor: i64,
+    o: RunOpts,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let deadline = tokio::time::sleep(o.timeout);
+    tokio::pin!(deadline);
+    for obj in &initial {
+        if w.filter.matches(w.info, obj) && !w.send("ADDED", obj).await {
+            return;
+        }
+    }
+    if o.end_bookmark && !w.send("BOOKMARK", &w.bookmark(cursor, true)).await {
+        return;
+    }
+    let mut rx = cache.subscribe();
+    let mut tick = tokio::time::interval(o.bookmark_interval);
+    tick.reset();
+    let mut bookmark_due = false;
+    loop {
+        rx.borrow_and_update();
+        match cache.events_after(cursor, o.generation) {
+            Ok((evs, reached)) => {
+                for ev in evs {
+                    cursor = ev.rev;
+                    if let Some((ty, obj)) = convert(w.info, &w.filter, &ev)
+                        && !w.send(ty.as_str(), &obj).await
+                    {
+                        return;
+                    }
+                }
+                // Every event up to `reached` has been sent, so the bookmark may say so.
+                if bookmark_due {
+                    bookmark_due = false;
+                    if !w
+                        .send("BOOKMARK", &w.bookmark(cursor.max(reached), false))
+                        .await
+                    {
+                        return;
+                    }
+                }
+            }
+            Err(e @ CacheError::TooOld { .. }) => {
+                let _ = w
+                    .send("ERROR", &ApiError::expired(e.to_string()).to_status())
+                    .await;
+                return;
+            }
+            // The cache re-listed: end the stream; the client re-watches from its RV.
+            Err(CacheError::Reset) => return,
+        }
+        tokio::select! {
+            _ = &mut deadline => return,
+            _ = shutdown.changed() => return,
+            changed = rx.changed() => if changed.is_err() { return },
+            _ = tick.tick(), if o.bookmarks => bookmark_due = true,
+            _ = w.tx.closed() => return,
+        }
+    }
+}

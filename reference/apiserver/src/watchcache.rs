@@ -1,0 +1,327 @@
+//! The watch cache: one store watch per resource, shared by every watcher of it.
+//!
+//! Entry points: [`WatchCaches::start`], [`ResourceCache::events_after`],
+//! [`ResourceCache::snapshot`]. Each resource keeps its current objects (for
+//! `resourceVersion=0` lists and initial events) and a bounded ring of recent events;
+//! a watcher is a cursor into that ring, woken by a `tokio::sync::watch` channel. A
+//! watcher whose cursor falls behind the ring gets 410 `too old resource version`, as
+//! with upstream's cacher.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use futures::StreamExt;
+use refkube_resources::ResourceInfo;
+use refkube_store::{EventKind, ListOptions, Revision, Store};
+use serde_json::Value;
+use tokio::sync::watch;
+
+use crate::keys;
+
+/// The type of a watch event as it goes on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventType {
+    Added,
+    Modified,
+    Deleted,
+}
+
+impl EventType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Added => "ADDED",
+            Self::Modified => "MODIFIED",
+            Self::Deleted => "DELETED",
+        }
+    }
+}
+
+/// One change, decoded once and shared by every watcher.
+#[derive(Debug)]
+pub struct CacheEvent {
+    pub rev: Revision,
+    pub kind: EventType,
+    /// The new object (for Deleted: its last state, with the delete's revision).
+    pub obj: Arc<Value>,
+    /// The state before the change (Modified, Deleted), with this event's revision.
+    pub prev: Option<Arc<Value>>,
+}
+
+/// Why a watcher cannot continue from the cache.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum CacheError {
+    /// The requested revision is older than the ring: `too old resource version: X (Y)`.
+    #[error("too old resource version: {requested} ({oldest})")]
+    TooOld {
+        requested: Revision,
+        oldest: Revision,
+    },
+    /// The cache re-listed after losing its store watch; watchers must restart.
+    #[error("watch cache was re-initialised")]
+    Reset,
+}
+
+struct Inner {
+    ring: VecDeque<Arc<CacheEvent>>,
+    /// Revision the current state was listed at.
+    list_rev: Revision,
+    /// Whether an event was dropped from the ring since the list.
+    evicted: bool,
+    /// Last revision applied.
+    rev: Revision,
+    state: BTreeMap<String, Arc<Value>>,
+    generation: u64,
+}
+
+/// The cache of one resource.
+pub struct ResourceCache {
+    pub info: &'static ResourceInfo,
+    prefix: String,
+    capacity: usize,
+    inner: RwLock<Inner>,
+    notify: watch::Sender<Revision>,
+}
+
+impl std::fmt::Debug for ResourceCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResourceCache")
+            .field("prefix", &self.prefix)
+            .finish()
+    }
+}
+
+impl ResourceCache {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
+        self.inner.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
+        self.inner.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The last revision the cache has applied.
+    pub fn revision(&self) -> Revision {
+        self.read().rev
+    }
+
+    /// The current generation (changes when the cache re-lists).
+    pub fn generation(&self) -> u64 {
+        self.read().generation
+    }
+
+    /// A receiver that wakes when new events are applied.
+    pub fn subscribe(&self) -> watch::Receiver<Revision> {
+        self.notify.subscribe()
+    }
+
+    /// Current objects (of one namespace, if given) and the revision they reflect.
+    pub fn snapshot(&self, namespace: Option<&str>) -> (Vec<Arc<Value>>, Revision) {
+        let g = self.read();
+        let items = match namespace {
+            Some(ns) if self.info.namespaced => {
+                let p = format!("{}{ns}/", self.prefix);
+                g.state
+                    .range(p.clone()..)
+                    .take_while(|(k, _)| k.starts_with(&p))
+                    .map(|(_, v)| v.clone())
+                    .collect()
+            }
+            _ => g.state.values().cloned().collect(),
+        };
+        (items, g.rev)
+    }
+
+    /// Every event after `rev` and the revision the cache has reached (every event up
+    /// to it is included), or an error when `rev` is older than the ring or the
+    /// cache has re-listed since `generation`.
+    pub fn events_after(
+        &self,
+        rev: Revision,
+        generation: u64,
+    ) -> Result<(Vec<Arc<CacheEvent>>, Revision), CacheError> {
+        let g = self.read();
+        if g.generation != generation {
+            return Err(CacheError::Reset);
+        }
+        let oldest = match g.ring.front() {
+            Some(e) if g.evicted => e.rev,
+            _ => g.list_rev + 1,
+        };
+        if rev < oldest - 1 {
+            return Err(CacheError::TooOld {
+                requested: rev,
+                oldest: oldest - 1,
+            });
+        }
+        let start = g.ring.partition_point(|e| e.rev <= rev);
+        Ok((g.ring.iter().skip(start).cloned().collect(), g.rev))
+    }
+
+    fn reset(&self, items: Vec<refkube_store::KeyValue>, rev: Revision) {
+        let mut state = BTreeMap::new();
+        for kv in items {
+            match keys::decode_kv(&kv) {
+                Ok(v) => {
+                    state.insert(kv.key.clone(), Arc::new(v));
+                }
+                Err(e) => tracing::warn!(key = %kv.key, error = %e, "skipping undecodable object"),
+            }
+        }
+        let mut g = self.write();
+        g.state = state;
+        g.ring.clear();
+        g.list_rev = rev;
+        g.rev = rev;
+        g.evicted = false;
+        g.generation += 1;
+        drop(g);
+        self.notify.send_replace(rev);
+    }
+
+    fn apply(&self, batch: Vec<refkube_store::WatchEvent>) {
+        let mut g = self.write();
+        let mut last = g.rev;
+        for ev in batch {
+            let rev = ev.revision();
+            let Ok(mut obj) = keys::decode_kv(&ev.kv) else {
+                tracing::warn!(key = %ev.kv.key, "skipping undecodable watch event");
+                continue;
+            };
+            let prev = ev
+                .prev
+                .as_ref()
+                .and_then(|p| keys::decode_kv(p).ok())
+                .map(|mut p| {
+                    keys::set_resource_version(&mut p, rev);
+                    Arc::new(p)
+                });
+            let kind = match ev.kind {
+                EventKind::Put => EventType::Added,
+                EventKind::Modify => EventType::Modified,
+                EventKind::Delete => EventType::Deleted,
+            };
+            keys::set_resource_version(&mut obj, rev);
+            let obj = Arc::new(obj);
+            if kind == EventType::Deleted {
+                g.state.remove(&ev.kv.key);
+            } else {
+                g.state.insert(ev.kv.key.clone(), obj.clone());
+            }
+            if g.ring.len() >= self.capacity {
+                g.ring.pop_front();
+                g.evicted = true;
+            }
+            g.ring.push_back(Arc::new(CacheEvent {
+                rev,
+                kind,
+                obj,
+                prev,
+            }));
+            last = last.max(rev);
+        }
+        g.rev = last;
+        drop(g);
+        self.notify.send_replace(last);
+    }
+}
+
+/// The caches of every watchable resource.
+pub struct WatchCaches {
+    caches: HashMap<(&'static str, &'static str), Arc<ResourceCache>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for WatchCaches {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WatchCaches")
+            .field("resources", &self.caches.len())
+            .finish()
+    }
+}
+
+impl Drop for WatchCaches {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+impl WatchCaches {
+    /// Lists every watchable resource once and starts one store watch per resource.
+    pub async fn start(
+        store: Arc<dyn Store>,
+        capacity: usize,
+    ) -> Result<Self, refkube_store::StoreError> {
+        let mut caches = HashMap::new();
+        let mut tasks = Vec::new();
+        for info in refkube_resources::registry::all() {
+            if !info.verbs.contains(&"watch") {
+                continue;
+            }
+            let (tx, _) = watch::channel(0);
+            let cache = Arc::new(ResourceCache {
+                info,
+                prefix: keys::prefix(info, None),
+                capacity: capacity.max(1),
+                inner: RwLock::new(Inner {
+                    ring: VecDeque::new(),
+                    list_rev: 0,
+                    evicted: false,
+                    rev: 0,
+                    state: BTreeMap::new(),
+                    generation: 0,
+                }),
+                notify: tx,
+            });
+            let list = store.list(&cache.prefix, ListOptions::default()).await?;
+            cache.reset(list.items, list.revision);
+            let stream = store.watch(&cache.prefix, list.revision).await?;
+            tasks.push(tokio::spawn(pump(store.clone(), cache.clone(), stream)));
+            caches.insert((info.group, info.plural), cache);
+        }
+        Ok(Self { caches, tasks })
+    }
+
+    pub fn get(&self, info: &ResourceInfo) -> Option<Arc<ResourceCache>> {
+        self.caches.get(&(info.group, info.plural)).cloned()
+    }
+}
+
+/// Feeds store events into the cache; on a broken store watch, re-lists and resumes.
+async fn pump(
+    store: Arc<dyn Store>,
+    cache: Arc<ResourceCache>,
+    mut stream: refkube_store::WatchStream,
+) {
+    loop {
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(batch) => cache.apply(batch),
+                Err(e) => {
+                    tracing::warn!(prefix = %cache.prefix, error = %e, "store watch failed");
+                    break;
+                }
+            }
+        }
+        // Re-list and watch again; watchers of the old generation are told to restart.
+        loop {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let relisted = async {
+                let list = store.list(&cache.prefix, ListOptions::default()).await?;
+                let s = store.watch(&cache.prefix, list.revision).await?;
+                Ok::<_, refkube_store::StoreError>((list, s))
+            }
+            .await;
+            match relisted {
+                Ok((list, s)) => {
+                    cache.reset(list.items, list.revision);
+                    stream = s;
+                    break;
+                }
+                Err(e) => tracing::warn!(prefix = %cache.prefix, error = %e, "re-list failed"),
+            }
+        }
+    }
+}
