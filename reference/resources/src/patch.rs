@@ -3,9 +3,17 @@
 //! `$patch`, `$setElementOrder`, `$deleteFromPrimitiveList` and `$retainKeys`
 //! directives).
 //!
-//! Entry point: [`apply_patch`].
+//! Entry point: [`apply_patch`]. The merge-key table is [`strategy::TABLE`].
+//!
+//! Server-side apply is an approximation: the applied configuration is merged like a
+//! strategic merge patch (same merge keys), with no managedFields, no field ownership
+//! and no conflict detection, so fields dropped from a later apply are not removed.
+
+mod smp;
+pub mod strategy;
 
 use crate::ResourceInfo;
+use serde_json::Value;
 
 /// The PATCH request's Content-Type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,6 +28,19 @@ pub enum PatchKind {
     Apply,
 }
 
+impl PatchKind {
+    /// The kind for a request Content-Type (parameters such as `; charset=utf-8` ignored).
+    pub fn from_content_type(ct: &str) -> Option<Self> {
+        match ct.split(';').next().unwrap_or_default().trim() {
+            "application/json-patch+json" => Some(Self::Json),
+            "application/merge-patch+json" => Some(Self::Merge),
+            "application/strategic-merge-patch+json" => Some(Self::StrategicMerge),
+            "application/apply-patch+yaml" | "application/apply-patch+cbor" => Some(Self::Apply),
+            _ => None,
+        }
+    }
+}
+
 /// A patch that cannot be applied; the API server returns 422 or 400 as upstream does
 /// (`reason` says which).
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -30,12 +51,91 @@ pub struct PatchError {
     pub message: String,
 }
 
+fn bad_request(message: impl Into<String>) -> PatchError {
+    PatchError {
+        code: 400,
+        message: message.into(),
+    }
+}
+
+fn unprocessable(message: impl Into<String>) -> PatchError {
+    PatchError {
+        code: 422,
+        message: message.into(),
+    }
+}
+
 /// Applies `patch` to `original`, returning the patched object (not yet validated).
 pub fn apply_patch(
-    _info: &ResourceInfo,
-    _kind: PatchKind,
+    info: &ResourceInfo,
+    kind: PatchKind,
     original: &serde_json::Value,
-    _patch: &[u8],
+    patch: &[u8],
 ) -> Result<serde_json::Value, PatchError> {
-    Ok(original.clone())
+    match kind {
+        PatchKind::Json => {
+            let ops: json_patch::Patch =
+                serde_json::from_slice(patch).map_err(|e| bad_request(e.to_string()))?;
+            let mut doc = original.clone();
+            json_patch::patch(&mut doc, &ops).map_err(|e| unprocessable(e.to_string()))?;
+            Ok(doc)
+        }
+        PatchKind::Merge => {
+            let p: Value = serde_json::from_slice(patch).map_err(|e| bad_request(e.to_string()))?;
+            let mut doc = original.clone();
+            json_patch::merge(&mut doc, &p);
+            Ok(doc)
+        }
+        PatchKind::StrategicMerge => {
+            let p: Value = serde_json::from_slice(patch).map_err(|e| bad_request(e.to_string()))?;
+            strategic(info, original, &p)
+        }
+        PatchKind::Apply => {
+            let p: Value = serde_yaml::from_slice(patch)
+                .map_err(|e| bad_request(format!("error decoding YAML: {e}")))?;
+            if !p.is_object() {
+                return Err(bad_request("apply patch must be an object"));
+            }
+            for (field, want) in [
+                ("apiVersion", info.api_version()),
+                ("kind", info.kind.to_string()),
+            ] {
+                match p.get(field).and_then(Value::as_str) {
+                    Some(v) if v == want => {}
+                    Some(v) => {
+                        return Err(bad_request(format!(
+                            "{field} of the applied configuration ({v}) does not match {want}"
+                        )));
+                    }
+                    None => {
+                        return Err(bad_request(format!(
+                            "{field} must be set in the applied configuration"
+                        )));
+                    }
+                }
+            }
+            strategic(info, original, &p)
+        }
+    }
 }
+
+fn strategic(info: &ResourceInfo, original: &Value, patch: &Value) -> Result<Value, PatchError> {
+    let schema = crate::types::schema(info);
+    smp::apply(original, patch, schema.as_deref()).map_err(|e| PatchError {
+        code: if e.bad { 400 } else { 422 },
+        message: e.message,
+    })
+}
+
+/// Applies a strategic merge patch given as a JSON value (for callers that already
+/// parsed it, such as the apply path of other crates).
+pub fn strategic_merge(
+    info: &ResourceInfo,
+    original: &Value,
+    patch: &Value,
+) -> Result<Value, PatchError> {
+    strategic(info, original, patch)
+}
+
+#[cfg(test)]
+mod tests;
