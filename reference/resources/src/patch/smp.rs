@@ -185,11 +185,9 @@ fn merge_map(
         .iter()
         .filter_map(|(k, v)| k.strip_prefix(SET_ORDER).map(|f| (f, v)))
     {
-        if !patch.contains_key(k) {
-            if let Some(Value::Array(items)) = orig.get_mut(k) {
-                let key = ctx.strategy(k).and_then(|s| s.merge_key);
-                *items = reorder(std::mem::take(items), order, key)?;
-            }
+        if let Some(Value::Array(items)) = orig.get_mut(k).filter(|_| !patch.contains_key(k)) {
+            let key = ctx.strategy(k).and_then(|s| s.merge_key);
+            *items = reorder(std::mem::take(items), order, key)?;
         }
     }
 
