@@ -1,0 +1,129 @@
+//! `agnhost netexec`: an HTTP server (and a UDP responder) for network tests, like
+//! upstream's `test/images/agnhost/netexec`. Entry point: [`serve`].
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{ConnectInfo, Query};
+use axum::http::StatusCode;
+use axum::routing::get;
+use tokio::net::{TcpListener, UdpSocket};
+
+use super::{AgnhostError, hostname};
+
+type Params = Query<HashMap<String, String>>;
+
+async fn root() -> String {
+    format!("NOW: {}", k8s_openapi::jiff::Timestamp::now())
+}
+
+async fn echo(Query(q): Params) -> (StatusCode, String) {
+    let code = q
+        .get("code")
+        .and_then(|c| c.parse::<u16>().ok())
+        .and_then(|c| StatusCode::from_u16(c).ok())
+        .unwrap_or(StatusCode::OK);
+    (code, q.get("msg").cloned().unwrap_or_default())
+}
+
+async fn client_ip(ConnectInfo(peer): ConnectInfo<SocketAddr>) -> String {
+    peer.to_string()
+}
+
+async fn shell(Query(q): Params) -> (StatusCode, Json<serde_json::Value>) {
+    let cmd = q.get("shellCommand").or_else(|| q.get("cmd")).cloned().unwrap_or_default();
+    match tokio::process::Command::new("/bin/sh").arg("-c").arg(&cmd).output().await {
+        Ok(out) if out.status.success() => (
+            StatusCode::OK,
+            Json(serde_json::json!({ "output": String::from_utf8_lossy(&out.stdout) })),
+        ),
+        Ok(out) => (
+            StatusCode::EXPECTATION_FAILED,
+            Json(serde_json::json!({
+                "output": String::from_utf8_lossy(&out.stdout),
+                "error": format!("exit status {}", out.status.code().unwrap_or(-1)),
+            })),
+        ),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, Json(serde_json::json!({ "error": e.to_string() }))),
+    }
+}
+
+async fn exit(Query(q): Params) -> StatusCode {
+    let code: i32 = q.get("code").and_then(|c| c.parse().ok()).unwrap_or(0);
+    // Exit after the response is on its way, as upstream does from a goroutine.
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        std::process::exit(code);
+    });
+    StatusCode::NO_CONTENT
+}
+
+/// The HTTP routes.
+pub fn router() -> Router {
+    Router::new()
+        .route("/", get(root))
+        .route("/echo", get(echo))
+        .route("/clientip", get(client_ip))
+        .route("/hostname", get(|| async { hostname() }))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/shell", get(shell))
+        .route("/exit", get(exit).post(exit))
+}
+
+/// The UDP reply to one datagram: `hostname`, `echo <msg>`, `clientip`.
+pub fn udp_reply(request: &str, peer: SocketAddr) -> String {
+    let request = request.trim();
+    let (cmd, rest) = request.split_once(' ').unwrap_or((request, ""));
+    match cmd {
+        "hostname" => hostname(),
+        "echo" => rest.to_string(),
+        "clientip" => peer.to_string(),
+        other => format!("unknown command {other:?}"),
+    }
+}
+
+async fn serve_udp(socket: UdpSocket) {
+    let mut buf = vec![0u8; 65536];
+    loop {
+        let Ok((n, peer)) = socket.recv_from(&mut buf).await else {
+            continue;
+        };
+        let reply = udp_reply(&String::from_utf8_lossy(&buf[..n]), peer);
+        let _ = socket.send_to(reply.as_bytes(), peer).await;
+    }
+}
+
+/// Serves HTTP on `ip:http_port` and, if given, UDP on `ip:udp_port`, forever.
+pub async fn serve(ip: IpAddr, http_port: u16, udp_port: Option<u16>) -> Result<i32, AgnhostError> {
+    let addr = SocketAddr::new(ip, http_port);
+    let serve_err = |what, source| AgnhostError::Serve { what, addr: addr.to_string(), source };
+    let listener = TcpListener::bind(addr).await.map_err(|e| serve_err("http", e))?;
+    if let Some(port) = udp_port {
+        let udp_addr = SocketAddr::new(ip, port);
+        let socket = UdpSocket::bind(udp_addr).await.map_err(|source| AgnhostError::Serve {
+            what: "udp",
+            addr: udp_addr.to_string(),
+            source,
+        })?;
+        tokio::spawn(serve_udp(socket));
+    }
+    println!("Started HTTP server on port {http_port}");
+    axum::serve(listener, router().into_make_service_with_connect_info::<SocketAddr>())
+        .await
+        .map_err(|e| serve_err("http", e))?;
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn udp_commands_answer_like_upstream() {
+        let peer: SocketAddr = "127.0.0.9:4000".parse().unwrap();
+        assert_eq!(udp_reply("echo hello there\n", peer), "hello there");
+        assert_eq!(udp_reply("clientip", peer), "127.0.0.9:4000");
+    }
+}

@@ -1,0 +1,379 @@
+//! The process runtime: every container is a real child process in its own process
+//! group, killed (the whole group) when the runtime drops it. The sandbox is a real
+//! `agnhost pause` process holding the pod's identity; the pod IP reaches containers as
+//! `POD_IP` (see the crate docs for how "localhost" is modelled). Entry point:
+//! [`ProcessRuntime::new`].
+
+use std::collections::HashMap;
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use k8s_openapi::jiff::Timestamp;
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::Command;
+use tokio::sync::watch;
+
+use super::images::{self, Workload};
+use super::{
+    ContainerConfig, ContainerState, ExecResult, Runtime, RuntimeError, SandboxConfig, new_id,
+};
+use crate::logs::ContainerLog;
+
+/// Kills a process group when dropped, so nothing outlives the runtime.
+#[derive(Debug)]
+struct GroupGuard(Pid);
+
+impl GroupGuard {
+    fn signal(&self, signal: Signal) {
+        // ESRCH (group already gone) is the normal case after an exit.
+        let _ = killpg(self.0, signal);
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        self.signal(Signal::SIGKILL);
+    }
+}
+
+struct Container {
+    sandbox_id: String,
+    config: ContainerConfig,
+    state: watch::Sender<ContainerState>,
+    group: Option<GroupGuard>,
+}
+
+struct Sandbox {
+    pause: Option<GroupGuard>,
+}
+
+#[derive(Default)]
+struct State {
+    sandboxes: HashMap<String, Sandbox>,
+    containers: HashMap<String, Container>,
+}
+
+/// Runs containers as processes on this machine.
+#[derive(Clone)]
+pub struct ProcessRuntime {
+    agnhost: Vec<PathBuf>,
+    state: Arc<Mutex<State>>,
+}
+
+impl std::fmt::Debug for ProcessRuntime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProcessRuntime").field("agnhost", &self.agnhost).finish()
+    }
+}
+
+/// The exit code a shell would report: the code, or 128+signal.
+fn exit_code(status: std::process::ExitStatus) -> i32 {
+    status
+        .code()
+        .or_else(|| status.signal().map(|s| 128 + s))
+        .unwrap_or(-1)
+}
+
+async fn pump(reader: impl AsyncRead + Unpin, log: Arc<ContainerLog>) {
+    let mut reader = BufReader::new(reader);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        match reader.read_until(b'\n', &mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {
+                let line = String::from_utf8_lossy(&buf);
+                log.push(line.trim_end_matches(['\n', '\r']));
+            }
+        }
+    }
+}
+
+impl ProcessRuntime {
+    /// A runtime that runs agnhost as `agnhost[0] agnhost[1..] <args>`.
+    pub fn new(agnhost: Vec<PathBuf>) -> Self {
+        ProcessRuntime {
+            agnhost,
+            state: Arc::new(Mutex::new(State::default())),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn command(&self, workload: &Workload) -> Result<Command, String> {
+        match workload {
+            Workload::Agnhost(args) => {
+                let (program, prefix) = self
+                    .agnhost
+                    .split_first()
+                    .ok_or_else(|| "no agnhost command configured".to_string())?;
+                let mut cmd = Command::new(program);
+                cmd.args(prefix).args(args);
+                Ok(cmd)
+            }
+            Workload::Host { program, args } => {
+                let mut cmd = Command::new(program);
+                cmd.args(args);
+                Ok(cmd)
+            }
+        }
+    }
+
+    /// Spawns `workload` in a new process group with `env`, logging to `log`.
+    fn spawn(
+        &self,
+        workload: &Workload,
+        env: &[(String, String)],
+        working_dir: Option<&str>,
+        log: Arc<ContainerLog>,
+    ) -> Result<(tokio::process::Child, GroupGuard), String> {
+        let mut cmd = self.command(workload)?;
+        cmd.env_clear()
+            .env("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true);
+        let dir = working_dir
+            .map(PathBuf::from)
+            .filter(|d| d.is_dir())
+            .unwrap_or_else(std::env::temp_dir);
+        cmd.current_dir(dir);
+        let mut child = cmd.spawn().map_err(|e| e.to_string())?;
+        let pid = child
+            .id()
+            .and_then(|id| i32::try_from(id).ok())
+            .ok_or_else(|| "process exited before it could be tracked".to_string())?;
+        if let Some(out) = child.stdout.take() {
+            tokio::spawn(pump(out, log.clone()));
+        }
+        if let Some(err) = child.stderr.take() {
+            tokio::spawn(pump(err, log));
+        }
+        Ok((child, GroupGuard(Pid::from_raw(pid))))
+    }
+
+    async fn wait_exited(&self, container_id: &str) -> Result<(), RuntimeError> {
+        let mut rx = self
+            .lock()
+            .containers
+            .get(container_id)
+            .map(|c| c.state.subscribe())
+            .ok_or_else(|| not_found("container", container_id))?;
+        rx.wait_for(|s| !matches!(s, ContainerState::Running { .. }))
+            .await
+            .map(|_| ())
+            .map_err(|_| not_found("container", container_id))
+    }
+}
+
+fn not_found(kind: &'static str, id: &str) -> RuntimeError {
+    RuntimeError::NotFound {
+        kind,
+        id: id.to_string(),
+    }
+}
+
+#[async_trait::async_trait]
+impl Runtime for ProcessRuntime {
+    fn name(&self) -> &'static str {
+        "process"
+    }
+
+    fn has_network(&self) -> bool {
+        true
+    }
+
+    async fn pull_image(&self, image: &str) -> Result<(), RuntimeError> {
+        if images::is_available(image) {
+            Ok(())
+        } else {
+            Err(RuntimeError::ImagePull(images::pull_error(image)))
+        }
+    }
+
+    async fn run_pod_sandbox(&self, config: &SandboxConfig) -> Result<String, RuntimeError> {
+        let id = new_id();
+        let env = vec![
+            ("POD_IP".to_string(), config.ip.to_string()),
+            ("HOSTNAME".to_string(), config.name.clone()),
+        ];
+        let log = Arc::new(ContainerLog::new(16));
+        let (child, guard) = self
+            .spawn(&Workload::Agnhost(vec!["pause".into()]), &env, None, log)
+            .map_err(|message| RuntimeError::Start {
+                name: "POD".into(),
+                message,
+            })?;
+        // The pause process is reaped by a task; the guard kills it on removal.
+        tokio::spawn(async move {
+            let mut child = child;
+            let _ = child.wait().await;
+        });
+        self.lock().sandboxes.insert(
+            id.clone(),
+            Sandbox {
+                pause: Some(guard),
+            },
+        );
+        Ok(id)
+    }
+
+    async fn remove_pod_sandbox(&self, sandbox_id: &str) -> Result<(), RuntimeError> {
+        let mut state = self.lock();
+        // Dropping the guards kills every process group of the pod.
+        state.containers.retain(|_, c| c.sandbox_id != sandbox_id);
+        if let Some(mut sandbox) = state.sandboxes.remove(sandbox_id) {
+            sandbox.pause.take();
+        }
+        Ok(())
+    }
+
+    async fn create_container(
+        &self,
+        sandbox_id: &str,
+        config: ContainerConfig,
+    ) -> Result<String, RuntimeError> {
+        let mut state = self.lock();
+        if !state.sandboxes.contains_key(sandbox_id) {
+            return Err(not_found("sandbox", sandbox_id));
+        }
+        let id = new_id();
+        state.containers.insert(
+            id.clone(),
+            Container {
+                sandbox_id: sandbox_id.to_string(),
+                config,
+                state: watch::channel(ContainerState::Created).0,
+                group: None,
+            },
+        );
+        Ok(id)
+    }
+
+    async fn start_container(&self, container_id: &str) -> Result<(), RuntimeError> {
+        let (config, state_tx) = {
+            let state = self.lock();
+            let c = state
+                .containers
+                .get(container_id)
+                .ok_or_else(|| not_found("container", container_id))?;
+            (c.config.clone(), c.state.clone())
+        };
+        let start_err = |message: String| RuntimeError::Start {
+            name: config.name.clone(),
+            message,
+        };
+        let workload = images::resolve(&config.image, &config.command, &config.args)
+            .map_err(|e| start_err(e.clone()))?;
+        let (mut child, guard) = self
+            .spawn(&workload, &config.env, config.working_dir.as_deref(), config.log.clone())
+            .map_err(|e| start_err(format!("exec: {e}")))?;
+        let started_at = Timestamp::now();
+        state_tx.send_replace(ContainerState::Running { started_at });
+        if let Some(c) = self.lock().containers.get_mut(container_id) {
+            c.group = Some(guard);
+        }
+        let log = config.log.clone();
+        let on_exit = config.on_exit.clone();
+        tokio::spawn(async move {
+            let code = match child.wait().await {
+                Ok(status) => exit_code(status),
+                Err(_) => -1,
+            };
+            state_tx.send_replace(ContainerState::Exited {
+                started_at,
+                finished_at: Timestamp::now(),
+                exit_code: code,
+            });
+            log.close();
+            on_exit.notify_one();
+        });
+        Ok(())
+    }
+
+    async fn stop_container(&self, container_id: &str, grace: Duration) -> Result<(), RuntimeError> {
+        let running = {
+            let state = self.lock();
+            let c = state
+                .containers
+                .get(container_id)
+                .ok_or_else(|| not_found("container", container_id))?;
+            let running = matches!(*c.state.borrow(), ContainerState::Running { .. });
+            if running && let Some(g) = &c.group {
+                g.signal(Signal::SIGTERM);
+            }
+            running
+        };
+        if !running {
+            return Ok(());
+        }
+        if tokio::time::timeout(grace, self.wait_exited(container_id))
+            .await
+            .is_err()
+        {
+            if let Some(g) = self.lock().containers.get(container_id).and_then(|c| c.group.as_ref()) {
+                g.signal(Signal::SIGKILL);
+            }
+            self.wait_exited(container_id).await?;
+        }
+        Ok(())
+    }
+
+    async fn remove_container(&self, container_id: &str) -> Result<(), RuntimeError> {
+        self.lock().containers.remove(container_id);
+        Ok(())
+    }
+
+    async fn container_status(&self, container_id: &str) -> Result<ContainerState, RuntimeError> {
+        self.lock()
+            .containers
+            .get(container_id)
+            .map(|c| c.state.borrow().clone())
+            .ok_or_else(|| not_found("container", container_id))
+    }
+
+    async fn exec_sync(
+        &self,
+        container_id: &str,
+        cmd: &[String],
+        timeout: Duration,
+    ) -> Result<ExecResult, RuntimeError> {
+        let config = self
+            .lock()
+            .containers
+            .get(container_id)
+            .map(|c| c.config.clone())
+            .ok_or_else(|| not_found("container", container_id))?;
+        let (program, args) = cmd
+            .split_first()
+            .ok_or_else(|| RuntimeError::Exec("empty command".into()))?;
+        let mut command = Command::new(program);
+        command
+            .args(args)
+            .env_clear()
+            .env("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+            .envs(config.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        let output = tokio::time::timeout(timeout, command.output())
+            .await
+            .map_err(|_| RuntimeError::Exec(format!("command {cmd:?} timed out")))?
+            .map_err(|e| RuntimeError::Exec(e.to_string()))?;
+        let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+        text.push_str(&String::from_utf8_lossy(&output.stderr));
+        Ok(ExecResult {
+            exit_code: exit_code(output.status),
+            output: text,
+        })
+    }
+}

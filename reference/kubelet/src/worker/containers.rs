@@ -1,0 +1,371 @@
+//! The pod worker's sync: sandbox, init containers in order, regular containers with
+//! restarts, back-off and probe-driven kills (upstream `computePodActions` + `SyncPod`).
+
+use std::sync::{Arc, PoisonError};
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Container;
+use tokio::time::Instant;
+
+use super::env::{container_env, expand};
+use super::record::{
+    CRASH_LOOP_BACK_OFF, ERR_IMAGE_PULL, IMAGE_PULL_BACK_OFF, Instance, terminated,
+};
+use super::{Sandbox, Worker, backoff_key, min_wake};
+use crate::backoff::go_duration;
+use crate::events::reason;
+use crate::probe::{ProbeKind, ProbeResult, ProbeSettings};
+use crate::prober::{ProbeTarget, ProbeTask, spawn_probe};
+use crate::runtime::{ContainerConfig, RuntimeError, SandboxConfig};
+use crate::status::is_sidecar;
+use crate::status::phase::is_terminal;
+
+/// Whether a container that exited with `code` restarts under `policy`.
+pub fn should_restart(policy: &str, code: i32) -> bool {
+    match policy {
+        "Never" => false,
+        "OnFailure" => code != 0,
+        _ => true,
+    }
+}
+
+/// What a container needs next.
+enum Step {
+    /// Nothing (running, or finished for good).
+    Nothing,
+    /// Start it (first run, or restart).
+    Start,
+}
+
+impl Worker {
+    /// One pass toward the spec; returns when to look again, if sooner than the resync.
+    pub(super) async fn sync(&mut self) -> Option<Duration> {
+        self.refresh().await;
+        if self.terminal {
+            return None;
+        }
+        let spec = self.pod.spec.clone().unwrap_or_default();
+        let policy = spec.restart_policy.clone().unwrap_or_else(|| "Always".into());
+        let mut wake = None;
+        if self.sandbox.is_none() && !self.ensure_sandbox().await {
+            let status = self.build_status(false);
+            self.write_status(status).await;
+            return Some(self.deps.timings.backoff_base);
+        }
+
+        // Init containers run one at a time, in order, each to success.
+        let mut init_failed = false;
+        if !self.initialized {
+            let mut done = true;
+            for c in spec.init_containers.as_deref().unwrap_or_default() {
+                let rec = self.records.entry(c.name.clone()).or_default();
+                let sidecar = is_sidecar(c);
+                let code = rec.current.as_ref().and_then(Instance::exit_code);
+                let running = rec.current.as_ref().is_some_and(Instance::running);
+                if sidecar && running {
+                    let started = self.probes.get(&c.name, ProbeKind::Startup).is_none_or(|r| r == ProbeResult::Success);
+                    if started {
+                        continue;
+                    }
+                    done = false;
+                    break;
+                }
+                if !sidecar && code == Some(0) {
+                    continue;
+                }
+                done = false;
+                if running {
+                    break;
+                }
+                match code {
+                    Some(code) if !sidecar && !should_restart(&policy, code) => init_failed = true,
+                    Some(_) => wake = min_wake(wake, self.restart(c).await),
+                    None => wake = min_wake(wake, self.start(c).await),
+                }
+                break;
+            }
+            self.initialized = done;
+        }
+
+        if self.initialized {
+            let sidecars = spec.init_containers.as_deref().unwrap_or_default().iter().filter(|c| is_sidecar(c));
+            let containers: Vec<(Container, &str)> = sidecars
+                .map(|c| (c.clone(), "Always"))
+                .chain(spec.containers.iter().map(|c| (c.clone(), policy.as_str())))
+                .collect();
+            for (c, container_policy) in containers {
+                let step = self.check_container(&c, container_policy, &spec).await;
+                if let Step::Start = step {
+                    let has_run = self.records.get(&c.name).is_some_and(|r| r.current.is_some());
+                    let w = if has_run { self.restart(&c).await } else { self.start(&c).await };
+                    wake = min_wake(wake, w);
+                }
+            }
+        }
+
+        let status = self.build_status(false);
+        if init_failed || is_terminal(&status.phase.clone().unwrap_or_default()) {
+            self.terminal = true;
+            self.stop_all_for_terminal().await;
+        }
+        let status = self.build_status(false);
+        self.write_status(status).await;
+        wake
+    }
+
+    /// Decides a regular container's next step, killing it first if its liveness or
+    /// startup probe failed.
+    async fn check_container(&mut self, c: &Container, policy: &str, spec: &k8s_openapi::api::core::v1::PodSpec) -> Step {
+        let rec = self.records.entry(c.name.clone()).or_default();
+        let Some(inst) = rec.current.as_ref() else { return Step::Start };
+        if inst.running() {
+            let failed = [ProbeKind::Liveness, ProbeKind::Startup]
+                .into_iter()
+                .find(|k| self.probes.get(&c.name, *k) == Some(ProbeResult::Failure));
+            let Some(kind) = failed else { return Step::Nothing };
+            let id = inst.id.clone();
+            let path = self.field_path(&c.name);
+            let message = format!("Container {} failed {} probe, will be restarted", c.name, kind.title().to_lowercase());
+            self.event(Some(path), "Normal", reason::KILLING, &message).await;
+            let grace = self.deps.timings.spec_seconds(spec.termination_grace_period_seconds.unwrap_or(30));
+            if let Err(e) = self.deps.runtime.stop_container(&id, grace).await {
+                tracing::warn!(container = %c.name, error = %e, "killing unhealthy container");
+            }
+            self.probes.clear(&c.name);
+            self.refresh().await;
+        }
+        let rec = self.records.entry(c.name.clone()).or_default();
+        match rec.current.as_ref().and_then(Instance::exit_code) {
+            Some(code) if should_restart(policy, code) => Step::Start,
+            _ => Step::Nothing,
+        }
+    }
+
+    /// Restarts an exited container unless it is backing off (then it waits with
+    /// `CrashLoopBackOff`); returns when to look again.
+    async fn restart(&mut self, c: &Container) -> Option<Duration> {
+        let key = backoff_key(&self.pod, &c.name);
+        let now = Instant::now();
+        let exit_seen = self
+            .records
+            .get(&c.name)
+            .and_then(|r| r.current.as_ref())
+            .and_then(|i| i.exit_seen)
+            .unwrap_or(now);
+        if let Some(remaining) = self.backoff.remaining(&key, exit_seen, now) {
+            let current = self.backoff.current(&key).unwrap_or_default();
+            let message = format!(
+                "back-off {} restarting failed container={} pod={}_{}({})",
+                go_duration(current),
+                c.name,
+                self.name(),
+                self.namespace(),
+                self.uid()
+            );
+            let rec = self.records.entry(c.name.clone()).or_default();
+            let first = rec.waiting.as_ref().map(|(r, _)| r.as_str()) != Some(CRASH_LOOP_BACK_OFF);
+            rec.waiting = Some((CRASH_LOOP_BACK_OFF.into(), message));
+            if first {
+                let event = format!(
+                    "Back-off restarting failed container {} in pod {}_{}({})",
+                    c.name,
+                    self.name(),
+                    self.namespace(),
+                    self.uid()
+                );
+                let path = self.field_path(&c.name);
+                self.event(Some(path), "Warning", reason::BACK_OFF, &event).await;
+            }
+            return Some(remaining);
+        }
+        self.backoff.next(&key, now);
+        self.start(c).await
+    }
+
+    /// Pulls, creates and starts one container instance, posting the upstream events.
+    async fn start(&mut self, c: &Container) -> Option<Duration> {
+        let image = c.image.clone().unwrap_or_default();
+        let path = self.field_path(&c.name);
+        let pull_key = format!("{}_{}", self.uid(), image);
+        let now = Instant::now();
+        if let Some(remaining) = self.image_backoff.remaining(&pull_key, now, now) {
+            let message = format!("Back-off pulling image \"{image}\"");
+            let rec = self.records.entry(c.name.clone()).or_default();
+            if rec.waiting.as_ref().map(|(r, _)| r.as_str()) != Some(IMAGE_PULL_BACK_OFF) {
+                rec.waiting = Some((IMAGE_PULL_BACK_OFF.into(), message.clone()));
+                self.event(Some(path), "Normal", reason::BACK_OFF, &message).await;
+            }
+            return Some(remaining);
+        }
+        if let Err(e) = self.deps.runtime.pull_image(&image).await {
+            return self.pull_failed(c, &image, e).await;
+        }
+        self.event(Some(path.clone()), "Normal", reason::PULLED, &format!("Container image \"{image}\" already present on machine"))
+            .await;
+
+        let Some(sandbox) = self.sandbox.as_ref() else { return None };
+        let (sandbox_id, pod_ip) = (sandbox.id.clone(), sandbox.ip);
+        let env = match container_env(&self.pod, c, pod_ip, self.deps.node_ip) {
+            Ok(env) => env,
+            Err(e) => {
+                let rec = self.records.entry(c.name.clone()).or_default();
+                rec.waiting = Some(("CreateContainerConfigError".into(), e.to_string()));
+                self.event(Some(path), "Warning", reason::FAILED, &format!("Error: {e}")).await;
+                return Some(self.deps.timings.backoff_base);
+            }
+        };
+        let vars = env.iter().cloned().collect();
+        let expand_all = |v: &Option<Vec<String>>| v.as_deref().unwrap_or_default().iter().map(|s| expand(s, &vars)).collect();
+        let log = self.deps.logs.new_instance(self.namespace(), self.name(), self.uid(), &c.name);
+        let config = ContainerConfig {
+            name: c.name.clone(),
+            image: image.clone(),
+            command: expand_all(&c.command),
+            args: expand_all(&c.args),
+            env,
+            working_dir: c.working_dir.clone(),
+            log,
+            on_exit: self.exited.clone(),
+        };
+        let runtime = self.deps.runtime.clone();
+        let id = match runtime.create_container(&sandbox_id, config).await {
+            Ok(id) => id,
+            Err(e @ RuntimeError::ImagePull(_)) => return self.pull_failed(c, &image, e).await,
+            Err(e) => {
+                let rec = self.records.entry(c.name.clone()).or_default();
+                rec.waiting = Some(("CreateContainerError".into(), e.to_string()));
+                self.event(Some(path), "Warning", reason::FAILED, &format!("Error: {e}")).await;
+                return Some(self.deps.timings.backoff_base);
+            }
+        };
+        self.event(Some(path.clone()), "Normal", reason::CREATED, &format!("Created container: {}", c.name)).await;
+        if let Err(e) = runtime.start_container(&id).await {
+            let rec = self.records.entry(c.name.clone()).or_default();
+            rec.waiting = Some(("RunContainerError".into(), e.to_string()));
+            self.event(Some(path), "Warning", reason::FAILED, &format!("Error: {e}")).await;
+            let _ = runtime.remove_container(&id).await;
+            return Some(self.deps.timings.backoff_base);
+        }
+        self.event(Some(path.clone()), "Normal", reason::STARTED, &format!("Started container {}", c.name)).await;
+        let state = runtime.container_status(&id).await.unwrap_or(crate::runtime::ContainerState::Created);
+        let probes = self.spawn_probes(c, &id, pod_ip);
+        let runtime_name = runtime.name();
+        let rec = self.records.entry(c.name.clone()).or_default();
+        if let Some(mut previous) = rec.current.take() {
+            previous.stop_probes();
+            rec.last_termination = terminated(&previous.state, &format!("{runtime_name}://{}", previous.id));
+            rec.restart_count += 1;
+            let _ = runtime.remove_container(&previous.id).await;
+        }
+        rec.waiting = None;
+        rec.current = Some(Instance { id, state, exit_seen: None, probes });
+        None
+    }
+
+    async fn pull_failed(&mut self, c: &Container, image: &str, e: RuntimeError) -> Option<Duration> {
+        let path = self.field_path(&c.name);
+        let message = e.to_string();
+        let rec = self.records.entry(c.name.clone()).or_default();
+        rec.waiting = Some((ERR_IMAGE_PULL.into(), message.clone()));
+        self.event(Some(path.clone()), "Warning", reason::FAILED, &format!("Failed to pull image \"{image}\": {message}"))
+            .await;
+        self.event(Some(path), "Warning", reason::FAILED, &format!("Error: {ERR_IMAGE_PULL}")).await;
+        let key = format!("{}_{}", self.uid(), image);
+        let now = Instant::now();
+        self.image_backoff.next(&key, now);
+        self.image_backoff.current(&key)
+    }
+
+    fn spawn_probes(&self, c: &Container, id: &str, pod_ip: std::net::IpAddr) -> Vec<tokio::task::JoinHandle<()>> {
+        let probes = [
+            (ProbeKind::Startup, &c.startup_probe),
+            (ProbeKind::Liveness, &c.liveness_probe),
+            (ProbeKind::Readiness, &c.readiness_probe),
+        ];
+        probes
+            .into_iter()
+            .filter_map(|(kind, probe)| probe.clone().map(|p| (kind, p)))
+            .map(|(kind, probe)| {
+                spawn_probe(ProbeTask {
+                    kind,
+                    settings: ProbeSettings::from_spec(kind, &probe, &self.deps.timings),
+                    probe,
+                    target: ProbeTarget {
+                        runtime: self.deps.runtime.clone(),
+                        container_id: id.to_string(),
+                        container: c.clone(),
+                        pod_ip,
+                    },
+                    results: self.probes.clone(),
+                    events: self.deps.events.clone(),
+                    object: self.object_ref(Some(self.field_path(&c.name))),
+                })
+            })
+            .collect()
+    }
+
+    /// Allocates the pod IP and starts the sandbox; false (with an event) on failure.
+    async fn ensure_sandbox(&mut self) -> bool {
+        let allocated = self.deps.ipam.lock().unwrap_or_else(PoisonError::into_inner).allocate();
+        let ip = match allocated {
+            Ok(ip) => ip,
+            Err(e) => {
+                let message = format!("Failed to create pod sandbox: {e}");
+                self.event(None, "Warning", reason::FAILED_CREATE_POD_SANDBOX, &message).await;
+                return false;
+            }
+        };
+        let config = SandboxConfig {
+            uid: self.uid().to_string(),
+            name: self.name().to_string(),
+            namespace: self.namespace().to_string(),
+            ip,
+            annotations: self.pod.metadata.annotations.clone().unwrap_or_default(),
+        };
+        match self.deps.runtime.run_pod_sandbox(&config).await {
+            Ok(id) => {
+                self.sandbox = Some(Sandbox { id, ip });
+                self.pod_ip = Some(ip);
+                true
+            }
+            Err(e) => {
+                self.deps.ipam.lock().unwrap_or_else(PoisonError::into_inner).release(ip);
+                let message = format!("Failed to create pod sandbox: {e}");
+                self.event(None, "Warning", reason::FAILED_CREATE_POD_SANDBOX, &message).await;
+                false
+            }
+        }
+    }
+
+    /// A terminal pod keeps nothing running (sidecars included) and no sandbox.
+    async fn stop_all_for_terminal(&mut self) {
+        let grace = self
+            .deps
+            .timings
+            .spec_seconds(self.pod.spec.as_ref().and_then(|s| s.termination_grace_period_seconds).unwrap_or(30));
+        let running: Vec<String> = self
+            .records
+            .values()
+            .filter_map(|r| r.current.as_ref().filter(|i| i.running()).map(|i| i.id.clone()))
+            .collect();
+        let runtime = Arc::clone(&self.deps.runtime);
+        futures::future::join_all(running.iter().map(|id| runtime.stop_container(id, grace))).await;
+        self.refresh().await;
+        for rec in self.records.values_mut() {
+            rec.waiting = None;
+        }
+        self.remove_sandbox().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::should_restart;
+
+    #[test]
+    fn restart_policy_decides_which_exits_restart() {
+        assert!(should_restart("Always", 0) && should_restart("Always", 1));
+        assert!(!should_restart("OnFailure", 0) && should_restart("OnFailure", 2));
+        assert!(!should_restart("Never", 1));
+    }
+}

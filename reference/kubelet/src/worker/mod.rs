@@ -1,0 +1,334 @@
+//! The pod worker: one task per pod that drives its sandbox and containers through the
+//! runtime toward the spec, restarts per `restartPolicy` with crash-loop back-off, acts
+//! on probe results, terminates gracefully on deletion and writes `pods/status` when it
+//! changes (`pkg/kubelet/pod_workers.go`, `kuberuntime_manager.go` SyncPod). Entry point:
+//! [`PodWorker::spawn`].
+
+mod containers;
+pub mod env;
+pub mod record;
+mod status;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{ObjectReference, Pod, PodStatus};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+
+use crate::backoff::Backoff;
+use crate::config::Timings;
+use crate::events::EventSink;
+use crate::ipam::IpAllocator;
+use crate::logs::LogStore;
+use crate::podapi::PodApi;
+use crate::prober::ProbeResults;
+use crate::runtime::Runtime;
+use crate::static_pods;
+use record::Record;
+
+/// Everything a pod worker talks to.
+pub struct WorkerDeps {
+    /// The container runtime.
+    pub runtime: Arc<dyn Runtime>,
+    /// The node's pod IP allocator (the network plugin).
+    pub ipam: Arc<Mutex<IpAllocator>>,
+    /// Container logs.
+    pub logs: Arc<LogStore>,
+    /// Events.
+    pub events: Arc<dyn EventSink>,
+    /// Status writes and the final delete.
+    pub api: Arc<dyn PodApi>,
+    /// Timings.
+    pub timings: Timings,
+    /// The node's IP (`status.hostIP`).
+    pub node_ip: IpAddr,
+}
+
+/// What the worker is told.
+#[derive(Debug, Clone)]
+enum Update {
+    Pod(Box<Pod>),
+    /// The pod is gone from its source (force-deleted, or its static manifest removed).
+    Removed,
+}
+
+/// Handle to a running pod worker.
+#[derive(Debug)]
+pub struct PodWorker {
+    tx: watch::Sender<Update>,
+    task: JoinHandle<()>,
+}
+
+impl PodWorker {
+    /// Starts a worker for `pod`.
+    pub fn spawn(pod: Pod, deps: Arc<WorkerDeps>) -> Self {
+        let (tx, rx) = watch::channel(Update::Pod(Box::new(pod.clone())));
+        let worker = Worker::new(pod, deps);
+        let task = tokio::spawn(worker.run(rx));
+        PodWorker { tx, task }
+    }
+
+    /// Hands the worker a newer version of its pod.
+    pub fn update(&self, pod: Pod) {
+        self.tx.send_replace(Update::Pod(Box::new(pod)));
+    }
+
+    /// Tells the worker its pod is gone: stop everything, write nothing.
+    pub fn remove(&self) {
+        self.tx.send_replace(Update::Removed);
+    }
+
+    /// Whether the worker has finished (its pod terminated and was cleaned up).
+    pub fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+
+    /// Waits for the worker to finish.
+    pub async fn join(self) {
+        let _ = self.task.await;
+    }
+}
+
+struct Sandbox {
+    id: String,
+    ip: IpAddr,
+}
+
+struct Worker {
+    pod: Pod,
+    deps: Arc<WorkerDeps>,
+    sandbox: Option<Sandbox>,
+    /// The pod IP, kept after the sandbox goes (status keeps reporting it).
+    pod_ip: Option<IpAddr>,
+    records: HashMap<String, Record>,
+    backoff: Backoff,
+    image_backoff: Backoff,
+    initialized: bool,
+    exited: Arc<Notify>,
+    probes: Arc<ProbeResults>,
+    start_time: Time,
+    last_written: Option<PodStatus>,
+    /// Phase reached a terminal value: nothing runs any more.
+    terminal: bool,
+}
+
+impl Worker {
+    fn new(pod: Pod, deps: Arc<WorkerDeps>) -> Self {
+        let t = &deps.timings;
+        let backoff = Backoff::new(t.backoff_base, t.backoff_max);
+        let last_written = pod.status.clone();
+        let start_time = pod
+            .status
+            .as_ref()
+            .and_then(|s| s.start_time.clone())
+            .unwrap_or_else(|| Time(Timestamp::now()));
+        Worker {
+            pod,
+            image_backoff: backoff.clone(),
+            backoff,
+            deps,
+            sandbox: None,
+            pod_ip: None,
+            records: HashMap::new(),
+            initialized: false,
+            exited: Arc::new(Notify::new()),
+            probes: Arc::new(ProbeResults::default()),
+            start_time,
+            last_written,
+            terminal: false,
+        }
+    }
+
+    fn name(&self) -> &str {
+        self.pod.metadata.name.as_deref().unwrap_or_default()
+    }
+    fn namespace(&self) -> &str {
+        self.pod.metadata.namespace.as_deref().unwrap_or("default")
+    }
+    fn uid(&self) -> &str {
+        self.pod.metadata.uid.as_deref().unwrap_or_default()
+    }
+    fn is_static(&self) -> bool {
+        static_pods::is_static(&self.pod)
+    }
+
+    /// The pod's reference, or a container's (`fieldPath: spec.containers{c}`).
+    fn object_ref(&self, field_path: Option<String>) -> ObjectReference {
+        ObjectReference {
+            api_version: Some("v1".into()),
+            kind: Some("Pod".into()),
+            name: self.pod.metadata.name.clone(),
+            namespace: Some(self.namespace().to_string()),
+            uid: self.pod.metadata.uid.clone(),
+            resource_version: self.pod.metadata.resource_version.clone(),
+            field_path,
+        }
+    }
+
+    async fn event(&self, field_path: Option<String>, type_: &str, reason: &str, message: &str) {
+        let object = self.object_ref(field_path);
+        self.deps.events.record(&object, type_, reason, message).await;
+    }
+
+    async fn run(mut self, mut rx: watch::Receiver<Update>) {
+        loop {
+            let update = rx.borrow_and_update().clone();
+            match update {
+                Update::Removed => {
+                    self.terminate(false).await;
+                    return;
+                }
+                Update::Pod(pod) => self.pod = *pod,
+            }
+            if self.pod.metadata.deletion_timestamp.is_some() {
+                self.terminate(true).await;
+                return;
+            }
+            let wake = self.sync().await;
+            let resync = self.deps.timings.pod_resync;
+            let delay = wake.map_or(resync, |w| w.min(resync));
+            tokio::select! {
+                changed = rx.changed() => {
+                    if changed.is_err() {
+                        // The kubelet dropped the handle: it is shutting down.
+                        self.terminate(false).await;
+                        return;
+                    }
+                }
+                _ = self.exited.notified() => {}
+                _ = self.probes.changed.notified() => {}
+                _ = tokio::time::sleep(delay) => {}
+            }
+        }
+    }
+
+    /// Stops every container (SIGTERM, SIGKILL after the grace period), removes the
+    /// sandbox and, for an API pod being deleted, writes the final status and deletes
+    /// the object with `gracePeriodSeconds=0` and a UID precondition.
+    async fn terminate(&mut self, via_api: bool) {
+        let spec = self.pod.spec.clone().unwrap_or_default();
+        let grace_secs = self
+            .pod
+            .metadata
+            .deletion_grace_period_seconds
+            .or(spec.termination_grace_period_seconds)
+            .unwrap_or(if via_api { 30 } else { 0 });
+        let grace = self.deps.timings.spec_seconds(grace_secs);
+        let mut running = Vec::new();
+        for (name, rec) in &self.records {
+            if let Some(inst) = rec.current.as_ref().filter(|i| i.running()) {
+                running.push((name.clone(), inst.id.clone()));
+            }
+        }
+        for (name, _) in &running {
+            let path = self.field_path(name);
+            self.event(Some(path), "Normal", crate::events::reason::KILLING, &format!("Stopping container {name}"))
+                .await;
+        }
+        let runtime = self.deps.runtime.clone();
+        let stops = running.iter().map(|(_, id)| runtime.stop_container(id, grace));
+        for result in futures::future::join_all(stops).await {
+            if let Err(e) = result {
+                tracing::warn!(pod = self.name(), error = %e, "stopping container");
+            }
+        }
+        self.refresh().await;
+        for rec in self.records.values_mut() {
+            if let Some(inst) = rec.current.as_mut() {
+                inst.stop_probes();
+            }
+            // A container about to restart is not restarted any more.
+            rec.waiting = None;
+        }
+        self.remove_sandbox().await;
+        if !via_api {
+            self.deps.logs.remove_pod(self.namespace(), self.name(), self.uid());
+            return;
+        }
+        let status = self.build_status(true);
+        self.write_status(status).await;
+        if !self.is_static()
+            && let Err(e) = self.deps.api.delete(&self.pod).await
+        {
+            tracing::warn!(pod = self.name(), error = %e, "final delete failed");
+        }
+        self.deps.logs.remove_pod(self.namespace(), self.name(), self.uid());
+    }
+
+    async fn remove_sandbox(&mut self) {
+        if let Some(sandbox) = self.sandbox.take() {
+            if let Err(e) = self.deps.runtime.remove_pod_sandbox(&sandbox.id).await {
+                tracing::warn!(pod = self.name(), error = %e, "removing sandbox");
+            }
+            self.deps
+                .ipam
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .release(sandbox.ip);
+        }
+    }
+
+    /// Reads every current instance's state from the runtime.
+    async fn refresh(&mut self) {
+        let runtime = self.deps.runtime.clone();
+        for (name, rec) in self.records.iter_mut() {
+            let Some(inst) = rec.current.as_mut() else { continue };
+            let Ok(state) = runtime.container_status(&inst.id).await else { continue };
+            let was_running = inst.running();
+            inst.state = state;
+            if was_running && !inst.running() {
+                inst.exit_seen = Some(tokio::time::Instant::now());
+                inst.stop_probes();
+                self.probes.clear(name);
+            }
+        }
+    }
+
+    fn field_path(&self, container: &str) -> String {
+        let spec = self.pod.spec.clone().unwrap_or_default();
+        let is_init = spec
+            .init_containers
+            .unwrap_or_default()
+            .iter()
+            .any(|c| c.name == container);
+        if is_init {
+            format!("spec.initContainers{{{container}}}")
+        } else {
+            format!("spec.containers{{{container}}}")
+        }
+    }
+
+    async fn write_status(&mut self, status: PodStatus) {
+        if self.last_written.as_ref() == Some(&status) {
+            return;
+        }
+        match self.deps.api.patch_status(&self.pod, &status).await {
+            Ok(()) => self.last_written = Some(status),
+            // Retried on the next sync, as the status manager does.
+            Err(e) => tracing::debug!(pod = self.name(), error = %e, "status not written"),
+        }
+    }
+}
+
+/// The key of a container's crash-loop back-off.
+fn backoff_key(pod: &Pod, container: &str) -> String {
+    format!(
+        "{}_{}_{}_{container}",
+        pod.metadata.name.as_deref().unwrap_or_default(),
+        pod.metadata.namespace.as_deref().unwrap_or_default(),
+        pod.metadata.uid.as_deref().unwrap_or_default()
+    )
+}
+
+/// Shortens a duration for the `wake` computation.
+fn min_wake(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
