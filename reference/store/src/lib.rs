@@ -16,6 +16,7 @@ pub mod conformance;
 mod embedded;
 mod engine;
 mod error;
+pub mod etcd;
 pub mod file;
 pub mod memory;
 mod spec;
@@ -23,6 +24,7 @@ mod wal;
 mod walfile;
 
 pub use error::StoreError;
+pub use etcd::{EtcdConfig, EtcdStore};
 pub use file::{FileConfig, FileStore};
 pub use memory::MemoryStore;
 pub use spec::{Spec, open};

@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::etcd::{EtcdConfig, EtcdStore};
 use crate::file::{FileConfig, FileStore};
 use crate::memory::MemoryStore;
 use crate::{Store, StoreError};
@@ -76,11 +77,7 @@ pub fn open(spec: &str) -> Result<Arc<dyn Store>, StoreError> {
     Ok(match Spec::parse(spec)? {
         Spec::Memory => Arc::new(MemoryStore::new()),
         Spec::File(dir) => Arc::new(FileStore::open(FileConfig::new(dir))?),
-        Spec::Etcd(_) => {
-            return Err(StoreError::Unavailable(format!(
-                "backend of {spec:?} is not built yet"
-            )));
-        }
+        Spec::Etcd(urls) => Arc::new(EtcdStore::new(EtcdConfig::new(urls))?),
     })
 }
 
