@@ -1,0 +1,145 @@
+//! The kube-proxy driver: track Services and EndpointSlices, and after every change (at
+//! most once per `min_sync_period`, and at least once per `sync_period`) hand the new
+//! model to the mode's backend. Entry points: [`run`], [`dry_run_render`].
+
+use std::future::Future;
+use std::io::Write;
+use std::time::Instant;
+
+use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use kube::api::ListParams;
+use kube::{Api, Client};
+
+use crate::config::{ConfigError, ProxyConfig, ProxyMode};
+use crate::iptables::apply::{ApplyError, IptablesApplier};
+use crate::iptables::render;
+use crate::model::{ProxyModel, build_model};
+use crate::tracker::{NotSynced, Tracker};
+use crate::userspace::UserspaceProxier;
+
+/// Why the proxy stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    /// The configuration is invalid.
+    #[error("invalid proxy configuration: {0}")]
+    Config(#[from] ConfigError),
+    /// iptables cannot be used at all (missing binary or privileges).
+    #[error("iptables mode cannot work here: {0}")]
+    Iptables(#[from] ApplyError),
+    /// The watches never delivered a first list.
+    #[error(transparent)]
+    NotSynced(#[from] NotSynced),
+    /// Listing a resource failed (dry-run rendering).
+    #[error("listing {resource}: {source}")]
+    List {
+        /// The resource listed.
+        resource: &'static str,
+        /// The client error.
+        source: kube::Error,
+    },
+}
+
+/// What a sync does in each mode.
+enum Backend {
+    Iptables { applier: IptablesApplier, last: Option<String> },
+    Userspace(UserspaceProxier),
+}
+
+impl Backend {
+    fn new(config: &ProxyConfig) -> Self {
+        match config.mode {
+            ProxyMode::Iptables => Self::Iptables { applier: IptablesApplier::new(config.clone()), last: None },
+            ProxyMode::Userspace => Self::Userspace(UserspaceProxier::new(config.clone())),
+        }
+    }
+
+    async fn sync(&mut self, model: &ProxyModel, config: &ProxyConfig) -> Result<(), ProxyError> {
+        match self {
+            Self::Iptables { last, .. } if config.dry_run => {
+                let text = render(model, config);
+                if last.as_deref() != Some(text.as_str()) {
+                    // Dry-run prints each new ruleset, so `refkube proxy --dry-run` shows it.
+                    let mut out = std::io::stdout().lock();
+                    let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+                    *last = Some(text);
+                }
+                Ok(())
+            }
+            Self::Iptables { applier, last } => match applier.sync(model).await {
+                Ok(text) => {
+                    tracing::debug!(services = model.services.len(), "iptables rules synced");
+                    *last = Some(text);
+                    Ok(())
+                }
+                Err(e) if e.is_fatal() => Err(e.into()),
+                Err(e) => {
+                    // As upstream: log and retry on the next sync.
+                    tracing::error!(error = %e, "failed to sync iptables rules");
+                    Ok(())
+                }
+            },
+            Self::Userspace(proxier) => {
+                for e in proxier.sync(model).await {
+                    tracing::warn!(error = %e, "service port not proxied");
+                }
+                proxier.cleanup_affinity();
+                Ok(())
+            }
+        }
+    }
+
+    async fn shutdown(&mut self) {
+        if let Self::Userspace(p) = self {
+            p.shutdown().await;
+        }
+    }
+}
+
+async fn sync_loop(config: &ProxyConfig, tracker: &Tracker, backend: &mut Backend) -> Result<(), ProxyError> {
+    tracker.wait_synced().await?;
+    tracing::info!(node = %config.node_name, mode = %config.mode, "services and endpointslices synced; proxying");
+    loop {
+        let model = tracker.snapshot(&config.node_name, config.ip_family);
+        backend.sync(&model, config).await?;
+        let synced_at = Instant::now();
+        tokio::select! {
+            _ = tracker.changed() => {}
+            _ = tokio::time::sleep(config.sync_period) => {}
+        }
+        // Batch bursts: never sync more often than min_sync_period.
+        let since = synced_at.elapsed();
+        if since < config.min_sync_period {
+            tokio::time::sleep(config.min_sync_period - since).await;
+        }
+    }
+}
+
+/// Run kube-proxy until `shutdown` resolves (or a fatal error).
+pub async fn run(config: ProxyConfig, client: Client, shutdown: impl Future<Output = ()> + Send) -> Result<(), ProxyError> {
+    config.validate()?;
+    let tracker = Tracker::start(client);
+    let mut backend = Backend::new(&config);
+    let result = tokio::select! {
+        _ = shutdown => Ok(()),
+        r = sync_loop(&config, &tracker, &mut backend) => r,
+    };
+    backend.shutdown().await;
+    result
+}
+
+/// List Services and EndpointSlices once and return the iptables ruleset they produce
+/// (what `refkube proxy --mode iptables --dry-run` prints), without touching the host.
+pub async fn dry_run_render(config: &ProxyConfig, client: Client) -> Result<String, ProxyError> {
+    config.validate()?;
+    let services = Api::<Service>::all(client.clone())
+        .list(&ListParams::default())
+        .await
+        .map_err(|source| ProxyError::List { resource: "services", source })?;
+    let slices = Api::<EndpointSlice>::all(client)
+        .list(&ListParams::default())
+        .await
+        .map_err(|source| ProxyError::List { resource: "endpointslices", source })?;
+    let model = build_model(&services.items, &slices.items, &config.node_name, config.ip_family);
+    Ok(render(&model, config))
+}
