@@ -1,0 +1,284 @@
+//! Pod worker integration tests without an API server: real processes (and the
+//! simulator) driven by the worker, statuses captured by `MemoryPodApi`.
+#![allow(clippy::unwrap_used)]
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{ContainerStatus, Pod, PodStatus};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use refkube_kubelet::config::Timings;
+use refkube_kubelet::events::MemoryEvents;
+use refkube_kubelet::ipam::IpAllocator;
+use refkube_kubelet::logs::LogStore;
+use refkube_kubelet::podapi::MemoryPodApi;
+use refkube_kubelet::runtime::Runtime;
+use refkube_kubelet::runtime::process::ProcessRuntime;
+use refkube_kubelet::runtime::sim::SimRuntime;
+use refkube_kubelet::worker::{PodWorker, WorkerDeps};
+
+struct Harness {
+    api: MemoryPodApi,
+    events: MemoryEvents,
+    logs: Arc<LogStore>,
+    deps: Arc<WorkerDeps>,
+}
+
+fn timings() -> Timings {
+    Timings {
+        backoff_base: Duration::from_millis(100),
+        backoff_max: Duration::from_millis(400),
+        spec_second: Duration::from_millis(50),
+        pod_resync: Duration::from_millis(50),
+        ..Timings::default()
+    }
+}
+
+fn harness(runtime: Arc<dyn Runtime>, cidr: &str) -> Harness {
+    let api = MemoryPodApi::new();
+    let events = MemoryEvents::new();
+    let logs = Arc::new(LogStore::new(1000));
+    let deps = Arc::new(WorkerDeps {
+        runtime,
+        ipam: Arc::new(Mutex::new(IpAllocator::new(cidr.parse().unwrap()))),
+        logs: logs.clone(),
+        events: Arc::new(events.clone()),
+        api: Arc::new(api.clone()),
+        timings: timings(),
+        node_ip: "127.0.1.1".parse().unwrap(),
+    });
+    Harness { api, events, logs, deps }
+}
+
+fn process(cidr: &str) -> Harness {
+    let agnhost = PathBuf::from(env!("CARGO_BIN_EXE_agnhost"));
+    harness(Arc::new(ProcessRuntime::new(vec![agnhost])), cidr)
+}
+
+fn pod(yaml: &str) -> Pod {
+    serde_yaml::from_str(yaml).unwrap()
+}
+
+impl Harness {
+    /// Waits until the latest written status satisfies `pred`.
+    async fn wait_for(&self, what: &str, pred: impl Fn(&PodStatus) -> bool) -> PodStatus {
+        let mut rx = self.api.subscribe();
+        let waited = tokio::time::timeout(Duration::from_secs(20), async {
+            loop {
+                if let Some(s) = rx.borrow_and_update().clone().filter(|s| pred(s)) {
+                    return s;
+                }
+                rx.changed().await.unwrap();
+            }
+        })
+        .await;
+        match waited {
+            Ok(s) => s,
+            Err(_) => panic!("timed out waiting for {what}; last status: {:#?}", self.api.statuses().last()),
+        }
+    }
+
+    fn event_messages(&self, reason: &str) -> Vec<String> {
+        self.events.events().into_iter().filter(|e| e.reason == reason).map(|e| e.message).collect()
+    }
+}
+
+fn container<'a>(s: &'a PodStatus, name: &str) -> &'a ContainerStatus {
+    s.container_statuses.as_ref().unwrap().iter().find(|c| c.name == name).unwrap()
+}
+
+fn phase(s: &PodStatus) -> &str {
+    s.phase.as_deref().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_busybox_container_exiting_3_fails_the_pod_with_exit_code_3() {
+    let h = process("127.101.1.0/24");
+    let p = pod(r#"
+metadata: {name: exit3, namespace: default, uid: u-exit3}
+spec:
+  restartPolicy: Never
+  containers:
+  - {name: main, image: busybox, command: [sh, -c, "echo bye; exit 3"]}
+"#);
+    let _w = PodWorker::spawn(p, h.deps.clone());
+    let s = h.wait_for("phase Failed", |s| phase(s) == "Failed").await;
+    let t = container(&s, "main").state.clone().unwrap().terminated.unwrap();
+    assert_eq!(t.exit_code, 3);
+    assert_eq!(t.reason.as_deref(), Some("Error"));
+    assert_eq!(s.pod_ip.as_deref(), Some("127.101.1.2"));
+    assert_eq!(s.host_ip.as_deref(), Some("127.0.1.1"));
+    let ready = s.conditions.unwrap().into_iter().find(|c| c.type_ == "Ready").unwrap();
+    assert_eq!(ready.status, "False");
+    assert_eq!(ready.message.as_deref(), Some("containers with unready status: [main]"));
+    let log = h.logs.get("default", "exit3", "main", false).unwrap();
+    assert_eq!(log.read_from(0).lines[0].text, "bye");
+    assert_eq!(h.event_messages("Created"), ["Created container: main"]);
+    assert_eq!(h.event_messages("Started"), ["Started container main"]);
+    assert_eq!(h.event_messages("Pulled"), ["Container image \"busybox\" already present on machine"]);
+}
+
+#[tokio::test]
+async fn netexec_answers_on_the_pod_ip_with_the_pod_name_as_hostname() {
+    let h = process("127.101.2.0/24");
+    let p = pod(r#"
+metadata: {name: web, namespace: default, uid: u-web}
+spec:
+  containers:
+  - name: netexec
+    image: registry.k8s.io/e2e-test-images/agnhost:2.53
+    args: [netexec, --http-port=8080, --udp-port=-1]
+    readinessProbe:
+      httpGet: {path: /healthz, port: 8080}
+      periodSeconds: 1
+"#);
+    let _w = PodWorker::spawn(p, h.deps.clone());
+    let s = h.wait_for("Ready", |s| phase(s) == "Running" && container(s, "netexec").ready).await;
+    let ip = s.pod_ip.unwrap();
+    let get = |path: &str| {
+        let url = format!("http://{ip}:8080{path}");
+        async move { reqwest::get(url).await.unwrap().text().await.unwrap() }
+    };
+    assert_eq!(get("/hostname").await, "web");
+    assert_eq!(get("/echo?msg=hello").await, "hello");
+    let shell: serde_json::Value = serde_json::from_str(&get("/shell?cmd=echo%20$POD_IP").await).unwrap();
+    assert_eq!(shell["output"].as_str().unwrap().trim(), ip);
+    let conditions = s.conditions.unwrap();
+    let types: Vec<(&str, &str)> = conditions.iter().map(|c| (c.type_.as_str(), c.status.as_str())).collect();
+    assert_eq!(
+        types,
+        [("PodReadyToStartContainers", "True"), ("Initialized", "True"), ("Ready", "True"), ("ContainersReady", "True"), ("PodScheduled", "True")]
+    );
+}
+
+#[tokio::test]
+async fn a_failing_liveness_probe_restarts_the_container_into_a_growing_crash_loop_back_off() {
+    let h = process("127.101.3.0/24");
+    let p = pod(r#"
+metadata: {name: live, namespace: ns1, uid: u-live}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: liveness
+    image: registry.k8s.io/e2e-test-images/agnhost:2.53
+    args: [liveness]
+    env: [{name: AGNHOST_LIVENESS_HEALTHY_FOR, value: 150ms}]
+    livenessProbe:
+      httpGet: {path: /healthz, port: 8080}
+      periodSeconds: 1
+      failureThreshold: 1
+"#);
+    let _w = PodWorker::spawn(p, h.deps.clone());
+    let s = h.wait_for("restartCount 4", |s| container(s, "liveness").restart_count >= 4).await;
+    let last = container(&s, "liveness").last_state.clone().unwrap().terminated.unwrap();
+    assert_eq!(last.reason.as_deref(), Some("Error"));
+    assert_ne!(last.exit_code, 0);
+    let backoffs: Vec<String> = h
+        .api
+        .statuses()
+        .iter()
+        .filter_map(|s| container(s, "liveness").state.clone()?.waiting?.message)
+        .filter(|m| m.starts_with("back-off"))
+        .collect();
+    for delay in ["100ms", "200ms", "400ms"] {
+        let want = format!("back-off {delay} restarting failed container=liveness pod=live_ns1(u-live)");
+        assert!(backoffs.contains(&want), "no {want:?} in {backoffs:#?}");
+    }
+    let unhealthy = h.event_messages("Unhealthy");
+    assert!(unhealthy.iter().any(|m| m == "Liveness probe failed: HTTP probe failed with statuscode: 500"), "{unhealthy:?}");
+    assert!(h.event_messages("Killing").contains(&"Container liveness failed liveness probe, will be restarted".to_string()));
+    assert!(h.event_messages("BackOff").contains(&"Back-off restarting failed container liveness in pod live_ns1(u-live)".to_string()));
+    assert_eq!(phase(&s), "Running");
+}
+
+#[tokio::test]
+async fn deleting_a_pod_stops_it_gracefully_then_deletes_the_object() {
+    let h = process("127.101.4.0/24");
+    let mut p = pod(r#"
+metadata: {name: term, namespace: default, uid: u-term}
+spec:
+  containers:
+  - {name: main, image: busybox, command: [sh, -c, "trap 'echo got TERM; exit 0' TERM; while true; do sleep 0.05; done"]}
+"#);
+    let w = PodWorker::spawn(p.clone(), h.deps.clone());
+    h.wait_for("Running", |s| phase(s) == "Running").await;
+    p.metadata.deletion_timestamp = Some(Time(k8s_openapi::jiff::Timestamp::now()));
+    p.metadata.deletion_grace_period_seconds = Some(30);
+    w.update(p);
+    tokio::time::timeout(Duration::from_secs(10), w.join()).await.unwrap();
+    assert_eq!(h.api.deleted(), ["u-term"]);
+    let last = h.api.statuses().last().cloned().unwrap();
+    assert_eq!(phase(&last), "Succeeded");
+    assert_eq!(container(&last, "main").state.clone().unwrap().terminated.unwrap().exit_code, 0);
+    assert_eq!(h.event_messages("Killing"), ["Stopping container main"]);
+}
+
+#[tokio::test]
+async fn an_image_the_runtime_lacks_waits_in_err_image_pull_then_image_pull_back_off() {
+    let h = process("127.101.5.0/24");
+    let p = pod(r#"
+metadata: {name: pull, namespace: default, uid: u-pull}
+spec:
+  containers:
+  - {name: web, image: "nginx:1.27"}
+"#);
+    let _w = PodWorker::spawn(p, h.deps.clone());
+    let waiting = |s: &PodStatus| container(s, "web").state.clone().and_then(|st| st.waiting);
+    let s = h.wait_for("ErrImagePull", |s| waiting(s).and_then(|w| w.reason).as_deref() == Some("ErrImagePull")).await;
+    let msg = waiting(&s).unwrap().message.unwrap();
+    assert!(msg.starts_with("failed to pull and unpack image \"nginx:1.27\": "), "{msg}");
+    let s = h.wait_for("ImagePullBackOff", |s| waiting(s).and_then(|w| w.reason).as_deref() == Some("ImagePullBackOff")).await;
+    assert_eq!(waiting(&s).unwrap().message.as_deref(), Some("Back-off pulling image \"nginx:1.27\""));
+    assert_eq!(phase(&s), "Pending");
+}
+
+#[tokio::test]
+async fn init_containers_run_in_order_before_the_app() {
+    let h = process("127.101.6.0/24");
+    let p = pod(r#"
+metadata: {name: init, namespace: default, uid: u-init}
+spec:
+  initContainers:
+  - {name: first, image: busybox, command: [sh, -c, "sleep 0.2; echo one"]}
+  - {name: second, image: busybox, command: [echo, two]}
+  containers:
+  - {name: app, image: busybox, command: [sleep, "30"]}
+"#);
+    let _w = PodWorker::spawn(p, h.deps.clone());
+    let pending = h.wait_for("first init running", |s| {
+        s.init_container_statuses.as_ref().is_some_and(|i| i[0].state.as_ref().is_some_and(|st| st.running.is_some()))
+    }).await;
+    assert_eq!(phase(&pending), "Pending");
+    let init = pending.conditions.unwrap().into_iter().find(|c| c.type_ == "Initialized").unwrap();
+    assert_eq!(init.message.as_deref(), Some("containers with incomplete status: [first second]"));
+    let s = h.wait_for("Running", |s| phase(s) == "Running").await;
+    let inits = s.init_container_statuses.unwrap();
+    assert_eq!(inits[1].state.clone().unwrap().terminated.unwrap().reason.as_deref(), Some("Completed"));
+    let started: Vec<String> = h.event_messages("Started");
+    assert_eq!(started, ["Started container first", "Started container second", "Started container app"]);
+}
+
+#[tokio::test]
+async fn simulated_containers_exit_after_the_annotated_duration() {
+    let h = harness(Arc::new(SimRuntime::new()), "127.101.7.0/24");
+    let p = pod(r#"
+metadata:
+  name: job
+  namespace: default
+  uid: u-job
+  annotations: {refkube.io/sim-exit-after: 100ms, refkube.io/sim-exit-code: "0"}
+spec:
+  restartPolicy: OnFailure
+  containers:
+  - {name: work, image: anything:latest}
+"#);
+    let _w = PodWorker::spawn(p, h.deps.clone());
+    let running = h.wait_for("Running", |s| phase(s) == "Running").await;
+    assert!(container(&running, "work").state.clone().unwrap().running.is_some());
+    let s = h.wait_for("Succeeded", |s| phase(s) == "Succeeded").await;
+    let t = container(&s, "work").state.clone().unwrap().terminated.unwrap();
+    assert_eq!((t.exit_code, t.reason.as_deref()), (0, Some("Completed")));
+    let ready = s.conditions.unwrap().into_iter().find(|c| c.type_ == "ContainersReady").unwrap();
+    assert_eq!(ready.reason.as_deref(), Some("PodCompleted"));
+}
