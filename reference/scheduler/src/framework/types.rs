@@ -1,0 +1,288 @@
+//! What plugins see of the cluster: per-node [`NodeInfo`] (the node, its pods, requested
+//! resources, used host ports, images) and the per-cycle [`Snapshot`] (all node infos plus
+//! the other objects some plugins need: PVCs, namespaces, services and controllers).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use k8s_openapi::api::apps::v1::{ReplicaSet, StatefulSet};
+use k8s_openapi::api::core::v1::{
+    Namespace, Node, PersistentVolumeClaim, Pod, ReplicationController, Service,
+};
+
+use super::resource::{Resource, pod_non_zero_requests, pod_requests};
+
+/// A pod on a node, with its requests computed once.
+#[derive(Clone, Debug)]
+pub struct PodInfo {
+    /// The pod.
+    pub pod: Arc<Pod>,
+    /// Effective request (`resource.PodRequests`).
+    pub requests: Resource,
+    /// Request with missing cpu/memory defaulted (for scoring).
+    pub non_zero: Resource,
+}
+
+impl PodInfo {
+    /// Wraps a pod and computes its requests.
+    pub fn new(pod: Arc<Pod>) -> Self {
+        PodInfo {
+            requests: pod_requests(&pod),
+            non_zero: pod_non_zero_requests(&pod),
+            pod,
+        }
+    }
+}
+
+/// An image known to be on a node, with cluster-wide spread (for ImageLocality).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageState {
+    /// Size in bytes as reported by the node.
+    pub size: i64,
+    /// How many nodes have this image.
+    pub num_nodes: usize,
+}
+
+/// Host ports in use on a node: ip → {(protocol, port)} (upstream `HostPortInfo`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HostPortInfo(pub BTreeMap<String, BTreeSet<(String, i32)>>);
+
+/// The wildcard host IP.
+pub const DEFAULT_BIND_ALL_HOST_IP: &str = "0.0.0.0";
+
+fn sanitize(ip: &str, protocol: &str) -> (String, String) {
+    let ip = if ip.is_empty() { DEFAULT_BIND_ALL_HOST_IP } else { ip };
+    let protocol = if protocol.is_empty() { "TCP" } else { protocol };
+    (ip.to_string(), protocol.to_string())
+}
+
+impl HostPortInfo {
+    /// Marks a port as used (hostPort <= 0 is ignored).
+    pub fn add(&mut self, ip: &str, protocol: &str, port: i32) {
+        if port <= 0 {
+            return;
+        }
+        let (ip, protocol) = sanitize(ip, protocol);
+        self.0.entry(ip).or_default().insert((protocol, port));
+    }
+
+    /// Upstream `CheckConflict`: 0.0.0.0 conflicts with the same (protocol, port) on any IP;
+    /// a specific IP conflicts with itself and with 0.0.0.0.
+    pub fn check_conflict(&self, ip: &str, protocol: &str, port: i32) -> bool {
+        if port <= 0 {
+            return false;
+        }
+        let (ip, protocol) = sanitize(ip, protocol);
+        let pp = (protocol, port);
+        if ip == DEFAULT_BIND_ALL_HOST_IP {
+            return self.0.values().any(|set| set.contains(&pp));
+        }
+        [ip.as_str(), DEFAULT_BIND_ALL_HOST_IP]
+            .iter()
+            .any(|key| self.0.get(*key).is_some_and(|set| set.contains(&pp)))
+    }
+}
+
+/// A node and everything scheduled on it (including assumed pods).
+#[derive(Clone, Debug)]
+pub struct NodeInfo {
+    /// The node object.
+    pub node: Arc<Node>,
+    /// Pods bound or assumed to this node.
+    pub pods: Vec<PodInfo>,
+    /// Sum of the pods' effective requests.
+    pub requested: Resource,
+    /// Sum of the pods' requests with scoring defaults.
+    pub non_zero_requested: Resource,
+    /// `status.allocatable`.
+    pub allocatable: Resource,
+    /// Host ports taken by the pods.
+    pub used_ports: HostPortInfo,
+    /// Images on the node (normalized names) with their cluster-wide spread.
+    pub image_states: HashMap<String, ImageState>,
+    /// `namespace/claim` → number of pods on this node using that PVC.
+    pub pvc_ref_counts: HashMap<String, usize>,
+}
+
+impl NodeInfo {
+    /// A node with no pods.
+    pub fn new(node: Arc<Node>) -> Self {
+        let allocatable = node
+            .status
+            .as_ref()
+            .and_then(|s| s.allocatable.as_ref())
+            .map(Resource::from_list)
+            .unwrap_or_default();
+        NodeInfo {
+            node,
+            pods: Vec::new(),
+            requested: Resource::default(),
+            non_zero_requested: Resource::default(),
+            allocatable,
+            used_ports: HostPortInfo::default(),
+            image_states: HashMap::new(),
+            pvc_ref_counts: HashMap::new(),
+        }
+    }
+
+    /// The node's name.
+    pub fn name(&self) -> &str {
+        self.node.metadata.name.as_deref().unwrap_or("")
+    }
+
+    /// The node's labels.
+    pub fn labels(&self) -> &BTreeMap<String, String> {
+        static EMPTY: BTreeMap<String, String> = BTreeMap::new();
+        self.node.metadata.labels.as_ref().unwrap_or(&EMPTY)
+    }
+
+    /// Accounts a pod on this node.
+    pub fn add_pod(&mut self, pod: Arc<Pod>) {
+        let info = PodInfo::new(pod);
+        self.requested.add(&info.requests);
+        self.non_zero_requested.add(&info.non_zero);
+        if let Some(spec) = info.pod.spec.as_ref() {
+            for port in spec.containers.iter().flat_map(|c| c.ports.iter().flatten()) {
+                self.used_ports.add(
+                    port.host_ip.as_deref().unwrap_or(""),
+                    port.protocol.as_deref().unwrap_or(""),
+                    port.host_port.unwrap_or(0),
+                );
+            }
+        }
+        for key in pvc_keys(&info.pod) {
+            *self.pvc_ref_counts.entry(key).or_insert(0) += 1;
+        }
+        self.pods.push(info);
+    }
+}
+
+/// `namespace/claimName` for each PVC volume of a pod.
+pub fn pvc_keys(pod: &Pod) -> Vec<String> {
+    let ns = pod.metadata.namespace.as_deref().unwrap_or("");
+    pod.spec
+        .iter()
+        .flat_map(|s| s.volumes.iter().flatten())
+        .filter_map(|v| v.persistent_volume_claim.as_ref())
+        .map(|pvc| format!("{ns}/{}", pvc.claim_name))
+        .collect()
+}
+
+/// Objects other than nodes and pods that plugins consult.
+#[derive(Clone, Debug, Default)]
+pub struct ClusterObjects {
+    /// PersistentVolumeClaims by `namespace/name`.
+    pub pvcs: HashMap<String, Arc<PersistentVolumeClaim>>,
+    /// Namespaces by name (for affinity namespaceSelector).
+    pub namespaces: HashMap<String, Arc<Namespace>>,
+    /// Services (for the default spreading selector).
+    pub services: Vec<Arc<Service>>,
+    /// ReplicationControllers.
+    pub replication_controllers: Vec<Arc<ReplicationController>>,
+    /// ReplicaSets.
+    pub replica_sets: Vec<Arc<ReplicaSet>>,
+    /// StatefulSets.
+    pub stateful_sets: Vec<Arc<StatefulSet>>,
+}
+
+/// One cycle's consistent view: every node with its pods, plus other objects.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    /// All nodes, in a stable order (by name).
+    pub nodes: Vec<NodeInfo>,
+    /// Everything else.
+    pub objects: ClusterObjects,
+}
+
+impl Snapshot {
+    /// Builds a snapshot from nodes and pods, as the cache does; used by tests and by the
+    /// cache itself. Pods whose node is unknown are ignored.
+    pub fn build(nodes: &[Arc<Node>], pods: &[Arc<Pod>], objects: ClusterObjects) -> Snapshot {
+        let mut infos: Vec<NodeInfo> = nodes.iter().map(|n| NodeInfo::new(n.clone())).collect();
+        infos.sort_by(|a, b| a.name().cmp(b.name()));
+        let index: HashMap<String, usize> = infos
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.name().to_string(), i))
+            .collect();
+        for pod in pods {
+            let node = pod.spec.as_ref().and_then(|s| s.node_name.as_deref());
+            if let Some(i) = node.and_then(|n| index.get(n)) {
+                infos[*i].add_pod(pod.clone());
+            }
+        }
+        fill_image_states(&mut infos);
+        Snapshot {
+            nodes: infos,
+            objects,
+        }
+    }
+}
+
+/// Normalized image name: a name without a tag gets `:latest` (upstream
+/// `normalizedImageName`). Digests (`@sha256:`) are kept as they are.
+pub fn normalized_image_name(name: &str) -> String {
+    if name.contains('@') {
+        return name.to_string();
+    }
+    let last_colon = name.rfind(':');
+    let last_slash = name.rfind('/');
+    match (last_colon, last_slash) {
+        (Some(c), Some(s)) if c > s => name.to_string(),
+        (Some(_), None) => name.to_string(),
+        _ => format!("{name}:latest"),
+    }
+}
+
+/// Fills each node's `image_states` from `status.images`, counting nodes per image.
+pub fn fill_image_states(infos: &mut [NodeInfo]) {
+    let mut per_node: Vec<HashMap<String, i64>> = Vec::with_capacity(infos.len());
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for info in infos.iter() {
+        let mut images = HashMap::new();
+        for image in info.node.status.iter().flat_map(|s| s.images.iter().flatten()) {
+            for name in image.names.iter().flatten() {
+                images.insert(normalized_image_name(name), image.size_bytes.unwrap_or(0));
+            }
+        }
+        for name in images.keys() {
+            *counts.entry(name.clone()).or_insert(0) += 1;
+        }
+        per_node.push(images);
+    }
+    for (info, images) in infos.iter_mut().zip(per_node) {
+        info.image_states = images
+            .into_iter()
+            .map(|(name, size)| {
+                let num_nodes = counts.get(&name).copied().unwrap_or(1);
+                (name, ImageState { size, num_nodes })
+            })
+            .collect();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcard_host_ip_conflicts_with_any_ip_and_specific_ips_with_themselves_and_wildcard() {
+        let mut used = HostPortInfo::default();
+        used.add("127.0.0.1", "TCP", 8080);
+        assert!(used.check_conflict("", "", 8080));
+        assert!(used.check_conflict("127.0.0.1", "TCP", 8080));
+        assert!(!used.check_conflict("127.0.0.2", "TCP", 8080));
+        assert!(!used.check_conflict("127.0.0.1", "UDP", 8080));
+        used.add("", "UDP", 53);
+        assert!(used.check_conflict("10.0.0.1", "UDP", 53));
+        assert!(!used.check_conflict("10.0.0.1", "UDP", 0));
+    }
+
+    #[test]
+    fn images_without_a_tag_get_latest() {
+        assert_eq!(normalized_image_name("nginx"), "nginx:latest");
+        assert_eq!(normalized_image_name("nginx:1.2"), "nginx:1.2");
+        assert_eq!(normalized_image_name("reg:5000/nginx"), "reg:5000/nginx:latest");
+        assert_eq!(normalized_image_name("reg:5000/nginx:1"), "reg:5000/nginx:1");
+    }
+}

@@ -1,0 +1,15 @@
+//! The in-tree plugins, one module per plugin, each with its reason strings as constants.
+//! [`crate::registry`] lists them with their default weights.
+
+pub mod balanced_allocation;
+pub mod helper;
+pub mod image_locality;
+pub mod inter_pod_affinity;
+pub mod node_affinity;
+pub mod node_name;
+pub mod node_ports;
+pub mod node_resources_fit;
+pub mod node_unschedulable;
+pub mod pod_topology_spread;
+pub mod taint_toleration;
+pub mod volume_restrictions;
