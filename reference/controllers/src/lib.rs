@@ -1,1 +1,15 @@
-//! placeholder
+//! refkube-controllers: the reference kube-controller-manager. Every controller watches
+//! through shared informers, queues keys, and reconciles with a pure decision module and a
+//! thin driver. Entry point: [`run`] with a [`ControllerManagerConfig`].
+
+pub mod config;
+pub mod deployment;
+pub mod inventory;
+pub mod manager;
+pub mod replicaset;
+pub mod replication;
+pub mod runtime;
+pub mod util;
+
+pub use config::ControllerManagerConfig;
+pub use manager::{ControllerError, run};

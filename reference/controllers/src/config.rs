@@ -1,0 +1,180 @@
+//! `ControllerManagerConfig`: which controllers run and every timing, with upstream
+//! (kube-controller-manager flag) defaults and builder methods.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use refkube_common::leader_election::LeaderElectionConfig;
+
+use crate::runtime::queue::RateLimiterConfig;
+
+/// Name of the lease and of the component (`kube-system/kube-controller-manager`).
+pub const COMPONENT: &str = "kube-controller-manager";
+
+/// Configuration of the controller manager.
+#[derive(Clone, Debug)]
+pub struct ControllerManagerConfig {
+    /// Controllers to run by name (see `inventory`); `None` runs all (`--controllers=*`).
+    pub controllers: Option<BTreeSet<String>>,
+    /// Worker counts by controller name, overriding the inventory's upstream defaults
+    /// (`--concurrent-replicaset-syncs` ...).
+    pub workers: BTreeMap<String, usize>,
+    /// How often every primary object is re-queued (`--min-resync-period`, 12 h).
+    pub resync_period: Duration,
+    /// Per-key retry backoff of the work queues (5 ms doubling to 1000 s).
+    pub rate_limiter: RateLimiterConfig,
+    /// How long an unmet expectation blocks a controller (5 min).
+    pub expectations_timeout: Duration,
+    /// Most pods a ReplicaSet creates or deletes in one sync (500).
+    pub burst_replicas: usize,
+    /// How often node health is checked (`--node-monitor-period`, 5 s).
+    pub node_monitor_period: Duration,
+    /// How long a node may go without a heartbeat (`--node-monitor-grace-period`, 50 s).
+    pub node_monitor_grace_period: Duration,
+    /// Grace for a node that never posted status (`--node-startup-grace-period`, 60 s).
+    pub node_startup_grace_period: Duration,
+    /// Nodes tainted NoExecute per second (`--node-eviction-rate`, 0.1).
+    pub node_eviction_rate: f64,
+    /// Rate in an unhealthy zone (`--secondary-node-eviction-rate`, 0.01).
+    pub secondary_node_eviction_rate: f64,
+    /// Fraction of not-ready nodes making a zone unhealthy (0.55).
+    pub unhealthy_zone_threshold: f64,
+    /// Zones with at most this many nodes stop evicting when unhealthy (50).
+    pub large_cluster_size_threshold: usize,
+    /// Endpoints per EndpointSlice (`--max-endpoints-per-slice`, 100).
+    pub max_endpoints_per_slice: usize,
+    /// Leader election; `None` runs without it (`--leader-elect=false`).
+    pub leader_election: Option<LeaderElectionConfig>,
+}
+
+impl Default for ControllerManagerConfig {
+    fn default() -> Self {
+        Self {
+            controllers: None,
+            workers: BTreeMap::new(),
+            resync_period: Duration::from_secs(12 * 60 * 60),
+            rate_limiter: RateLimiterConfig::default(),
+            expectations_timeout: Duration::from_secs(5 * 60),
+            burst_replicas: 500,
+            node_monitor_period: Duration::from_secs(5),
+            node_monitor_grace_period: Duration::from_secs(50),
+            node_startup_grace_period: Duration::from_secs(60),
+            node_eviction_rate: 0.1,
+            secondary_node_eviction_rate: 0.01,
+            unhealthy_zone_threshold: 0.55,
+            large_cluster_size_threshold: 50,
+            max_endpoints_per_slice: 100,
+            leader_election: Some(LeaderElectionConfig::for_component(COMPONENT)),
+        }
+    }
+}
+
+impl ControllerManagerConfig {
+    /// Runs only these controllers.
+    pub fn controllers<I: IntoIterator<Item = S>, S: Into<String>>(mut self, names: I) -> Self {
+        self.controllers = Some(names.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sets the worker count of one controller.
+    pub fn workers(mut self, controller: &str, n: usize) -> Self {
+        self.workers.insert(controller.into(), n.max(1));
+        self
+    }
+
+    /// Sets the resync period (zero disables resync).
+    pub fn resync_period(mut self, d: Duration) -> Self {
+        self.resync_period = d;
+        self
+    }
+
+    /// Sets the retry backoff.
+    pub fn rate_limiter(mut self, base: Duration, max: Duration) -> Self {
+        self.rate_limiter = RateLimiterConfig { base, max };
+        self
+    }
+
+    /// Sets the expectations timeout.
+    pub fn expectations_timeout(mut self, d: Duration) -> Self {
+        self.expectations_timeout = d;
+        self
+    }
+
+    /// Sets burstReplicas.
+    pub fn burst_replicas(mut self, n: usize) -> Self {
+        self.burst_replicas = n.max(1);
+        self
+    }
+
+    /// Sets the node monitor period.
+    pub fn node_monitor_period(mut self, d: Duration) -> Self {
+        self.node_monitor_period = d;
+        self
+    }
+
+    /// Sets the node monitor grace period.
+    pub fn node_monitor_grace_period(mut self, d: Duration) -> Self {
+        self.node_monitor_grace_period = d;
+        self
+    }
+
+    /// Sets the node startup grace period.
+    pub fn node_startup_grace_period(mut self, d: Duration) -> Self {
+        self.node_startup_grace_period = d;
+        self
+    }
+
+    /// Sets the primary and secondary eviction rates (nodes per second).
+    pub fn eviction_rates(mut self, primary: f64, secondary: f64) -> Self {
+        self.node_eviction_rate = primary;
+        self.secondary_node_eviction_rate = secondary;
+        self
+    }
+
+    /// Sets the endpoints-per-slice limit.
+    pub fn max_endpoints_per_slice(mut self, n: usize) -> Self {
+        self.max_endpoints_per_slice = n.max(1);
+        self
+    }
+
+    /// Sets (or with `None` disables) leader election.
+    pub fn leader_election(mut self, config: Option<LeaderElectionConfig>) -> Self {
+        self.leader_election = config;
+        self
+    }
+
+    /// Is `name` enabled?
+    pub fn is_enabled(&self, name: &str) -> bool {
+        self.controllers
+            .as_ref()
+            .is_none_or(|set| set.contains(name) || set.contains("*"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_upstreams_flags() {
+        let c = ControllerManagerConfig::default();
+        assert_eq!(c.node_monitor_grace_period, Duration::from_secs(50));
+        assert_eq!(c.node_startup_grace_period, Duration::from_secs(60));
+        assert_eq!(c.node_monitor_period, Duration::from_secs(5));
+        assert_eq!(c.burst_replicas, 500);
+        assert_eq!(c.max_endpoints_per_slice, 100);
+        let le = c.leader_election.unwrap();
+        assert_eq!(
+            (le.namespace.as_str(), le.name.as_str()),
+            ("kube-system", COMPONENT)
+        );
+    }
+
+    #[test]
+    fn a_controller_list_restricts_what_runs() {
+        let c = ControllerManagerConfig::default().controllers(["replicaset"]);
+        assert!(c.is_enabled("replicaset"));
+        assert!(!c.is_enabled("deployment"));
+        assert!(ControllerManagerConfig::default().is_enabled("deployment"));
+    }
+}

@@ -1,0 +1,56 @@
+//! The registry table of controllers: name (as in `--controllers`) and start function.
+
+use std::sync::Arc;
+
+use k8s_openapi::api::apps::v1::ReplicaSet;
+use tokio::task::JoinHandle;
+
+use crate::runtime::context::Ctx;
+use crate::runtime::queue::WorkQueue;
+
+/// Starts a controller's watches and workers on the shared context and its own queue.
+pub type StartFn = fn(&Ctx, Arc<WorkQueue>) -> Vec<JoinHandle<()>>;
+
+/// One controller in the manager.
+#[derive(Clone, Copy, Debug)]
+pub struct ControllerEntry {
+    /// Name used by `--controllers` (upstream's short names).
+    pub name: &'static str,
+    /// Starts it.
+    pub start: StartFn,
+}
+
+/// Every controller the manager can run.
+pub const CONTROLLERS: &[ControllerEntry] = &[
+    ControllerEntry {
+        name: "replicaset",
+        start: crate::replicaset::driver::start::<ReplicaSet>,
+    },
+    ControllerEntry {
+        name: "replicationcontroller",
+        start: crate::replication::start,
+    },
+    ControllerEntry {
+        name: "deployment",
+        start: crate::deployment::driver::start,
+    },
+];
+
+/// Looks a controller up by name.
+pub fn find(name: &str) -> Option<&'static ControllerEntry> {
+    CONTROLLERS.iter().find(|c| c.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn controller_names_are_unique() {
+        let mut names: Vec<_> = CONTROLLERS.iter().map(|c| c.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), CONTROLLERS.len());
+        assert!(find("replicaset").is_some());
+    }
+}

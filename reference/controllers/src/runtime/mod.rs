@@ -1,0 +1,9 @@
+//! The controller runtime: shared informers, rate-limited work queues, expectations,
+//! the worker loop and the event sink every controller driver uses.
+
+pub mod context;
+pub mod events;
+pub mod expectations;
+pub mod informers;
+pub mod queue;
+pub mod worker;

@@ -1,0 +1,6 @@
+//! Helpers shared by the controllers' pure decision modules: time, pods, owners, selectors.
+
+pub mod owner;
+pub mod pods;
+pub mod selector;
+pub mod time;
