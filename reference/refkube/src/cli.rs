@@ -1,0 +1,194 @@
+//! The command line: `refkube up` (the whole control plane in one process) and
+//! `refkube apiserver` (only the API server).
+//!
+//! Entry point: [`run`] with a parsed [`Cli`].
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use ipnet::Ipv4Net;
+use refkube_apiserver::ApiServerConfig;
+
+use crate::cluster::{Cluster, ClusterConfig};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "refkube",
+    version,
+    about = "The kubeproof reference Kubernetes control plane"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the whole control plane in this process and write a kubeconfig for it.
+    Up(UpArgs),
+    /// Run only the API server.
+    Apiserver(ApiserverArgs),
+}
+
+/// Flags shared by `up` and `apiserver`.
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// Address to listen on. Beyond loopback, authentication is mandatory.
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// Store: `memory`, `file:DIR` or `etcd:URL[,URL...]`.
+    #[arg(long, default_value = "memory")]
+    pub store: String,
+    /// Service ClusterIP range (`up` defaults to 127.10.0.0/16, `apiserver` to 10.0.0.0/24).
+    #[arg(long)]
+    pub service_cluster_ip_range: Option<Ipv4Net>,
+    /// Static token file, upstream CSV: token,user,uid,"group1,group2".
+    #[arg(long)]
+    pub token_auth_file: Option<PathBuf>,
+    /// TLS certificate (PEM).
+    #[arg(long, requires = "tls_private_key_file")]
+    pub tls_cert_file: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, requires = "tls_cert_file")]
+    pub tls_private_key_file: Option<PathBuf>,
+    /// Audit log path (JSON lines).
+    #[arg(long)]
+    pub audit_log_path: Option<PathBuf>,
+    /// Events kept per resource by the watch cache.
+    #[arg(long, default_value_t = 1000)]
+    pub watch_cache_size: usize,
+    /// Where to write the kubeconfig.
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Number of nodes (kubelets) to run.
+    #[arg(long, default_value_t = 0)]
+    pub nodes: usize,
+    /// State directory (kubeconfig, audit log); default `$HOME/.refkube`.
+    #[arg(long)]
+    pub state_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ApiserverArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+fn apiserver_config(a: &ServerArgs, default_range: Ipv4Net) -> ApiServerConfig {
+    let mut c = ApiServerConfig::default()
+        .watch_cache_size(a.watch_cache_size)
+        .service_cluster_ip_range(a.service_cluster_ip_range.unwrap_or(default_range));
+    c.token_auth_file = a.token_auth_file.clone();
+    c.tls_cert_file = a.tls_cert_file.clone();
+    c.tls_private_key_file = a.tls_private_key_file.clone();
+    c.audit_log_path = a.audit_log_path.clone();
+    c
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+    match cli.command {
+        Command::Up(a) => up(a).await,
+        Command::Apiserver(a) => apiserver(a).await,
+    }
+}
+
+/// Writes `yaml` to `path` (creating its directory).
+fn write_kubeconfig(path: &PathBuf, yaml: &str) -> anyhow::Result<()> {
+    if let Some(d) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+    }
+    std::fs::write(path, yaml).with_context(|| format!("writing {}", path.display()))
+}
+
+async fn up(a: UpArgs) -> anyhow::Result<()> {
+    let state_dir = match a.state_dir {
+        Some(d) => d,
+        None => std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .context("no --state-dir and no $HOME")?
+            .join(".refkube"),
+    };
+    let defaults = ClusterConfig::default();
+    let mut cfg = ClusterConfig {
+        listen: a
+            .server
+            .listen
+            .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 6443))),
+        store: a.server.store.clone(),
+        nodes: a.nodes,
+        state_dir: Some(state_dir.clone()),
+        service_cluster_ip_range: a
+            .server
+            .service_cluster_ip_range
+            .unwrap_or(defaults.service_cluster_ip_range),
+        audit: true,
+        apiserver: apiserver_config(&a.server, defaults.service_cluster_ip_range),
+    };
+    if cfg.nodes > 0 {
+        eprintln!(
+            "note: --nodes={} is accepted, but this build runs no kubelets yet",
+            cfg.nodes
+        );
+    }
+    cfg.apiserver.audit_log_path = a.server.audit_log_path.clone();
+    let cluster = Cluster::start(cfg).await?;
+    let kubeconfig = a
+        .server
+        .kubeconfig
+        .unwrap_or_else(|| state_dir.join("kubeconfig"));
+    write_kubeconfig(&kubeconfig, &cluster.kubeconfig_yaml())?;
+    println!(
+        "refkube is ready: kubectl --kubeconfig {} get componentstatuses",
+        kubeconfig.display()
+    );
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    cluster.shutdown().await;
+    Ok(())
+}
+
+async fn apiserver(a: ApiserverArgs) -> anyhow::Result<()> {
+    let listen = a
+        .server
+        .listen
+        .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 6443)));
+    let default_range = ApiServerConfig::default().service_cluster_ip_range;
+    let config = apiserver_config(&a.server, default_range).listen(listen);
+    let store = crate::cluster::open_store(&a.server.store).await?;
+    let server = refkube_apiserver::ApiServer::bind(config, store).await?;
+    println!("refkube apiserver is serving at {}", server.url());
+    if let Some(path) = &a.server.kubeconfig {
+        let cluster = match server.ca_pem() {
+            Some(ca) => format!(
+                "    server: {}\n    certificate-authority-data: {}\n",
+                server.url(),
+                base64::Engine::encode(&base64::engine::general_purpose::STANDARD, ca)
+            ),
+            None => format!("    server: {}\n", server.url()),
+        };
+        let yaml = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: refkube\n  cluster:\n{cluster}contexts:\n- name: refkube\n  context:\n    cluster: refkube\n    user: refkube\ncurrent-context: refkube\nusers:\n- name: refkube\n  user: {{}}\n"
+        );
+        write_kubeconfig(path, &yaml)?;
+    }
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    server.shutdown().await;
+    Ok(())
+}

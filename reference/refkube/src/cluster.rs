@@ -1,0 +1,192 @@
+//! The in-process cluster: a store and an API server (the lead adds scheduler,
+//! controllers, kubelets and proxies here), a kubeconfig for it and a kube client.
+//!
+//! Entry point: [`Cluster::start`] with a [`ClusterConfig`].
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use base64::Engine;
+use ipnet::Ipv4Net;
+use refkube_apiserver::{ApiServer, ApiServerConfig};
+use refkube_store::Store;
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct ClusterConfig {
+    /// API server listen address (port 0 = any free port).
+    pub listen: SocketAddr,
+    /// Store spec: `memory`, `file:DIR` or `etcd:URL[,URL...]`.
+    pub store: String,
+    /// Number of simulated nodes (kubelets). Not started yet: kubelets are wired in by
+    /// the cluster assembly once that component lands.
+    pub nodes: usize,
+    /// Where state (audit log, generated token file) goes; None keeps nothing on disk.
+    pub state_dir: Option<PathBuf>,
+    /// `--service-cluster-ip-range`: a loopback range so that the embedded kube-proxy
+    /// can listen on Service IPs without privileges.
+    pub service_cluster_ip_range: Ipv4Net,
+    /// Write an audit log to `state_dir/audit.log` (needs `state_dir`).
+    pub audit: bool,
+    /// Every other API server setting (listen and service range are taken from above).
+    pub apiserver: ApiServerConfig,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            store: "memory".into(),
+            nodes: 0,
+            state_dir: None,
+            service_cluster_ip_range: Ipv4Net::new([127, 10, 0, 0].into(), 16).unwrap_or_default(),
+            audit: false,
+            apiserver: ApiServerConfig::default(),
+        }
+    }
+}
+
+impl ClusterConfig {
+    pub fn listen(mut self, a: SocketAddr) -> Self {
+        self.listen = a;
+        self
+    }
+    pub fn store(mut self, spec: impl Into<String>) -> Self {
+        self.store = spec.into();
+        self
+    }
+    pub fn nodes(mut self, n: usize) -> Self {
+        self.nodes = n;
+        self
+    }
+    pub fn state_dir(mut self, d: PathBuf) -> Self {
+        self.state_dir = Some(d);
+        self
+    }
+    pub fn audit(mut self, on: bool) -> Self {
+        self.audit = on;
+        self
+    }
+    pub fn apiserver(mut self, c: ApiServerConfig) -> Self {
+        self.apiserver = c;
+        self
+    }
+}
+
+/// A running cluster.
+pub struct Cluster {
+    store: Arc<dyn Store>,
+    server: ApiServer,
+    token: Option<String>,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster")
+            .field("api", &self.server.url())
+            .finish()
+    }
+}
+
+/// Opens a store spec (the file backend blocks while it replays its log).
+pub async fn open_store(spec: &str) -> anyhow::Result<Arc<dyn Store>> {
+    let spec = spec.to_string();
+    tokio::task::spawn_blocking(move || refkube_store::open(&spec))
+        .await
+        .context("store open task")?
+        .context("opening the store")
+}
+
+/// The user token written into the token file `Cluster::start` generates when it
+/// must authenticate (listening beyond loopback without a token file).
+fn generate_token() -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..32)
+        .map(|_| format!("{:x}", rng.random_range(0..16u8)))
+        .collect()
+}
+
+impl Cluster {
+    pub async fn start(cfg: ClusterConfig) -> anyhow::Result<Cluster> {
+        let store = open_store(&cfg.store).await?;
+        let mut api = cfg.apiserver.clone();
+        api.listen = cfg.listen;
+        api.service_cluster_ip_range = cfg.service_cluster_ip_range;
+        let mut token = None;
+        if let Some(dir) = &cfg.state_dir {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            if cfg.audit && api.audit_log_path.is_none() {
+                api.audit_log_path = Some(dir.join("audit.log"));
+            }
+        }
+        if !cfg.listen.ip().is_loopback() && api.token_auth_file.is_none() {
+            let dir = cfg.state_dir.clone().context(
+                "listening beyond loopback needs a token file or a state dir to generate one in",
+            )?;
+            let t = generate_token();
+            let path = dir.join("tokens.csv");
+            std::fs::write(&path, format!("{t},admin,admin,\"system:masters\"\n"))
+                .with_context(|| format!("writing {}", path.display()))?;
+            api.token_auth_file = Some(path);
+            token = Some(t);
+        }
+        let server = ApiServer::bind(api, store.clone())
+            .await
+            .context("starting the API server")?;
+        Ok(Cluster {
+            store,
+            server,
+            token,
+        })
+    }
+
+    /// The API server URL, e.g. `http://127.0.0.1:41234`.
+    pub fn api_url(&self) -> String {
+        self.server.url()
+    }
+
+    /// The store all state lives in.
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.store.clone()
+    }
+
+    /// A kubeconfig with cluster, context and user all named `refkube`.
+    pub fn kubeconfig_yaml(&self) -> String {
+        let mut cluster = serde_json::json!({"server": self.api_url()});
+        if let Some(ca) = self.server.ca_pem() {
+            cluster["certificate-authority-data"] =
+                serde_json::json!(base64::engine::general_purpose::STANDARD.encode(ca));
+        }
+        let user = match &self.token {
+            Some(t) => serde_json::json!({"token": t}),
+            None => serde_json::json!({}),
+        };
+        let kc = serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "refkube", "cluster": cluster}],
+            "contexts": [{"name": "refkube", "context": {"cluster": "refkube", "user": "refkube"}}],
+            "current-context": "refkube",
+            "users": [{"name": "refkube", "user": user}],
+            "preferences": {},
+        });
+        serde_yaml::to_string(&kc).unwrap_or_default()
+    }
+
+    /// A kube client for this cluster.
+    pub async fn client(&self) -> anyhow::Result<kube::Client> {
+        let kc = kube::config::Kubeconfig::from_yaml(&self.kubeconfig_yaml())?;
+        let config =
+            kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+                .await?;
+        Ok(kube::Client::try_from(config)?)
+    }
+
+    /// Stops everything.
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
+    }
+}
