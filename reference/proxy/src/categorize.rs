@@ -54,7 +54,10 @@ pub fn categorize(svc: &ServicePortInfo) -> Categorized<'_> {
         out.local = eps.iter().filter(|e| e.is_local && e.ready).collect();
     } else if local_serving_terminating {
         use_terminating = true;
-        out.local = eps.iter().filter(|e| e.is_local && e.serving && e.terminating).collect();
+        out.local = eps
+            .iter()
+            .filter(|e| e.is_local && e.serving && e.terminating)
+            .collect();
     }
     if !svc.uses_cluster_endpoints() {
         out.all_reachable = out.local.clone();
@@ -95,7 +98,12 @@ mod tests {
         }
     }
 
-    fn svc(internal_local: bool, node_port: u16, external_local: bool, eps: Vec<EndpointInfo>) -> ServicePortInfo {
+    fn svc(
+        internal_local: bool,
+        node_port: u16,
+        external_local: bool,
+        eps: Vec<EndpointInfo>,
+    ) -> ServicePortInfo {
         ServicePortInfo {
             name: ServicePortName::new("ns1", "svc1", "", Protocol::Tcp),
             cluster_ip: "172.30.1.1".parse().unwrap(),
@@ -118,7 +126,15 @@ mod tests {
 
     #[test]
     fn cluster_policy_uses_every_ready_endpoint() {
-        let s = svc(false, 0, false, vec![ep("10.0.1.1", true, true, true, false), ep("10.0.1.2", false, false, false, false)]);
+        let s = svc(
+            false,
+            0,
+            false,
+            vec![
+                ep("10.0.1.1", true, true, true, false),
+                ep("10.0.1.2", false, false, false, false),
+            ],
+        );
         let c = categorize(&s);
         assert_eq!(ips(&c.cluster), ["10.0.1.1"]);
         assert!(c.local.is_empty());
@@ -127,13 +143,29 @@ mod tests {
 
     #[test]
     fn cluster_policy_falls_back_to_serving_terminating_endpoints() {
-        let s = svc(false, 0, false, vec![ep("10.0.1.1", false, false, true, true), ep("10.0.1.2", false, false, false, true)]);
+        let s = svc(
+            false,
+            0,
+            false,
+            vec![
+                ep("10.0.1.1", false, false, true, true),
+                ep("10.0.1.2", false, false, false, true),
+            ],
+        );
         assert_eq!(ips(&categorize(&s).cluster), ["10.0.1.1"]);
     }
 
     #[test]
     fn internal_local_policy_uses_only_local_endpoints() {
-        let s = svc(true, 0, false, vec![ep("10.0.1.1", true, true, true, false), ep("10.0.1.2", false, true, true, false)]);
+        let s = svc(
+            true,
+            0,
+            false,
+            vec![
+                ep("10.0.1.1", true, true, true, false),
+                ep("10.0.1.2", false, true, true, false),
+            ],
+        );
         let c = categorize(&s);
         assert!(c.cluster.is_empty());
         assert_eq!(ips(&c.local), ["10.0.1.1"]);
@@ -142,7 +174,12 @@ mod tests {
 
     #[test]
     fn internal_local_policy_without_local_endpoints_still_has_endpoints_somewhere() {
-        let s = svc(true, 0, false, vec![ep("10.0.1.2", false, true, true, false)]);
+        let s = svc(
+            true,
+            0,
+            false,
+            vec![ep("10.0.1.2", false, true, true, false)],
+        );
         let c = categorize(&s);
         assert!(c.local.is_empty());
         assert!(c.has_any);
@@ -154,7 +191,10 @@ mod tests {
             false,
             3001,
             true,
-            vec![ep("10.0.1.2", true, false, true, true), ep("10.0.1.5", false, true, true, false)],
+            vec![
+                ep("10.0.1.2", true, false, true, true),
+                ep("10.0.1.5", false, true, true, false),
+            ],
         );
         let c = categorize(&s);
         assert_eq!(ips(&c.cluster), ["10.0.1.5"]);

@@ -79,7 +79,10 @@ pub enum IpFamily {
 impl IpFamily {
     /// Whether `ip` belongs to this family.
     pub fn contains(self, ip: &IpAddr) -> bool {
-        matches!((self, ip), (Self::V4, IpAddr::V4(_)) | (Self::V6, IpAddr::V6(_)))
+        matches!(
+            (self, ip),
+            (Self::V4, IpAddr::V4(_)) | (Self::V6, IpAddr::V6(_))
+        )
     }
 }
 
@@ -169,7 +172,10 @@ impl Default for ProxyConfig {
 impl ProxyConfig {
     /// A default configuration for `node_name`.
     pub fn new(node_name: impl Into<String>) -> Self {
-        Self { node_name: node_name.into(), ..Self::default() }
+        Self {
+            node_name: node_name.into(),
+            ..Self::default()
+        }
     }
     /// Set the node name.
     pub fn node_name(mut self, name: impl Into<String>) -> Self {
@@ -279,12 +285,18 @@ impl ProxyConfig {
             return Err(ConfigError::ZeroSyncPeriod);
         }
         if self.min_sync_period > self.sync_period {
-            return Err(ConfigError::SyncPeriods { min: self.min_sync_period, max: self.sync_period });
+            return Err(ConfigError::SyncPeriods {
+                min: self.min_sync_period,
+                max: self.sync_period,
+            });
         }
         if let Some(cidr) = self.cluster_cidr
             && !self.ip_family.contains(&cidr.addr())
         {
-            return Err(ConfigError::ClusterCidrFamily { cidr, family: self.ip_family });
+            return Err(ConfigError::ClusterCidrFamily {
+                cidr,
+                family: self.ip_family,
+            });
         }
         Ok(())
     }
@@ -322,7 +334,10 @@ mod tests {
     #[test]
     fn a_cluster_cidr_of_the_wrong_family_is_rejected() {
         let c = ProxyConfig::default().cluster_cidr("fd00::/64".parse().unwrap());
-        assert!(matches!(c.validate(), Err(ConfigError::ClusterCidrFamily { .. })));
+        assert!(matches!(
+            c.validate(),
+            Err(ConfigError::ClusterCidrFamily { .. })
+        ));
     }
 
     #[test]

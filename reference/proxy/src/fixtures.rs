@@ -36,7 +36,13 @@ pub fn ready(ip: &str, node: &str) -> Value {
 }
 
 /// An IPv4 EndpointSlice for service `ns/svc`.
-pub fn slice(ns: &str, svc: &str, suffix: &str, ports: Value, endpoints: Vec<Value>) -> EndpointSlice {
+pub fn slice(
+    ns: &str,
+    svc: &str,
+    suffix: &str,
+    ports: Value,
+    endpoints: Vec<Value>,
+) -> EndpointSlice {
     serde_json::from_value(json!({
         "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
         "metadata": {

@@ -20,6 +20,8 @@ mod fixtures;
 
 pub use config::{ConfigError, IpFamily, ProxyConfig, ProxyMode};
 pub use iptables::render;
-pub use model::{EndpointInfo, ProxyModel, Protocol, ServicePortInfo, ServicePortName, build_model};
+pub use model::{
+    EndpointInfo, Protocol, ProxyModel, ServicePortInfo, ServicePortName, build_model,
+};
 pub use run::{ProxyError, dry_run_render, run};
 pub use userspace::UserspaceProxier;

@@ -224,7 +224,9 @@ fn service_ports(svc: &Service, family: IpFamily) -> Vec<ServicePortInfo> {
             .and_then(|t| u32::try_from(t).ok())
             .filter(|t| *t > 0)
             .unwrap_or(DEFAULT_AFFINITY_SECONDS);
-        SessionAffinity::ClientIp { timeout_seconds: timeout }
+        SessionAffinity::ClientIp {
+            timeout_seconds: timeout,
+        }
     } else {
         SessionAffinity::None
     };
@@ -256,7 +258,9 @@ fn service_ports(svc: &Service, family: IpFamily) -> Vec<ServicePortInfo> {
         .collect();
     let needs_health_check = type_ == "LoadBalancer" && external_policy_local;
     let health_check_node_port = if needs_health_check {
-        spec.health_check_node_port.and_then(|p| u16::try_from(p).ok()).unwrap_or(0)
+        spec.health_check_node_port
+            .and_then(|p| u16::try_from(p).ok())
+            .unwrap_or(0)
     } else {
         0
     };
@@ -268,7 +272,12 @@ fn service_ports(svc: &Service, family: IpFamily) -> Vec<ServicePortInfo> {
             let protocol = Protocol::parse(p.protocol.as_deref())?;
             let port = u16::try_from(p.port).ok()?;
             Some(ServicePortInfo {
-                name: ServicePortName::new(namespace, name, p.name.as_deref().unwrap_or(""), protocol),
+                name: ServicePortName::new(
+                    namespace,
+                    name,
+                    p.name.as_deref().unwrap_or(""),
+                    protocol,
+                ),
                 cluster_ip,
                 port,
                 node_port: p.node_port.and_then(|n| u16::try_from(n).ok()).unwrap_or(0),
@@ -301,7 +310,11 @@ fn endpoints_by_port(
         if slice.address_type != wanted_type {
             continue;
         }
-        let Some(service) = slice.metadata.labels.as_ref().and_then(|l| l.get(LABEL_SERVICE_NAME))
+        let Some(service) = slice
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(LABEL_SERVICE_NAME))
         else {
             continue;
         };
@@ -311,7 +324,10 @@ fn endpoints_by_port(
             // unnamed port), but a client that omits "" would be dropped, so treat a missing
             // name as "" instead.
             let port_name = port.name.as_deref().unwrap_or("");
-            let Some(port_num) = port.port.and_then(|p| u16::try_from(p).ok()).filter(|p| *p != 0)
+            let Some(port_num) = port
+                .port
+                .and_then(|p| u16::try_from(p).ok())
+                .filter(|p| *p != 0)
             else {
                 continue;
             };

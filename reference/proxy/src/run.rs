@@ -42,14 +42,20 @@ pub enum ProxyError {
 
 /// What a sync does in each mode.
 enum Backend {
-    Iptables { applier: IptablesApplier, last: Option<String> },
+    Iptables {
+        applier: IptablesApplier,
+        last: Option<String>,
+    },
     Userspace(UserspaceProxier),
 }
 
 impl Backend {
     fn new(config: &ProxyConfig) -> Self {
         match config.mode {
-            ProxyMode::Iptables => Self::Iptables { applier: IptablesApplier::new(config.clone()), last: None },
+            ProxyMode::Iptables => Self::Iptables {
+                applier: IptablesApplier::new(config.clone()),
+                last: None,
+            },
             ProxyMode::Userspace => Self::Userspace(UserspaceProxier::new(config.clone())),
         }
     }
@@ -96,7 +102,11 @@ impl Backend {
     }
 }
 
-async fn sync_loop(config: &ProxyConfig, tracker: &Tracker, backend: &mut Backend) -> Result<(), ProxyError> {
+async fn sync_loop(
+    config: &ProxyConfig,
+    tracker: &Tracker,
+    backend: &mut Backend,
+) -> Result<(), ProxyError> {
     tracker.wait_synced().await?;
     tracing::info!(node = %config.node_name, mode = %config.mode, "services and endpointslices synced; proxying");
     loop {
@@ -116,7 +126,11 @@ async fn sync_loop(config: &ProxyConfig, tracker: &Tracker, backend: &mut Backen
 }
 
 /// Run kube-proxy until `shutdown` resolves (or a fatal error).
-pub async fn run(config: ProxyConfig, client: Client, shutdown: impl Future<Output = ()> + Send) -> Result<(), ProxyError> {
+pub async fn run(
+    config: ProxyConfig,
+    client: Client,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ProxyError> {
     config.validate()?;
     let tracker = Tracker::start(client);
     let mut backend = Backend::new(&config);
@@ -135,11 +149,22 @@ pub async fn dry_run_render(config: &ProxyConfig, client: Client) -> Result<Stri
     let services = Api::<Service>::all(client.clone())
         .list(&ListParams::default())
         .await
-        .map_err(|source| ProxyError::List { resource: "services", source })?;
+        .map_err(|source| ProxyError::List {
+            resource: "services",
+            source,
+        })?;
     let slices = Api::<EndpointSlice>::all(client)
         .list(&ListParams::default())
         .await
-        .map_err(|source| ProxyError::List { resource: "endpointslices", source })?;
-    let model = build_model(&services.items, &slices.items, &config.node_name, config.ip_family);
+        .map_err(|source| ProxyError::List {
+            resource: "endpointslices",
+            source,
+        })?;
+    let model = build_model(
+        &services.items,
+        &slices.items,
+        &config.node_name,
+        config.ip_family,
+    );
     Ok(render(&model, config))
 }

@@ -38,12 +38,23 @@ impl std::fmt::Debug for Tracker {
     }
 }
 
-fn spawn_reflector<K>(api: Api<K>, what: &'static str, changed: Arc<Notify>) -> (Store<K>, JoinHandle<()>)
+fn spawn_reflector<K>(
+    api: Api<K>,
+    what: &'static str,
+    changed: Arc<Notify>,
+) -> (Store<K>, JoinHandle<()>)
 where
-    K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+    K: kube::Resource<DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
 {
     let (reader, writer) = reflector::store();
-    let stream = reflector::reflector(writer, watcher(api, watcher::Config::default())).default_backoff();
+    let stream =
+        reflector::reflector(writer, watcher(api, watcher::Config::default())).default_backoff();
     let task = tokio::spawn(async move {
         futures::pin_mut!(stream);
         while let Some(event) = stream.next().await {
@@ -51,7 +62,9 @@ where
                 // Every event may change the model; `notify_one` stores a permit so a change
                 // that lands while a sync runs is not lost.
                 Ok(_) => changed.notify_one(),
-                Err(e) => tracing::warn!(resource = what, error = %e, "watch failed; re-listing after backoff"),
+                Err(e) => {
+                    tracing::warn!(resource = what, error = %e, "watch failed; re-listing after backoff")
+                }
             }
         }
     });
@@ -62,16 +75,35 @@ impl Tracker {
     /// Start watching through `client`.
     pub fn start(client: Client) -> Self {
         let changed = Arc::new(Notify::new());
-        let (services, t1) = spawn_reflector(Api::<Service>::all(client.clone()), "services", changed.clone());
-        let (slices, t2) = spawn_reflector(Api::<EndpointSlice>::all(client), "endpointslices", changed.clone());
-        Self { services, slices, changed, tasks: vec![t1, t2] }
+        let (services, t1) = spawn_reflector(
+            Api::<Service>::all(client.clone()),
+            "services",
+            changed.clone(),
+        );
+        let (slices, t2) = spawn_reflector(
+            Api::<EndpointSlice>::all(client),
+            "endpointslices",
+            changed.clone(),
+        );
+        Self {
+            services,
+            slices,
+            changed,
+            tasks: vec![t1, t2],
+        }
     }
 
     /// Wait until both caches hold a complete first list (upstream does not sync rules
     /// before Services and EndpointSlices have been received).
     pub async fn wait_synced(&self) -> Result<(), NotSynced> {
-        self.services.wait_until_ready().await.map_err(|_| NotSynced("services"))?;
-        self.slices.wait_until_ready().await.map_err(|_| NotSynced("endpointslices"))?;
+        self.services
+            .wait_until_ready()
+            .await
+            .map_err(|_| NotSynced("services"))?;
+        self.slices
+            .wait_until_ready()
+            .await
+            .map_err(|_| NotSynced("endpointslices"))?;
         Ok(())
     }
 
@@ -82,8 +114,14 @@ impl Tracker {
 
     /// The model for `node_name` and `family` from the current caches.
     pub fn snapshot(&self, node_name: &str, family: IpFamily) -> ProxyModel {
-        let services: Vec<Service> = self.services.state().iter().map(|s| (**s).clone()).collect();
-        let slices: Vec<EndpointSlice> = self.slices.state().iter().map(|s| (**s).clone()).collect();
+        let services: Vec<Service> = self
+            .services
+            .state()
+            .iter()
+            .map(|s| (**s).clone())
+            .collect();
+        let slices: Vec<EndpointSlice> =
+            self.slices.state().iter().map(|s| (**s).clone()).collect();
         build_model(&services, &slices, node_name, family)
     }
 }

@@ -9,7 +9,10 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use refkube_proxy::model::{EndpointInfo, SessionAffinity};
-use refkube_proxy::{Protocol, ProxyConfig, ProxyMode, ProxyModel, ServicePortInfo, ServicePortName, UserspaceProxier};
+use refkube_proxy::{
+    Protocol, ProxyConfig, ProxyMode, ProxyModel, ServicePortInfo, ServicePortName,
+    UserspaceProxier,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 
@@ -51,10 +54,23 @@ fn name(protocol: Protocol) -> ServicePortName {
     ServicePortName::new("default", "echo", "", protocol)
 }
 
-fn model(service_ip: &str, port: u16, protocol: Protocol, affinity: SessionAffinity, backends: &[SocketAddr]) -> ProxyModel {
+fn model(
+    service_ip: &str,
+    port: u16,
+    protocol: Protocol,
+    affinity: SessionAffinity,
+    backends: &[SocketAddr],
+) -> ProxyModel {
     let endpoints = backends
         .iter()
-        .map(|a| EndpointInfo { addr: *a, ready: true, serving: true, terminating: false, node_name: Some("n".into()), is_local: false })
+        .map(|a| EndpointInfo {
+            addr: *a,
+            ready: true,
+            serving: true,
+            terminating: false,
+            node_name: Some("n".into()),
+            is_local: false,
+        })
         .collect();
     let info = ServicePortInfo {
         name: name(protocol),
@@ -70,33 +86,60 @@ fn model(service_ip: &str, port: u16, protocol: Protocol, affinity: SessionAffin
         health_check_node_port: 0,
         endpoints,
     };
-    ProxyModel { services: BTreeMap::from([(info.name.clone(), info)]) }
+    ProxyModel {
+        services: BTreeMap::from([(info.name.clone(), info)]),
+    }
 }
 
 fn proxier() -> UserspaceProxier {
-    UserspaceProxier::new(ProxyConfig::new("n").mode(ProxyMode::Userspace).endpoint_dial_timeout(Duration::from_millis(300)))
+    UserspaceProxier::new(
+        ProxyConfig::new("n")
+            .mode(ProxyMode::Userspace)
+            .endpoint_dial_timeout(Duration::from_millis(300)),
+    )
 }
 
 /// Connect to the service from `client_ip` and return the backend that answered.
 async fn which_backend(service: SocketAddr, client_ip: &str) -> Option<String> {
     let sock = tokio::net::TcpSocket::new_v4().unwrap();
-    sock.bind(SocketAddr::new(client_ip.parse::<IpAddr>().unwrap(), 0)).unwrap();
-    let mut conn = tokio::time::timeout(Duration::from_secs(2), sock.connect(service)).await.ok()?.ok()?;
+    sock.bind(SocketAddr::new(client_ip.parse::<IpAddr>().unwrap(), 0))
+        .unwrap();
+    let mut conn = tokio::time::timeout(Duration::from_secs(2), sock.connect(service))
+        .await
+        .ok()?
+        .ok()?;
     let mut buf = vec![0u8; 64];
-    let n = tokio::time::timeout(Duration::from_secs(2), conn.read(&mut buf)).await.ok()?.ok()?;
+    let n = tokio::time::timeout(Duration::from_secs(2), conn.read(&mut buf))
+        .await
+        .ok()?
+        .ok()?;
     (n > 0).then(|| String::from_utf8_lossy(&buf[..n]).trim().to_string())
 }
 
 #[tokio::test]
 async fn connections_to_the_service_reach_every_backend() {
-    let backends = [tcp_backend("127.0.0.1").await, tcp_backend("127.0.0.2").await, tcp_backend("127.0.0.3").await];
+    let backends = [
+        tcp_backend("127.0.0.1").await,
+        tcp_backend("127.0.0.2").await,
+        tcp_backend("127.0.0.3").await,
+    ];
     let mut p = proxier();
-    let m = model("127.77.1.1", 18080, Protocol::Tcp, SessionAffinity::None, &backends);
+    let m = model(
+        "127.77.1.1",
+        18080,
+        Protocol::Tcp,
+        SessionAffinity::None,
+        &backends,
+    );
     assert!(p.sync(&m).await.is_empty());
     let service: SocketAddr = "127.77.1.1:18080".parse().unwrap();
     let mut seen = HashSet::new();
     for _ in 0..9 {
-        seen.insert(which_backend(service, "127.0.0.1").await.expect("an answer"));
+        seen.insert(
+            which_backend(service, "127.0.0.1")
+                .await
+                .expect("an answer"),
+        );
     }
     let want: HashSet<String> = backends.iter().map(|b| b.to_string()).collect();
     assert_eq!(seen, want);
@@ -114,15 +157,32 @@ async fn connections_to_the_service_reach_every_backend() {
 
 #[tokio::test]
 async fn client_ip_affinity_pins_each_client_to_one_backend() {
-    let backends = [tcp_backend("127.0.0.1").await, tcp_backend("127.0.0.2").await, tcp_backend("127.0.0.3").await];
+    let backends = [
+        tcp_backend("127.0.0.1").await,
+        tcp_backend("127.0.0.2").await,
+        tcp_backend("127.0.0.3").await,
+    ];
     let mut p = proxier();
-    let affinity = SessionAffinity::ClientIp { timeout_seconds: 60 };
-    p.sync(&model("127.77.2.1", 18080, Protocol::Tcp, affinity, &backends)).await;
+    let affinity = SessionAffinity::ClientIp {
+        timeout_seconds: 60,
+    };
+    p.sync(&model(
+        "127.77.2.1",
+        18080,
+        Protocol::Tcp,
+        affinity,
+        &backends,
+    ))
+    .await;
     let service: SocketAddr = "127.77.2.1:18080".parse().unwrap();
     for client in ["127.0.0.10", "127.0.0.11", "127.0.0.12"] {
         let first = which_backend(service, client).await.expect("an answer");
         for _ in 0..5 {
-            assert_eq!(which_backend(service, client).await.as_deref(), Some(first.as_str()), "client {client}");
+            assert_eq!(
+                which_backend(service, client).await.as_deref(),
+                Some(first.as_str()),
+                "client {client}"
+            );
         }
     }
     // Different clients are still spread: three clients over three backends, round robin.
@@ -130,15 +190,28 @@ async fn client_ip_affinity_pins_each_client_to_one_backend() {
     for client in ["127.0.0.20", "127.0.0.21", "127.0.0.22"] {
         firsts.insert(which_backend(service, client).await.unwrap());
     }
-    assert!(firsts.len() > 1, "affinity must not send everyone to one backend: {firsts:?}");
+    assert!(
+        firsts.len() > 1,
+        "affinity must not send everyone to one backend: {firsts:?}"
+    );
 }
 
 #[tokio::test]
 async fn a_removed_endpoint_gets_no_more_traffic_and_the_listener_stays_up() {
-    let backends = [tcp_backend("127.0.0.1").await, tcp_backend("127.0.0.2").await];
+    let backends = [
+        tcp_backend("127.0.0.1").await,
+        tcp_backend("127.0.0.2").await,
+    ];
     let mut p = proxier();
     let service: SocketAddr = "127.77.3.1:18080".parse().unwrap();
-    p.sync(&model("127.77.3.1", 18080, Protocol::Tcp, SessionAffinity::None, &backends)).await;
+    p.sync(&model(
+        "127.77.3.1",
+        18080,
+        Protocol::Tcp,
+        SessionAffinity::None,
+        &backends,
+    ))
+    .await;
     // A long-lived connection through the proxy survives the endpoint update.
     let mut live = TcpStream::connect(service).await.unwrap();
     let mut hello = vec![0u8; 64];
@@ -147,9 +220,19 @@ async fn a_removed_endpoint_gets_no_more_traffic_and_the_listener_stays_up() {
 
     let keep = backends[0];
     let started = Instant::now();
-    p.sync(&model("127.77.3.1", 18080, Protocol::Tcp, SessionAffinity::None, &[keep])).await;
+    p.sync(&model(
+        "127.77.3.1",
+        18080,
+        Protocol::Tcp,
+        SessionAffinity::None,
+        &[keep],
+    ))
+    .await;
     for _ in 0..6 {
-        assert_eq!(which_backend(service, "127.0.0.1").await, Some(keep.to_string()));
+        assert_eq!(
+            which_backend(service, "127.0.0.1").await,
+            Some(keep.to_string())
+        );
     }
     assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(p.listen_addr(&name(Protocol::Tcp)), Some(service));
@@ -157,21 +240,36 @@ async fn a_removed_endpoint_gets_no_more_traffic_and_the_listener_stays_up() {
     live.write_all(b"still").await.unwrap();
     let mut echo = [0u8; 5];
     live.read_exact(&mut echo).await.unwrap();
-    assert_eq!(&echo, b"still", "the connection to {live_backend} was not cut by the resync");
+    assert_eq!(
+        &echo, b"still",
+        "the connection to {live_backend} was not cut by the resync"
+    );
 }
 
 #[tokio::test]
 async fn with_no_endpoints_connections_are_closed_at_once() {
     let mut p = proxier();
     let service: SocketAddr = "127.77.4.1:18080".parse().unwrap();
-    p.sync(&model("127.77.4.1", 18080, Protocol::Tcp, SessionAffinity::None, &[])).await;
+    p.sync(&model(
+        "127.77.4.1",
+        18080,
+        Protocol::Tcp,
+        SessionAffinity::None,
+        &[],
+    ))
+    .await;
     let started = Instant::now();
     match TcpStream::connect(service).await {
         Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused),
         Ok(mut conn) => {
             let mut buf = [0u8; 8];
-            let r = tokio::time::timeout(Duration::from_secs(2), conn.read(&mut buf)).await.expect("closed, not hanging");
-            assert!(matches!(r, Ok(0) | Err(_)), "no data from a service without endpoints: {r:?}");
+            let r = tokio::time::timeout(Duration::from_secs(2), conn.read(&mut buf))
+                .await
+                .expect("closed, not hanging");
+            assert!(
+                matches!(r, Ok(0) | Err(_)),
+                "no data from a service without endpoints: {r:?}"
+            );
         }
     }
     assert!(started.elapsed() < Duration::from_secs(1));
@@ -182,40 +280,93 @@ async fn removing_the_service_closes_its_listener_and_unknown_ports_are_not_answ
     let backend = tcp_backend("127.0.0.1").await;
     let mut p = proxier();
     let service: SocketAddr = "127.77.5.1:18080".parse().unwrap();
-    p.sync(&model("127.77.5.1", 18080, Protocol::Tcp, SessionAffinity::None, &[backend])).await;
+    p.sync(&model(
+        "127.77.5.1",
+        18080,
+        Protocol::Tcp,
+        SessionAffinity::None,
+        &[backend],
+    ))
+    .await;
     assert!(which_backend(service, "127.0.0.1").await.is_some());
     let other_port = TcpStream::connect("127.77.5.1:18081").await;
-    assert_eq!(other_port.unwrap_err().kind(), std::io::ErrorKind::ConnectionRefused);
+    assert_eq!(
+        other_port.unwrap_err().kind(),
+        std::io::ErrorKind::ConnectionRefused
+    );
 
     p.sync(&ProxyModel::default()).await;
     assert_eq!(p.listener_count(), 0);
     let gone = TcpStream::connect(service).await;
-    assert_eq!(gone.unwrap_err().kind(), std::io::ErrorKind::ConnectionRefused);
+    assert_eq!(
+        gone.unwrap_err().kind(),
+        std::io::ErrorKind::ConnectionRefused
+    );
 }
 
 #[tokio::test]
 async fn a_changed_service_port_moves_its_listener() {
     let backend = tcp_backend("127.0.0.1").await;
     let mut p = proxier();
-    p.sync(&model("127.77.6.1", 18080, Protocol::Tcp, SessionAffinity::None, &[backend])).await;
-    p.sync(&model("127.77.6.1", 18090, Protocol::Tcp, SessionAffinity::None, &[backend])).await;
+    p.sync(&model(
+        "127.77.6.1",
+        18080,
+        Protocol::Tcp,
+        SessionAffinity::None,
+        &[backend],
+    ))
+    .await;
+    p.sync(&model(
+        "127.77.6.1",
+        18090,
+        Protocol::Tcp,
+        SessionAffinity::None,
+        &[backend],
+    ))
+    .await;
     assert!(TcpStream::connect("127.77.6.1:18080").await.is_err());
-    assert_eq!(which_backend("127.77.6.1:18090".parse().unwrap(), "127.0.0.1").await, Some(backend.to_string()));
+    assert_eq!(
+        which_backend("127.77.6.1:18090".parse().unwrap(), "127.0.0.1").await,
+        Some(backend.to_string())
+    );
 }
 
 #[tokio::test]
 async fn udp_datagrams_are_relayed_to_backends_and_back() {
-    let backends = [udp_backend("127.0.0.1").await, udp_backend("127.0.0.2").await];
+    let backends = [
+        udp_backend("127.0.0.1").await,
+        udp_backend("127.0.0.2").await,
+    ];
     let mut p = proxier();
-    assert!(p.sync(&model("127.77.7.1", 15353, Protocol::Udp, SessionAffinity::None, &backends)).await.is_empty());
+    assert!(
+        p.sync(&model(
+            "127.77.7.1",
+            15353,
+            Protocol::Udp,
+            SessionAffinity::None,
+            &backends
+        ))
+        .await
+        .is_empty()
+    );
     let mut seen = HashSet::new();
     for i in 0..4 {
         // A fresh client socket per query, so each is a new "session".
         let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        client.send_to(format!("q{i}").as_bytes(), "127.77.7.1:15353").await.unwrap();
+        client
+            .send_to(format!("q{i}").as_bytes(), "127.77.7.1:15353")
+            .await
+            .unwrap();
         let mut buf = [0u8; 128];
-        let (n, from) = tokio::time::timeout(Duration::from_secs(2), client.recv_from(&mut buf)).await.expect("a reply").unwrap();
-        assert_eq!(from, "127.77.7.1:15353".parse::<SocketAddr>().unwrap(), "the reply comes from the service address");
+        let (n, from) = tokio::time::timeout(Duration::from_secs(2), client.recv_from(&mut buf))
+            .await
+            .expect("a reply")
+            .unwrap();
+        assert_eq!(
+            from,
+            "127.77.7.1:15353".parse::<SocketAddr>().unwrap(),
+            "the reply comes from the service address"
+        );
         let reply = String::from_utf8_lossy(&buf[..n]).to_string();
         assert!(reply.ends_with(&format!(":q{i}")), "{reply}");
         seen.insert(reply.rsplit_once(':').unwrap().0.to_string());

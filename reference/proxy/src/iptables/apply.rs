@@ -10,8 +10,8 @@ use tokio::process::Command;
 use crate::config::ProxyConfig;
 use crate::iptables::hash::is_service_chain;
 use crate::iptables::render::{
-    KUBE_EXTERNAL_SERVICES, KUBE_FIREWALL, KUBE_FORWARD, KUBE_NODEPORTS, KUBE_POSTROUTING, KUBE_PROXY_FIREWALL,
-    KUBE_SERVICES, build_ruleset,
+    KUBE_EXTERNAL_SERVICES, KUBE_FIREWALL, KUBE_FORWARD, KUBE_NODEPORTS, KUBE_POSTROUTING,
+    KUBE_PROXY_FIREWALL, KUBE_SERVICES, build_ruleset,
 };
 use crate::model::ProxyModel;
 
@@ -19,13 +19,17 @@ use crate::model::ProxyModel;
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
     /// The binary is not installed (or not on `PATH`).
-    #[error("{binary} not found: install iptables or run the proxy with --dry-run or --mode userspace")]
+    #[error(
+        "{binary} not found: install iptables or run the proxy with --dry-run or --mode userspace"
+    )]
     BinaryMissing {
         /// The program that was run.
         binary: String,
     },
     /// The process lacks CAP_NET_ADMIN.
-    #[error("{binary} was denied permission (kube-proxy in iptables mode needs root / CAP_NET_ADMIN): {stderr}")]
+    #[error(
+        "{binary} was denied permission (kube-proxy in iptables mode needs root / CAP_NET_ADMIN): {stderr}"
+    )]
     Permission {
         /// The program that was run.
         binary: String,
@@ -71,20 +75,104 @@ struct Jump {
 const NEW: &[&str] = &["-m", "conntrack", "--ctstate", "NEW"];
 
 const JUMPS: &[Jump] = &[
-    Jump { table: "filter", dst: KUBE_EXTERNAL_SERVICES, src: "INPUT", comment: "kubernetes externally-visible service portals", extra: NEW },
-    Jump { table: "filter", dst: KUBE_EXTERNAL_SERVICES, src: "FORWARD", comment: "kubernetes externally-visible service portals", extra: NEW },
-    Jump { table: "filter", dst: KUBE_NODEPORTS, src: "INPUT", comment: "kubernetes health check service ports", extra: &[] },
-    Jump { table: "filter", dst: KUBE_SERVICES, src: "FORWARD", comment: "kubernetes service portals", extra: NEW },
-    Jump { table: "filter", dst: KUBE_SERVICES, src: "OUTPUT", comment: "kubernetes service portals", extra: NEW },
-    Jump { table: "filter", dst: KUBE_FORWARD, src: "FORWARD", comment: "kubernetes forwarding rules", extra: &[] },
-    Jump { table: "filter", dst: KUBE_PROXY_FIREWALL, src: "INPUT", comment: "kubernetes load balancer firewall", extra: NEW },
-    Jump { table: "filter", dst: KUBE_PROXY_FIREWALL, src: "OUTPUT", comment: "kubernetes load balancer firewall", extra: NEW },
-    Jump { table: "filter", dst: KUBE_PROXY_FIREWALL, src: "FORWARD", comment: "kubernetes load balancer firewall", extra: NEW },
-    Jump { table: "nat", dst: KUBE_SERVICES, src: "OUTPUT", comment: "kubernetes service portals", extra: &[] },
-    Jump { table: "nat", dst: KUBE_SERVICES, src: "PREROUTING", comment: "kubernetes service portals", extra: &[] },
-    Jump { table: "nat", dst: KUBE_POSTROUTING, src: "POSTROUTING", comment: "kubernetes postrouting rules", extra: &[] },
-    Jump { table: "filter", dst: KUBE_FIREWALL, src: "INPUT", comment: "", extra: &[] },
-    Jump { table: "filter", dst: KUBE_FIREWALL, src: "OUTPUT", comment: "", extra: &[] },
+    Jump {
+        table: "filter",
+        dst: KUBE_EXTERNAL_SERVICES,
+        src: "INPUT",
+        comment: "kubernetes externally-visible service portals",
+        extra: NEW,
+    },
+    Jump {
+        table: "filter",
+        dst: KUBE_EXTERNAL_SERVICES,
+        src: "FORWARD",
+        comment: "kubernetes externally-visible service portals",
+        extra: NEW,
+    },
+    Jump {
+        table: "filter",
+        dst: KUBE_NODEPORTS,
+        src: "INPUT",
+        comment: "kubernetes health check service ports",
+        extra: &[],
+    },
+    Jump {
+        table: "filter",
+        dst: KUBE_SERVICES,
+        src: "FORWARD",
+        comment: "kubernetes service portals",
+        extra: NEW,
+    },
+    Jump {
+        table: "filter",
+        dst: KUBE_SERVICES,
+        src: "OUTPUT",
+        comment: "kubernetes service portals",
+        extra: NEW,
+    },
+    Jump {
+        table: "filter",
+        dst: KUBE_FORWARD,
+        src: "FORWARD",
+        comment: "kubernetes forwarding rules",
+        extra: &[],
+    },
+    Jump {
+        table: "filter",
+        dst: KUBE_PROXY_FIREWALL,
+        src: "INPUT",
+        comment: "kubernetes load balancer firewall",
+        extra: NEW,
+    },
+    Jump {
+        table: "filter",
+        dst: KUBE_PROXY_FIREWALL,
+        src: "OUTPUT",
+        comment: "kubernetes load balancer firewall",
+        extra: NEW,
+    },
+    Jump {
+        table: "filter",
+        dst: KUBE_PROXY_FIREWALL,
+        src: "FORWARD",
+        comment: "kubernetes load balancer firewall",
+        extra: NEW,
+    },
+    Jump {
+        table: "nat",
+        dst: KUBE_SERVICES,
+        src: "OUTPUT",
+        comment: "kubernetes service portals",
+        extra: &[],
+    },
+    Jump {
+        table: "nat",
+        dst: KUBE_SERVICES,
+        src: "PREROUTING",
+        comment: "kubernetes service portals",
+        extra: &[],
+    },
+    Jump {
+        table: "nat",
+        dst: KUBE_POSTROUTING,
+        src: "POSTROUTING",
+        comment: "kubernetes postrouting rules",
+        extra: &[],
+    },
+    Jump {
+        table: "filter",
+        dst: KUBE_FIREWALL,
+        src: "INPUT",
+        comment: "",
+        extra: &[],
+    },
+    Jump {
+        table: "filter",
+        dst: KUBE_FIREWALL,
+        src: "OUTPUT",
+        comment: "",
+        extra: &[],
+    },
 ];
 
 /// Output of one tool run.
@@ -98,32 +186,45 @@ struct Output {
 async fn run_tool(binary: &str, args: &[&str], stdin: Option<&str>) -> Result<Output, ApplyError> {
     let mut cmd = Command::new(binary);
     cmd.args(args)
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
     let mut child = cmd.spawn().map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => ApplyError::BinaryMissing { binary: binary.into() },
-        std::io::ErrorKind::PermissionDenied => {
-            ApplyError::Permission { binary: binary.into(), stderr: e.to_string() }
-        }
-        _ => ApplyError::Io { binary: binary.into(), source: e },
+        std::io::ErrorKind::NotFound => ApplyError::BinaryMissing {
+            binary: binary.into(),
+        },
+        std::io::ErrorKind::PermissionDenied => ApplyError::Permission {
+            binary: binary.into(),
+            stderr: e.to_string(),
+        },
+        _ => ApplyError::Io {
+            binary: binary.into(),
+            source: e,
+        },
     })?;
     if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
         // A tool that exits early closes its stdin; its exit status says why, so a
         // broken pipe here is not the error to report.
         match pipe.write_all(input.as_bytes()).await {
             Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                return Err(ApplyError::Io { binary: binary.into(), source: e });
+                return Err(ApplyError::Io {
+                    binary: binary.into(),
+                    source: e,
+                });
             }
             _ => {}
         }
         drop(pipe);
     }
-    let out = child
-        .wait_with_output()
-        .await
-        .map_err(|e| ApplyError::Io { binary: binary.into(), source: e })?;
+    let out = child.wait_with_output().await.map_err(|e| ApplyError::Io {
+        binary: binary.into(),
+        source: e,
+    })?;
     Ok(Output {
         success: out.status.success(),
         status: out.status.to_string(),
@@ -135,10 +236,20 @@ async fn run_tool(binary: &str, args: &[&str], stdin: Option<&str>) -> Result<Ou
 /// Turn a failed run into the right error: permission problems are told apart.
 fn failure(binary: &str, out: Output) -> ApplyError {
     let lower = out.stderr.to_lowercase();
-    if lower.contains("permission denied") || lower.contains("must be root") || lower.contains("operation not permitted") {
-        ApplyError::Permission { binary: binary.into(), stderr: out.stderr }
+    if lower.contains("permission denied")
+        || lower.contains("must be root")
+        || lower.contains("operation not permitted")
+    {
+        ApplyError::Permission {
+            binary: binary.into(),
+            stderr: out.stderr,
+        }
     } else {
-        ApplyError::Failed { binary: binary.into(), status: out.status, stderr: out.stderr }
+        ApplyError::Failed {
+            binary: binary.into(),
+            status: out.status,
+            stderr: out.stderr,
+        }
     }
 }
 
@@ -207,7 +318,11 @@ impl IptablesApplier {
     pub async fn restore(&self, input: &str) -> Result<(), ApplyError> {
         let bin = self.config.iptables_restore_path.as_str();
         let out = run_tool(bin, &["-w", "--noflush", "--counters"], Some(input)).await?;
-        if out.success { Ok(()) } else { Err(failure(bin, out)) }
+        if out.success {
+            Ok(())
+        } else {
+            Err(failure(bin, out))
+        }
     }
 
     /// One full sync: jump rules, the ruleset, and deletion of per-service chains that no
@@ -218,12 +333,17 @@ impl IptablesApplier {
         let active: Vec<String> = rs.nat.chains().map(str::to_string).collect();
         match self.existing_nat_chains().await {
             Ok(existing) => {
-                for c in existing.iter().filter(|c| is_service_chain(c) && !active.contains(c)) {
+                for c in existing
+                    .iter()
+                    .filter(|c| is_service_chain(c) && !active.contains(c))
+                {
                     rs.nat.delete_chain(c);
                 }
             }
             // As upstream: stale chains are harmless (nothing jumps to them); go on.
-            Err(e) => tracing::warn!(error = %e, "iptables-save failed; stale chains will not be deleted"),
+            Err(e) => {
+                tracing::warn!(error = %e, "iptables-save failed; stale chains will not be deleted")
+            }
         }
         let input = rs.to_restore_input();
         self.restore(&input).await?;

@@ -24,14 +24,20 @@ fn fakes(restore_body: &str) -> Fakes {
     let ipt = script(
         dir.path(),
         "iptables",
-        &format!("echo \"$@\" >> {d}/iptables.log\ncase \"$*\" in *\" -C \"*) exit 1;; esac\nexit 0"),
+        &format!(
+            "echo \"$@\" >> {d}/iptables.log\ncase \"$*\" in *\" -C \"*) exit 1;; esac\nexit 0"
+        ),
     );
     let save = script(
         dir.path(),
         "iptables-save",
         "printf '*nat\\n:PREROUTING ACCEPT [0:0]\\n:DOCKER - [0:0]\\n:KUBE-SERVICES - [0:0]\\n:KUBE-SVC-STALESTALESTALE1 - [0:0]\\nCOMMIT\\n'",
     );
-    let restore = script(dir.path(), "iptables-restore", &restore_body.replace("$D", &d));
+    let restore = script(
+        dir.path(),
+        "iptables-restore",
+        &restore_body.replace("$D", &d),
+    );
     let config = ProxyConfig::new("node-a").iptables_binaries(ipt, save, restore);
     Fakes { dir, config }
 }
@@ -39,21 +45,32 @@ fn fakes(restore_body: &str) -> Fakes {
 #[tokio::test]
 async fn sync_installs_jump_rules_and_restores_without_flushing() {
     let f = fakes("echo \"$@\" > $D/restore.args\ncat > $D/restore.input");
-    let applied = IptablesApplier::new(f.config.clone()).sync(&ProxyModel::default()).await.unwrap();
+    let applied = IptablesApplier::new(f.config.clone())
+        .sync(&ProxyModel::default())
+        .await
+        .unwrap();
     let args = std::fs::read_to_string(f.dir.path().join("restore.args")).unwrap();
     assert!(args.contains("--noflush"), "{args}");
     let input = std::fs::read_to_string(f.dir.path().join("restore.input")).unwrap();
     assert_eq!(input, applied);
     assert!(input.starts_with("*filter\n") && input.ends_with("COMMIT\n"));
     let log = std::fs::read_to_string(f.dir.path().join("iptables.log")).unwrap();
-    assert!(log.contains("-t nat -I PREROUTING -m comment --comment kubernetes service portals -j KUBE-SERVICES"), "{log}");
+    assert!(
+        log.contains(
+            "-t nat -I PREROUTING -m comment --comment kubernetes service portals -j KUBE-SERVICES"
+        ),
+        "{log}"
+    );
     assert!(log.contains("-t nat -I POSTROUTING -m comment --comment kubernetes postrouting rules -j KUBE-POSTROUTING"));
 }
 
 #[tokio::test]
 async fn stale_service_chains_are_deleted_but_foreign_chains_are_left_alone() {
     let f = fakes("cat > $D/restore.input");
-    let applied = IptablesApplier::new(f.config.clone()).sync(&ProxyModel::default()).await.unwrap();
+    let applied = IptablesApplier::new(f.config.clone())
+        .sync(&ProxyModel::default())
+        .await
+        .unwrap();
     assert!(applied.contains(":KUBE-SVC-STALESTALESTALE1 - [0:0]\n"));
     assert!(applied.contains("-X KUBE-SVC-STALESTALESTALE1\n"));
     assert!(!applied.contains("DOCKER"));
@@ -62,8 +79,15 @@ async fn stale_service_chains_are_deleted_but_foreign_chains_are_left_alone() {
 
 #[tokio::test]
 async fn a_missing_binary_is_reported_clearly() {
-    let config = ProxyConfig::new("n").iptables_binaries("/nonexistent/iptables", "/nonexistent/save", "/nonexistent/restore");
-    let err = IptablesApplier::new(config).restore("*nat\nCOMMIT\n").await.unwrap_err();
+    let config = ProxyConfig::new("n").iptables_binaries(
+        "/nonexistent/iptables",
+        "/nonexistent/save",
+        "/nonexistent/restore",
+    );
+    let err = IptablesApplier::new(config)
+        .restore("*nat\nCOMMIT\n")
+        .await
+        .unwrap_err();
     assert!(matches!(err, ApplyError::BinaryMissing { .. }), "{err}");
     assert!(err.is_fatal());
     assert!(err.to_string().contains("not found"));
@@ -71,13 +95,21 @@ async fn a_missing_binary_is_reported_clearly() {
 
 #[tokio::test]
 async fn a_permission_failure_is_told_apart_from_a_bad_ruleset() {
-    let denied = fakes("echo 'iptables-restore v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)' >&2\nexit 4");
-    let err = IptablesApplier::new(denied.config.clone()).restore("x").await.unwrap_err();
+    let denied = fakes(
+        "echo 'iptables-restore v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)' >&2\nexit 4",
+    );
+    let err = IptablesApplier::new(denied.config.clone())
+        .restore("x")
+        .await
+        .unwrap_err();
     assert!(matches!(err, ApplyError::Permission { .. }), "{err}");
     assert!(err.is_fatal());
 
     let bad = fakes("echo 'iptables-restore: line 3 failed' >&2\nexit 1");
-    let err = IptablesApplier::new(bad.config.clone()).restore("x").await.unwrap_err();
+    let err = IptablesApplier::new(bad.config.clone())
+        .restore("x")
+        .await
+        .unwrap_err();
     assert!(matches!(err, ApplyError::Failed { .. }), "{err}");
     assert!(!err.is_fatal());
 }
@@ -105,10 +137,22 @@ async fn real_iptables_restore_accepts_the_rendered_rules() {
                "ports": [{"name": "p80", "port": 80, "nodePort": 30080}]}),
         json!({"loadBalancer": {"ingress": [{"ip": "1.2.3.4"}]}}),
     );
-    let sl = slice("ns1", "svc1", "1", json!([{"name": "p80", "port": 8080}]), vec![ready("10.0.1.1", "node-a"), ready("10.0.1.2", "b")]);
+    let sl = slice(
+        "ns1",
+        "svc1",
+        "1",
+        json!([{"name": "p80", "port": 8080}]),
+        vec![ready("10.0.1.1", "node-a"), ready("10.0.1.2", "b")],
+    );
     let model = crate::model::build_model(&[svc], &[sl], "node-a", crate::config::IpFamily::V4);
     let config = ProxyConfig::new("node-a").cluster_cidr("10.0.0.0/8".parse().unwrap());
     let input = crate::iptables::render(&model, &config);
-    let out = run_tool("iptables-restore", &["--test", "--noflush"], Some(&input)).await.unwrap();
-    assert!(out.success, "iptables-restore --test rejected the rules: {}\n{input}", out.stderr);
+    let out = run_tool("iptables-restore", &["--test", "--noflush"], Some(&input))
+        .await
+        .unwrap();
+    assert!(
+        out.success,
+        "iptables-restore --test rejected the rules: {}\n{input}",
+        out.stderr
+    );
 }

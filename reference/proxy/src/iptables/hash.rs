@@ -50,7 +50,10 @@ pub fn fw_chain(spn: &str, protocol: &str) -> String {
 
 /// `KUBE-SEP-<hash of spn + proto + "ip:port">`.
 pub fn sep_chain(spn: &str, protocol: &str, endpoint: &str) -> String {
-    format!("{SEP_PREFIX}{}", hash16(&format!("{spn}{protocol}{endpoint}")))
+    format!(
+        "{SEP_PREFIX}{}",
+        hash16(&format!("{spn}{protocol}{endpoint}"))
+    )
 }
 
 /// Whether a chain is one of the per-service chains kube-proxy owns (and may delete).
@@ -74,17 +77,38 @@ mod tests {
 
     #[test]
     fn endpoint_chains_match_upstream() {
-        assert_eq!(sep_chain("ns1/svc1", "tcp", "10.0.1.1:80"), "KUBE-SEP-3JOIVZTXZZRGORX4");
-        assert_eq!(sep_chain("ns1/svc1", "tcp", "10.0.1.2:80"), "KUBE-SEP-IO5XOSKPAXIFQXAJ");
-        assert_eq!(sep_chain("ns1/svc1", "tcp", "10.0.1.3:80"), "KUBE-SEP-XGJFVO3L2O5SRFNT");
-        assert_eq!(sep_chain("ns1/svc1", "tcp", "10.0.1.5:80"), "KUBE-SEP-EQCHZ7S2PJ72OHAY");
+        assert_eq!(
+            sep_chain("ns1/svc1", "tcp", "10.0.1.1:80"),
+            "KUBE-SEP-3JOIVZTXZZRGORX4"
+        );
+        assert_eq!(
+            sep_chain("ns1/svc1", "tcp", "10.0.1.2:80"),
+            "KUBE-SEP-IO5XOSKPAXIFQXAJ"
+        );
+        assert_eq!(
+            sep_chain("ns1/svc1", "tcp", "10.0.1.3:80"),
+            "KUBE-SEP-XGJFVO3L2O5SRFNT"
+        );
+        assert_eq!(
+            sep_chain("ns1/svc1", "tcp", "10.0.1.5:80"),
+            "KUBE-SEP-EQCHZ7S2PJ72OHAY"
+        );
     }
 
     #[test]
     fn named_ports_hash_with_their_name() {
-        assert_eq!(svc_chain("ns1/svc1:p80", "tcp"), "KUBE-SVC-XPGD46QRK7WJZT7O");
-        assert_eq!(sep_chain("ns1/svc1:p80", "tcp", "10.180.0.1:80"), "KUBE-SEP-SXIVWICOYRO3J4NJ");
-        assert_eq!(svc_chain("ns2/svc2:p80", "tcp"), "KUBE-SVC-GNZBNJ2PO5MGZ6GT");
+        assert_eq!(
+            svc_chain("ns1/svc1:p80", "tcp"),
+            "KUBE-SVC-XPGD46QRK7WJZT7O"
+        );
+        assert_eq!(
+            sep_chain("ns1/svc1:p80", "tcp", "10.180.0.1:80"),
+            "KUBE-SEP-SXIVWICOYRO3J4NJ"
+        );
+        assert_eq!(
+            svc_chain("ns2/svc2:p80", "tcp"),
+            "KUBE-SVC-GNZBNJ2PO5MGZ6GT"
+        );
     }
 
     #[test]

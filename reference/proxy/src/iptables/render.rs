@@ -30,9 +30,14 @@ pub const KUBE_FIREWALL: &str = "KUBE-FIREWALL";
 /// Above this many endpoints, per-endpoint comments are dropped ("large cluster mode").
 pub const LARGE_CLUSTER_ENDPOINTS_THRESHOLD: usize = 1000;
 
-/// `a![x, y, ...]`: a `Vec<String>` of rule arguments.
+/// `a![x, y, ...]`: a `Vec<String>` of rule arguments (to extend).
 macro_rules! a {
     ($($x:expr),* $(,)?) => { vec![$($x.to_string()),*] };
+}
+
+/// `arr![x, y, ...]`: a fixed array of rule arguments (a whole rule).
+macro_rules! arr {
+    ($($x:expr),* $(,)?) => { [$($x.to_string()),*] };
 }
 
 /// `fmt.Sprintf("%0.10f", 1.0/n)`.
@@ -69,22 +74,45 @@ impl Ctx<'_> {
 pub fn build_ruleset(model: &ProxyModel, config: &ProxyConfig) -> Ruleset {
     let mark = config.masquerade_mark();
     let mut rs = Ruleset::default();
-    for c in [KUBE_SERVICES, KUBE_EXTERNAL_SERVICES, KUBE_FORWARD, KUBE_NODEPORTS, KUBE_PROXY_FIREWALL] {
+    for c in [
+        KUBE_SERVICES,
+        KUBE_EXTERNAL_SERVICES,
+        KUBE_FORWARD,
+        KUBE_NODEPORTS,
+        KUBE_PROXY_FIREWALL,
+    ] {
         rs.filter.chain(c);
     }
-    for c in [KUBE_SERVICES, KUBE_NODEPORTS, KUBE_POSTROUTING, KUBE_MARK_MASQ] {
+    for c in [
+        KUBE_SERVICES,
+        KUBE_NODEPORTS,
+        KUBE_POSTROUTING,
+        KUBE_MARK_MASQ,
+    ] {
         rs.nat.chain(c);
     }
     let both = format!("{mark}/{mark}");
-    rs.nat.rule(KUBE_POSTROUTING, &a!["-m", "mark", "!", "--mark", both, "-j", "RETURN"]);
+    rs.nat.rule(
+        KUBE_POSTROUTING,
+        &arr!["-m", "mark", "!", "--mark", both, "-j", "RETURN"],
+    );
     // Clear the mark so a packet that re-traverses the stack is not masqueraded twice.
-    rs.nat.rule(KUBE_POSTROUTING, &a!["-j", "MARK", "--xor-mark", mark]);
-    let mut masq = a!["-m", "comment", "--comment", "\"kubernetes service traffic requiring SNAT\"", "-j", "MASQUERADE"];
+    rs.nat
+        .rule(KUBE_POSTROUTING, &arr!["-j", "MARK", "--xor-mark", mark]);
+    let mut masq = a![
+        "-m",
+        "comment",
+        "--comment",
+        "\"kubernetes service traffic requiring SNAT\"",
+        "-j",
+        "MASQUERADE"
+    ];
     if config.masquerade_random_fully {
         masq.push("--random-fully".into());
     }
     rs.nat.rule(KUBE_POSTROUTING, &masq);
-    rs.nat.rule(KUBE_MARK_MASQ, &a!["-j", "MARK", "--or-mark", mark]);
+    rs.nat
+        .rule(KUBE_MARK_MASQ, &arr!["-j", "MARK", "--or-mark", mark]);
 
     let ipv6 = config.ip_family == IpFamily::V6;
     if !ipv6 && config.localhost_node_ports {
@@ -92,19 +120,41 @@ pub fn build_ruleset(model: &ProxyModel, config: &ProxyConfig) -> Ruleset {
         rs.filter.chain(KUBE_FIREWALL);
         rs.filter.rule(
             KUBE_FIREWALL,
-            &a![
-                "-m", "comment", "--comment", "\"block incoming localnet connections\"",
-                "-d", "127.0.0.0/8", "!", "-s", "127.0.0.0/8",
-                "-m", "conntrack", "!", "--ctstate", "RELATED,ESTABLISHED,DNAT", "-j", "DROP"
+            &arr![
+                "-m",
+                "comment",
+                "--comment",
+                "\"block incoming localnet connections\"",
+                "-d",
+                "127.0.0.0/8",
+                "!",
+                "-s",
+                "127.0.0.0/8",
+                "-m",
+                "conntrack",
+                "!",
+                "--ctstate",
+                "RELATED,ESTABLISHED,DNAT",
+                "-j",
+                "DROP"
             ],
         );
     }
 
-    let ctx = Ctx { config, large_cluster: model.total_endpoints() > LARGE_CLUSTER_ENDPOINTS_THRESHOLD };
+    let ctx = Ctx {
+        config,
+        large_cluster: model.total_endpoints() > LARGE_CLUSTER_ENDPOINTS_THRESHOLD,
+    };
     // Upstream's test helper orders KUBE-SERVICES/KUBE-NODEPORTS rules by the "ns/name"
     // at the start of their comment; walking services in that order reproduces it.
     let mut services: Vec<&ServicePortInfo> = model.services.values().collect();
-    services.sort_by_cached_key(|s| (format!("{}/{}", s.name.namespace, s.name.name), s.name.port.clone(), s.name.protocol));
+    services.sort_by_cached_key(|s| {
+        (
+            format!("{}/{}", s.name.namespace, s.name.name),
+            s.name.port.clone(),
+            s.name.protocol,
+        )
+    });
     for svc in services {
         render_service(&ctx, svc, &mut rs);
     }
@@ -116,24 +166,51 @@ pub fn build_ruleset(model: &ProxyModel, config: &ProxyConfig) -> Ruleset {
     } else if !config.localhost_node_ports {
         dest.extend(a!["!", "-d", "127.0.0.0/8"]);
     }
-    let mut tail = a!["-m", "comment", "--comment", "\"kubernetes service nodeports; NOTE: this must be the last rule in this chain\""];
+    let mut tail = a![
+        "-m",
+        "comment",
+        "--comment",
+        "\"kubernetes service nodeports; NOTE: this must be the last rule in this chain\""
+    ];
     tail.extend(dest);
     tail.extend(a!["-j", KUBE_NODEPORTS]);
     rs.nat.rule(KUBE_SERVICES, &tail);
 
     if !config.conntrack_tcp_be_liberal {
         // INVALID packets would otherwise reset connections (kubernetes#74839).
-        rs.filter.rule(KUBE_FORWARD, &a!["-m", "conntrack", "--ctstate", "INVALID", "-j", "DROP"]);
+        rs.filter.rule(
+            KUBE_FORWARD,
+            &arr!["-m", "conntrack", "--ctstate", "INVALID", "-j", "DROP"],
+        );
     }
     rs.filter.rule(
         KUBE_FORWARD,
-        &a!["-m", "comment", "--comment", "\"kubernetes forwarding rules\"", "-m", "mark", "--mark", both, "-j", "ACCEPT"],
+        &arr![
+            "-m",
+            "comment",
+            "--comment",
+            "\"kubernetes forwarding rules\"",
+            "-m",
+            "mark",
+            "--mark",
+            both,
+            "-j",
+            "ACCEPT"
+        ],
     );
     rs.filter.rule(
         KUBE_FORWARD,
-        &a![
-            "-m", "comment", "--comment", "\"kubernetes forwarding conntrack rule\"",
-            "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"
+        &arr![
+            "-m",
+            "comment",
+            "--comment",
+            "\"kubernetes forwarding conntrack rule\"",
+            "-m",
+            "conntrack",
+            "--ctstate",
+            "RELATED,ESTABLISHED",
+            "-j",
+            "ACCEPT"
         ],
     );
     rs
@@ -141,7 +218,16 @@ pub fn build_ruleset(model: &ProxyModel, config: &ProxyConfig) -> Ruleset {
 
 /// Rules matching `-m <p> -p <p> -d <ip> --dport <port>`.
 fn dest_match(proto: &str, ip: impl ToString, port: u16) -> Vec<String> {
-    a!["-m", proto, "-p", proto, "-d", ip.to_string(), "--dport", port]
+    a![
+        "-m",
+        proto,
+        "-p",
+        proto,
+        "-d",
+        ip.to_string(),
+        "--dport",
+        port
+    ]
 }
 
 fn render_service(ctx: &Ctx<'_>, svc: &ServicePortInfo, rs: &mut Ruleset) {
@@ -168,16 +254,27 @@ fn render_service(ctx: &Ctx<'_>, svc: &ServicePortInfo, rs: &mut Ruleset) {
     let external_chain = hash::ext_chain(&spn, proto);
     let uses_external_chain = has_endpoints && svc.externally_accessible();
     let fw_chain = hash::fw_chain(&spn, proto);
-    let uses_fw_chain =
-        has_endpoints && !svc.load_balancer_vips.is_empty() && !svc.load_balancer_source_ranges.is_empty();
-    let lb_chain = if uses_fw_chain { fw_chain.clone() } else { external_chain.clone() };
+    let uses_fw_chain = has_endpoints
+        && !svc.load_balancer_vips.is_empty()
+        && !svc.load_balancer_source_ranges.is_empty();
+    let lb_chain = if uses_fw_chain {
+        fw_chain.clone()
+    } else {
+        external_chain.clone()
+    };
 
     let no_endpoints = format!("\"{spn} has no endpoints\"");
     let no_local = format!("\"{spn} has no local endpoints\"");
-    let (internal_target, internal_comment) =
-        if !has_endpoints { ("REJECT", no_endpoints.clone()) } else { ("DROP", no_local.clone()) };
-    let (external_target, external_comment) =
-        if !has_endpoints { ("REJECT", no_endpoints) } else { ("DROP", no_local) };
+    let (internal_target, internal_comment) = if !has_endpoints {
+        ("REJECT", no_endpoints.clone())
+    } else {
+        ("DROP", no_local.clone())
+    };
+    let (external_target, external_comment) = if !has_endpoints {
+        ("REJECT", no_endpoints)
+    } else {
+        ("DROP", no_local)
+    };
 
     let cluster_ip_comment = format!("\"{spn} cluster IP\"");
     let (filter, nat) = (&mut rs.filter, &mut rs.nat);
@@ -200,7 +297,12 @@ fn render_service(ctx: &Ctx<'_>, svc: &ServicePortInfo, rs: &mut Ruleset) {
     for ip in &svc.external_ips {
         let m = dest_match(proto, ip, svc.port);
         if has_endpoints {
-            let mut r = a!["-m", "comment", "--comment", format!("\"{spn} external IP\"")];
+            let mut r = a![
+                "-m",
+                "comment",
+                "--comment",
+                format!("\"{spn} external IP\"")
+            ];
             r.extend(m.clone());
             r.extend(a!["-j", external_chain]);
             nat.rule(KUBE_SERVICES, &r);
@@ -217,13 +319,23 @@ fn render_service(ctx: &Ctx<'_>, svc: &ServicePortInfo, rs: &mut Ruleset) {
     for ip in &svc.load_balancer_vips {
         let m = dest_match(proto, ip, svc.port);
         if has_endpoints {
-            let mut r = a!["-m", "comment", "--comment", format!("\"{spn} loadbalancer IP\"")];
+            let mut r = a![
+                "-m",
+                "comment",
+                "--comment",
+                format!("\"{spn} loadbalancer IP\"")
+            ];
             r.extend(m.clone());
             r.extend(a!["-j", lb_chain]);
             nat.rule(KUBE_SERVICES, &r);
         }
         if uses_fw_chain {
-            let mut r = a!["-m", "comment", "--comment", format!("\"{spn} traffic not accepted by {fw_chain}\"")];
+            let mut r = a![
+                "-m",
+                "comment",
+                "--comment",
+                format!("\"{spn} traffic not accepted by {fw_chain}\"")
+            ];
             r.extend(m);
             r.extend(a!["-j", "DROP"]);
             filter.rule(KUBE_PROXY_FIREWALL, &r);
@@ -243,15 +355,42 @@ fn render_service(ctx: &Ctx<'_>, svc: &ServicePortInfo, rs: &mut Ruleset) {
         if has_endpoints {
             nat.rule(
                 KUBE_NODEPORTS,
-                &a!["-m", "comment", "--comment", spn, "-m", proto, "-p", proto, "--dport", svc.node_port, "-j", external_chain],
+                &arr![
+                    "-m",
+                    "comment",
+                    "--comment",
+                    spn,
+                    "-m",
+                    proto,
+                    "-p",
+                    proto,
+                    "--dport",
+                    svc.node_port,
+                    "-j",
+                    external_chain
+                ],
             );
         }
         if !has_external {
             filter.rule(
                 KUBE_EXTERNAL_SERVICES,
-                &a![
-                    "-m", "comment", "--comment", external_comment, "-m", "addrtype", "--dst-type", "LOCAL",
-                    "-m", proto, "-p", proto, "--dport", svc.node_port, "-j", external_target
+                &arr![
+                    "-m",
+                    "comment",
+                    "--comment",
+                    external_comment,
+                    "-m",
+                    "addrtype",
+                    "--dst-type",
+                    "LOCAL",
+                    "-m",
+                    proto,
+                    "-p",
+                    proto,
+                    "--dport",
+                    svc.node_port,
+                    "-j",
+                    external_target
                 ],
             );
         }
@@ -261,9 +400,19 @@ fn render_service(ctx: &Ctx<'_>, svc: &ServicePortInfo, rs: &mut Ruleset) {
     if svc.health_check_node_port != 0 {
         filter.rule(
             KUBE_NODEPORTS,
-            &a![
-                "-m", "comment", "--comment", format!("\"{spn} health check node port\""),
-                "-m", "tcp", "-p", "tcp", "--dport", svc.health_check_node_port, "-j", "ACCEPT"
+            &arr![
+                "-m",
+                "comment",
+                "--comment",
+                format!("\"{spn} health check node port\""),
+                "-m",
+                "tcp",
+                "-p",
+                "tcp",
+                "--dport",
+                svc.health_check_node_port,
+                "-j",
+                "ACCEPT"
             ],
         );
     }
@@ -289,40 +438,73 @@ fn render_service(ctx: &Ctx<'_>, svc: &ServicePortInfo, rs: &mut Ruleset) {
             // Non-local endpoints may be on another node: masquerade.
             nat.rule(
                 &external_chain,
-                &a!["-m", "comment", "--comment", format!("\"masquerade traffic for {spn} external destinations\""), "-j", KUBE_MARK_MASQ],
+                &arr![
+                    "-m",
+                    "comment",
+                    "--comment",
+                    format!("\"masquerade traffic for {spn} external destinations\""),
+                    "-j",
+                    KUBE_MARK_MASQ
+                ],
             );
         } else {
             if let Some(local) = ctx.if_local() {
                 // Pod → external destination skips traffic policy (as if it went out to a
                 // load balancer and came back).
-                let mut r = a!["-m", "comment", "--comment", format!("\"pod traffic for {spn} external destinations\"")];
+                let mut r = a![
+                    "-m",
+                    "comment",
+                    "--comment",
+                    format!("\"pod traffic for {spn} external destinations\"")
+                ];
                 r.extend(local);
                 r.extend(a!["-j", cluster_chain]);
                 nat.rule(&external_chain, &r);
             }
             nat.rule(
                 &external_chain,
-                &a![
-                    "-m", "comment", "--comment", format!("\"masquerade LOCAL traffic for {spn} external destinations\""),
-                    "-m", "addrtype", "--src-type", "LOCAL", "-j", KUBE_MARK_MASQ
+                &arr![
+                    "-m",
+                    "comment",
+                    "--comment",
+                    format!("\"masquerade LOCAL traffic for {spn} external destinations\""),
+                    "-m",
+                    "addrtype",
+                    "--src-type",
+                    "LOCAL",
+                    "-j",
+                    KUBE_MARK_MASQ
                 ],
             );
             nat.rule(
                 &external_chain,
-                &a![
-                    "-m", "comment", "--comment", format!("\"route LOCAL traffic for {spn} external destinations\""),
-                    "-m", "addrtype", "--src-type", "LOCAL", "-j", cluster_chain
+                &arr![
+                    "-m",
+                    "comment",
+                    "--comment",
+                    format!("\"route LOCAL traffic for {spn} external destinations\""),
+                    "-m",
+                    "addrtype",
+                    "--src-type",
+                    "LOCAL",
+                    "-j",
+                    cluster_chain
                 ],
             );
         }
         if has_external {
-            nat.rule(&external_chain, &a!["-j", external_policy_chain]);
+            nat.rule(&external_chain, &arr!["-j", external_policy_chain]);
         }
     }
 
     if uses_fw_chain {
         nat.chain(&fw_chain);
-        let head = a!["-m", "comment", "--comment", format!("\"{spn} loadbalancer IP\"")];
+        let head = a![
+            "-m",
+            "comment",
+            "--comment",
+            format!("\"{spn} loadbalancer IP\"")
+        ];
         let mut allow_from_node = false;
         for cidr in &svc.load_balancer_source_ranges {
             let mut r = head.clone();
@@ -340,7 +522,12 @@ fn render_service(ctx: &Ctx<'_>, svc: &ServicePortInfo, rs: &mut Ruleset) {
         }
         nat.rule(
             &fw_chain,
-            &a!["-m", "comment", "--comment", format!("\"other traffic to {spn} will be dropped by KUBE-PROXY-FIREWALL\"")],
+            &arr![
+                "-m",
+                "comment",
+                "--comment",
+                format!("\"other traffic to {spn} will be dropped by KUBE-PROXY-FIREWALL\"")
+            ],
         );
     }
 
@@ -366,7 +553,16 @@ fn render_service(ctx: &Ctx<'_>, svc: &ServicePortInfo, rs: &mut Ruleset) {
         if matches!(svc.session_affinity, SessionAffinity::ClientIp { .. }) {
             dnat.extend(a!["-m", "recent", "--name", chain, "--set"]);
         }
-        dnat.extend(a!["-m", proto, "-p", proto, "-j", "DNAT", "--to-destination", ep.endpoint_string()]);
+        dnat.extend(a![
+            "-m",
+            proto,
+            "-p",
+            proto,
+            "-j",
+            "DNAT",
+            "--to-destination",
+            ep.endpoint_string()
+        ]);
         nat.rule(&chain, &dnat);
     }
 }
@@ -386,7 +582,18 @@ fn write_service_to_endpoint_rules(
             let sep = hash::sep_chain(spn, proto, &ep.endpoint_string());
             let mut r = Vec::new();
             ctx.comment(&mut r, format!("\"{spn} -> {}\"", ep.endpoint_string()));
-            r.extend(a!["-m", "recent", "--name", sep, "--rcheck", "--seconds", timeout_seconds, "--reap", "-j", sep]);
+            r.extend(a![
+                "-m",
+                "recent",
+                "--name",
+                sep,
+                "--rcheck",
+                "--seconds",
+                timeout_seconds,
+                "--reap",
+                "-j",
+                sep
+            ]);
             nat.rule(chain, &r);
         }
     }
@@ -396,7 +603,14 @@ fn write_service_to_endpoint_rules(
         let mut r = Vec::new();
         ctx.comment(&mut r, format!("\"{spn} -> {}\"", ep.endpoint_string()));
         if i + 1 < n {
-            r.extend(a!["-m", "statistic", "--mode", "random", "--probability", probability(n - i)]);
+            r.extend(a![
+                "-m",
+                "statistic",
+                "--mode",
+                "random",
+                "--probability",
+                probability(n - i)
+            ]);
         }
         r.extend(a!["-j", sep]);
         nat.rule(chain, &r);

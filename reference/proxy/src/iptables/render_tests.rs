@@ -34,7 +34,12 @@ fn parse(text: &str) -> Dump {
             dump.get_mut(&table).unwrap().entry(name).or_default().0 = true;
         } else if let Some(rest) = line.strip_prefix("-A ") {
             let chain = rest.split(' ').next().unwrap().to_string();
-            dump.get_mut(&table).unwrap().entry(chain).or_default().1.push(line.to_string());
+            dump.get_mut(&table)
+                .unwrap()
+                .entry(chain)
+                .or_default()
+                .1
+                .push(line.to_string());
         } else {
             assert_eq!(line, "COMMIT", "unexpected line");
         }
@@ -43,7 +48,11 @@ fn parse(text: &str) -> Dump {
 }
 
 fn dedent(s: &str) -> String {
-    s.lines().map(str::trim).filter(|l| !l.is_empty()).map(|l| format!("{l}\n")).collect()
+    s.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| format!("{l}\n"))
+        .collect()
 }
 
 fn assert_rules_equal(expected: &str, got: &str) {
@@ -51,7 +60,11 @@ fn assert_rules_equal(expected: &str, got: &str) {
     for (table, chains) in &e {
         for (chain, want) in chains {
             let have = g.get(table).and_then(|t| t.get(chain));
-            assert_eq!(have, Some(want), "table {table} chain {chain} differs\n--- got:\n{got}");
+            assert_eq!(
+                have,
+                Some(want),
+                "table {table} chain {chain} differs\n--- got:\n{got}"
+            );
         }
     }
     assert_eq!(e, g, "extra chains in output:\n{got}");
@@ -73,7 +86,11 @@ fn svc1_slice(nodes: [&str; 3]) -> k8s_openapi::api::discovery::v1::EndpointSlic
         "svc1",
         "1",
         json!([{"name": "", "port": 80, "protocol": "TCP"}]),
-        vec![ready("10.0.1.1", nodes[0]), ready("10.0.1.2", nodes[1]), ready("10.0.1.3", nodes[2])],
+        vec![
+            ready("10.0.1.1", nodes[0]),
+            ready("10.0.1.2", nodes[1]),
+            ready("10.0.1.3", nodes[2]),
+        ],
     )
 }
 
@@ -135,7 +152,12 @@ fn cluster_policy_with_three_endpoints_matches_upstream_exactly() {
         COMMIT
         "#
     );
-    let model = build_model(&[svc1("Cluster")], &[svc1_slice([TEST_HOSTNAME, "host1", "host2"])], TEST_HOSTNAME, IpFamily::V4);
+    let model = build_model(
+        &[svc1("Cluster")],
+        &[svc1_slice([TEST_HOSTNAME, "host1", "host2"])],
+        TEST_HOSTNAME,
+        IpFamily::V4,
+    );
     assert_rules_equal(&expected, &render(&model, &config()));
 }
 
@@ -164,7 +186,12 @@ fn internal_local_policy_with_a_local_endpoint_matches_upstream() {
         COMMIT
         "#
     );
-    let model = build_model(&[svc1("Local")], &[svc1_slice([TEST_HOSTNAME, "host1", "host2"])], TEST_HOSTNAME, IpFamily::V4);
+    let model = build_model(
+        &[svc1("Local")],
+        &[svc1_slice([TEST_HOSTNAME, "host1", "host2"])],
+        TEST_HOSTNAME,
+        IpFamily::V4,
+    );
     assert_rules_equal(&expected, &render(&model, &config()));
 }
 
@@ -181,7 +208,12 @@ fn internal_local_policy_without_local_endpoints_drops_in_filter() {
         :KUBE-POSTROUTING - [0:0]
         "#
     );
-    let model = build_model(&[svc1("Local")], &[svc1_slice(["host0", "host1", "host2"])], TEST_HOSTNAME, IpFamily::V4);
+    let model = build_model(
+        &[svc1("Local")],
+        &[svc1_slice(["host0", "host1", "host2"])],
+        TEST_HOSTNAME,
+        IpFamily::V4,
+    );
     assert_rules_equal(&expected, &render(&model, &config()));
 }
 
@@ -192,9 +224,14 @@ fn a_service_without_endpoints_is_rejected_in_filter() {
     let dump = parse(&got);
     assert_eq!(
         dump["filter"]["KUBE-SERVICES"].1,
-        [r#"-A KUBE-SERVICES -m comment --comment "ns1/svc1 has no endpoints" -m tcp -p tcp -d 172.30.1.1 --dport 80 -j REJECT"#]
+        [
+            r#"-A KUBE-SERVICES -m comment --comment "ns1/svc1 has no endpoints" -m tcp -p tcp -d 172.30.1.1 --dport 80 -j REJECT"#
+        ]
     );
-    assert!(!got.contains("KUBE-SVC-"), "no nat chains for a service without endpoints");
+    assert!(
+        !got.contains("KUBE-SVC-"),
+        "no nat chains for a service without endpoints"
+    );
 }
 
 fn lb_service() -> k8s_openapi::api::core::v1::Service {
@@ -282,10 +319,21 @@ fn probabilities_are_formatted_like_go_percent_0_10f() {
 
 #[test]
 fn without_a_local_detector_no_off_cluster_masquerade_rule_is_written() {
-    let model = build_model(&[svc1("Cluster")], &[svc1_slice(["a", "b", "c"])], TEST_HOSTNAME, IpFamily::V4);
+    let model = build_model(
+        &[svc1("Cluster")],
+        &[svc1_slice(["a", "b", "c"])],
+        TEST_HOSTNAME,
+        IpFamily::V4,
+    );
     let got = render(&model, &ProxyConfig::new(TEST_HOSTNAME));
-    assert!(!got.contains("-A KUBE-SVC-AQI2S6QIMU7PVVRP -m comment --comment \"ns1/svc1 cluster IP\""), "{got}");
-    let masq_all = render(&model, &ProxyConfig::new(TEST_HOSTNAME).masquerade_all(true));
+    assert!(
+        !got.contains("-A KUBE-SVC-AQI2S6QIMU7PVVRP -m comment --comment \"ns1/svc1 cluster IP\""),
+        "{got}"
+    );
+    let masq_all = render(
+        &model,
+        &ProxyConfig::new(TEST_HOSTNAME).masquerade_all(true),
+    );
     assert!(masq_all.contains(
         r#"-A KUBE-SVC-AQI2S6QIMU7PVVRP -m comment --comment "ns1/svc1 cluster IP" -m tcp -p tcp -d 172.30.1.1 --dport 80 -j KUBE-MARK-MASQ"#
     ));
@@ -310,10 +358,24 @@ use crate::model::ProxyModel;
 
 #[test]
 fn large_clusters_drop_per_endpoint_comments() {
-    let eps: Vec<_> = (0..1001).map(|i| ready(&format!("10.1.{}.{}", i / 250, i % 250 + 1), "n")).collect();
-    let sl = slice("ns1", "svc1", "1", json!([{"name": "", "port": 80, "protocol": "TCP"}]), eps);
+    let eps: Vec<_> = (0..1001)
+        .map(|i| ready(&format!("10.1.{}.{}", i / 250, i % 250 + 1), "n"))
+        .collect();
+    let sl = slice(
+        "ns1",
+        "svc1",
+        "1",
+        json!([{"name": "", "port": 80, "protocol": "TCP"}]),
+        eps,
+    );
     let model = build_model(&[svc1("Cluster")], &[sl], TEST_HOSTNAME, IpFamily::V4);
     let got = render(&model, &config());
-    assert!(!got.contains("--comment ns1/svc1 -s"), "SEP rules carry no comment");
-    assert!(got.contains("--comment \"ns1/svc1 cluster IP\""), "service rules keep theirs");
+    assert!(
+        !got.contains("--comment ns1/svc1 -s"),
+        "SEP rules carry no comment"
+    );
+    assert!(
+        got.contains("--comment \"ns1/svc1 cluster IP\""),
+        "service rules keep theirs"
+    );
 }

@@ -60,7 +60,11 @@ impl Table {
 
     /// The rules of one chain, in order, as printed (`-A CHAIN ...`).
     pub fn rules_of(&self, chain: &str) -> Vec<&str> {
-        self.rules.iter().filter(|(c, _)| c == chain).map(|(_, l)| l.as_str()).collect()
+        self.rules
+            .iter()
+            .filter(|(c, _)| c == chain)
+            .map(|(_, l)| l.as_str())
+            .collect()
     }
 
     /// Number of `-A` rules.
@@ -124,7 +128,13 @@ mod tests {
     #[test]
     fn chains_print_nodeports_then_services_then_alphabetically() {
         let mut t = Table::default();
-        for c in ["KUBE-SVC-B", "KUBE-SERVICES", "KUBE-MARK-MASQ", "KUBE-NODEPORTS", "KUBE-SEP-A"] {
+        for c in [
+            "KUBE-SVC-B",
+            "KUBE-SERVICES",
+            "KUBE-MARK-MASQ",
+            "KUBE-NODEPORTS",
+            "KUBE-SEP-A",
+        ] {
             t.chain(c);
         }
         let mut out = String::new();
@@ -147,7 +157,15 @@ mod tests {
         let mut out = String::new();
         t.write("nat", &mut out);
         let lines: Vec<&str> = out.lines().skip(3).collect();
-        assert_eq!(lines, ["-A KUBE-SERVICES -j A", "-A KUBE-SERVICES -j B", "-A KUBE-MARK-MASQ -j MARK", "COMMIT"]);
+        assert_eq!(
+            lines,
+            [
+                "-A KUBE-SERVICES -j A",
+                "-A KUBE-SERVICES -j B",
+                "-A KUBE-MARK-MASQ -j MARK",
+                "COMMIT"
+            ]
+        );
     }
 
     #[test]
@@ -156,6 +174,9 @@ mod tests {
         t.delete_chain("KUBE-SVC-OLD");
         let mut out = String::new();
         t.write("nat", &mut out);
-        assert_eq!(out, "*nat\n:KUBE-SVC-OLD - [0:0]\n-X KUBE-SVC-OLD\nCOMMIT\n");
+        assert_eq!(
+            out,
+            "*nat\n:KUBE-SVC-OLD - [0:0]\n-X KUBE-SVC-OLD\nCOMMIT\n"
+        );
     }
 }

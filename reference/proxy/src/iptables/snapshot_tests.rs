@@ -11,7 +11,11 @@ use crate::model::build_model;
 
 const NODE: &str = "node-a";
 
-fn check(name: &str, services: Vec<k8s_openapi::api::core::v1::Service>, slices: Vec<k8s_openapi::api::discovery::v1::EndpointSlice>) {
+fn check(
+    name: &str,
+    services: Vec<k8s_openapi::api::core::v1::Service>,
+    slices: Vec<k8s_openapi::api::discovery::v1::EndpointSlice>,
+) {
     let model = build_model(&services, &slices, NODE, IpFamily::V4);
     let config = ProxyConfig::new(NODE).cluster_cidr("10.244.0.0/16".parse().unwrap());
     let text = render(&model, &config);
@@ -33,7 +37,13 @@ fn unnamed_80() -> Value {
 }
 
 fn web_slice(ports: Value, ips: &[(&str, &str)]) -> k8s_openapi::api::discovery::v1::EndpointSlice {
-    slice("default", "web", "x1", ports, ips.iter().map(|(ip, node)| ready(ip, node)).collect())
+    slice(
+        "default",
+        "web",
+        "x1",
+        ports,
+        ips.iter().map(|(ip, node)| ready(ip, node)).collect(),
+    )
 }
 
 fn slice_80() -> Value {
@@ -42,7 +52,11 @@ fn slice_80() -> Value {
 
 #[test]
 fn one_endpoint() {
-    check("one_endpoint", vec![web(json!({}), unnamed_80())], vec![web_slice(slice_80(), &[("10.244.1.5", "node-b")])]);
+    check(
+        "one_endpoint",
+        vec![web(json!({}), unnamed_80())],
+        vec![web_slice(slice_80(), &[("10.244.1.5", "node-b")])],
+    );
 }
 
 #[test]
@@ -50,7 +64,14 @@ fn several_endpoints() {
     check(
         "several_endpoints",
         vec![web(json!({}), unnamed_80())],
-        vec![web_slice(slice_80(), &[("10.244.1.5", "node-b"), ("10.244.2.7", "node-a"), ("10.244.3.9", "node-c")])],
+        vec![web_slice(
+            slice_80(),
+            &[
+                ("10.244.1.5", "node-b"),
+                ("10.244.2.7", "node-a"),
+                ("10.244.3.9", "node-c"),
+            ],
+        )],
     );
 }
 
@@ -69,7 +90,10 @@ fn named_ports() {
     check(
         "named_ports",
         vec![web(json!({}), ports)],
-        vec![web_slice(sl_ports, &[("10.244.1.5", "node-b"), ("10.244.2.7", "node-a")])],
+        vec![web_slice(
+            sl_ports,
+            &[("10.244.1.5", "node-b"), ("10.244.2.7", "node-a")],
+        )],
     );
 }
 
@@ -77,8 +101,14 @@ fn named_ports() {
 fn session_affinity() {
     check(
         "session_affinity",
-        vec![web(json!({"sessionAffinity": "ClientIP", "sessionAffinityConfig": {"clientIP": {"timeoutSeconds": 600}}}), unnamed_80())],
-        vec![web_slice(slice_80(), &[("10.244.1.5", "node-b"), ("10.244.2.7", "node-a")])],
+        vec![web(
+            json!({"sessionAffinity": "ClientIP", "sessionAffinityConfig": {"clientIP": {"timeoutSeconds": 600}}}),
+            unnamed_80(),
+        )],
+        vec![web_slice(
+            slice_80(),
+            &[("10.244.1.5", "node-b"), ("10.244.2.7", "node-a")],
+        )],
     );
 }
 
@@ -88,14 +118,21 @@ fn node_port() {
     check(
         "node_port",
         vec![web(json!({"type": "NodePort"}), ports)],
-        vec![web_slice(slice_80(), &[("10.244.1.5", "node-b"), ("10.244.2.7", "node-a")])],
+        vec![web_slice(
+            slice_80(),
+            &[("10.244.1.5", "node-b"), ("10.244.2.7", "node-a")],
+        )],
     );
 }
 
 #[test]
 fn node_port_without_endpoints() {
     let ports = json!([{"port": 80, "targetPort": 8080, "nodePort": 30080, "protocol": "TCP"}]);
-    check("node_port_without_endpoints", vec![web(json!({"type": "NodePort"}), ports)], vec![]);
+    check(
+        "node_port_without_endpoints",
+        vec![web(json!({"type": "NodePort"}), ports)],
+        vec![],
+    );
 }
 
 #[test]
@@ -103,8 +140,14 @@ fn local_external_traffic_policy() {
     let ports = json!([{"port": 80, "targetPort": 8080, "nodePort": 30080, "protocol": "TCP"}]);
     check(
         "local_external_traffic_policy",
-        vec![web(json!({"type": "NodePort", "externalTrafficPolicy": "Local"}), ports)],
-        vec![web_slice(slice_80(), &[("10.244.1.5", "node-b"), ("10.244.2.7", "node-a")])],
+        vec![web(
+            json!({"type": "NodePort", "externalTrafficPolicy": "Local"}),
+            ports,
+        )],
+        vec![web_slice(
+            slice_80(),
+            &[("10.244.1.5", "node-b"), ("10.244.2.7", "node-a")],
+        )],
     );
 }
 
@@ -113,7 +156,10 @@ fn local_external_traffic_policy_without_local_endpoints() {
     let ports = json!([{"port": 80, "targetPort": 8080, "nodePort": 30080, "protocol": "TCP"}]);
     check(
         "local_external_traffic_policy_without_local_endpoints",
-        vec![web(json!({"type": "NodePort", "externalTrafficPolicy": "Local"}), ports)],
+        vec![web(
+            json!({"type": "NodePort", "externalTrafficPolicy": "Local"}),
+            ports,
+        )],
         vec![web_slice(slice_80(), &[("10.244.1.5", "node-b")])],
     );
 }
@@ -123,7 +169,10 @@ fn local_internal_traffic_policy() {
     check(
         "local_internal_traffic_policy",
         vec![web(json!({"internalTrafficPolicy": "Local"}), unnamed_80())],
-        vec![web_slice(slice_80(), &[("10.244.1.5", "node-b"), ("10.244.2.7", "node-a")])],
+        vec![web_slice(
+            slice_80(),
+            &[("10.244.1.5", "node-b"), ("10.244.2.7", "node-a")],
+        )],
     );
 }
 
@@ -144,6 +193,9 @@ fn two_services_sorted_by_name() {
     check(
         "two_services_sorted_by_name",
         vec![other, web(json!({}), unnamed_80())],
-        vec![other_slice, web_slice(slice_80(), &[("10.244.1.5", "node-b")])],
+        vec![
+            other_slice,
+            web_slice(slice_80(), &[("10.244.1.5", "node-b")]),
+        ],
     );
 }

@@ -27,7 +27,12 @@ pub struct Balancer {
 impl Balancer {
     /// A balancer without endpoints.
     pub fn new(affinity: SessionAffinity) -> Self {
-        Self { endpoints: Vec::new(), index: 0, affinity, clients: HashMap::new() }
+        Self {
+            endpoints: Vec::new(),
+            index: 0,
+            affinity,
+            clients: HashMap::new(),
+        }
     }
 
     /// The current endpoints.
@@ -71,7 +76,9 @@ impl Balancer {
             return None;
         }
         let ttl = match self.affinity {
-            SessionAffinity::ClientIp { timeout_seconds } => Some(Duration::from_secs(timeout_seconds.into())),
+            SessionAffinity::ClientIp { timeout_seconds } => {
+                Some(Duration::from_secs(timeout_seconds.into()))
+            }
             SessionAffinity::None => None,
         };
         if let Some(ttl) = ttl
@@ -85,7 +92,13 @@ impl Balancer {
         let endpoint = self.endpoints[self.index % self.endpoints.len()];
         self.index = (self.index + 1) % self.endpoints.len();
         if ttl.is_some() {
-            self.clients.insert(client, Sticky { endpoint, last_used: now });
+            self.clients.insert(
+                client,
+                Sticky {
+                    endpoint,
+                    last_used: now,
+                },
+            );
         }
         Some(endpoint)
     }
@@ -94,7 +107,8 @@ impl Balancer {
     pub fn cleanup(&mut self, now: Instant) {
         if let SessionAffinity::ClientIp { timeout_seconds } = self.affinity {
             let ttl = Duration::from_secs(timeout_seconds.into());
-            self.clients.retain(|_, s| now.saturating_duration_since(s.last_used) < ttl);
+            self.clients
+                .retain(|_, s| now.saturating_duration_since(s.last_used) < ttl);
         }
     }
 }
@@ -112,7 +126,11 @@ mod tests {
     }
 
     fn three() -> Vec<SocketAddr> {
-        vec![addr("10.1.0.1:80"), addr("10.1.0.2:80"), addr("10.1.0.3:80")]
+        vec![
+            addr("10.1.0.1:80"),
+            addr("10.1.0.2:80"),
+            addr("10.1.0.3:80"),
+        ]
     }
 
     #[test]
@@ -126,41 +144,58 @@ mod tests {
         let mut b = Balancer::new(SessionAffinity::None);
         b.set_endpoints(three());
         let now = Instant::now();
-        let picks: Vec<_> = (0..6).map(|_| b.next(client(1), now, false).unwrap()).collect();
+        let picks: Vec<_> = (0..6)
+            .map(|_| b.next(client(1), now, false).unwrap())
+            .collect();
         assert_eq!(picks[..3], three()[..]);
         assert_eq!(picks[3..], three()[..]);
     }
 
     #[test]
     fn client_ip_affinity_pins_a_client_until_the_timeout() {
-        let mut b = Balancer::new(SessionAffinity::ClientIp { timeout_seconds: 10 });
+        let mut b = Balancer::new(SessionAffinity::ClientIp {
+            timeout_seconds: 10,
+        });
         b.set_endpoints(three());
         let t0 = Instant::now();
         let first = b.next(client(1), t0, false).unwrap();
         let other = b.next(client(2), t0, false).unwrap();
         assert_ne!(first, other, "a new client is balanced");
         for i in 1..5 {
-            assert_eq!(b.next(client(1), t0 + Duration::from_secs(i), false), Some(first));
+            assert_eq!(
+                b.next(client(1), t0 + Duration::from_secs(i), false),
+                Some(first)
+            );
         }
         // Idle longer than the timeout: balanced again (the next in rotation).
-        let later = b.next(client(1), t0 + Duration::from_secs(30), false).unwrap();
+        let later = b
+            .next(client(1), t0 + Duration::from_secs(30), false)
+            .unwrap();
         assert_ne!(later, first);
     }
 
     #[test]
     fn a_failed_dial_resets_the_clients_affinity() {
-        let mut b = Balancer::new(SessionAffinity::ClientIp { timeout_seconds: 10 });
+        let mut b = Balancer::new(SessionAffinity::ClientIp {
+            timeout_seconds: 10,
+        });
         b.set_endpoints(three());
         let now = Instant::now();
         let first = b.next(client(1), now, false).unwrap();
         let retry = b.next(client(1), now, true).unwrap();
         assert_ne!(first, retry);
-        assert_eq!(b.next(client(1), now, false), Some(retry), "pinned to the new endpoint");
+        assert_eq!(
+            b.next(client(1), now, false),
+            Some(retry),
+            "pinned to the new endpoint"
+        );
     }
 
     #[test]
     fn clients_pinned_to_a_removed_endpoint_are_rebalanced() {
-        let mut b = Balancer::new(SessionAffinity::ClientIp { timeout_seconds: 100 });
+        let mut b = Balancer::new(SessionAffinity::ClientIp {
+            timeout_seconds: 100,
+        });
         b.set_endpoints(three());
         let now = Instant::now();
         let first = b.next(client(1), now, false).unwrap();

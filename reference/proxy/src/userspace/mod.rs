@@ -58,7 +58,9 @@ pub struct UserspaceProxier {
 
 impl std::fmt::Debug for UserspaceProxier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UserspaceProxier").field("listeners", &self.listeners.len()).finish()
+        f.debug_struct("UserspaceProxier")
+            .field("listeners", &self.listeners.len())
+            .finish()
     }
 }
 
@@ -66,14 +68,21 @@ impl std::fmt::Debug for UserspaceProxier {
 /// `internalTrafficPolicy: Local`, otherwise the cluster-wide ready set.
 fn internal_endpoints(svc: &ServicePortInfo) -> Vec<SocketAddr> {
     let cat = categorize(svc);
-    let eps = if svc.internal_policy_local { cat.local } else { cat.cluster };
+    let eps = if svc.internal_policy_local {
+        cat.local
+    } else {
+        cat.cluster
+    };
     eps.iter().map(|e| e.addr).collect()
 }
 
 impl UserspaceProxier {
     /// A proxier with no listeners yet.
     pub fn new(config: ProxyConfig) -> Self {
-        Self { config, listeners: HashMap::new() }
+        Self {
+            config,
+            listeners: HashMap::new(),
+        }
     }
 
     fn bind_addr(&self, svc: &ServicePortInfo) -> SocketAddr {
@@ -98,7 +107,12 @@ impl UserspaceProxier {
         let stale: Vec<ServicePortName> = self
             .listeners
             .iter()
-            .filter(|(name, l)| model.services.get(*name).is_none_or(|s| self.bind_addr(s) != l.addr))
+            .filter(|(name, l)| {
+                model
+                    .services
+                    .get(*name)
+                    .is_none_or(|s| self.bind_addr(s) != l.addr)
+            })
             .map(|(name, _)| name.clone())
             .collect();
         for name in stale {
@@ -132,31 +146,61 @@ impl UserspaceProxier {
         errors
     }
 
-    async fn open(&self, name: &ServicePortName, svc: &ServicePortInfo, endpoints: Vec<SocketAddr>) -> Result<Listener, ListenError> {
+    async fn open(
+        &self,
+        name: &ServicePortName,
+        svc: &ServicePortInfo,
+        endpoints: Vec<SocketAddr>,
+    ) -> Result<Listener, ListenError> {
         let addr = self.bind_addr(svc);
         let mut b = Balancer::new(svc.session_affinity);
         b.set_endpoints(endpoints);
         let balancer = Arc::new(Mutex::new(b));
-        let bind_err = |source| ListenError::Bind { service: name.to_string(), addr, source };
+        let bind_err = |source| ListenError::Bind {
+            service: name.to_string(),
+            addr,
+            source,
+        };
         let task = match name.protocol {
             Protocol::Tcp => {
-                let listener = tokio::net::TcpListener::bind(addr).await.map_err(bind_err)?;
-                tokio::spawn(tcp::serve(listener, balancer.clone(), self.config.endpoint_dial_timeout))
+                let listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(bind_err)?;
+                tokio::spawn(tcp::serve(
+                    listener,
+                    balancer.clone(),
+                    self.config.endpoint_dial_timeout,
+                ))
             }
             Protocol::Udp => {
                 let socket = tokio::net::UdpSocket::bind(addr).await.map_err(bind_err)?;
-                tokio::spawn(udp::serve(socket, balancer.clone(), self.config.udp_idle_timeout))
+                tokio::spawn(udp::serve(
+                    socket,
+                    balancer.clone(),
+                    self.config.udp_idle_timeout,
+                ))
             }
-            Protocol::Sctp => return Err(ListenError::Unsupported { service: name.to_string() }),
+            Protocol::Sctp => {
+                return Err(ListenError::Unsupported {
+                    service: name.to_string(),
+                });
+            }
         };
-        Ok(Listener { addr, balancer, task })
+        Ok(Listener {
+            addr,
+            balancer,
+            task,
+        })
     }
 
     /// Forget idle affinity records (called on the periodic sync).
     pub fn cleanup_affinity(&self) {
         let now = std::time::Instant::now();
         for l in self.listeners.values() {
-            l.balancer.lock().unwrap_or_else(|p| p.into_inner()).cleanup(now);
+            l.balancer
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .cleanup(now);
         }
     }
 

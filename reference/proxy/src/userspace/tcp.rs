@@ -19,7 +19,9 @@ pub async fn serve(listener: TcpListener, balancer: Arc<Mutex<Balancer>>, dial_t
         match listener.accept().await {
             Ok((conn, peer)) => {
                 let balancer = balancer.clone();
-                tokio::spawn(async move { proxy_connection(conn, peer, balancer, dial_timeout).await });
+                tokio::spawn(
+                    async move { proxy_connection(conn, peer, balancer, dial_timeout).await },
+                );
             }
             Err(e) => {
                 // EMFILE and friends: back off briefly instead of spinning.
@@ -37,7 +39,11 @@ fn pick(balancer: &Mutex<Balancer>, peer: SocketAddr, reset: bool) -> Option<Soc
     }
 }
 
-async fn dial(balancer: &Mutex<Balancer>, peer: SocketAddr, timeout: Duration) -> Option<TcpStream> {
+async fn dial(
+    balancer: &Mutex<Balancer>,
+    peer: SocketAddr,
+    timeout: Duration,
+) -> Option<TcpStream> {
     let mut reset = false;
     for _ in 0..MAX_DIAL_ATTEMPTS {
         let endpoint = pick(balancer, peer, reset)?;
@@ -51,7 +57,12 @@ async fn dial(balancer: &Mutex<Balancer>, peer: SocketAddr, timeout: Duration) -
     None
 }
 
-async fn proxy_connection(mut inbound: TcpStream, peer: SocketAddr, balancer: Arc<Mutex<Balancer>>, timeout: Duration) {
+async fn proxy_connection(
+    mut inbound: TcpStream,
+    peer: SocketAddr,
+    balancer: Arc<Mutex<Balancer>>,
+    timeout: Duration,
+) {
     let Some(mut outbound) = dial(&balancer, peer, timeout).await else {
         // No endpoints (or none reachable): reset the client at once, as iptables mode's
         // REJECT would, rather than leave it hanging.

@@ -37,7 +37,13 @@ pub async fn serve(socket: UdpSocket, balancer: Arc<Mutex<Balancer>>, idle_timeo
                     if let Ok(mut c) = clients.lock() {
                         c.insert(client, s.clone());
                     }
-                    tokio::spawn(relay_replies(socket.clone(), s.clone(), client, clients.clone(), idle_timeout));
+                    tokio::spawn(relay_replies(
+                        socket.clone(),
+                        s.clone(),
+                        client,
+                        clients.clone(),
+                        idle_timeout,
+                    ));
                     s
                 }
             },
@@ -49,23 +55,32 @@ pub async fn serve(socket: UdpSocket, balancer: Arc<Mutex<Balancer>>, idle_timeo
 }
 
 async fn open(balancer: &Mutex<Balancer>, client: SocketAddr) -> Option<UdpSocket> {
-    let endpoint = balancer.lock().ok()?.next(client.ip(), Instant::now(), false)?;
-    let local: IpAddr = if endpoint.is_ipv4() { Ipv4Addr::UNSPECIFIED.into() } else { Ipv6Addr::UNSPECIFIED.into() };
+    let endpoint = balancer
+        .lock()
+        .ok()?
+        .next(client.ip(), Instant::now(), false)?;
+    let local: IpAddr = if endpoint.is_ipv4() {
+        Ipv4Addr::UNSPECIFIED.into()
+    } else {
+        Ipv6Addr::UNSPECIFIED.into()
+    };
     let sock = UdpSocket::bind(SocketAddr::new(local, 0)).await.ok()?;
     sock.connect(endpoint).await.ok()?;
     Some(sock)
 }
 
-async fn relay_replies(listener: Arc<UdpSocket>, upstream: Arc<UdpSocket>, client: SocketAddr, clients: Clients, idle: Duration) {
+async fn relay_replies(
+    listener: Arc<UdpSocket>,
+    upstream: Arc<UdpSocket>,
+    client: SocketAddr,
+    clients: Clients,
+    idle: Duration,
+) {
     let mut buf = vec![0u8; 65535];
-    loop {
-        match tokio::time::timeout(idle, upstream.recv(&mut buf)).await {
-            Ok(Ok(n)) => {
-                if listener.send_to(&buf[..n], client).await.is_err() {
-                    break;
-                }
-            }
-            Ok(Err(_)) | Err(_) => break,
+    // Ends when the endpoint stays silent for `idle`, or a socket fails.
+    while let Ok(Ok(n)) = tokio::time::timeout(idle, upstream.recv(&mut buf)).await {
+        if listener.send_to(&buf[..n], client).await.is_err() {
+            break;
         }
     }
     if let Ok(mut c) = clients.lock() {
