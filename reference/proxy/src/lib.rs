@@ -12,6 +12,7 @@ pub mod config;
 pub mod iptables;
 pub mod model;
 pub mod run;
+pub mod source;
 pub mod tracker;
 pub mod userspace;
 
@@ -23,5 +24,6 @@ pub use iptables::render;
 pub use model::{
     EndpointInfo, Protocol, ProxyModel, ServicePortInfo, ServicePortName, build_model,
 };
-pub use run::{ProxyError, dry_run_render, run};
+pub use run::{ProxyError, dry_run_render, run, run_with_source};
+pub use source::{ModelFeed, ModelSource};
 pub use userspace::UserspaceProxier;

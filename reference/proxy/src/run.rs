@@ -15,6 +15,7 @@ use crate::config::{ConfigError, ProxyConfig, ProxyMode};
 use crate::iptables::apply::{ApplyError, IptablesApplier};
 use crate::iptables::render;
 use crate::model::{ProxyModel, build_model};
+use crate::source::ModelSource;
 use crate::tracker::{NotSynced, Tracker};
 use crate::userspace::UserspaceProxier;
 
@@ -104,7 +105,7 @@ impl Backend {
 
 async fn sync_loop(
     config: &ProxyConfig,
-    tracker: &Tracker,
+    tracker: &impl ModelSource,
     backend: &mut Backend,
 ) -> Result<(), ProxyError> {
     tracker.wait_synced().await?;
@@ -125,7 +126,8 @@ async fn sync_loop(
     }
 }
 
-/// Run kube-proxy until `shutdown` resolves (or a fatal error).
+/// Run kube-proxy until `shutdown` resolves (or a fatal error): watch Services and
+/// EndpointSlices through `client` and keep this node's rules or listeners in step.
 pub async fn run(
     config: ProxyConfig,
     client: Client,
@@ -133,10 +135,21 @@ pub async fn run(
 ) -> Result<(), ProxyError> {
     config.validate()?;
     let tracker = Tracker::start(client);
+    run_with_source(config, &tracker, shutdown).await
+}
+
+/// [`run`] with models from any [`ModelSource`] (e.g. a [`ModelFeed`](crate::source::ModelFeed)
+/// in tests, to exercise the sync timing without an API server).
+pub async fn run_with_source(
+    config: ProxyConfig,
+    source: &impl ModelSource,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ProxyError> {
+    config.validate()?;
     let mut backend = Backend::new(&config);
     let result = tokio::select! {
         _ = shutdown => Ok(()),
-        r = sync_loop(&config, &tracker, &mut backend) => r,
+        r = sync_loop(&config, source, &mut backend) => r,
     };
     backend.shutdown().await;
     result
