@@ -4,6 +4,8 @@
 
 pub mod config;
 pub mod deployment;
+pub mod endpoints;
+pub mod endpointslice;
 pub mod inventory;
 pub mod manager;
 pub mod replicaset;

@@ -3,4 +3,5 @@
 pub mod owner;
 pub mod pods;
 pub mod selector;
+pub mod service;
 pub mod time;
