@@ -71,11 +71,12 @@ impl FitError {
     /// evicting pods could help.
     pub fn preemption_message(&self) -> String {
         let classify = |s: &Status| {
-            let reason = if s.code == Code::UnschedulableAndUnresolvable || self.pre_filter_msg.is_some() {
-                PREEMPTION_NOT_HELPFUL
-            } else {
-                NO_PREEMPTION_VICTIMS
-            };
+            let reason =
+                if s.code == Code::UnschedulableAndUnresolvable || self.pre_filter_msg.is_some() {
+                    PREEMPTION_NOT_HELPFUL
+                } else {
+                    NO_PREEMPTION_VICTIMS
+                };
             Status::new(s.code, vec![reason.to_string()])
         };
         let statuses: HashMap<String, Status> = self
@@ -113,14 +114,19 @@ mod tests {
     use super::*;
 
     fn statuses<N: AsRef<str>>(list: &[(N, Status)]) -> HashMap<String, Status> {
-        list.iter().map(|(n, s)| (n.as_ref().to_string(), s.clone())).collect()
+        list.iter()
+            .map(|(n, s)| (n.as_ref().to_string(), s.clone()))
+            .collect()
     }
 
     #[test]
     fn the_message_counts_reasons_and_sorts_them_as_strings() {
         let mut list = vec![("a".to_string(), Status::unschedulable("Insufficient cpu"))];
         for i in 0..10 {
-            list.push((format!("x{i}"), Status::unresolvable("node(s) were unschedulable")));
+            list.push((
+                format!("x{i}"),
+                Status::unresolvable("node(s) were unschedulable"),
+            ));
         }
         let e = FitError {
             num_all_nodes: 11,
@@ -138,7 +144,9 @@ mod tests {
 
     #[test]
     fn lexicographic_order_puts_10_before_2() {
-        let mut list: Vec<(String, Status)> = (0..10).map(|i| (format!("a{i}"), Status::unresolvable("z"))).collect();
+        let mut list: Vec<(String, Status)> = (0..10)
+            .map(|i| (format!("a{i}"), Status::unresolvable("z")))
+            .collect();
         list.push(("b0".into(), Status::unresolvable("y")));
         list.push(("b1".into(), Status::unresolvable("y")));
         let msg = histogram_message(12, None, &statuses(&list), None);
@@ -151,9 +159,21 @@ mod tests {
             num_all_nodes: 3,
             pre_filter_msg: None,
             node_statuses: statuses(&[
-                ("n1", Status::new(Code::Unschedulable, vec!["Insufficient cpu".into(), "Insufficient memory".into()])),
-                ("n2", Status::unresolvable("node(s) didn't match Pod's node affinity/selector")),
-                ("n3", Status::unresolvable("node(s) didn't match Pod's node affinity/selector")),
+                (
+                    "n1",
+                    Status::new(
+                        Code::Unschedulable,
+                        vec!["Insufficient cpu".into(), "Insufficient memory".into()],
+                    ),
+                ),
+                (
+                    "n2",
+                    Status::unresolvable("node(s) didn't match Pod's node affinity/selector"),
+                ),
+                (
+                    "n3",
+                    Status::unresolvable("node(s) didn't match Pod's node affinity/selector"),
+                ),
             ]),
             absent_status: None,
         };
@@ -204,7 +224,9 @@ mod tests {
             num_all_nodes: 3,
             pre_filter_msg: None,
             node_statuses: statuses(&[("n1", Status::unschedulable("Insufficient cpu"))]),
-            absent_status: Some(Status::unresolvable("node(s) didn't satisfy plugin(s) [NodeAffinity]")),
+            absent_status: Some(Status::unresolvable(
+                "node(s) didn't satisfy plugin(s) [NodeAffinity]",
+            )),
         };
         assert_eq!(
             e.message(),

@@ -22,7 +22,7 @@ pub enum ScheduleError {
     NoNodes,
     /// No node fits; the message is upstream's FitError text.
     #[error("{0}")]
-    Fit(FitError),
+    Fit(Box<FitError>),
     /// A plugin failed internally.
     #[error("running {plugin}: {message}")]
     Internal {
@@ -71,7 +71,9 @@ pub fn num_feasible_nodes_to_find(percentage: Option<u32>, num_all_nodes: usize)
     }
     let mut pct = percentage.map_or(0, |p| p as usize);
     if pct == 0 {
-        pct = 50usize.saturating_sub(num_all_nodes / 125).max(MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND);
+        pct = 50usize
+            .saturating_sub(num_all_nodes / 125)
+            .max(MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND);
     }
     if pct >= 100 {
         return num_all_nodes;
@@ -121,19 +123,23 @@ impl Algorithm {
                 .iter()
                 .map(|n| (n.name().to_string(), pre.status.clone()))
                 .collect();
-            return Err(ScheduleError::Fit(FitError {
+            return Err(ScheduleError::Fit(Box::new(FitError {
                 num_all_nodes: num_all,
                 pre_filter_msg: Some(pre.status.message()),
                 node_statuses,
                 absent_status: None,
-            }));
+            })));
         }
         let (candidates, absent_status): (Vec<&NodeInfo>, _) = match &pre.node_names {
             None => (snapshot.nodes.iter().collect(), None),
             Some(names) => {
                 let plugins: Vec<_> = pre.narrowing_plugins.iter().copied().collect();
                 (
-                    snapshot.nodes.iter().filter(|n| names.contains(n.name())).collect(),
+                    snapshot
+                        .nodes
+                        .iter()
+                        .filter(|n| names.contains(n.name()))
+                        .collect(),
                     Some(Status::unresolvable(format!(
                         "node(s) didn't satisfy plugin(s) [{}]",
                         plugins.join(" ")
@@ -142,7 +148,8 @@ impl Algorithm {
             }
         };
 
-        let to_find = num_feasible_nodes_to_find(self.percentage_of_nodes_to_score, candidates.len());
+        let to_find =
+            num_feasible_nodes_to_find(self.percentage_of_nodes_to_score, candidates.len());
         let mut feasible: Vec<&NodeInfo> = Vec::new();
         let mut node_statuses = std::collections::HashMap::new();
         let mut processed = 0;
@@ -166,12 +173,12 @@ impl Algorithm {
             self.next_start_node_index = (self.next_start_node_index + processed) % len;
         }
         if feasible.is_empty() {
-            return Err(ScheduleError::Fit(FitError {
+            return Err(ScheduleError::Fit(Box::new(FitError {
                 num_all_nodes: num_all,
                 pre_filter_msg: None,
                 node_statuses,
                 absent_status,
-            }));
+            })));
         }
         if let [only] = feasible.as_slice() {
             return Ok(ScheduleResult {
@@ -182,7 +189,9 @@ impl Algorithm {
             });
         }
 
-        let status = self.framework.run_pre_score(&mut state, pod, snapshot, &feasible);
+        let status = self
+            .framework
+            .run_pre_score(&mut state, pod, snapshot, &feasible);
         if !status.is_success() {
             return Err(ScheduleError::internal(&status));
         }
@@ -248,31 +257,54 @@ mod tests {
     #[test]
     fn an_empty_cluster_has_no_nodes_available() {
         let err = algo()
-            .schedule_pod(&pod("p", json!({})), &Snapshot::default(), &mut StdRng::seed_from_u64(1))
+            .schedule_pod(
+                &pod("p", json!({})),
+                &Snapshot::default(),
+                &mut StdRng::seed_from_u64(1),
+            )
             .unwrap_err();
         assert_eq!(err.message(), "no nodes available to schedule pods");
     }
 
     #[test]
     fn an_empty_node_is_preferred_over_a_busy_one() {
-        let nodes = [node("busy", "2", "4Gi", json!({})), node("empty", "2", "4Gi", json!({}))];
-        let busy_pod = pod("e", json!({"containers": [{"name": "c", "resources": {"requests": {"cpu": "1", "memory": "2Gi"}}}]}));
+        let nodes = [
+            node("busy", "2", "4Gi", json!({})),
+            node("empty", "2", "4Gi", json!({})),
+        ];
+        let busy_pod = pod(
+            "e",
+            json!({"containers": [{"name": "c", "resources": {"requests": {"cpu": "1", "memory": "2Gi"}}}]}),
+        );
         let snap = snapshot(&nodes, &[bound(busy_pod, "busy")]);
-        let p = pod("p", json!({"containers": [{"name": "c", "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}}}]}));
+        let p = pod(
+            "p",
+            json!({"containers": [{"name": "c", "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}}}]}),
+        );
         for seed in 0..5 {
-            let r = algo().schedule_pod(&p, &snap, &mut StdRng::seed_from_u64(seed)).unwrap();
+            let r = algo()
+                .schedule_pod(&p, &snap, &mut StdRng::seed_from_u64(seed))
+                .unwrap();
             assert_eq!(r.node, "empty");
         }
     }
 
     #[test]
     fn ties_are_broken_randomly_between_equal_nodes() {
-        let nodes = [node("a", "2", "4Gi", json!({})), node("b", "2", "4Gi", json!({}))];
+        let nodes = [
+            node("a", "2", "4Gi", json!({})),
+            node("b", "2", "4Gi", json!({})),
+        ];
         let snap = snapshot(&nodes, &[]);
         let mut seen = std::collections::BTreeSet::new();
         let mut rng = StdRng::seed_from_u64(7);
         for _ in 0..40 {
-            seen.insert(algo().schedule_pod(&pod("p", json!({})), &snap, &mut rng).unwrap().node);
+            seen.insert(
+                algo()
+                    .schedule_pod(&pod("p", json!({})), &snap, &mut rng)
+                    .unwrap()
+                    .node,
+            );
         }
         assert_eq!(seen.len(), 2);
     }
@@ -282,11 +314,21 @@ mod tests {
         let nodes = [
             node("n1", "1", "1Gi", json!({"spec": {"unschedulable": true}})),
             node("n2", "1", "1Gi", json!({})),
-            node("n3", "1", "1Gi", json!({"metadata": {"labels": {"disk": "hdd"}}})),
+            node(
+                "n3",
+                "1",
+                "1Gi",
+                json!({"metadata": {"labels": {"disk": "hdd"}}}),
+            ),
         ];
-        let p = pod("p", json!({"nodeSelector": {"disk": "hdd"},
-            "containers": [{"name": "c", "resources": {"requests": {"cpu": "2"}}}]}));
-        let err = algo().schedule_pod(&p, &snapshot(&nodes, &[]), &mut StdRng::seed_from_u64(1)).unwrap_err();
+        let p = pod(
+            "p",
+            json!({"nodeSelector": {"disk": "hdd"},
+            "containers": [{"name": "c", "resources": {"requests": {"cpu": "2"}}}]}),
+        );
+        let err = algo()
+            .schedule_pod(&p, &snapshot(&nodes, &[]), &mut StdRng::seed_from_u64(1))
+            .unwrap_err();
         assert_eq!(
             err.message(),
             "0/3 nodes are available: 1 Insufficient cpu, 1 node(s) didn't match Pod's node affinity/selector, \
@@ -297,12 +339,21 @@ mod tests {
 
     #[test]
     fn nodes_excluded_by_a_pre_filter_node_set_are_reported_as_absent() {
-        let nodes = [node("n1", "1", "1Gi", json!({})), node("n2", "1", "1Gi", json!({})), node("n3", "1", "1Gi", json!({}))];
-        let p = pod("p", json!({
+        let nodes = [
+            node("n1", "1", "1Gi", json!({})),
+            node("n2", "1", "1Gi", json!({})),
+            node("n3", "1", "1Gi", json!({})),
+        ];
+        let p = pod(
+            "p",
+            json!({
             "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
                 {"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["n1"]}]}]}}},
-            "containers": [{"name": "c", "resources": {"requests": {"cpu": "2"}}}]}));
-        let err = algo().schedule_pod(&p, &snapshot(&nodes, &[]), &mut StdRng::seed_from_u64(1)).unwrap_err();
+            "containers": [{"name": "c", "resources": {"requests": {"cpu": "2"}}}]}),
+        );
+        let err = algo()
+            .schedule_pod(&p, &snapshot(&nodes, &[]), &mut StdRng::seed_from_u64(1))
+            .unwrap_err();
         assert_eq!(
             err.message(),
             "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) didn't satisfy plugin(s) [NodeAffinity]. \
@@ -314,9 +365,18 @@ mod tests {
     #[test]
     fn select_host_picks_the_highest_total() {
         let scores = vec![
-            NodeScore { name: "a".into(), score: 10 },
-            NodeScore { name: "b".into(), score: 30 },
-            NodeScore { name: "c".into(), score: 20 },
+            NodeScore {
+                name: "a".into(),
+                score: 10,
+            },
+            NodeScore {
+                name: "b".into(),
+                score: 30,
+            },
+            NodeScore {
+                name: "c".into(),
+                score: 20,
+            },
         ];
         assert_eq!(select_host(&scores, &mut StdRng::seed_from_u64(0)), "b");
     }

@@ -31,7 +31,10 @@ pub fn pod_with(name: &str, metadata: Value, spec: Value) -> Arc<Pod> {
     merge(&mut meta, metadata);
     let mut spec = spec;
     if spec.get("containers").is_none() {
-        merge(&mut spec, json!({"containers": [{"name": "c", "image": "busybox"}]}));
+        merge(
+            &mut spec,
+            json!({"containers": [{"name": "c", "image": "busybox"}]}),
+        );
     }
     Arc::new(serde_json::from_value(json!({"metadata": meta, "spec": spec})).unwrap())
 }

@@ -107,6 +107,10 @@ pub fn default_normalize_score(max_priority: i64, reverse: bool, scores: &mut [N
     }
     for s in scores.iter_mut() {
         let scaled = max_priority * s.score / max;
-        s.score = if reverse { max_priority - scaled } else { scaled };
+        s.score = if reverse {
+            max_priority - scaled
+        } else {
+            scaled
+        };
     }
 }

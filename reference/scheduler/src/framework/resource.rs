@@ -25,7 +25,9 @@ pub const PODS: &str = "pods";
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum QuantityError {
     /// Not `<number><suffix>` in Kubernetes' quantity syntax.
-    #[error("quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$': {0:?}")]
+    #[error(
+        "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$': {0:?}"
+    )]
     Syntax(String),
     /// Too large to represent.
     #[error("quantity {0:?} is too large")]
@@ -53,14 +55,20 @@ fn parse_exact(s: &str) -> Result<Exact, QuantityError> {
     };
     let (int_part, frac_part) = digits.split_once('.').unwrap_or((digits, ""));
     if int_part.is_empty() && frac_part.is_empty()
-        || !int_part.chars().chain(frac_part.chars()).all(|c| c.is_ascii_digit())
+        || !int_part
+            .chars()
+            .chain(frac_part.chars())
+            .all(|c| c.is_ascii_digit())
     {
         return Err(syntax());
     }
     let mut numerator: i128 = 0;
     for c in int_part.chars().chain(frac_part.chars()) {
         let d = i128::from(c.to_digit(10).ok_or_else(syntax)?);
-        numerator = numerator.checked_mul(10).and_then(|n| n.checked_add(d)).ok_or_else(overflow)?;
+        numerator = numerator
+            .checked_mul(10)
+            .and_then(|n| n.checked_add(d))
+            .ok_or_else(overflow)?;
     }
     let mut exp10: i64 = -i64::try_from(frac_part.len()).map_err(|_| overflow())?;
     let mut exp2: u32 = 0;
@@ -88,7 +96,9 @@ fn parse_exact(s: &str) -> Result<Exact, QuantityError> {
     }
     numerator = numerator.checked_mul(1i128 << exp2).ok_or_else(overflow)?;
     let scale = if exp10 >= 0 {
-        let mul = 10i128.checked_pow(u32::try_from(exp10).map_err(|_| overflow())?).ok_or_else(overflow)?;
+        let mul = 10i128
+            .checked_pow(u32::try_from(exp10).map_err(|_| overflow())?)
+            .ok_or_else(overflow)?;
         numerator = numerator.checked_mul(mul).ok_or_else(overflow)?;
         0
     } else {
@@ -145,7 +155,8 @@ impl Resource {
                 EPHEMERAL_STORAGE => r.ephemeral_storage = quantity_value(q).unwrap_or(0),
                 PODS => r.allowed_pod_number = quantity_value(q).unwrap_or(0),
                 other => {
-                    r.scalar.insert(other.to_string(), quantity_value(q).unwrap_or(0));
+                    r.scalar
+                        .insert(other.to_string(), quantity_value(q).unwrap_or(0));
                 }
             }
         }
@@ -294,8 +305,14 @@ mod tests {
         assert_eq!(quantity_value(&q("1e3")).unwrap(), 1000);
         assert_eq!(quantity_value(&q("1.5Gi")).unwrap(), 1_610_612_736);
         assert_eq!(quantity_value(&q("100m")).unwrap(), 1);
-        assert!(matches!(quantity_value(&q("abc")), Err(QuantityError::Syntax(_))));
-        assert!(matches!(quantity_value(&q("1Zi")), Err(QuantityError::Syntax(_))));
+        assert!(matches!(
+            quantity_value(&q("abc")),
+            Err(QuantityError::Syntax(_))
+        ));
+        assert!(matches!(
+            quantity_value(&q("1Zi")),
+            Err(QuantityError::Syntax(_))
+        ));
     }
 
     fn pod(spec: serde_json::Value) -> Pod {
@@ -346,8 +363,10 @@ mod tests {
 
     #[test]
     fn extended_resources_and_hugepages_are_scalar() {
-        let p = pod(json!({"containers": [{"name": "a", "resources": {"requests": {
-            "example.com/aaa": "2", "hugepages-2Mi": "4Mi"}}}]}));
+        let p = pod(
+            json!({"containers": [{"name": "a", "resources": {"requests": {
+            "example.com/aaa": "2", "hugepages-2Mi": "4Mi"}}}]}),
+        );
         let r = pod_requests(&p);
         assert_eq!(r.get("example.com/aaa"), 2);
         assert_eq!(r.get("hugepages-2Mi"), 4 * 1024 * 1024);

@@ -41,7 +41,9 @@ impl std::fmt::Debug for Framework {
             .iter()
             .map(|p| (p.plugin.name(), p.weight))
             .collect();
-        f.debug_struct("Framework").field("plugins", &names).finish()
+        f.debug_struct("Framework")
+            .field("plugins", &names)
+            .finish()
     }
 }
 
@@ -179,7 +181,9 @@ impl Framework {
             }
             let mut scores = Vec::with_capacity(feasible.len());
             for node in feasible {
-                let score = sp.score(state, pod, node).map_err(|s| s.with_plugin(name))?;
+                let score = sp
+                    .score(state, pod, node)
+                    .map_err(|s| s.with_plugin(name))?;
                 scores.push(NodeScore {
                     name: node.name().to_string(),
                     score,

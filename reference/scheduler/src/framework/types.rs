@@ -51,7 +51,11 @@ pub struct HostPortInfo(pub BTreeMap<String, BTreeSet<(String, i32)>>);
 pub const DEFAULT_BIND_ALL_HOST_IP: &str = "0.0.0.0";
 
 fn sanitize(ip: &str, protocol: &str) -> (String, String) {
-    let ip = if ip.is_empty() { DEFAULT_BIND_ALL_HOST_IP } else { ip };
+    let ip = if ip.is_empty() {
+        DEFAULT_BIND_ALL_HOST_IP
+    } else {
+        ip
+    };
     let protocol = if protocol.is_empty() { "TCP" } else { protocol };
     (ip.to_string(), protocol.to_string())
 }
@@ -142,7 +146,11 @@ impl NodeInfo {
         self.requested.add(&info.requests);
         self.non_zero_requested.add(&info.non_zero);
         if let Some(spec) = info.pod.spec.as_ref() {
-            for port in spec.containers.iter().flat_map(|c| c.ports.iter().flatten()) {
+            for port in spec
+                .containers
+                .iter()
+                .flat_map(|c| c.ports.iter().flatten())
+            {
                 self.used_ports.add(
                     port.host_ip.as_deref().unwrap_or(""),
                     port.protocol.as_deref().unwrap_or(""),
@@ -240,7 +248,12 @@ pub fn fill_image_states(infos: &mut [NodeInfo]) {
     let mut counts: HashMap<String, usize> = HashMap::new();
     for info in infos.iter() {
         let mut images = HashMap::new();
-        for image in info.node.status.iter().flat_map(|s| s.images.iter().flatten()) {
+        for image in info
+            .node
+            .status
+            .iter()
+            .flat_map(|s| s.images.iter().flatten())
+        {
             for name in image.names.iter().flatten() {
                 images.insert(normalized_image_name(name), image.size_bytes.unwrap_or(0));
             }
@@ -282,7 +295,13 @@ mod tests {
     fn images_without_a_tag_get_latest() {
         assert_eq!(normalized_image_name("nginx"), "nginx:latest");
         assert_eq!(normalized_image_name("nginx:1.2"), "nginx:1.2");
-        assert_eq!(normalized_image_name("reg:5000/nginx"), "reg:5000/nginx:latest");
-        assert_eq!(normalized_image_name("reg:5000/nginx:1"), "reg:5000/nginx:1");
+        assert_eq!(
+            normalized_image_name("reg:5000/nginx"),
+            "reg:5000/nginx:latest"
+        );
+        assert_eq!(
+            normalized_image_name("reg:5000/nginx:1"),
+            "reg:5000/nginx:1"
+        );
     }
 }

@@ -39,7 +39,13 @@ impl Plugin for BalancedAllocation {
 }
 
 impl PreScorePlugin for BalancedAllocation {
-    fn pre_score(&self, _state: &mut CycleState, pod: &Pod, _s: &Snapshot, _f: &[&NodeInfo]) -> Status {
+    fn pre_score(
+        &self,
+        _state: &mut CycleState,
+        pod: &Pod,
+        _s: &Snapshot,
+        _f: &[&NodeInfo],
+    ) -> Status {
         let req = pod_requests(pod);
         if self.resources.iter().all(|r| req.get(r) == 0) {
             return Status::skip();
@@ -94,18 +100,42 @@ mod tests {
     fn equal_fractions_score_100_and_lopsided_ones_less() {
         // [derived] pod 500m / 1Gi on a 1 cpu / 4Gi node: 0.5 and 0.25 -> std 0.125 -> 87.
         let n = node_info(node("n1", "1", "4Gi", json!({})), &[]);
-        let p = pod("p", json!({"containers": [{"name": "c", "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}}}]}));
-        assert_eq!(BalancedAllocation::default().score(&CycleState::default(), &p, &n).unwrap(), 87);
-        let p = pod("p", json!({"containers": [{"name": "c", "resources": {"requests": {"cpu": "500m", "memory": "2Gi"}}}]}));
-        assert_eq!(BalancedAllocation::default().score(&CycleState::default(), &p, &n).unwrap(), 100);
+        let p = pod(
+            "p",
+            json!({"containers": [{"name": "c", "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}}}]}),
+        );
+        assert_eq!(
+            BalancedAllocation::default()
+                .score(&CycleState::default(), &p, &n)
+                .unwrap(),
+            87
+        );
+        let p = pod(
+            "p",
+            json!({"containers": [{"name": "c", "resources": {"requests": {"cpu": "500m", "memory": "2Gi"}}}]}),
+        );
+        assert_eq!(
+            BalancedAllocation::default()
+                .score(&CycleState::default(), &p, &n)
+                .unwrap(),
+            100
+        );
     }
 
     #[test]
     fn fractions_are_capped_at_one() {
         // cpu 2/1 is capped to 1.0, memory 4Gi/4Gi is 1.0: perfectly balanced.
         let n = node_info(node("n1", "1", "4Gi", json!({})), &[]);
-        let p = pod("p", json!({"containers": [{"name": "c", "resources": {"requests": {"cpu": "2", "memory": "4Gi"}}}]}));
-        assert_eq!(BalancedAllocation::default().score(&CycleState::default(), &p, &n).unwrap(), 100);
+        let p = pod(
+            "p",
+            json!({"containers": [{"name": "c", "resources": {"requests": {"cpu": "2", "memory": "4Gi"}}}]}),
+        );
+        assert_eq!(
+            BalancedAllocation::default()
+                .score(&CycleState::default(), &p, &n)
+                .unwrap(),
+            100
+        );
         assert_eq!(balanced_score(&[0.0, 1.0]), 50);
     }
 

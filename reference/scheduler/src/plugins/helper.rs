@@ -17,7 +17,10 @@ pub fn labels_of(labels: &Option<BTreeMap<String, String>>) -> &BTreeMap<String,
 /// A metav1 LabelSelector converted for matching: `None` selects nothing (a nil selector
 /// in an affinity term or spread constraint), `Some(empty)` selects everything.
 /// An invalid operator makes the selector select nothing, as a failed conversion does.
-pub fn label_selector_matches(selector: Option<&LabelSelector>, labels: &BTreeMap<String, String>) -> bool {
+pub fn label_selector_matches(
+    selector: Option<&LabelSelector>,
+    labels: &BTreeMap<String, String>,
+) -> bool {
     let Some(selector) = selector else {
         return false;
     };
@@ -48,13 +51,19 @@ fn requirement_matches(r: &LabelSelectorRequirement, labels: &BTreeMap<String, S
 
 /// A plain equality map selector (Service / RC `spec.selector`): an empty map selects
 /// nothing here, matching upstream's treatment of selector-less services.
-pub fn map_selector_matches(selector: &BTreeMap<String, String>, labels: &BTreeMap<String, String>) -> bool {
+pub fn map_selector_matches(
+    selector: &BTreeMap<String, String>,
+    labels: &BTreeMap<String, String>,
+) -> bool {
     !selector.is_empty() && selector.iter().all(|(k, v)| labels.get(k) == Some(v))
 }
 
 /// One node selector requirement against a label map (`In`, `NotIn`, `Exists`,
 /// `DoesNotExist`, `Gt`, `Lt`).
-pub fn node_requirement_matches(r: &NodeSelectorRequirement, labels: &BTreeMap<String, String>) -> bool {
+pub fn node_requirement_matches(
+    r: &NodeSelectorRequirement,
+    labels: &BTreeMap<String, String>,
+) -> bool {
     let values = r.values.as_deref().unwrap_or(&[]);
     let value = labels.get(&r.key);
     match r.operator.as_str() {
@@ -64,11 +73,17 @@ pub fn node_requirement_matches(r: &NodeSelectorRequirement, labels: &BTreeMap<S
         "DoesNotExist" => value.is_none(),
         "Gt" | "Lt" => {
             let [want] = values else { return false };
-            let (Some(have), Ok(want)) = (value.and_then(|v| v.parse::<i64>().ok()), want.parse::<i64>())
-            else {
+            let (Some(have), Ok(want)) = (
+                value.and_then(|v| v.parse::<i64>().ok()),
+                want.parse::<i64>(),
+            ) else {
                 return false;
             };
-            if r.operator == "Gt" { have > want } else { have < want }
+            if r.operator == "Gt" {
+                have > want
+            } else {
+                have < want
+            }
         }
         _ => false,
     }
@@ -158,7 +173,11 @@ pub fn tolerates(toleration: &Toleration, taint: &Taint) -> bool {
             let (Ok(t), Ok(v)) = (taint_value.parse::<i64>(), tol_value.parse::<i64>()) else {
                 return false;
             };
-            if toleration.operator.as_deref() == Some("Lt") { t < v } else { t > v }
+            if toleration.operator.as_deref() == Some("Lt") {
+                t < v
+            } else {
+                t > v
+            }
         }
         _ => false,
     }
@@ -205,26 +224,50 @@ mod tests {
     #[test]
     fn not_in_matches_a_node_without_the_key() {
         let labels = BTreeMap::new();
-        assert!(node_requirement_matches(&req("zone", "NotIn", &["a"]), &labels));
-        assert!(!node_requirement_matches(&req("zone", "In", &["a"]), &labels));
+        assert!(node_requirement_matches(
+            &req("zone", "NotIn", &["a"]),
+            &labels
+        ));
+        assert!(!node_requirement_matches(
+            &req("zone", "In", &["a"]),
+            &labels
+        ));
     }
 
     #[test]
     fn gt_and_lt_compare_as_integers_and_unparsable_values_never_match() {
         let labels: BTreeMap<String, String> = [("cores".to_string(), "8".to_string())].into();
-        assert!(node_requirement_matches(&req("cores", "Gt", &["4"]), &labels));
-        assert!(!node_requirement_matches(&req("cores", "Gt", &["8"]), &labels));
-        assert!(node_requirement_matches(&req("cores", "Lt", &["10"]), &labels));
-        assert!(!node_requirement_matches(&req("cores", "Lt", &["x"]), &labels));
+        assert!(node_requirement_matches(
+            &req("cores", "Gt", &["4"]),
+            &labels
+        ));
+        assert!(!node_requirement_matches(
+            &req("cores", "Gt", &["8"]),
+            &labels
+        ));
+        assert!(node_requirement_matches(
+            &req("cores", "Lt", &["10"]),
+            &labels
+        ));
+        assert!(!node_requirement_matches(
+            &req("cores", "Lt", &["x"]),
+            &labels
+        ));
         let bad: BTreeMap<String, String> = [("cores".to_string(), "eight".to_string())].into();
         assert!(!node_requirement_matches(&req("cores", "Gt", &["4"]), &bad));
-        assert!(!node_requirement_matches(&req("cores", "Gt", &["4", "5"]), &labels));
+        assert!(!node_requirement_matches(
+            &req("cores", "Gt", &["4", "5"]),
+            &labels
+        ));
     }
 
     #[test]
     fn an_empty_term_matches_nothing_and_fields_match_the_node_name() {
         let n = node(json!({}));
-        assert!(!node_selector_term_matches(&NodeSelectorTerm::default(), &n));
+        assert!(!node_selector_term_matches(
+            &NodeSelectorTerm::default(),
+            &n
+        ));
         let by_name = NodeSelectorTerm {
             match_fields: Some(vec![req("metadata.name", "In", &["n1"])]),
             ..NodeSelectorTerm::default()
@@ -239,7 +282,12 @@ mod tests {
 
     #[test]
     fn tolerations_follow_upstream_matching() {
-        let taint = Taint { key: "k".into(), value: Some("v".into()), effect: "NoSchedule".into(), ..Taint::default() };
+        let taint = Taint {
+            key: "k".into(),
+            value: Some("v".into()),
+            effect: "NoSchedule".into(),
+            ..Taint::default()
+        };
         let tol = |key: &str, op: &str, value: &str, effect: &str| Toleration {
             key: Some(key.into()),
             operator: Some(op.into()),
@@ -259,6 +307,9 @@ mod tests {
     fn a_nil_label_selector_selects_nothing_and_an_empty_one_everything() {
         let labels: BTreeMap<String, String> = [("app".to_string(), "web".to_string())].into();
         assert!(!label_selector_matches(None, &labels));
-        assert!(label_selector_matches(Some(&LabelSelector::default()), &labels));
+        assert!(label_selector_matches(
+            Some(&LabelSelector::default()),
+            &labels
+        ));
     }
 }

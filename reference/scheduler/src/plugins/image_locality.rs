@@ -32,7 +32,11 @@ pub const TOTAL_NODES_KEY: &str = "ImageLocalityTotalNodes";
 
 impl ScorePlugin for ImageLocality {
     fn score(&self, state: &CycleState, pod: &Pod, node: &NodeInfo) -> Result<i64, Status> {
-        let total = state.read::<usize>(TOTAL_NODES_KEY).copied().unwrap_or(1).max(1);
+        let total = state
+            .read::<usize>(TOTAL_NODES_KEY)
+            .copied()
+            .unwrap_or(1)
+            .max(1);
         Ok(image_score(pod, node, total))
     }
 }
@@ -40,11 +44,20 @@ impl ScorePlugin for ImageLocality {
 /// `calculatePriority(sumImageScores(...), numContainers)`.
 #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
 pub fn image_score(pod: &Pod, node: &NodeInfo, total_nodes: usize) -> i64 {
-    let Some(spec) = pod.spec.as_ref() else { return 0 };
-    let containers: Vec<_> = spec.init_containers.iter().flatten().chain(spec.containers.iter()).collect();
+    let Some(spec) = pod.spec.as_ref() else {
+        return 0;
+    };
+    let containers: Vec<_> = spec
+        .init_containers
+        .iter()
+        .flatten()
+        .chain(spec.containers.iter())
+        .collect();
     let mut sum: i64 = 0;
     for c in &containers {
-        let Some(image) = c.image.as_deref() else { continue };
+        let Some(image) = c.image.as_deref() else {
+            continue;
+        };
         if let Some(state) = node.image_states.get(&normalized_image_name(image)) {
             sum += (state.size as f64 * state.num_nodes as f64 / total_nodes as f64) as i64;
         }
@@ -65,19 +78,35 @@ mod tests {
 
     #[test]
     fn a_500mi_image_on_one_of_two_nodes_scores_23() {
-        let with = node("n1", "1", "1Gi", json!({"status": {"images": [{"names": ["nginx:1.25"], "sizeBytes": 500 * MB}]}}));
+        let with = node(
+            "n1",
+            "1",
+            "1Gi",
+            json!({"status": {"images": [{"names": ["nginx:1.25"], "sizeBytes": 500 * MB}]}}),
+        );
         let without = node("n2", "1", "1Gi", json!({}));
         let snap = snapshot(&[with, without], &[]);
-        let p = pod("p", json!({"containers": [{"name": "c", "image": "nginx:1.25"}]}));
+        let p = pod(
+            "p",
+            json!({"containers": [{"name": "c", "image": "nginx:1.25"}]}),
+        );
         assert_eq!(image_score(&p, &snap.nodes[0], 2), 23);
         assert_eq!(image_score(&p, &snap.nodes[1], 2), 0);
     }
 
     #[test]
     fn untagged_images_match_latest() {
-        let n = node("n1", "1", "1Gi", json!({"status": {"images": [{"names": ["nginx:latest"], "sizeBytes": 2000 * MB}]}}));
+        let n = node(
+            "n1",
+            "1",
+            "1Gi",
+            json!({"status": {"images": [{"names": ["nginx:latest"], "sizeBytes": 2000 * MB}]}}),
+        );
         let snap = snapshot(&[n], &[]);
-        let p = pod("p", json!({"containers": [{"name": "c", "image": "nginx"}]}));
+        let p = pod(
+            "p",
+            json!({"containers": [{"name": "c", "image": "nginx"}]}),
+        );
         assert_eq!(image_score(&p, &snap.nodes[0], 1), 100);
     }
 }

@@ -5,7 +5,10 @@ use std::collections::BTreeSet;
 
 use k8s_openapi::api::core::v1::{Pod, PreferredSchedulingTerm};
 
-use super::helper::{node_selector_term_matches, pod_matches_node_selector_and_affinity, required_node_affinity_terms};
+use super::helper::{
+    node_selector_term_matches, pod_matches_node_selector_and_affinity,
+    required_node_affinity_terms,
+};
 use crate::framework::{
     CycleState, FilterPlugin, MAX_NODE_SCORE, NodeInfo, NodeNames, NodeScore, Plugin,
     PreFilterPlugin, PreScorePlugin, ScorePlugin, Snapshot, Status, default_normalize_score,
@@ -43,7 +46,12 @@ impl Plugin for NodeAffinity {
 }
 
 impl PreFilterPlugin for NodeAffinity {
-    fn pre_filter(&self, _state: &mut CycleState, pod: &Pod, _s: &Snapshot) -> (Option<NodeNames>, Status) {
+    fn pre_filter(
+        &self,
+        _state: &mut CycleState,
+        pod: &Pod,
+        _s: &Snapshot,
+    ) -> (Option<NodeNames>, Status) {
         let has_selector = pod
             .spec
             .as_ref()
@@ -96,12 +104,21 @@ fn preferred_terms(pod: &Pod) -> &[PreferredSchedulingTerm] {
         .as_ref()
         .and_then(|s| s.affinity.as_ref())
         .and_then(|a| a.node_affinity.as_ref())
-        .and_then(|n| n.preferred_during_scheduling_ignored_during_execution.as_deref())
+        .and_then(|n| {
+            n.preferred_during_scheduling_ignored_during_execution
+                .as_deref()
+        })
         .unwrap_or(&[])
 }
 
 impl PreScorePlugin for NodeAffinity {
-    fn pre_score(&self, _state: &mut CycleState, pod: &Pod, _s: &Snapshot, _f: &[&NodeInfo]) -> Status {
+    fn pre_score(
+        &self,
+        _state: &mut CycleState,
+        pod: &Pod,
+        _s: &Snapshot,
+        _f: &[&NodeInfo],
+    ) -> Status {
         if preferred_terms(pod).is_empty() {
             Status::skip()
         } else {
@@ -133,17 +150,32 @@ mod tests {
     use serde_json::json;
 
     fn zone_node(name: &str, zone: &str) -> NodeInfo {
-        node_info(node(name, "1", "1Gi", json!({"metadata": {"labels": {"zone": zone, "disk": "ssd"}}})), &[])
+        node_info(
+            node(
+                name,
+                "1",
+                "1Gi",
+                json!({"metadata": {"labels": {"zone": zone, "disk": "ssd"}}}),
+            ),
+            &[],
+        )
     }
 
     #[test]
     fn node_selector_and_required_affinity_must_both_match() {
-        let p = pod("p", json!({
+        let p = pod(
+            "p",
+            json!({
             "nodeSelector": {"disk": "ssd"},
             "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
-                {"matchExpressions": [{"key": "zone", "operator": "In", "values": ["a"]}]}]}}}}));
+                {"matchExpressions": [{"key": "zone", "operator": "In", "values": ["a"]}]}]}}}}),
+        );
         let st = CycleState::default();
-        assert!(NodeAffinity.filter(&st, &p, &zone_node("n1", "a")).is_success());
+        assert!(
+            NodeAffinity
+                .filter(&st, &p, &zone_node("n1", "a"))
+                .is_success()
+        );
         let s = NodeAffinity.filter(&st, &p, &zone_node("n2", "b"));
         assert_eq!(s.code, Code::UnschedulableAndUnresolvable);
         assert_eq!(s.reasons, vec![ERR_REASON_POD]);
@@ -151,32 +183,57 @@ mod tests {
 
     #[test]
     fn terms_are_ored_and_an_empty_term_matches_nothing() {
-        let p = pod("p", json!({"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+        let p = pod(
+            "p",
+            json!({"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
             {},
-            {"matchExpressions": [{"key": "zone", "operator": "In", "values": ["b"]}]}]}}}}));
+            {"matchExpressions": [{"key": "zone", "operator": "In", "values": ["b"]}]}]}}}}),
+        );
         let st = CycleState::default();
-        assert!(!NodeAffinity.filter(&st, &p, &zone_node("n1", "a")).is_success());
-        assert!(NodeAffinity.filter(&st, &p, &zone_node("n2", "b")).is_success());
+        assert!(
+            !NodeAffinity
+                .filter(&st, &p, &zone_node("n1", "a"))
+                .is_success()
+        );
+        assert!(
+            NodeAffinity
+                .filter(&st, &p, &zone_node("n2", "b"))
+                .is_success()
+        );
     }
 
     #[test]
     fn pre_filter_skips_pods_without_selector_or_affinity_and_narrows_to_named_nodes() {
-        let (_, s) = NodeAffinity.pre_filter(&mut CycleState::default(), &pod("p", json!({})), &Snapshot::default());
+        let (_, s) = NodeAffinity.pre_filter(
+            &mut CycleState::default(),
+            &pod("p", json!({})),
+            &Snapshot::default(),
+        );
         assert!(s.is_skip());
-        let p = pod("p", json!({"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+        let p = pod(
+            "p",
+            json!({"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
             {"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["n1"]}]},
-            {"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["n3"]}]}]}}}}));
-        let (names, s) = NodeAffinity.pre_filter(&mut CycleState::default(), &p, &Snapshot::default());
+            {"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["n3"]}]}]}}}}),
+        );
+        let (names, s) =
+            NodeAffinity.pre_filter(&mut CycleState::default(), &p, &Snapshot::default());
         assert!(s.is_success());
-        assert_eq!(names.unwrap().into_iter().collect::<Vec<_>>(), vec!["n1", "n3"]);
+        assert_eq!(
+            names.unwrap().into_iter().collect::<Vec<_>>(),
+            vec!["n1", "n3"]
+        );
     }
 
     #[test]
     fn pinned_names_that_do_not_intersect_conflict() {
-        let p = pod("p", json!({"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+        let p = pod(
+            "p",
+            json!({"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
             {"matchFields": [
                 {"key": "metadata.name", "operator": "In", "values": ["n1"]},
-                {"key": "metadata.name", "operator": "In", "values": ["n2"]}]}]}}}}));
+                {"key": "metadata.name", "operator": "In", "values": ["n2"]}]}]}}}}),
+        );
         let (_, s) = NodeAffinity.pre_filter(&mut CycleState::default(), &p, &Snapshot::default());
         assert_eq!(s.code, Code::UnschedulableAndUnresolvable);
         assert_eq!(s.reasons, vec![ERR_REASON_CONFLICT]);
@@ -184,14 +241,26 @@ mod tests {
 
     #[test]
     fn preferred_terms_sum_weights_and_normalize_to_100() {
-        let p = pod("p", json!({"affinity": {"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+        let p = pod(
+            "p",
+            json!({"affinity": {"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
             {"weight": 10, "preference": {"matchExpressions": [{"key": "zone", "operator": "In", "values": ["a"]}]}},
-            {"weight": 5, "preference": {"matchExpressions": [{"key": "disk", "operator": "Exists"}]}}]}}}));
+            {"weight": 5, "preference": {"matchExpressions": [{"key": "disk", "operator": "Exists"}]}}]}}}),
+        );
         let st = CycleState::default();
         let a = NodeAffinity.score(&st, &p, &zone_node("n1", "a")).unwrap();
         let b = NodeAffinity.score(&st, &p, &zone_node("n2", "b")).unwrap();
         assert_eq!((a, b), (15, 5));
-        let mut scores = vec![NodeScore { name: "n1".into(), score: a }, NodeScore { name: "n2".into(), score: b }];
+        let mut scores = vec![
+            NodeScore {
+                name: "n1".into(),
+                score: a,
+            },
+            NodeScore {
+                name: "n2".into(),
+                score: b,
+            },
+        ];
         NodeAffinity.normalize(&st, &p, &mut scores);
         assert_eq!((scores[0].score, scores[1].score), (100, 33));
     }

@@ -42,7 +42,11 @@ mod tests {
     #[test]
     fn a_pod_naming_another_node_does_not_fit() {
         let n = node_info(node("n1", "1", "1Gi", json!({})), &[]);
-        let s = NodeName.filter(&CycleState::default(), &pod("p", json!({"nodeName": "n2"})), &n);
+        let s = NodeName.filter(
+            &CycleState::default(),
+            &pod("p", json!({"nodeName": "n2"})),
+            &n,
+        );
         assert_eq!(s.code, Code::UnschedulableAndUnresolvable);
         assert_eq!(s.reasons, vec![ERR_REASON]);
     }
@@ -51,7 +55,11 @@ mod tests {
     fn a_pod_naming_this_node_or_none_fits() {
         let n = node_info(node("n1", "1", "1Gi", json!({})), &[]);
         let st = CycleState::default();
-        assert!(NodeName.filter(&st, &pod("p", json!({"nodeName": "n1"})), &n).is_success());
+        assert!(
+            NodeName
+                .filter(&st, &pod("p", json!({"nodeName": "n1"})), &n)
+                .is_success()
+        );
         assert!(NodeName.filter(&st, &pod("p", json!({})), &n).is_success());
     }
 }

@@ -39,7 +39,12 @@ pub fn container_ports(pod: &Pod) -> Vec<ContainerPort> {
 }
 
 impl PreFilterPlugin for NodePorts {
-    fn pre_filter(&self, state: &mut CycleState, pod: &Pod, _s: &Snapshot) -> (Option<NodeNames>, Status) {
+    fn pre_filter(
+        &self,
+        state: &mut CycleState,
+        pod: &Pod,
+        _s: &Snapshot,
+    ) -> (Option<NodeNames>, Status) {
         let ports = container_ports(pod);
         if ports.is_empty() {
             return (None, Status::skip());
@@ -82,13 +87,19 @@ mod tests {
     use serde_json::json;
 
     fn port_pod(name: &str, ip: &str, port: i32) -> std::sync::Arc<Pod> {
-        pod(name, json!({"containers": [{"name": "c", "ports": [
-            {"containerPort": 80, "hostPort": port, "hostIP": ip, "protocol": "TCP"}]}]}))
+        pod(
+            name,
+            json!({"containers": [{"name": "c", "ports": [
+            {"containerPort": 80, "hostPort": port, "hostIP": ip, "protocol": "TCP"}]}]}),
+        )
     }
 
     #[test]
     fn a_taken_host_port_rejects_the_node() {
-        let n = node_info(node("n1", "1", "1Gi", json!({})), &[port_pod("e", "", 8080)]);
+        let n = node_info(
+            node("n1", "1", "1Gi", json!({})),
+            &[port_pod("e", "", 8080)],
+        );
         let s = NodePorts.filter(&CycleState::default(), &port_pod("p", "10.0.0.1", 8080), &n);
         assert_eq!(s.code, Code::Unschedulable);
         assert_eq!(s.reasons, vec![ERR_REASON]);
@@ -96,13 +107,24 @@ mod tests {
 
     #[test]
     fn different_specific_ips_do_not_conflict() {
-        let n = node_info(node("n1", "1", "1Gi", json!({})), &[port_pod("e", "10.0.0.2", 8080)]);
-        assert!(NodePorts.filter(&CycleState::default(), &port_pod("p", "10.0.0.1", 8080), &n).is_success());
+        let n = node_info(
+            node("n1", "1", "1Gi", json!({})),
+            &[port_pod("e", "10.0.0.2", 8080)],
+        );
+        assert!(
+            NodePorts
+                .filter(&CycleState::default(), &port_pod("p", "10.0.0.1", 8080), &n)
+                .is_success()
+        );
     }
 
     #[test]
     fn a_pod_without_ports_skips_the_filter() {
-        let (_, s) = NodePorts.pre_filter(&mut CycleState::default(), &pod("p", json!({})), &Snapshot::default());
+        let (_, s) = NodePorts.pre_filter(
+            &mut CycleState::default(),
+            &pod("p", json!({})),
+            &Snapshot::default(),
+        );
         assert!(s.is_skip());
     }
 }

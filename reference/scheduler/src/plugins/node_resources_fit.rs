@@ -59,7 +59,12 @@ impl Plugin for NodeResourcesFit {
 }
 
 impl PreFilterPlugin for NodeResourcesFit {
-    fn pre_filter(&self, state: &mut CycleState, pod: &Pod, _s: &Snapshot) -> (Option<NodeNames>, Status) {
+    fn pre_filter(
+        &self,
+        state: &mut CycleState,
+        pod: &Pod,
+        _s: &Snapshot,
+    ) -> (Option<NodeNames>, Status) {
         state.write(STATE_KEY, pod_requests(pod));
         (None, Status::success())
     }
@@ -162,7 +167,10 @@ mod tests {
     use serde_json::json;
 
     fn req_pod(cpu: &str, mem: &str) -> std::sync::Arc<Pod> {
-        pod("p", json!({"containers": [{"name": "c", "resources": {"requests": {"cpu": cpu, "memory": mem}}}]}))
+        pod(
+            "p",
+            json!({"containers": [{"name": "c", "resources": {"requests": {"cpu": cpu, "memory": mem}}}]}),
+        )
     }
 
     fn filter(p: &Pod, n: &NodeInfo) -> Status {
@@ -171,7 +179,10 @@ mod tests {
 
     #[test]
     fn insufficient_cpu_and_memory_are_both_reported_in_order() {
-        let n = node_info(node("n1", "1", "1Gi", json!({})), &[req_pod("600m", "600Mi")]);
+        let n = node_info(
+            node("n1", "1", "1Gi", json!({})),
+            &[req_pod("600m", "600Mi")],
+        );
         let s = filter(&req_pod("500m", "500Mi"), &n);
         assert_eq!(s.code, Code::Unschedulable);
         assert_eq!(s.reasons, vec!["Insufficient cpu", "Insufficient memory"]);
@@ -187,7 +198,12 @@ mod tests {
     #[test]
     fn too_many_pods_applies_even_to_pods_requesting_nothing() {
         let n = node_info(
-            node("n1", "1", "1Gi", json!({"status": {"allocatable": {"pods": "1"}}})),
+            node(
+                "n1",
+                "1",
+                "1Gi",
+                json!({"status": {"allocatable": {"pods": "1"}}}),
+            ),
             &[pod("e", json!({}))],
         );
         let s = filter(&pod("p", json!({})), &n);
@@ -197,7 +213,10 @@ mod tests {
     #[test]
     fn extended_resources_missing_from_the_node_are_insufficient_unless_ignored() {
         let n = node_info(node("n1", "1", "1Gi", json!({})), &[]);
-        let p = pod("p", json!({"containers": [{"name": "c", "resources": {"requests": {"example.com/aaa": "1"}}}]}));
+        let p = pod(
+            "p",
+            json!({"containers": [{"name": "c", "resources": {"requests": {"example.com/aaa": "1"}}}]}),
+        );
         assert_eq!(filter(&p, &n).reasons, vec!["Insufficient example.com/aaa"]);
         let mut plugin = NodeResourcesFit::default();
         plugin.ignored_resource_groups.insert("example.com".into());
@@ -207,12 +226,26 @@ mod tests {
     #[test]
     fn ephemeral_storage_and_hugepages_are_checked() {
         let n = node_info(
-            node("n1", "1", "1Gi", json!({"status": {"allocatable": {"ephemeral-storage": "1Gi", "hugepages-2Mi": "2Mi"}}})),
+            node(
+                "n1",
+                "1",
+                "1Gi",
+                json!({"status": {"allocatable": {"ephemeral-storage": "1Gi", "hugepages-2Mi": "2Mi"}}}),
+            ),
             &[],
         );
-        let p = pod("p", json!({"containers": [{"name": "c", "resources": {"requests": {
-            "ephemeral-storage": "2Gi", "hugepages-2Mi": "4Mi"}}}]}));
-        assert_eq!(filter(&p, &n).reasons, vec!["Insufficient ephemeral-storage", "Insufficient hugepages-2Mi"]);
+        let p = pod(
+            "p",
+            json!({"containers": [{"name": "c", "resources": {"requests": {
+            "ephemeral-storage": "2Gi", "hugepages-2Mi": "4Mi"}}}]}),
+        );
+        assert_eq!(
+            filter(&p, &n).reasons,
+            vec![
+                "Insufficient ephemeral-storage",
+                "Insufficient hugepages-2Mi"
+            ]
+        );
     }
 
     #[test]
@@ -225,7 +258,11 @@ mod tests {
         // Pod asking 500m / 500Mi on a node already holding a default pod:
         // cpu (1000-600)*100/1000 = 40, memory (2000-700)*100/2000 = 65 -> (40+65)/2 = 52.
         let n = node_info(node("n1", "1", "2000Mi", json!({})), &[pod("e", json!({}))]);
-        let s = NodeResourcesFit::default().score(&CycleState::default(), &req_pod("500m", "500Mi"), &n);
+        let s = NodeResourcesFit::default().score(
+            &CycleState::default(),
+            &req_pod("500m", "500Mi"),
+            &n,
+        );
         assert_eq!(s.unwrap(), 52);
     }
 

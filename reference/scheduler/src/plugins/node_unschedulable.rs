@@ -61,7 +61,10 @@ mod tests {
 
     #[test]
     fn a_cordoned_node_rejects_pods_without_the_toleration() {
-        let n = node_info(node("n1", "1", "1Gi", json!({"spec": {"unschedulable": true}})), &[]);
+        let n = node_info(
+            node("n1", "1", "1Gi", json!({"spec": {"unschedulable": true}})),
+            &[],
+        );
         let s = NodeUnschedulable.filter(&CycleState::default(), &pod("p", json!({})), &n);
         assert_eq!(s.code, Code::UnschedulableAndUnresolvable);
         assert_eq!(s.reasons, vec!["node(s) were unschedulable"]);
@@ -69,15 +72,29 @@ mod tests {
 
     #[test]
     fn a_cordoned_node_accepts_pods_tolerating_unschedulable() {
-        let n = node_info(node("n1", "1", "1Gi", json!({"spec": {"unschedulable": true}})), &[]);
-        let p = pod("p", json!({"tolerations": [
-            {"key": "node.kubernetes.io/unschedulable", "operator": "Exists", "effect": "NoSchedule"}]}));
-        assert!(NodeUnschedulable.filter(&CycleState::default(), &p, &n).is_success());
+        let n = node_info(
+            node("n1", "1", "1Gi", json!({"spec": {"unschedulable": true}})),
+            &[],
+        );
+        let p = pod(
+            "p",
+            json!({"tolerations": [
+            {"key": "node.kubernetes.io/unschedulable", "operator": "Exists", "effect": "NoSchedule"}]}),
+        );
+        assert!(
+            NodeUnschedulable
+                .filter(&CycleState::default(), &p, &n)
+                .is_success()
+        );
     }
 
     #[test]
     fn a_schedulable_node_accepts_any_pod() {
         let n = node_info(node("n1", "1", "1Gi", json!({})), &[]);
-        assert!(NodeUnschedulable.filter(&CycleState::default(), &pod("p", json!({})), &n).is_success());
+        assert!(
+            NodeUnschedulable
+                .filter(&CycleState::default(), &pod("p", json!({})), &n)
+                .is_success()
+        );
     }
 }

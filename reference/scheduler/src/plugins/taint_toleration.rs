@@ -37,11 +37,15 @@ impl FilterPlugin for TaintToleration {
     fn filter(&self, _state: &CycleState, pod: &Pod, node: &NodeInfo) -> Status {
         let tolerations = pod_tolerations(pod);
         let untolerated = node_taints(&node.node).iter().find(|t| {
-            (t.effect == "NoSchedule" || t.effect == "NoExecute") && !tolerations_tolerate(tolerations, t)
+            (t.effect == "NoSchedule" || t.effect == "NoExecute")
+                && !tolerations_tolerate(tolerations, t)
         });
         match untolerated {
             None => Status::success(),
-            Some(t) => Status::unresolvable(err_reason_untolerated(&t.key, t.value.as_deref().unwrap_or(""))),
+            Some(t) => Status::unresolvable(err_reason_untolerated(
+                &t.key,
+                t.value.as_deref().unwrap_or(""),
+            )),
         }
     }
 }
@@ -50,7 +54,12 @@ impl ScorePlugin for TaintToleration {
     fn score(&self, _state: &CycleState, pod: &Pod, node: &NodeInfo) -> Result<i64, Status> {
         let prefer: Vec<Toleration> = pod_tolerations(pod)
             .iter()
-            .filter(|t| matches!(t.effect.as_deref(), None | Some("") | Some("PreferNoSchedule")))
+            .filter(|t| {
+                matches!(
+                    t.effect.as_deref(),
+                    None | Some("") | Some("PreferNoSchedule")
+                )
+            })
             .cloned()
             .collect();
         let count = node_taints(&node.node)
@@ -74,7 +83,10 @@ mod tests {
     use serde_json::json;
 
     fn tainted(taints: serde_json::Value) -> NodeInfo {
-        node_info(node("n1", "1", "1Gi", json!({"spec": {"taints": taints}})), &[])
+        node_info(
+            node("n1", "1", "1Gi", json!({"spec": {"taints": taints}})),
+            &[],
+        )
     }
 
     #[test]
@@ -93,8 +105,15 @@ mod tests {
         let n = tainted(json!([
             {"key": "a", "effect": "PreferNoSchedule"},
             {"key": "b", "value": "2", "effect": "NoSchedule"}]));
-        let p = pod("p", json!({"tolerations": [{"key": "b", "operator": "Equal", "value": "2"}]}));
-        assert!(TaintToleration.filter(&CycleState::default(), &p, &n).is_success());
+        let p = pod(
+            "p",
+            json!({"tolerations": [{"key": "b", "operator": "Equal", "value": "2"}]}),
+        );
+        assert!(
+            TaintToleration
+                .filter(&CycleState::default(), &p, &n)
+                .is_success()
+        );
     }
 
     #[test]
@@ -102,17 +121,40 @@ mod tests {
         let n = tainted(json!([
             {"key": "a", "effect": "PreferNoSchedule"},
             {"key": "b", "effect": "PreferNoSchedule"}]));
-        let p = pod("p", json!({"tolerations": [{"key": "a", "operator": "Exists", "effect": "PreferNoSchedule"},
-            {"key": "b", "operator": "Exists", "effect": "NoSchedule"}]}));
-        assert_eq!(TaintToleration.score(&CycleState::default(), &p, &n).unwrap(), 1);
+        let p = pod(
+            "p",
+            json!({"tolerations": [{"key": "a", "operator": "Exists", "effect": "PreferNoSchedule"},
+            {"key": "b", "operator": "Exists", "effect": "NoSchedule"}]}),
+        );
+        assert_eq!(
+            TaintToleration
+                .score(&CycleState::default(), &p, &n)
+                .unwrap(),
+            1
+        );
         let mut scores = vec![
-            NodeScore { name: "x".into(), score: 2 },
-            NodeScore { name: "y".into(), score: 1 },
-            NodeScore { name: "z".into(), score: 0 },
+            NodeScore {
+                name: "x".into(),
+                score: 2,
+            },
+            NodeScore {
+                name: "y".into(),
+                score: 1,
+            },
+            NodeScore {
+                name: "z".into(),
+                score: 0,
+            },
         ];
         TaintToleration.normalize(&CycleState::default(), &p, &mut scores);
-        assert_eq!(scores.iter().map(|s| s.score).collect::<Vec<_>>(), vec![0, 50, 100]);
-        let mut zeros = vec![NodeScore { name: "x".into(), score: 0 }];
+        assert_eq!(
+            scores.iter().map(|s| s.score).collect::<Vec<_>>(),
+            vec![0, 50, 100]
+        );
+        let mut zeros = vec![NodeScore {
+            name: "x".into(),
+            score: 0,
+        }];
         TaintToleration.normalize(&CycleState::default(), &p, &mut zeros);
         assert_eq!(zeros[0].score, 100);
     }

@@ -15,7 +15,8 @@ use crate::plugins::helper::labels_of;
 /// The incoming pod's required affinity is not satisfied on this node.
 pub const ERR_REASON_AFFINITY_RULES_NOT_MATCH: &str = "node(s) didn't match pod affinity rules";
 /// The incoming pod's required anti-affinity is violated on this node.
-pub const ERR_REASON_ANTI_AFFINITY_RULES_NOT_MATCH: &str = "node(s) didn't match pod anti-affinity rules";
+pub const ERR_REASON_ANTI_AFFINITY_RULES_NOT_MATCH: &str =
+    "node(s) didn't match pod anti-affinity rules";
 /// An existing pod's required anti-affinity forbids the incoming pod here.
 pub const ERR_REASON_EXISTING_ANTI_AFFINITY_RULES_NOT_MATCH: &str =
     "node(s) didn't satisfy existing pods anti-affinity rules";
@@ -43,7 +44,12 @@ fn matches_all(terms: &[AffinityTerm], pod: &Pod, objects: &ClusterObjects) -> b
 }
 
 impl PreFilterPlugin for InterPodAffinity {
-    fn pre_filter(&self, state: &mut CycleState, pod: &Pod, snapshot: &Snapshot) -> (Option<NodeNames>, Status) {
+    fn pre_filter(
+        &self,
+        state: &mut CycleState,
+        pod: &Pod,
+        snapshot: &Snapshot,
+    ) -> (Option<NodeNames>, Status) {
         let terms = PodTerms::of(pod);
         let objects = &snapshot.objects;
         let mut existing_anti_affinity_counts = TopologyCounts::new();
@@ -56,7 +62,11 @@ impl PreFilterPlugin for InterPodAffinity {
                 for t in &existing_terms.required_anti_affinity {
                     any_existing_anti = true;
                     if t.matches(pod, objects) {
-                        bump(&mut existing_anti_affinity_counts, &node.node, &t.topology_key);
+                        bump(
+                            &mut existing_anti_affinity_counts,
+                            &node.node,
+                            &t.topology_key,
+                        );
                     }
                 }
                 // Affinity counts only when the existing pod matches *all* terms.
@@ -72,7 +82,10 @@ impl PreFilterPlugin for InterPodAffinity {
                 }
             }
         }
-        if terms.required_affinity.is_empty() && terms.required_anti_affinity.is_empty() && !any_existing_anti {
+        if terms.required_affinity.is_empty()
+            && terms.required_anti_affinity.is_empty()
+            && !any_existing_anti
+        {
             return (None, Status::skip());
         }
         let self_matches_all_affinity = matches_all(&terms.required_affinity, pod, objects);
@@ -91,13 +104,18 @@ impl PreFilterPlugin for InterPodAffinity {
 }
 
 fn count(counts: &TopologyCounts, key: &str, value: &str) -> i64 {
-    counts.get(&(key.to_string(), value.to_string())).copied().unwrap_or(0)
+    counts
+        .get(&(key.to_string(), value.to_string()))
+        .copied()
+        .unwrap_or(0)
 }
 
 impl FilterPlugin for InterPodAffinity {
     fn filter(&self, state: &CycleState, _pod: &Pod, node: &NodeInfo) -> Status {
         let Some(s) = state.read::<FilterState>(STATE_KEY) else {
-            return Status::error("reading \"PreFilterInterPodAffinity\" from cycleState: not found");
+            return Status::error(
+                "reading \"PreFilterInterPodAffinity\" from cycleState: not found",
+            );
         };
         let labels = node.labels();
 
@@ -113,7 +131,8 @@ impl FilterPlugin for InterPodAffinity {
                 pods_exist = false;
             }
         }
-        if !pods_exist && !(s.affinity_counts.is_empty() && s.self_matches_all_affinity) {
+        let first_of_group = s.affinity_counts.is_empty() && s.self_matches_all_affinity;
+        if !pods_exist && !first_of_group {
             return Status::unresolvable(ERR_REASON_AFFINITY_RULES_NOT_MATCH);
         }
 
@@ -144,11 +163,20 @@ mod tests {
     use std::sync::Arc;
 
     fn zoned(name: &str, zone: &str) -> Arc<Node> {
-        node(name, "4", "8Gi", json!({"metadata": {"labels": {"zone": zone}}}))
+        node(
+            name,
+            "4",
+            "8Gi",
+            json!({"metadata": {"labels": {"zone": zone}}}),
+        )
     }
 
     fn labelled(name: &str, app: &str, affinity: Value) -> Arc<Pod> {
-        pod_with(name, json!({"labels": {"app": app}}), json!({"affinity": affinity}))
+        pod_with(
+            name,
+            json!({"labels": {"app": app}}),
+            json!({"affinity": affinity}),
+        )
     }
 
     fn term(kind: &str, app: &str, key: &str) -> Value {
@@ -161,7 +189,10 @@ mod tests {
         let mut st = CycleState::default();
         let (_, s) = InterPodAffinity::default().pre_filter(&mut st, pod, &snap);
         assert!(s.is_success(), "{s:?}");
-        snap.nodes.iter().map(|n| InterPodAffinity::default().filter(&st, pod, n)).collect()
+        snap.nodes
+            .iter()
+            .map(|n| InterPodAffinity::default().filter(&st, pod, n))
+            .collect()
     }
 
     #[test]
@@ -191,24 +222,40 @@ mod tests {
         let web = labelled("web", "web", term("podAntiAffinity", "web", "zone"));
         let res = run(&web, &nodes, &[other]);
         assert_eq!(res[0].code, Code::Unschedulable);
-        assert_eq!(res[0].reasons, vec![ERR_REASON_ANTI_AFFINITY_RULES_NOT_MATCH]);
+        assert_eq!(
+            res[0].reasons,
+            vec![ERR_REASON_ANTI_AFFINITY_RULES_NOT_MATCH]
+        );
         assert!(res[1].is_success());
     }
 
     #[test]
     fn an_existing_pods_anti_affinity_repels_the_incoming_pod() {
         let nodes = [zoned("n1", "a"), zoned("n2", "b")];
-        let loner = bound(labelled("loner", "loner", term("podAntiAffinity", "web", "zone")), "n2");
+        let loner = bound(
+            labelled("loner", "loner", term("podAntiAffinity", "web", "zone")),
+            "n2",
+        );
         let web = labelled("web", "web", json!({}));
         let res = run(&web, &nodes, &[loner]);
         assert!(res[0].is_success());
-        assert_eq!(res[1].reasons, vec![ERR_REASON_EXISTING_ANTI_AFFINITY_RULES_NOT_MATCH]);
+        assert_eq!(
+            res[1].reasons,
+            vec![ERR_REASON_EXISTING_ANTI_AFFINITY_RULES_NOT_MATCH]
+        );
     }
 
     #[test]
     fn terms_apply_to_the_owners_namespace_by_default() {
         let nodes = [zoned("n1", "a")];
-        let other_ns = bound(pod_with("w1", json!({"namespace": "other", "labels": {"app": "web"}}), json!({})), "n1");
+        let other_ns = bound(
+            pod_with(
+                "w1",
+                json!({"namespace": "other", "labels": {"app": "web"}}),
+                json!({}),
+            ),
+            "n1",
+        );
         let web = labelled("web", "web", term("podAntiAffinity", "web", "zone"));
         assert!(run(&web, &nodes, &[other_ns])[0].is_success());
     }
@@ -216,7 +263,11 @@ mod tests {
     #[test]
     fn a_pod_without_terms_and_no_anti_affine_pods_skips() {
         let snap = snapshot(&[zoned("n1", "a")], &[]);
-        let (_, s) = InterPodAffinity::default().pre_filter(&mut CycleState::default(), &labelled("p", "x", json!({})), &snap);
+        let (_, s) = InterPodAffinity::default().pre_filter(
+            &mut CycleState::default(),
+            &labelled("p", "x", json!({})),
+            &snap,
+        );
         assert!(s.is_skip());
     }
 }

@@ -91,10 +91,9 @@ impl AffinityTerm {
     pub fn matches(&self, pod: &Pod, objects: &ClusterObjects) -> bool {
         let ns = pod.metadata.namespace.as_deref().unwrap_or("");
         let ns_ok = self.namespaces.contains(ns)
-            || self
-                .namespace_selector
-                .as_ref()
-                .is_some_and(|sel| label_selector_matches(Some(sel), &namespace_labels(ns, objects)));
+            || self.namespace_selector.as_ref().is_some_and(|sel| {
+                label_selector_matches(Some(sel), &namespace_labels(ns, objects))
+            });
         ns_ok && label_selector_matches(self.selector.as_ref(), labels_of(&pod.metadata.labels))
     }
 }
@@ -131,7 +130,11 @@ impl PodTerms {
         let pa = affinity.and_then(|a| a.pod_affinity.as_ref());
         let paa = affinity.and_then(|a| a.pod_anti_affinity.as_ref());
         let required = |terms: Option<&Vec<PodAffinityTerm>>| -> Vec<AffinityTerm> {
-            terms.into_iter().flatten().map(|t| AffinityTerm::new(t, pod, 1)).collect()
+            terms
+                .into_iter()
+                .flatten()
+                .map(|t| AffinityTerm::new(t, pod, 1))
+                .collect()
         };
         let preferred = |terms: Option<&Vec<WeightedPodAffinityTerm>>| -> Vec<AffinityTerm> {
             terms
@@ -142,10 +145,22 @@ impl PodTerms {
                 .collect()
         };
         PodTerms {
-            required_affinity: required(pa.and_then(|a| a.required_during_scheduling_ignored_during_execution.as_ref())),
-            required_anti_affinity: required(paa.and_then(|a| a.required_during_scheduling_ignored_during_execution.as_ref())),
-            preferred_affinity: preferred(pa.and_then(|a| a.preferred_during_scheduling_ignored_during_execution.as_ref())),
-            preferred_anti_affinity: preferred(paa.and_then(|a| a.preferred_during_scheduling_ignored_during_execution.as_ref())),
+            required_affinity: required(pa.and_then(|a| {
+                a.required_during_scheduling_ignored_during_execution
+                    .as_ref()
+            })),
+            required_anti_affinity: required(paa.and_then(|a| {
+                a.required_during_scheduling_ignored_during_execution
+                    .as_ref()
+            })),
+            preferred_affinity: preferred(pa.and_then(|a| {
+                a.preferred_during_scheduling_ignored_during_execution
+                    .as_ref()
+            })),
+            preferred_anti_affinity: preferred(paa.and_then(|a| {
+                a.preferred_during_scheduling_ignored_during_execution
+                    .as_ref()
+            })),
         }
     }
 }

@@ -37,7 +37,13 @@ fn process_term(
 }
 
 impl PreScorePlugin for InterPodAffinity {
-    fn pre_score(&self, state: &mut CycleState, pod: &Pod, snapshot: &Snapshot, _f: &[&NodeInfo]) -> Status {
+    fn pre_score(
+        &self,
+        state: &mut CycleState,
+        pod: &Pod,
+        snapshot: &Snapshot,
+        _f: &[&NodeInfo],
+    ) -> Status {
         let incoming = PodTerms::of(pod);
         let objects = &snapshot.objects;
         let mut scores = TopologyScore::new();
@@ -57,7 +63,14 @@ impl PreScorePlugin for InterPodAffinity {
                 let theirs = PodTerms::of(ep);
                 if self.hard_pod_affinity_weight > 0 {
                     for t in &theirs.required_affinity {
-                        process_term(&mut scores, t, self.hard_pod_affinity_weight, pod, objects, labels);
+                        process_term(
+                            &mut scores,
+                            t,
+                            self.hard_pod_affinity_weight,
+                            pod,
+                            objects,
+                            labels,
+                        );
                     }
                 }
                 for t in &theirs.preferred_affinity {
@@ -113,41 +126,96 @@ mod tests {
     #[test]
     fn preferred_affinity_and_anti_affinity_move_scores_by_their_weights() {
         let nodes = [
-            node("n1", "4", "8Gi", json!({"metadata": {"labels": {"zone": "a"}}})),
-            node("n2", "4", "8Gi", json!({"metadata": {"labels": {"zone": "b"}}})),
-            node("n3", "4", "8Gi", json!({"metadata": {"labels": {"zone": "c"}}})),
+            node(
+                "n1",
+                "4",
+                "8Gi",
+                json!({"metadata": {"labels": {"zone": "a"}}}),
+            ),
+            node(
+                "n2",
+                "4",
+                "8Gi",
+                json!({"metadata": {"labels": {"zone": "b"}}}),
+            ),
+            node(
+                "n3",
+                "4",
+                "8Gi",
+                json!({"metadata": {"labels": {"zone": "c"}}}),
+            ),
         ];
-        let db = bound(pod_with("db", json!({"labels": {"app": "db"}}), json!({})), "n1");
-        let cache = bound(pod_with("cache", json!({"labels": {"app": "cache"}}), json!({})), "n2");
-        let web = pod_with("web", json!({"labels": {"app": "web"}}), json!({"affinity": {
+        let db = bound(
+            pod_with("db", json!({"labels": {"app": "db"}}), json!({})),
+            "n1",
+        );
+        let cache = bound(
+            pod_with("cache", json!({"labels": {"app": "cache"}}), json!({})),
+            "n2",
+        );
+        let web = pod_with(
+            "web",
+            json!({"labels": {"app": "web"}}),
+            json!({"affinity": {
             "podAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
                 {"weight": 80, "podAffinityTerm": {"labelSelector": {"matchLabels": {"app": "db"}}, "topologyKey": "zone"}}]},
             "podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
-                {"weight": 20, "podAffinityTerm": {"labelSelector": {"matchLabels": {"app": "cache"}}, "topologyKey": "zone"}}]}}}));
+                {"weight": 20, "podAffinityTerm": {"labelSelector": {"matchLabels": {"app": "cache"}}, "topologyKey": "zone"}}]}}}),
+        );
         let snap = snapshot(&nodes, &[db, cache]);
         let plugin = InterPodAffinity::default();
         let mut st = CycleState::default();
         let feasible: Vec<&NodeInfo> = snap.nodes.iter().collect();
-        assert!(plugin.pre_score(&mut st, &web, &snap, &feasible).is_success());
+        assert!(
+            plugin
+                .pre_score(&mut st, &web, &snap, &feasible)
+                .is_success()
+        );
         let mut scores: Vec<NodeScore> = snap
             .nodes
             .iter()
-            .map(|n| NodeScore { name: n.name().into(), score: plugin.score(&st, &web, n).unwrap() })
+            .map(|n| NodeScore {
+                name: n.name().into(),
+                score: plugin.score(&st, &web, n).unwrap(),
+            })
             .collect();
-        assert_eq!(scores.iter().map(|s| s.score).collect::<Vec<_>>(), vec![80, -20, 0]);
+        assert_eq!(
+            scores.iter().map(|s| s.score).collect::<Vec<_>>(),
+            vec![80, -20, 0]
+        );
         plugin.normalize(&st, &web, &mut scores);
         // [derived] min -20, max 80: (80+20)/100*100 = 100, 0, (0+20)/100*100 = 20.
-        assert_eq!(scores.iter().map(|s| s.score).collect::<Vec<_>>(), vec![100, 0, 20]);
+        assert_eq!(
+            scores.iter().map(|s| s.score).collect::<Vec<_>>(),
+            vec![100, 0, 20]
+        );
     }
 
     #[test]
     fn an_existing_pods_required_affinity_to_the_incoming_pod_adds_the_hard_weight() {
         let nodes = [
-            node("n1", "4", "8Gi", json!({"metadata": {"labels": {"zone": "a"}}})),
-            node("n2", "4", "8Gi", json!({"metadata": {"labels": {"zone": "b"}}})),
+            node(
+                "n1",
+                "4",
+                "8Gi",
+                json!({"metadata": {"labels": {"zone": "a"}}}),
+            ),
+            node(
+                "n2",
+                "4",
+                "8Gi",
+                json!({"metadata": {"labels": {"zone": "b"}}}),
+            ),
         ];
-        let fan = bound(pod_with("fan", json!({}), json!({"affinity": {"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
-            {"labelSelector": {"matchLabels": {"app": "web"}}, "topologyKey": "zone"}]}}})), "n2");
+        let fan = bound(
+            pod_with(
+                "fan",
+                json!({}),
+                json!({"affinity": {"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+            {"labelSelector": {"matchLabels": {"app": "web"}}, "topologyKey": "zone"}]}}}),
+            ),
+            "n2",
+        );
         let web = pod_with("web", json!({"labels": {"app": "web"}}), json!({}));
         let snap = snapshot(&nodes, &[fan]);
         let plugin = InterPodAffinity::default();
@@ -161,6 +229,10 @@ mod tests {
     fn nothing_to_score_skips() {
         let snap = snapshot(&[node("n1", "4", "8Gi", json!({}))], &[]);
         let web = pod_with("web", json!({}), json!({}));
-        assert!(InterPodAffinity::default().pre_score(&mut CycleState::default(), &web, &snap, &[]).is_skip());
+        assert!(
+            InterPodAffinity::default()
+                .pre_score(&mut CycleState::default(), &web, &snap, &[])
+                .is_skip()
+        );
     }
 }

@@ -4,14 +4,17 @@ use std::collections::HashMap;
 
 use k8s_openapi::api::core::v1::Pod;
 
-use super::{Constraint, PodTopologySpread, count_pods_match_selector, node_has_all_keys, pod_constraints};
+use super::{
+    Constraint, PodTopologySpread, count_pods_match_selector, node_has_all_keys, pod_constraints,
+};
 use crate::framework::{
     CycleState, FilterPlugin, NodeInfo, NodeNames, PreFilterPlugin, Snapshot, Status,
 };
 use crate::plugins::helper::labels_of;
 
 /// Placing the pod here would exceed maxSkew.
-pub const ERR_REASON_CONSTRAINTS_NOT_MATCH: &str = "node(s) didn't match pod topology spread constraints";
+pub const ERR_REASON_CONSTRAINTS_NOT_MATCH: &str =
+    "node(s) didn't match pod topology spread constraints";
 /// The node lacks a constraint's topology key.
 pub const ERR_REASON_NODE_LABEL_NOT_MATCH: &str =
     "node(s) didn't match pod topology spread constraints (missing required label)";
@@ -33,12 +36,21 @@ impl FilterState {
         if domains < self.constraints[i].min_domains {
             return 0;
         }
-        counts.values().copied().min().unwrap_or(i64::from(i32::MAX))
+        counts
+            .values()
+            .copied()
+            .min()
+            .unwrap_or(i64::from(i32::MAX))
     }
 }
 
 impl PreFilterPlugin for PodTopologySpread {
-    fn pre_filter(&self, state: &mut CycleState, pod: &Pod, snapshot: &Snapshot) -> (Option<NodeNames>, Status) {
+    fn pre_filter(
+        &self,
+        state: &mut CycleState,
+        pod: &Pod,
+        snapshot: &Snapshot,
+    ) -> (Option<NodeNames>, Status) {
         let constraints = pod_constraints(pod, "DoNotSchedule");
         if constraints.is_empty() {
             return (None, Status::skip());
@@ -54,11 +66,20 @@ impl PreFilterPlugin for PodTopologySpread {
                 if !c.includes_node(pod, &node.node) {
                     continue;
                 }
-                let Some(value) = labels.get(&c.topology_key) else { continue };
-                *counts[i].entry(value.clone()).or_insert(0) += count_pods_match_selector(&node.pods, c, ns);
+                let Some(value) = labels.get(&c.topology_key) else {
+                    continue;
+                };
+                *counts[i].entry(value.clone()).or_insert(0) +=
+                    count_pods_match_selector(&node.pods, c, ns);
             }
         }
-        state.write(STATE_KEY, FilterState { constraints, counts });
+        state.write(
+            STATE_KEY,
+            FilterState {
+                constraints,
+                counts,
+            },
+        );
         (None, Status::success())
     }
 }
@@ -66,7 +87,9 @@ impl PreFilterPlugin for PodTopologySpread {
 impl FilterPlugin for PodTopologySpread {
     fn filter(&self, state: &CycleState, pod: &Pod, node: &NodeInfo) -> Status {
         let Some(s) = state.read::<FilterState>(STATE_KEY) else {
-            return Status::error("reading \"PreFilterPodTopologySpread\" from cycleState: not found");
+            return Status::error(
+                "reading \"PreFilterPodTopologySpread\" from cycleState: not found",
+            );
         };
         let labels = node.labels();
         let pod_labels = labels_of(&pod.metadata.labels);
@@ -94,7 +117,12 @@ mod tests {
     use std::sync::Arc;
 
     fn zoned(name: &str, zone: &str) -> Arc<k8s_openapi::api::core::v1::Node> {
-        node(name, "4", "8Gi", json!({"metadata": {"labels": {"zone": zone}}}))
+        node(
+            name,
+            "4",
+            "8Gi",
+            json!({"metadata": {"labels": {"zone": zone}}}),
+        )
     }
 
     fn spread_pod(name: &str, max_skew: i32, min_domains: Option<i32>) -> Arc<Pod> {
@@ -103,15 +131,26 @@ mod tests {
         if let Some(m) = min_domains {
             c["minDomains"] = json!(m);
         }
-        pod_with(name, json!({"labels": {"app": "web"}}), json!({"topologySpreadConstraints": [c]}))
+        pod_with(
+            name,
+            json!({"labels": {"app": "web"}}),
+            json!({"topologySpreadConstraints": [c]}),
+        )
     }
 
-    fn run(p: &Pod, nodes: &[Arc<k8s_openapi::api::core::v1::Node>], pods: &[Arc<Pod>]) -> Vec<Status> {
+    fn run(
+        p: &Pod,
+        nodes: &[Arc<k8s_openapi::api::core::v1::Node>],
+        pods: &[Arc<Pod>],
+    ) -> Vec<Status> {
         let snap = snapshot(nodes, pods);
         let mut st = CycleState::default();
         let (_, s) = PodTopologySpread::default().pre_filter(&mut st, p, &snap);
         assert!(s.is_success());
-        snap.nodes.iter().map(|n| PodTopologySpread::default().filter(&st, p, n)).collect()
+        snap.nodes
+            .iter()
+            .map(|n| PodTopologySpread::default().filter(&st, p, n))
+            .collect()
     }
 
     #[test]

@@ -36,7 +36,9 @@ pub struct PodTopologySpread {
 
 impl Default for PodTopologySpread {
     fn default() -> Self {
-        PodTopologySpread { system_defaulted: true }
+        PodTopologySpread {
+            system_defaulted: true,
+        }
     }
 }
 
@@ -84,7 +86,8 @@ impl Constraint {
         if self.honor_node_taints {
             let tolerations = pod_tolerations(pod);
             let blocked = node_taints(node).iter().any(|t| {
-                (t.effect == "NoSchedule" || t.effect == "NoExecute") && !tolerations_tolerate(tolerations, t)
+                (t.effect == "NoSchedule" || t.effect == "NoExecute")
+                    && !tolerations_tolerate(tolerations, t)
             });
             if blocked {
                 return false;
@@ -110,11 +113,14 @@ pub fn pod_constraints(pod: &Pod, when: &str) -> Vec<Constraint> {
             let mut selector = c.label_selector.clone().unwrap_or_default();
             for key in c.match_label_keys.iter().flatten() {
                 if let Some(value) = pod_labels.get(key) {
-                    selector.match_expressions.get_or_insert_with(Vec::new).push(LabelSelectorRequirement {
-                        key: key.clone(),
-                        operator: "In".into(),
-                        values: Some(vec![value.clone()]),
-                    });
+                    selector
+                        .match_expressions
+                        .get_or_insert_with(Vec::new)
+                        .push(LabelSelectorRequirement {
+                            key: key.clone(),
+                            operator: "In".into(),
+                            values: Some(vec![value.clone()]),
+                        });
                 }
             }
             Constraint {
@@ -136,7 +142,11 @@ pub fn default_selector(pod: &Pod, objects: &ClusterObjects) -> Option<LabelSele
     let labels = labels_of(&pod.metadata.labels);
     let mut match_labels = BTreeMap::new();
     let mut expressions = Vec::new();
-    for svc in objects.services.iter().filter(|s| s.metadata.namespace.as_deref() == Some(ns)) {
+    for svc in objects
+        .services
+        .iter()
+        .filter(|s| s.metadata.namespace.as_deref() == Some(ns))
+    {
         if let Some(sel) = svc.spec.as_ref().and_then(|s| s.selector.as_ref())
             && map_selector_matches(sel, labels)
         {
@@ -153,25 +163,42 @@ pub fn default_selector(pod: &Pod, objects: &ClusterObjects) -> Option<LabelSele
         let same = |name: Option<&String>, owner_ns: Option<&String>| {
             name == Some(&owner.name) && owner_ns.map(String::as_str) == Some(ns)
         };
-        let merge_selector = |sel: &LabelSelector, ml: &mut BTreeMap<String, String>, ex: &mut Vec<LabelSelectorRequirement>| {
+        let merge_selector = |sel: &LabelSelector,
+                              ml: &mut BTreeMap<String, String>,
+                              ex: &mut Vec<LabelSelectorRequirement>| {
             ml.extend(sel.match_labels.clone().unwrap_or_default());
             ex.extend(sel.match_expressions.clone().unwrap_or_default());
         };
         match (owner.api_version.as_str(), owner.kind.as_str()) {
             ("v1", "ReplicationController") => {
-                if let Some(rc) = objects.replication_controllers.iter().find(|r| same(r.metadata.name.as_ref(), r.metadata.namespace.as_ref())) {
-                    match_labels.extend(rc.spec.as_ref().and_then(|s| s.selector.clone()).unwrap_or_default());
+                if let Some(rc) = objects
+                    .replication_controllers
+                    .iter()
+                    .find(|r| same(r.metadata.name.as_ref(), r.metadata.namespace.as_ref()))
+                {
+                    match_labels.extend(
+                        rc.spec
+                            .as_ref()
+                            .and_then(|s| s.selector.clone())
+                            .unwrap_or_default(),
+                    );
                 }
             }
             ("apps/v1", "ReplicaSet") => {
-                if let Some(rs) = objects.replica_sets.iter().find(|r| same(r.metadata.name.as_ref(), r.metadata.namespace.as_ref()))
+                if let Some(rs) = objects
+                    .replica_sets
+                    .iter()
+                    .find(|r| same(r.metadata.name.as_ref(), r.metadata.namespace.as_ref()))
                     && let Some(spec) = rs.spec.as_ref()
                 {
                     merge_selector(&spec.selector, &mut match_labels, &mut expressions);
                 }
             }
             ("apps/v1", "StatefulSet") => {
-                if let Some(ss) = objects.stateful_sets.iter().find(|r| same(r.metadata.name.as_ref(), r.metadata.namespace.as_ref()))
+                if let Some(ss) = objects
+                    .stateful_sets
+                    .iter()
+                    .find(|r| same(r.metadata.name.as_ref(), r.metadata.namespace.as_ref()))
                     && let Some(spec) = ss.spec.as_ref()
                 {
                     merge_selector(&spec.selector, &mut match_labels, &mut expressions);
@@ -220,5 +247,7 @@ pub fn count_pods_match_selector(pods: &[PodInfo], selector: &Constraint, ns: &s
 /// True when the node has every constraint's topology key.
 pub fn node_has_all_keys(node: &Node, constraints: &[Constraint]) -> bool {
     let labels = labels_of(&node.metadata.labels);
-    constraints.iter().all(|c| labels.contains_key(&c.topology_key))
+    constraints
+        .iter()
+        .all(|c| labels.contains_key(&c.topology_key))
 }

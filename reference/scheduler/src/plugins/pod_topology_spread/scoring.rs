@@ -28,7 +28,13 @@ struct ScoreState {
 
 impl PreScorePlugin for PodTopologySpread {
     #[allow(clippy::cast_precision_loss)]
-    fn pre_score(&self, state: &mut CycleState, pod: &Pod, snapshot: &Snapshot, feasible: &[&NodeInfo]) -> Status {
+    fn pre_score(
+        &self,
+        state: &mut CycleState,
+        pod: &Pod,
+        snapshot: &Snapshot,
+        feasible: &[&NodeInfo],
+    ) -> Status {
         let has_own = pod
             .spec
             .as_ref()
@@ -37,7 +43,9 @@ impl PreScorePlugin for PodTopologySpread {
         let constraints = if has_own {
             pod_constraints(pod, "ScheduleAnyway")
         } else if self.system_defaulted {
-            default_selector(pod, &snapshot.objects).map(system_default_constraints).unwrap_or_default()
+            default_selector(pod, &snapshot.objects)
+                .map(system_default_constraints)
+                .unwrap_or_default()
         } else {
             Vec::new()
         };
@@ -85,7 +93,9 @@ impl PreScorePlugin for PodTopologySpread {
                 if c.topology_key == LABEL_HOSTNAME || !c.includes_node(pod, &node.node) {
                     continue;
                 }
-                let Some(v) = node.labels().get(&c.topology_key) else { continue };
+                let Some(v) = node.labels().get(&c.topology_key) else {
+                    continue;
+                };
                 if let Some(count) = pair_counts.get_mut(&(c.topology_key.clone(), v.clone())) {
                     *count += count_pods_match_selector(&node.pods, c, &ns);
                 }
@@ -93,7 +103,13 @@ impl PreScorePlugin for PodTopologySpread {
         }
         state.write(
             STATE_KEY,
-            ScoreState { constraints, ignored_nodes, pair_counts, weights, namespace: ns },
+            ScoreState {
+                constraints,
+                ignored_nodes,
+                pair_counts,
+                weights,
+                namespace: ns,
+            },
         );
         Status::success()
     }
@@ -116,11 +132,16 @@ impl ScorePlugin for PodTopologySpread {
         }
         let mut score = 0.0;
         for (i, c) in s.constraints.iter().enumerate() {
-            let Some(value) = node.labels().get(&c.topology_key) else { continue };
+            let Some(value) = node.labels().get(&c.topology_key) else {
+                continue;
+            };
             let count = if c.topology_key == LABEL_HOSTNAME {
                 count_pods_match_selector(&node.pods, c, &s.namespace)
             } else {
-                s.pair_counts.get(&(c.topology_key.clone(), value.clone())).copied().unwrap_or(0)
+                s.pair_counts
+                    .get(&(c.topology_key.clone(), value.clone()))
+                    .copied()
+                    .unwrap_or(0)
             };
             score += score_for_count(count, c.max_skew, s.weights[i]);
         }
@@ -132,7 +153,11 @@ impl ScorePlugin for PodTopologySpread {
             return Status::success();
         };
         let considered = scores.iter().filter(|n| !s.ignored_nodes.contains(&n.name));
-        let min = considered.clone().map(|n| n.score).min().unwrap_or(i64::MAX);
+        let min = considered
+            .clone()
+            .map(|n| n.score)
+            .min()
+            .unwrap_or(i64::MAX);
         let max = considered.map(|n| n.score).max().unwrap_or(0).max(0);
         for n in scores.iter_mut() {
             n.score = if s.ignored_nodes.contains(&n.name) {
@@ -156,14 +181,24 @@ mod tests {
     use std::sync::Arc;
 
     fn rs_pod(name: &str) -> Arc<Pod> {
-        pod_with(name, json!({"labels": {"app": "web"}, "ownerReferences": [
-            {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-rs", "uid": "rs1", "controller": true}]}), json!({}))
+        pod_with(
+            name,
+            json!({"labels": {"app": "web"}, "ownerReferences": [
+            {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-rs", "uid": "rs1", "controller": true}]}),
+            json!({}),
+        )
     }
 
     fn objects() -> ClusterObjects {
-        let rs = serde_json::from_value(json!({"metadata": {"name": "web-rs", "namespace": "default"},
-            "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {}}})).unwrap();
-        ClusterObjects { replica_sets: vec![Arc::new(rs)], ..ClusterObjects::default() }
+        let rs = serde_json::from_value(
+            json!({"metadata": {"name": "web-rs", "namespace": "default"},
+            "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {}}}),
+        )
+        .unwrap();
+        ClusterObjects {
+            replica_sets: vec![Arc::new(rs)],
+            ..ClusterObjects::default()
+        }
     }
 
     fn scores_for(p: &Pod, snap: &Snapshot) -> Vec<i64> {
@@ -173,7 +208,10 @@ mod tests {
         assert!(plugin.pre_score(&mut st, p, snap, &feasible).is_success());
         let mut scores: Vec<NodeScore> = feasible
             .iter()
-            .map(|n| NodeScore { name: n.name().into(), score: plugin.score(&st, p, n).unwrap() })
+            .map(|n| NodeScore {
+                name: n.name().into(),
+                score: plugin.score(&st, p, n).unwrap(),
+            })
             .collect();
         plugin.normalize(&st, p, &mut scores);
         scores.into_iter().map(|s| s.score).collect()
@@ -181,7 +219,10 @@ mod tests {
 
     #[test]
     fn system_defaults_prefer_the_node_not_running_the_pods_siblings() {
-        let nodes = [node("n1", "4", "8Gi", json!({})), node("n2", "4", "8Gi", json!({}))];
+        let nodes = [
+            node("n1", "4", "8Gi", json!({})),
+            node("n2", "4", "8Gi", json!({})),
+        ];
         let snap = Snapshot::build(&nodes, &[bound(rs_pod("w1"), "n1")], objects());
         // [derived] hostname weight ln(2+2); n1: 1*1.386+2 = 3.39 -> 3, n2: 0+2 = 2.
         // normalize: max 3, min 2: n1 100*(3+2-3)/3 = 66, n2 100*(3+2-2)/3 = 100.
@@ -194,29 +235,60 @@ mod tests {
         let snap = Snapshot::build(&nodes, &[], ClusterObjects::default());
         let feasible: Vec<&NodeInfo> = snap.nodes.iter().collect();
         let p = pod_with("p", json!({"labels": {"app": "x"}}), json!({}));
-        assert!(PodTopologySpread::default().pre_score(&mut CycleState::default(), &p, &snap, &feasible).is_skip());
+        assert!(
+            PodTopologySpread::default()
+                .pre_score(&mut CycleState::default(), &p, &snap, &feasible)
+                .is_skip()
+        );
     }
 
     #[test]
     fn services_selecting_the_pod_form_the_default_selector() {
         let svc = serde_json::from_value(json!({"metadata": {"name": "s", "namespace": "default"},
-            "spec": {"selector": {"app": "web"}}})).unwrap();
-        let objects = ClusterObjects { services: vec![Arc::new(svc)], ..ClusterObjects::default() };
+            "spec": {"selector": {"app": "web"}}}))
+        .unwrap();
+        let objects = ClusterObjects {
+            services: vec![Arc::new(svc)],
+            ..ClusterObjects::default()
+        };
         let p = pod_with("p", json!({"labels": {"app": "web", "x": "y"}}), json!({}));
         let sel = default_selector(&p, &objects).unwrap();
-        assert_eq!(sel.match_labels.unwrap().get("app").map(String::as_str), Some("web"));
+        assert_eq!(
+            sel.match_labels.unwrap().get("app").map(String::as_str),
+            Some("web")
+        );
     }
 
     #[test]
     fn own_schedule_anyway_constraints_ignore_nodes_missing_the_key() {
         let nodes = [
-            node("n1", "4", "8Gi", json!({"metadata": {"labels": {"zone": "a"}}})),
-            node("n2", "4", "8Gi", json!({"metadata": {"labels": {"zone": "b"}}})),
+            node(
+                "n1",
+                "4",
+                "8Gi",
+                json!({"metadata": {"labels": {"zone": "a"}}}),
+            ),
+            node(
+                "n2",
+                "4",
+                "8Gi",
+                json!({"metadata": {"labels": {"zone": "b"}}}),
+            ),
             node("n3", "4", "8Gi", json!({})),
         ];
-        let mk = |name: &str| pod_with(name, json!({"labels": {"app": "web"}}), json!({"topologySpreadConstraints": [
-            {"maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": {"matchLabels": {"app": "web"}}}]}));
-        let snap = Snapshot::build(&nodes, &[bound(mk("w1"), "n1"), bound(mk("w2"), "n1")], ClusterObjects::default());
+        let mk = |name: &str| {
+            pod_with(
+                name,
+                json!({"labels": {"app": "web"}}),
+                json!({"topologySpreadConstraints": [
+            {"maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": {"matchLabels": {"app": "web"}}}]}),
+            )
+        };
+        let snap = Snapshot::build(
+            &nodes,
+            &[bound(mk("w1"), "n1"), bound(mk("w2"), "n1")],
+            ClusterObjects::default(),
+        );
         // [derived] weight ln(2+2)=1.386: n1 2*1.386 = 2.77 -> 3, n2 0 -> 0; max 3 min 0:
         // n1 100*(3+0-3)/3 = 0, n2 100*(3+0-0)/3 = 100, n3 ignored -> 0.
         assert_eq!(scores_for(&mk("w3"), &snap), vec![0, 100, 0]);

@@ -1,0 +1,276 @@
+//! Watches that feed the cache and the queue: nodes, pods (all of them: bound pods count
+//! against nodes, our unbound pods are queued), and reflector stores of the objects some
+//! plugins read. Entry point: [`spawn_informers`].
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::{ReplicaSet, StatefulSet};
+use k8s_openapi::api::core::v1::{
+    Namespace, Node, PersistentVolumeClaim, Pod, ReplicationController, Service,
+};
+use kube::runtime::WatchStreamExt;
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::watcher::{self, Event};
+use kube::{Api, Client, Resource};
+use serde::de::DeserializeOwned;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::cache::{is_terminal, node_name_of, pod_key};
+use crate::framework::types::ClusterObjects;
+use crate::scheduler::Shared;
+
+/// Reader handles of the secondary caches.
+#[derive(Clone)]
+pub struct Stores {
+    pvcs: Store<PersistentVolumeClaim>,
+    namespaces: Store<Namespace>,
+    services: Store<Service>,
+    rcs: Store<ReplicationController>,
+    replica_sets: Store<ReplicaSet>,
+    stateful_sets: Store<StatefulSet>,
+}
+
+impl Stores {
+    /// The objects plugins consult, as of now.
+    pub fn objects(&self) -> ClusterObjects {
+        let key = |ns: Option<&String>, name: Option<&String>| {
+            format!(
+                "{}/{}",
+                ns.map_or("", String::as_str),
+                name.map_or("", String::as_str)
+            )
+        };
+        ClusterObjects {
+            pvcs: self
+                .pvcs
+                .state()
+                .into_iter()
+                .map(|p| {
+                    (
+                        key(p.metadata.namespace.as_ref(), p.metadata.name.as_ref()),
+                        p,
+                    )
+                })
+                .collect(),
+            namespaces: self
+                .namespaces
+                .state()
+                .into_iter()
+                .map(|n| (n.metadata.name.clone().unwrap_or_default(), n))
+                .collect(),
+            services: self.services.state(),
+            replication_controllers: self.rcs.state(),
+            replica_sets: self.replica_sets.state(),
+            stateful_sets: self.stateful_sets.state(),
+        }
+    }
+
+    /// Waits (bounded) for every secondary store's first list.
+    pub async fn wait_ready(&self, timeout: std::time::Duration) {
+        let all = async {
+            let _ = futures::join!(
+                self.pvcs.wait_until_ready(),
+                self.namespaces.wait_until_ready(),
+                self.services.wait_until_ready(),
+                self.rcs.wait_until_ready(),
+                self.replica_sets.wait_until_ready(),
+                self.stateful_sets.wait_until_ready(),
+            );
+        };
+        if tokio::time::timeout(timeout, all).await.is_err() {
+            tracing::warn!("secondary caches not synced in {timeout:?}; scheduling anyway");
+        }
+    }
+}
+
+fn store_of<K>(client: &Client, tasks: &mut JoinSet<()>, stop: &CancellationToken) -> Store<K>
+where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let (reader, writer) = reflector::store();
+    let stream = reflector::reflector(
+        writer,
+        watcher::watcher(Api::<K>::all(client.clone()), watcher::Config::default())
+            .default_backoff(),
+    );
+    tasks.spawn(drive(stream.map(|_| ()), stop.clone()));
+    reader
+}
+
+async fn drive(stream: impl futures::Stream<Item = ()> + Send, stop: CancellationToken) {
+    tokio::pin!(stream);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            item = stream.next() => if item.is_none() { return },
+        }
+    }
+}
+
+/// Starts every watch; they run until `stop` is cancelled.
+pub fn spawn_informers(
+    client: &Client,
+    shared: Arc<Shared>,
+    stop: &CancellationToken,
+    tasks: &mut JoinSet<()>,
+) -> Stores {
+    let stores = Stores {
+        pvcs: store_of(client, tasks, stop),
+        namespaces: store_of(client, tasks, stop),
+        services: store_of(client, tasks, stop),
+        rcs: store_of(client, tasks, stop),
+        replica_sets: store_of(client, tasks, stop),
+        stateful_sets: store_of(client, tasks, stop),
+    };
+    tasks.spawn(watch_each(
+        Api::<Node>::all(client.clone()),
+        stop.clone(),
+        {
+            let shared = shared.clone();
+            let mut buffer = Vec::new();
+            move |event| on_node_event(&shared, &mut buffer, event)
+        },
+    ));
+    tasks.spawn(watch_each(Api::<Pod>::all(client.clone()), stop.clone(), {
+        let mut buffer = Vec::new();
+        move |event| on_pod_event(&shared, &mut buffer, event)
+    }));
+    stores
+}
+
+async fn watch_each<K>(
+    api: Api<K>,
+    stop: CancellationToken,
+    mut handle: impl FnMut(Event<K>) + Send + 'static,
+) where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug + Send + 'static,
+{
+    let stream = watcher::watcher(api, watcher::Config::default()).default_backoff();
+    tokio::pin!(stream);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            item = stream.next() => match item {
+                None => return,
+                Some(Ok(event)) => handle(event),
+                Some(Err(err)) => tracing::warn!(%err, "watch error; retrying with backoff"),
+            },
+        }
+    }
+}
+
+/// A node change that may let pending pods fit (not a mere heartbeat).
+pub fn node_update_is_relevant(old: &Node, new: &Node) -> bool {
+    let alloc = |n: &Node| n.status.as_ref().and_then(|s| s.allocatable.clone());
+    let images = |n: &Node| n.status.as_ref().and_then(|s| s.images.clone());
+    old.metadata.labels != new.metadata.labels
+        || old.spec != new.spec
+        || alloc(old) != alloc(new)
+        || images(old) != images(new)
+}
+
+fn on_node_event(shared: &Shared, buffer: &mut Vec<Arc<Node>>, event: Event<Node>) {
+    let now = Instant::now();
+    match event {
+        Event::Init => buffer.clear(),
+        Event::InitApply(node) => buffer.push(Arc::new(node)),
+        Event::InitDone => {
+            shared.cache().replace_nodes(std::mem::take(buffer));
+            shared.queue.with(|q| q.move_all_to_active_or_backoff(now));
+            shared.mark_nodes_synced();
+        }
+        Event::Apply(node) => {
+            let name = node.metadata.name.clone().unwrap_or_default();
+            let node = Arc::new(node);
+            let relevant = {
+                let mut cache = shared.cache();
+                let relevant = cache
+                    .node(&name)
+                    .is_none_or(|old| node_update_is_relevant(&old, &node));
+                cache.upsert_node(node);
+                relevant
+            };
+            if relevant {
+                shared.queue.with(|q| q.move_all_to_active_or_backoff(now));
+            }
+        }
+        Event::Delete(node) => shared
+            .cache()
+            .remove_node(node.metadata.name.as_deref().unwrap_or("")),
+    }
+}
+
+fn on_pod_event(shared: &Shared, buffer: &mut Vec<Pod>, event: Event<Pod>) {
+    match event {
+        Event::Init => buffer.clear(),
+        Event::InitApply(pod) => buffer.push(pod),
+        Event::InitDone => {
+            let pods = std::mem::take(buffer);
+            let bound: Vec<Arc<Pod>> = pods
+                .iter()
+                .filter(|p| node_name_of(p).is_some())
+                .cloned()
+                .map(Arc::new)
+                .collect();
+            shared.cache().replace_bound_pods(bound);
+            shared.replace_pending(
+                pods.iter()
+                    .filter(|p| shared.is_responsible_for(p))
+                    .map(pod_key_uid)
+                    .collect(),
+            );
+            for pod in pods {
+                on_pod_applied(shared, pod);
+            }
+            shared.mark_pods_synced();
+        }
+        Event::Apply(pod) => on_pod_applied(shared, pod),
+        Event::Delete(pod) => {
+            let key = pod_key(&pod);
+            let was_bound = shared.cache().contains_pod(&key);
+            shared.cache().remove_pod(&key);
+            shared.forget_pending(&key);
+            shared.queue.with(|q| {
+                q.delete(&key);
+                if was_bound {
+                    q.move_all_to_active_or_backoff(Instant::now());
+                }
+            });
+        }
+    }
+}
+
+fn pod_key_uid(pod: &Pod) -> (String, String) {
+    (pod_key(pod), pod.metadata.uid.clone().unwrap_or_default())
+}
+
+fn on_pod_applied(shared: &Shared, pod: Pod) {
+    let key = pod_key(&pod);
+    let now = Instant::now();
+    if node_name_of(&pod).is_some() {
+        let frees = is_terminal(&pod) && shared.cache().contains_pod(&key);
+        shared.cache().upsert_bound_pod(Arc::new(pod));
+        shared.forget_pending(&key);
+        shared.queue.with(|q| {
+            q.delete(&key);
+            if frees {
+                q.move_all_to_active_or_backoff(now);
+            }
+        });
+    } else if shared.is_responsible_for(&pod) {
+        shared.remember_pending(pod_key_uid(&pod));
+        shared.queue.with(|q| q.add_or_update(Arc::new(pod), now));
+    } else {
+        shared.forget_pending(&key);
+        shared.queue.with(|q| q.delete(&key));
+    }
+}
