@@ -155,7 +155,10 @@ mod tests {
         let t0 = Instant::now();
         b.next("c", t0);
         let exited = t0 + Duration::from_secs(30);
-        assert_eq!(b.remaining("c", exited, exited + Duration::from_secs(10)), None);
+        assert_eq!(
+            b.remaining("c", exited, exited + Duration::from_secs(10)),
+            None
+        );
         assert_eq!(
             b.remaining("c", exited, exited + Duration::from_secs(4)),
             Some(Duration::from_secs(6))

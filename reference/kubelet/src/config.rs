@@ -26,7 +26,9 @@ impl std::str::FromStr for RuntimeKind {
         match s {
             "process" => Ok(RuntimeKind::Process),
             "sim" => Ok(RuntimeKind::Sim),
-            other => Err(format!("unknown runtime {other:?} (expected process or sim)")),
+            other => Err(format!(
+                "unknown runtime {other:?} (expected process or sim)"
+            )),
         }
     }
 }
@@ -244,7 +246,10 @@ mod tests {
         let c = KubeletConfig::for_node(3);
         assert_eq!(c.node_name, "node-3");
         assert_eq!(c.node_ip.to_string(), "127.0.1.3");
-        assert_eq!(c.pod_cidr.map(|c| c.to_string()).as_deref(), Some("127.100.3.0/24"));
+        assert_eq!(
+            c.pod_cidr.map(|c| c.to_string()).as_deref(),
+            Some("127.100.3.0/24")
+        );
     }
 
     #[test]

@@ -79,7 +79,10 @@ impl MemoryEvents {
 
     /// The events so far.
     pub fn events(&self) -> Vec<RecordedEvent> {
-        self.events.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.events
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }
 

@@ -1,15 +1,76 @@
-//! refkube-kubelet: the reference node agent.
+//! refkube-kubelet: the reference node agent. Entry points: [`run`] /
+//! [`Kubelet::start`] with a [`KubeletConfig`]; the `agnhost` binary ([`agnhost::run`]).
+//!
+//! An ordinary API client (the `kube` crate): it registers its Node (status every
+//! `nodeStatusUpdateFrequency`, Lease `kube-node-lease/<node>` renewed at a quarter of its
+//! duration), watches the pods with `spec.nodeName=<node>`, runs each through a
+//! [`worker::PodWorker`] on a CRI-like [`runtime::Runtime`], writes `pods/{name}/status`
+//! when it changes, runs static pods from a manifest directory and publishes their mirror
+//! pods, and serves container logs on `GET /containerLogs/{ns}/{pod}/{container}`.
+//!
+//! ## Pod networking on loopback, and what "localhost" means here
+//!
+//! Each node has a pod CIDR inside 127.0.0.0/8 (default `127.100.<n>.0/24`) and each pod
+//! sandbox gets a unique address from it ([`ipam`]); Linux routes all of 127/8 locally,
+//! so any process can bind such an address without privileges, and every pod reaches
+//! every other pod by its IP without NAT, as the chapter's network model asks. The node's
+//! InternalIP is `127.0.1.<n>`.
+//!
+//! A real pod's containers share one network namespace, so `localhost` reaches a sibling
+//! container. Processes cannot share a network namespace without privileges, so the
+//! process runtime models it this way: every container of a pod gets `POD_IP` in its
+//! environment (and `HOSTNAME` = pod name, as the UTS namespace would give), agnhost's
+//! servers bind `$POD_IP`, and containers of one pod reach each other on `$POD_IP:<port>`
+//! — the pod IP plays the role of the shared `localhost`. The differences, honestly:
+//! a program that binds or dials the literal `127.0.0.1`/`localhost` uses the machine's
+//! loopback, shared by all pods (two pods binding `0.0.0.0:8080` would collide); ports
+//! are not isolated per pod; and the filesystem, PIDs and users are the machine's. A
+//! restarted container is a new process in the same sandbox, so it keeps the pod IP, as
+//! a restarted container keeps the pause container's network namespace.
+//!
+//! The sandbox itself is a real `agnhost pause` process (the chapter's infrastructure
+//! container) with the pod's `POD_IP`; removing the sandbox kills every process group
+//! of the pod.
+//!
+//! ## Runtimes
+//!
+//! - `process` ([`runtime::process`]): containers are child processes in their own
+//!   process group (SIGTERM on stop, SIGKILL after the grace period, SIGKILL on drop).
+//!   Images resolve to built-in workloads ([`runtime::images`]): `registry.k8s.io/pause`,
+//!   `registry.k8s.io/e2e-test-images/agnhost` (`pause`, `netexec`, `serve-hostname`,
+//!   `liveness`, `logs-generator`), `busybox` (the machine's own `sh`, `sleep`, `echo` ...).
+//!   Any other image fails with `ErrImagePull` then `ImagePullBackOff`.
+//! - `sim` ([`runtime::sim`]): no processes; annotations `refkube.io/sim-exit-after`,
+//!   `refkube.io/sim-exit-code`, `refkube.io/sim-image-pull-error` steer containers.
+//!
+//! ## Known differences from upstream
+//!
+//! - Env `valueFrom` `configMapKeyRef`/`secretKeyRef`/`resourceFieldRef`, volumes,
+//!   service-link env vars and `KUBERNETES_SERVICE_*` are not provided (the container
+//!   waits with `CreateContainerConfigError` for the former).
+//! - gRPC probes fail with a message saying they are unsupported.
+//! - The `BackOff` event is posted once per back-off period rather than on every sync.
+//! - Static pods come from files only (no HTTP source).
 
 pub mod agnhost;
 pub mod backoff;
 pub mod config;
+pub mod error;
 pub mod events;
 pub mod ipam;
+pub mod kubelet;
 pub mod logs;
+pub mod mirror;
+pub mod node;
 pub mod podapi;
 pub mod probe;
 pub mod prober;
 pub mod runtime;
-pub mod status;
+pub mod server;
 pub mod static_pods;
+pub mod status;
 pub mod worker;
+
+pub use config::{Capacity, KubeletConfig, RuntimeKind, Timings};
+pub use error::KubeletError;
+pub use kubelet::{Kubelet, run};

@@ -130,9 +130,19 @@ impl LogStore {
 
     /// Opens the log of a new instance of a container; the current one becomes the
     /// previous one. A pod of the same name with a new UID starts over.
-    pub fn new_instance(&self, namespace: &str, pod: &str, uid: &str, container: &str) -> Arc<ContainerLog> {
+    pub fn new_instance(
+        &self,
+        namespace: &str,
+        pod: &str,
+        uid: &str,
+        container: &str,
+    ) -> Arc<ContainerLog> {
         let log = Arc::new(ContainerLog::new(self.capacity));
-        let key = (namespace.to_string(), pod.to_string(), container.to_string());
+        let key = (
+            namespace.to_string(),
+            pod.to_string(),
+            container.to_string(),
+        );
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         let previous = entries
             .get(&key)
@@ -150,8 +160,18 @@ impl LogStore {
     }
 
     /// The current (or previous) instance's log.
-    pub fn get(&self, namespace: &str, pod: &str, container: &str, previous: bool) -> Option<Arc<ContainerLog>> {
-        let key = (namespace.to_string(), pod.to_string(), container.to_string());
+    pub fn get(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+        previous: bool,
+    ) -> Option<Arc<ContainerLog>> {
+        let key = (
+            namespace.to_string(),
+            pod.to_string(),
+            container.to_string(),
+        );
         let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         let entry = entries.get(&key)?;
         if previous {
@@ -202,7 +222,10 @@ mod tests {
         second.push("from the second run");
         let prev = store.get("ns", "p", "c", true).unwrap();
         assert_eq!(prev.read_from(0).lines[0].text, "from the first run");
-        assert_eq!(store.get("ns", "p", "c", false).unwrap().read_from(0).lines[0].text, "from the second run");
+        assert_eq!(
+            store.get("ns", "p", "c", false).unwrap().read_from(0).lines[0].text,
+            "from the second run"
+        );
     }
 
     #[test]

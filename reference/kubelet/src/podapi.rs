@@ -54,7 +54,10 @@ impl KubePodApi {
     }
 
     fn api(&self, pod: &Pod) -> Api<Pod> {
-        Api::namespaced(self.client.clone(), pod.metadata.namespace.as_deref().unwrap_or("default"))
+        Api::namespaced(
+            self.client.clone(),
+            pod.metadata.namespace.as_deref().unwrap_or("default"),
+        )
     }
 }
 
@@ -76,21 +79,34 @@ impl PodApi for KubePodApi {
             .patch_status(&pod_name, &PatchParams::default(), &Patch::Merge(&patch))
             .await
             .map(|_| ())
-            .map_err(|source| PodApiError::Kube { op: "patching status of", namespace, name: pod_name, source })
+            .map_err(|source| PodApiError::Kube {
+                op: "patching status of",
+                namespace,
+                name: pod_name,
+                source,
+            })
     }
 
     async fn delete(&self, pod: &Pod) -> Result<(), PodApiError> {
         let (namespace, pod_name) = name(pod);
         let params = DeleteParams {
             grace_period_seconds: Some(0),
-            preconditions: Some(Preconditions { uid: pod.metadata.uid.clone(), resource_version: None }),
+            preconditions: Some(Preconditions {
+                uid: pod.metadata.uid.clone(),
+                resource_version: None,
+            }),
             ..DeleteParams::default()
         };
         match self.api(pod).delete(&pod_name, &params).await {
             Ok(_) => Ok(()),
             // Already gone, or a new pod took the name: nothing of ours to delete.
             Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => Ok(()),
-            Err(source) => Err(PodApiError::Kube { op: "deleting", namespace, name: pod_name, source }),
+            Err(source) => Err(PodApiError::Kube {
+                op: "deleting",
+                namespace,
+                name: pod_name,
+                source,
+            }),
         }
     }
 }
@@ -120,7 +136,10 @@ impl MemoryPodApi {
     }
     /// Every status written, in order.
     pub fn statuses(&self) -> Vec<PodStatus> {
-        self.statuses.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.statuses
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
     /// Receives the latest status as it is written.
     pub fn subscribe(&self) -> watch::Receiver<Option<PodStatus>> {
@@ -128,14 +147,20 @@ impl MemoryPodApi {
     }
     /// UIDs of pods deleted.
     pub fn deleted(&self) -> Vec<String> {
-        self.deleted.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.deleted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }
 
 #[async_trait::async_trait]
 impl PodApi for MemoryPodApi {
     async fn patch_status(&self, _pod: &Pod, status: &PodStatus) -> Result<(), PodApiError> {
-        self.statuses.lock().unwrap_or_else(PoisonError::into_inner).push(status.clone());
+        self.statuses
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(status.clone());
         self.latest.send_replace(Some(status.clone()));
         Ok(())
     }

@@ -155,12 +155,16 @@ mod tests {
     use super::*;
 
     fn tracker(kind: ProbeKind, probe: Probe) -> ProbeTracker {
-        ProbeTracker::new(kind, &ProbeSettings::from_spec(kind, &probe, &Timings::default()))
+        ProbeTracker::new(
+            kind,
+            &ProbeSettings::from_spec(kind, &probe, &Timings::default()),
+        )
     }
 
     #[test]
     fn defaults_are_upstreams() {
-        let s = ProbeSettings::from_spec(ProbeKind::Readiness, &Probe::default(), &Timings::default());
+        let s =
+            ProbeSettings::from_spec(ProbeKind::Readiness, &Probe::default(), &Timings::default());
         assert_eq!(s.initial_delay, Duration::ZERO);
         assert_eq!(s.timeout, Duration::from_secs(1));
         assert_eq!(s.period, Duration::from_secs(10));
@@ -179,9 +183,18 @@ mod tests {
 
     #[test]
     fn initial_results_are_readiness_failure_liveness_success_startup_unknown() {
-        assert_eq!(tracker(ProbeKind::Readiness, Probe::default()).result(), ProbeResult::Failure);
-        assert_eq!(tracker(ProbeKind::Liveness, Probe::default()).result(), ProbeResult::Success);
-        assert_eq!(tracker(ProbeKind::Startup, Probe::default()).result(), ProbeResult::Unknown);
+        assert_eq!(
+            tracker(ProbeKind::Readiness, Probe::default()).result(),
+            ProbeResult::Failure
+        );
+        assert_eq!(
+            tracker(ProbeKind::Liveness, Probe::default()).result(),
+            ProbeResult::Success
+        );
+        assert_eq!(
+            tracker(ProbeKind::Startup, Probe::default()).result(),
+            ProbeResult::Unknown
+        );
     }
 
     #[test]

@@ -89,7 +89,9 @@ fn http_client() -> Option<&'static reqwest::Client> {
 
 fn dial_error(addr: SocketAddr, e: &std::io::Error) -> String {
     match e.kind() {
-        std::io::ErrorKind::ConnectionRefused => format!("dial tcp {addr}: connect: connection refused"),
+        std::io::ErrorKind::ConnectionRefused => {
+            format!("dial tcp {addr}: connect: connection refused")
+        }
         _ => format!("dial tcp {addr}: {e}"),
     }
 }
@@ -105,11 +107,21 @@ pub async fn probe_once(probe: &Probe, target: &ProbeTarget, timeout: Duration) 
             Ok(p) => p,
             Err(e) => return (false, e),
         };
-        let host = http.host.clone().unwrap_or_else(|| target.pod_ip.to_string());
+        let host = http
+            .host
+            .clone()
+            .unwrap_or_else(|| target.pod_ip.to_string());
         let scheme = http.scheme.as_deref().unwrap_or("HTTP").to_lowercase();
         let path = http.path.as_deref().unwrap_or("/");
-        let path = if path.starts_with('/') { path.to_string() } else { format!("/{path}") };
-        let url = format!("{scheme}://{}{path}", SocketAddr::new(host.parse().unwrap_or(target.pod_ip), port));
+        let path = if path.starts_with('/') {
+            path.to_string()
+        } else {
+            format!("/{path}")
+        };
+        let url = format!(
+            "{scheme}://{}{path}",
+            SocketAddr::new(host.parse().unwrap_or(target.pod_ip), port)
+        );
         let Some(client) = http_client() else {
             return (false, "no HTTP client".into());
         };
@@ -119,15 +131,26 @@ pub async fn probe_once(probe: &Probe, target: &ProbeTarget, timeout: Duration) 
         }
         return match req.send().await {
             Ok(resp) if resp.status().as_u16() < 400 => (true, String::new()),
-            Ok(resp) => (false, format!("HTTP probe failed with statuscode: {}", resp.status().as_u16())),
+            Ok(resp) => (
+                false,
+                format!(
+                    "HTTP probe failed with statuscode: {}",
+                    resp.status().as_u16()
+                ),
+            ),
             Err(e) if e.is_timeout() => (
                 false,
-                format!("Get \"{url}\": context deadline exceeded (Client.Timeout exceeded while awaiting headers)"),
+                format!(
+                    "Get \"{url}\": context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
+                ),
             ),
             Err(e) if e.is_connect() => {
                 let addr = SocketAddr::new(target.pod_ip, port);
                 let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
-                (false, format!("Get \"{url}\": {}", dial_error(addr, &refused)))
+                (
+                    false,
+                    format!("Get \"{url}\": {}", dial_error(addr, &refused)),
+                )
             }
             Err(e) => (false, format!("Get \"{url}\": {e}")),
         };
@@ -140,7 +163,11 @@ pub async fn probe_once(probe: &Probe, target: &ProbeTarget, timeout: Duration) 
             Ok(p) => p,
             Err(e) => return (false, e),
         };
-        let ip = tcp.host.as_deref().and_then(|h| h.parse().ok()).unwrap_or(target.pod_ip);
+        let ip = tcp
+            .host
+            .as_deref()
+            .and_then(|h| h.parse().ok())
+            .unwrap_or(target.pod_ip);
         let addr = SocketAddr::new(ip, port);
         return match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr)).await {
             Ok(Ok(_)) => (true, String::new()),
@@ -150,15 +177,25 @@ pub async fn probe_once(probe: &Probe, target: &ProbeTarget, timeout: Duration) 
     }
     if let Some(exec) = &probe.exec {
         let cmd = exec.command.clone().unwrap_or_default();
-        return match target.runtime.exec_sync(&target.container_id, &cmd, timeout).await {
+        return match target
+            .runtime
+            .exec_sync(&target.container_id, &cmd, timeout)
+            .await
+        {
             Ok(r) if r.exit_code == 0 => (true, r.output),
-            Ok(r) if r.output.trim().is_empty() => (false, format!("command {cmd:?} exited with {}", r.exit_code)),
+            Ok(r) if r.output.trim().is_empty() => (
+                false,
+                format!("command {cmd:?} exited with {}", r.exit_code),
+            ),
             Ok(r) => (false, r.output),
             Err(e) => (false, e.to_string()),
         };
     }
     if probe.grpc.is_some() {
-        return (false, "gRPC probes are not supported by the refkube kubelet".into());
+        return (
+            false,
+            "gRPC probes are not supported by the refkube kubelet".into(),
+        );
     }
     (false, "probe has no handler".into())
 }
@@ -185,19 +222,32 @@ pub struct ProbeTask {
 /// will be restarted and gets new probe tasks) or a startup probe succeeds.
 pub fn spawn_probe(task: ProbeTask) -> JoinHandle<()> {
     let name = task.target.container.name.clone();
-    task.results.set(&name, task.kind, task.kind.initial_result());
+    task.results
+        .set(&name, task.kind, task.kind.initial_result());
     tokio::spawn(async move {
-        let ProbeTask { kind, probe, settings, target, results, events, object } = task;
+        let ProbeTask {
+            kind,
+            probe,
+            settings,
+            target,
+            results,
+            events,
+            object,
+        } = task;
         let mut tracker = ProbeTracker::new(kind, &settings);
         tokio::time::sleep(settings.initial_delay).await;
         loop {
             let startup_pending = kind != ProbeKind::Startup
-                && results.get(&name, ProbeKind::Startup).is_some_and(|r| r != ProbeResult::Success);
+                && results
+                    .get(&name, ProbeKind::Startup)
+                    .is_some_and(|r| r != ProbeResult::Success);
             if !startup_pending {
                 let (ok, output) = probe_once(&probe, &target, settings.timeout).await;
                 if !ok {
                     let message = format!("{} probe failed: {}", kind.title(), output.trim_end());
-                    events.record(&object, "Warning", reason::UNHEALTHY, &message).await;
+                    events
+                        .record(&object, "Warning", reason::UNHEALTHY, &message)
+                        .await;
                 }
                 if let Some(result) = tracker.observe(ok) {
                     results.set(&name, kind, result);

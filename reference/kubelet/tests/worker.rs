@@ -48,7 +48,12 @@ fn harness(runtime: Arc<dyn Runtime>, cidr: &str) -> Harness {
         timings: timings(),
         node_ip: "127.0.1.1".parse().unwrap(),
     });
-    Harness { api, events, logs, deps }
+    Harness {
+        api,
+        events,
+        logs,
+        deps,
+    }
 }
 
 fn process(cidr: &str) -> Harness {
@@ -75,17 +80,30 @@ impl Harness {
         .await;
         match waited {
             Ok(s) => s,
-            Err(_) => panic!("timed out waiting for {what}; last status: {:#?}", self.api.statuses().last()),
+            Err(_) => panic!(
+                "timed out waiting for {what}; last status: {:#?}",
+                self.api.statuses().last()
+            ),
         }
     }
 
     fn event_messages(&self, reason: &str) -> Vec<String> {
-        self.events.events().into_iter().filter(|e| e.reason == reason).map(|e| e.message).collect()
+        self.events
+            .events()
+            .into_iter()
+            .filter(|e| e.reason == reason)
+            .map(|e| e.message)
+            .collect()
     }
 }
 
 fn container<'a>(s: &'a PodStatus, name: &str) -> &'a ContainerStatus {
-    s.container_statuses.as_ref().unwrap().iter().find(|c| c.name == name).unwrap()
+    s.container_statuses
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|c| c.name == name)
+        .unwrap()
 }
 
 fn phase(s: &PodStatus) -> &str {
@@ -104,19 +122,35 @@ spec:
 "#);
     let _w = PodWorker::spawn(p, h.deps.clone());
     let s = h.wait_for("phase Failed", |s| phase(s) == "Failed").await;
-    let t = container(&s, "main").state.clone().unwrap().terminated.unwrap();
+    let t = container(&s, "main")
+        .state
+        .clone()
+        .unwrap()
+        .terminated
+        .unwrap();
     assert_eq!(t.exit_code, 3);
     assert_eq!(t.reason.as_deref(), Some("Error"));
     assert_eq!(s.pod_ip.as_deref(), Some("127.101.1.2"));
     assert_eq!(s.host_ip.as_deref(), Some("127.0.1.1"));
-    let ready = s.conditions.unwrap().into_iter().find(|c| c.type_ == "Ready").unwrap();
+    let ready = s
+        .conditions
+        .unwrap()
+        .into_iter()
+        .find(|c| c.type_ == "Ready")
+        .unwrap();
     assert_eq!(ready.status, "False");
-    assert_eq!(ready.message.as_deref(), Some("containers with unready status: [main]"));
+    assert_eq!(
+        ready.message.as_deref(),
+        Some("containers with unready status: [main]")
+    );
     let log = h.logs.get("default", "exit3", "main", false).unwrap();
     assert_eq!(log.read_from(0).lines[0].text, "bye");
     assert_eq!(h.event_messages("Created"), ["Created container: main"]);
     assert_eq!(h.event_messages("Started"), ["Started container main"]);
-    assert_eq!(h.event_messages("Pulled"), ["Container image \"busybox\" already present on machine"]);
+    assert_eq!(
+        h.event_messages("Pulled"),
+        ["Container image \"busybox\" already present on machine"]
+    );
 }
 
 #[tokio::test]
@@ -134,7 +168,11 @@ spec:
       periodSeconds: 1
 "#);
     let _w = PodWorker::spawn(p, h.deps.clone());
-    let s = h.wait_for("Ready", |s| phase(s) == "Running" && container(s, "netexec").ready).await;
+    let s = h
+        .wait_for("Ready", |s| {
+            phase(s) == "Running" && container(s, "netexec").ready
+        })
+        .await;
     let ip = s.pod_ip.unwrap();
     let get = |path: &str| {
         let url = format!("http://{ip}:8080{path}");
@@ -142,13 +180,23 @@ spec:
     };
     assert_eq!(get("/hostname").await, "web");
     assert_eq!(get("/echo?msg=hello").await, "hello");
-    let shell: serde_json::Value = serde_json::from_str(&get("/shell?cmd=echo%20$POD_IP").await).unwrap();
+    let shell: serde_json::Value =
+        serde_json::from_str(&get("/shell?cmd=echo%20$POD_IP").await).unwrap();
     assert_eq!(shell["output"].as_str().unwrap().trim(), ip);
     let conditions = s.conditions.unwrap();
-    let types: Vec<(&str, &str)> = conditions.iter().map(|c| (c.type_.as_str(), c.status.as_str())).collect();
+    let types: Vec<(&str, &str)> = conditions
+        .iter()
+        .map(|c| (c.type_.as_str(), c.status.as_str()))
+        .collect();
     assert_eq!(
         types,
-        [("PodReadyToStartContainers", "True"), ("Initialized", "True"), ("Ready", "True"), ("ContainersReady", "True"), ("PodScheduled", "True")]
+        [
+            ("PodReadyToStartContainers", "True"),
+            ("Initialized", "True"),
+            ("Ready", "True"),
+            ("ContainersReady", "True"),
+            ("PodScheduled", "True")
+        ]
     );
 }
 
@@ -170,8 +218,17 @@ spec:
       failureThreshold: 1
 "#);
     let _w = PodWorker::spawn(p, h.deps.clone());
-    let s = h.wait_for("restartCount 4", |s| container(s, "liveness").restart_count >= 4).await;
-    let last = container(&s, "liveness").last_state.clone().unwrap().terminated.unwrap();
+    let s = h
+        .wait_for("restartCount 4", |s| {
+            container(s, "liveness").restart_count >= 4
+        })
+        .await;
+    let last = container(&s, "liveness")
+        .last_state
+        .clone()
+        .unwrap()
+        .terminated
+        .unwrap();
     assert_eq!(last.reason.as_deref(), Some("Error"));
     assert_ne!(last.exit_code, 0);
     let backoffs: Vec<String> = h
@@ -182,13 +239,24 @@ spec:
         .filter(|m| m.starts_with("back-off"))
         .collect();
     for delay in ["100ms", "200ms", "400ms"] {
-        let want = format!("back-off {delay} restarting failed container=liveness pod=live_ns1(u-live)");
+        let want =
+            format!("back-off {delay} restarting failed container=liveness pod=live_ns1(u-live)");
         assert!(backoffs.contains(&want), "no {want:?} in {backoffs:#?}");
     }
     let unhealthy = h.event_messages("Unhealthy");
-    assert!(unhealthy.iter().any(|m| m == "Liveness probe failed: HTTP probe failed with statuscode: 500"), "{unhealthy:?}");
-    assert!(h.event_messages("Killing").contains(&"Container liveness failed liveness probe, will be restarted".to_string()));
-    assert!(h.event_messages("BackOff").contains(&"Back-off restarting failed container liveness in pod live_ns1(u-live)".to_string()));
+    assert!(
+        unhealthy
+            .iter()
+            .any(|m| m == "Liveness probe failed: HTTP probe failed with statuscode: 500"),
+        "{unhealthy:?}"
+    );
+    assert!(
+        h.event_messages("Killing")
+            .contains(&"Container liveness failed liveness probe, will be restarted".to_string())
+    );
+    assert!(h.event_messages("BackOff").contains(
+        &"Back-off restarting failed container liveness in pod live_ns1(u-live)".to_string()
+    ));
     assert_eq!(phase(&s), "Running");
 }
 
@@ -206,11 +274,22 @@ spec:
     p.metadata.deletion_timestamp = Some(Time(k8s_openapi::jiff::Timestamp::now()));
     p.metadata.deletion_grace_period_seconds = Some(30);
     w.update(p);
-    tokio::time::timeout(Duration::from_secs(10), w.join()).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(10), w.join())
+        .await
+        .unwrap();
     assert_eq!(h.api.deleted(), ["u-term"]);
     let last = h.api.statuses().last().cloned().unwrap();
     assert_eq!(phase(&last), "Succeeded");
-    assert_eq!(container(&last, "main").state.clone().unwrap().terminated.unwrap().exit_code, 0);
+    assert_eq!(
+        container(&last, "main")
+            .state
+            .clone()
+            .unwrap()
+            .terminated
+            .unwrap()
+            .exit_code,
+        0
+    );
     assert_eq!(h.event_messages("Killing"), ["Stopping container main"]);
 }
 
@@ -225,11 +304,25 @@ spec:
 "#);
     let _w = PodWorker::spawn(p, h.deps.clone());
     let waiting = |s: &PodStatus| container(s, "web").state.clone().and_then(|st| st.waiting);
-    let s = h.wait_for("ErrImagePull", |s| waiting(s).and_then(|w| w.reason).as_deref() == Some("ErrImagePull")).await;
+    let s = h
+        .wait_for("ErrImagePull", |s| {
+            waiting(s).and_then(|w| w.reason).as_deref() == Some("ErrImagePull")
+        })
+        .await;
     let msg = waiting(&s).unwrap().message.unwrap();
-    assert!(msg.starts_with("failed to pull and unpack image \"nginx:1.27\": "), "{msg}");
-    let s = h.wait_for("ImagePullBackOff", |s| waiting(s).and_then(|w| w.reason).as_deref() == Some("ImagePullBackOff")).await;
-    assert_eq!(waiting(&s).unwrap().message.as_deref(), Some("Back-off pulling image \"nginx:1.27\""));
+    assert!(
+        msg.starts_with("failed to pull and unpack image \"nginx:1.27\": "),
+        "{msg}"
+    );
+    let s = h
+        .wait_for("ImagePullBackOff", |s| {
+            waiting(s).and_then(|w| w.reason).as_deref() == Some("ImagePullBackOff")
+        })
+        .await;
+    assert_eq!(
+        waiting(&s).unwrap().message.as_deref(),
+        Some("Back-off pulling image \"nginx:1.27\"")
+    );
     assert_eq!(phase(&s), "Pending");
 }
 
@@ -246,17 +339,46 @@ spec:
   - {name: app, image: busybox, command: [sleep, "30"]}
 "#);
     let _w = PodWorker::spawn(p, h.deps.clone());
-    let pending = h.wait_for("first init running", |s| {
-        s.init_container_statuses.as_ref().is_some_and(|i| i[0].state.as_ref().is_some_and(|st| st.running.is_some()))
-    }).await;
+    let pending = h
+        .wait_for("first init running", |s| {
+            s.init_container_statuses
+                .as_ref()
+                .is_some_and(|i| i[0].state.as_ref().is_some_and(|st| st.running.is_some()))
+        })
+        .await;
     assert_eq!(phase(&pending), "Pending");
-    let init = pending.conditions.unwrap().into_iter().find(|c| c.type_ == "Initialized").unwrap();
-    assert_eq!(init.message.as_deref(), Some("containers with incomplete status: [first second]"));
+    let init = pending
+        .conditions
+        .unwrap()
+        .into_iter()
+        .find(|c| c.type_ == "Initialized")
+        .unwrap();
+    assert_eq!(
+        init.message.as_deref(),
+        Some("containers with incomplete status: [first second]")
+    );
     let s = h.wait_for("Running", |s| phase(s) == "Running").await;
     let inits = s.init_container_statuses.unwrap();
-    assert_eq!(inits[1].state.clone().unwrap().terminated.unwrap().reason.as_deref(), Some("Completed"));
+    assert_eq!(
+        inits[1]
+            .state
+            .clone()
+            .unwrap()
+            .terminated
+            .unwrap()
+            .reason
+            .as_deref(),
+        Some("Completed")
+    );
     let started: Vec<String> = h.event_messages("Started");
-    assert_eq!(started, ["Started container first", "Started container second", "Started container app"]);
+    assert_eq!(
+        started,
+        [
+            "Started container first",
+            "Started container second",
+            "Started container app"
+        ]
+    );
 }
 
 #[tokio::test]
@@ -275,10 +397,27 @@ spec:
 "#);
     let _w = PodWorker::spawn(p, h.deps.clone());
     let running = h.wait_for("Running", |s| phase(s) == "Running").await;
-    assert!(container(&running, "work").state.clone().unwrap().running.is_some());
+    assert!(
+        container(&running, "work")
+            .state
+            .clone()
+            .unwrap()
+            .running
+            .is_some()
+    );
     let s = h.wait_for("Succeeded", |s| phase(s) == "Succeeded").await;
-    let t = container(&s, "work").state.clone().unwrap().terminated.unwrap();
+    let t = container(&s, "work")
+        .state
+        .clone()
+        .unwrap()
+        .terminated
+        .unwrap();
     assert_eq!((t.exit_code, t.reason.as_deref()), (0, Some("Completed")));
-    let ready = s.conditions.unwrap().into_iter().find(|c| c.type_ == "ContainersReady").unwrap();
+    let ready = s
+        .conditions
+        .unwrap()
+        .into_iter()
+        .find(|c| c.type_ == "ContainersReady")
+        .unwrap();
     assert_eq!(ready.reason.as_deref(), Some("PodCompleted"));
 }

@@ -73,7 +73,11 @@ pub enum Command {
     Liveness {
         /// How long /healthz stays healthy (Go duration; env
         /// `AGNHOST_LIVENESS_HEALTHY_FOR` overrides the 10s default).
-        #[arg(long = "healthy-for", env = "AGNHOST_LIVENESS_HEALTHY_FOR", default_value = "10s")]
+        #[arg(
+            long = "healthy-for",
+            env = "AGNHOST_LIVENESS_HEALTHY_FOR",
+            default_value = "10s"
+        )]
         healthy_for: String,
         /// Port.
         #[arg(long, default_value_t = 8080)]
@@ -164,9 +168,10 @@ pub fn hostname() -> String {
 pub async fn run(cli: Cli) -> Result<i32, AgnhostError> {
     match cli.command {
         Command::Pause => simple::pause().await,
-        Command::Netexec { http_port, udp_port } => {
-            netexec::serve(bind_ip(), http_port, u16::try_from(udp_port).ok()).await
-        }
+        Command::Netexec {
+            http_port,
+            udp_port,
+        } => netexec::serve(bind_ip(), http_port, u16::try_from(udp_port).ok()).await,
         Command::ServeHostname { port } => simple::serve_hostname(bind_ip(), port).await,
         Command::Liveness { healthy_for, port } => {
             simple::liveness(bind_ip(), port, parse_go_duration(&healthy_for)?).await
@@ -195,29 +200,65 @@ mod tests {
     #[test]
     fn netexec_flags_parse_in_both_go_styles() {
         let cli = parse(["agnhost", "netexec", "--http-port=8081", "--udp-port", "-1"]).unwrap();
-        assert_eq!(cli.command, Command::Netexec { http_port: 8081, udp_port: -1 });
+        assert_eq!(
+            cli.command,
+            Command::Netexec {
+                http_port: 8081,
+                udp_port: -1
+            }
+        );
         let cli = parse(["agnhost", "netexec"]).unwrap();
-        assert_eq!(cli.command, Command::Netexec { http_port: 8080, udp_port: 8081 });
+        assert_eq!(
+            cli.command,
+            Command::Netexec {
+                http_port: 8080,
+                udp_port: 8081
+            }
+        );
     }
 
     #[test]
     fn logs_generator_takes_positional_or_flag_arguments() {
         let cli = parse(["agnhost", "logs-generator", "5", "1s"]).unwrap();
-        assert!(matches!(cli.command, Command::LogsGenerator { lines: Some(5), .. }));
-        let cli = parse(["agnhost", "logs-generator", "--log-lines-total=7", "--run-duration=2s"]).unwrap();
-        assert!(matches!(cli.command, Command::LogsGenerator { log_lines_total: Some(7), .. }));
+        assert!(matches!(
+            cli.command,
+            Command::LogsGenerator { lines: Some(5), .. }
+        ));
+        let cli = parse([
+            "agnhost",
+            "logs-generator",
+            "--log-lines-total=7",
+            "--run-duration=2s",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::LogsGenerator {
+                log_lines_total: Some(7),
+                ..
+            }
+        ));
     }
 
     #[test]
     fn unknown_subcommands_are_usage_errors() {
-        assert!(matches!(parse(["agnhost", "teapot"]), Err(AgnhostError::Usage(_))));
+        assert!(matches!(
+            parse(["agnhost", "teapot"]),
+            Err(AgnhostError::Usage(_))
+        ));
     }
 
     #[test]
     fn go_durations_parse() {
-        assert_eq!(parse_go_duration("300ms").unwrap(), Duration::from_millis(300));
+        assert_eq!(
+            parse_go_duration("300ms").unwrap(),
+            Duration::from_millis(300)
+        );
         assert_eq!(parse_go_duration("1m30s").unwrap(), Duration::from_secs(90));
-        assert_eq!(parse_go_duration("1.5s").unwrap(), Duration::from_millis(1500));
+        assert_eq!(
+            parse_go_duration("1.5s").unwrap(),
+            Duration::from_millis(1500)
+        );
         assert_eq!(parse_go_duration("2").unwrap(), Duration::from_secs(2));
         assert!(parse_go_duration("ten seconds").is_err());
         assert!(parse_go_duration("").is_err());

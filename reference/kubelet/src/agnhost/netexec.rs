@@ -33,8 +33,17 @@ async fn client_ip(ConnectInfo(peer): ConnectInfo<SocketAddr>) -> String {
 }
 
 async fn shell(Query(q): Params) -> (StatusCode, Json<serde_json::Value>) {
-    let cmd = q.get("shellCommand").or_else(|| q.get("cmd")).cloned().unwrap_or_default();
-    match tokio::process::Command::new("/bin/sh").arg("-c").arg(&cmd).output().await {
+    let cmd = q
+        .get("shellCommand")
+        .or_else(|| q.get("cmd"))
+        .cloned()
+        .unwrap_or_default();
+    match tokio::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(&cmd)
+        .output()
+        .await
+    {
         Ok(out) if out.status.success() => (
             StatusCode::OK,
             Json(serde_json::json!({ "output": String::from_utf8_lossy(&out.stdout) })),
@@ -46,7 +55,10 @@ async fn shell(Query(q): Params) -> (StatusCode, Json<serde_json::Value>) {
                 "error": format!("exit status {}", out.status.code().unwrap_or(-1)),
             })),
         ),
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, Json(serde_json::json!({ "error": e.to_string() }))),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(serde_json::json!({ "error": e.to_string() })),
+        ),
     }
 }
 
@@ -98,21 +110,32 @@ async fn serve_udp(socket: UdpSocket) {
 /// Serves HTTP on `ip:http_port` and, if given, UDP on `ip:udp_port`, forever.
 pub async fn serve(ip: IpAddr, http_port: u16, udp_port: Option<u16>) -> Result<i32, AgnhostError> {
     let addr = SocketAddr::new(ip, http_port);
-    let serve_err = |what, source| AgnhostError::Serve { what, addr: addr.to_string(), source };
-    let listener = TcpListener::bind(addr).await.map_err(|e| serve_err("http", e))?;
+    let serve_err = |what, source| AgnhostError::Serve {
+        what,
+        addr: addr.to_string(),
+        source,
+    };
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| serve_err("http", e))?;
     if let Some(port) = udp_port {
         let udp_addr = SocketAddr::new(ip, port);
-        let socket = UdpSocket::bind(udp_addr).await.map_err(|source| AgnhostError::Serve {
-            what: "udp",
-            addr: udp_addr.to_string(),
-            source,
-        })?;
+        let socket = UdpSocket::bind(udp_addr)
+            .await
+            .map_err(|source| AgnhostError::Serve {
+                what: "udp",
+                addr: udp_addr.to_string(),
+                source,
+            })?;
         tokio::spawn(serve_udp(socket));
     }
     println!("Started HTTP server on port {http_port}");
-    axum::serve(listener, router().into_make_service_with_connect_info::<SocketAddr>())
-        .await
-        .map_err(|e| serve_err("http", e))?;
+    axum::serve(
+        listener,
+        router().into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await
+    .map_err(|e| serve_err("http", e))?;
     Ok(0)
 }
 

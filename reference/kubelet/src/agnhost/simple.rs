@@ -23,9 +23,18 @@ pub async fn pause() -> Result<i32, AgnhostError> {
     Ok(0)
 }
 
-async fn serve(router: Router, ip: IpAddr, port: u16, what: &'static str) -> Result<i32, AgnhostError> {
+async fn serve(
+    router: Router,
+    ip: IpAddr,
+    port: u16,
+    what: &'static str,
+) -> Result<i32, AgnhostError> {
     let addr = SocketAddr::new(ip, port);
-    let err = |source| AgnhostError::Serve { what, addr: addr.to_string(), source };
+    let err = |source| AgnhostError::Serve {
+        what,
+        addr: addr.to_string(),
+        source,
+    };
     let listener = TcpListener::bind(addr).await.map_err(err)?;
     println!("Serving {what} on {addr}");
     axum::serve(listener, router).await.map_err(err)?;
@@ -48,7 +57,10 @@ pub async fn liveness(ip: IpAddr, port: u16, healthy_for: Duration) -> Result<i3
             if elapsed < healthy_for {
                 (StatusCode::OK, "ok".to_string())
             } else {
-                (StatusCode::INTERNAL_SERVER_ERROR, format!("error: {:.1}", elapsed.as_secs_f64()))
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("error: {:.1}", elapsed.as_secs_f64()),
+                )
             }
         }),
     );
@@ -63,12 +75,20 @@ pub fn generated_line(n: u64) -> String {
     let method = METHODS[(n % 4) as usize];
     let resource = RESOURCES[((n / 4) % 4) as usize];
     let code = [200, 201, 404, 500][((n * 7) % 4) as usize];
-    format!("{n} {method} /api/v1/namespaces/ns{}/{resource}/obj{} {code}", n % 3, n * 31 % 997)
+    format!(
+        "{n} {method} /api/v1/namespaces/ns{}/{resource}/obj{} {code}",
+        n % 3,
+        n * 31 % 997
+    )
 }
 
 /// Prints `lines` numbered lines spread evenly over `duration`, then exits 0.
 pub async fn logs_generator(lines: u64, duration: Duration) -> Result<i32, AgnhostError> {
-    let step = if lines == 0 { Duration::ZERO } else { duration / u32::try_from(lines).unwrap_or(u32::MAX) };
+    let step = if lines == 0 {
+        Duration::ZERO
+    } else {
+        duration / u32::try_from(lines).unwrap_or(u32::MAX)
+    };
     let start = Instant::now();
     for n in 0..lines {
         tokio::time::sleep_until(start + step * u32::try_from(n).unwrap_or(u32::MAX)).await;

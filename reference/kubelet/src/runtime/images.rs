@@ -11,7 +11,8 @@
 //!   command and args run `sh`, the image's default.
 
 /// The images this runtime knows, for the pull error message.
-pub const SUPPORTED: &str = "registry.k8s.io/pause, registry.k8s.io/e2e-test-images/agnhost, busybox";
+pub const SUPPORTED: &str =
+    "registry.k8s.io/pause, registry.k8s.io/e2e-test-images/agnhost, busybox";
 
 /// What a container runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +61,10 @@ fn host(mut argv: Vec<String>) -> Workload {
         argv.push("sh".into());
     }
     let program = argv.remove(0);
-    Workload::Host { program, args: argv }
+    Workload::Host {
+        program,
+        args: argv,
+    }
 }
 
 /// What a container of `image` with `command` and `args` runs, or the pull error.
@@ -72,7 +76,7 @@ pub fn resolve(image: &str, command: &[String], args: &[String]) -> Result<Workl
             Some(first) if first.rsplit('/').next() == Some("agnhost") => {
                 Ok(Workload::Agnhost(argv[1..].to_vec()))
             }
-            Some(first) if first.starts_with('/') || command.first().is_some() => Ok(host(argv)),
+            Some(first) if first.starts_with('/') || !command.is_empty() => Ok(host(argv)),
             _ => Ok(Workload::Agnhost(argv)),
         },
         "busybox" => Ok(host(argv)),
@@ -91,8 +95,14 @@ mod tests {
     #[test]
     fn repositories_drop_tags_and_digests_but_not_registry_ports() {
         assert_eq!(repository("busybox:1.36"), "busybox");
-        assert_eq!(repository("localhost:5000/busybox"), "localhost:5000/busybox");
-        assert_eq!(repository("registry.k8s.io/pause@sha256:abc"), "registry.k8s.io/pause");
+        assert_eq!(
+            repository("localhost:5000/busybox"),
+            "localhost:5000/busybox"
+        );
+        assert_eq!(
+            repository("registry.k8s.io/pause@sha256:abc"),
+            "registry.k8s.io/pause"
+        );
     }
 
     #[test]
@@ -108,7 +118,10 @@ mod tests {
         );
         assert_eq!(
             resolve(img, &s(&["/bin/sh", "-c"]), &s(&["exit 1"])),
-            Ok(Workload::Host { program: "/bin/sh".into(), args: s(&["-c", "exit 1"]) })
+            Ok(Workload::Host {
+                program: "/bin/sh".into(),
+                args: s(&["-c", "exit 1"])
+            })
         );
     }
 
@@ -116,16 +129,31 @@ mod tests {
     fn busybox_runs_host_programs_and_defaults_to_sh() {
         assert_eq!(
             resolve("busybox", &s(&["sh", "-c", "exit 3"]), &[]),
-            Ok(Workload::Host { program: "sh".into(), args: s(&["-c", "exit 3"]) })
+            Ok(Workload::Host {
+                program: "sh".into(),
+                args: s(&["-c", "exit 3"])
+            })
         );
-        assert_eq!(resolve("docker.io/library/busybox:1.36", &[], &[]), Ok(Workload::Host { program: "sh".into(), args: vec![] }));
+        assert_eq!(
+            resolve("docker.io/library/busybox:1.36", &[], &[]),
+            Ok(Workload::Host {
+                program: "sh".into(),
+                args: vec![]
+            })
+        );
     }
 
     #[test]
     fn pause_sleeps_and_unknown_images_fail_to_pull() {
-        assert_eq!(resolve("registry.k8s.io/pause:3.10", &[], &[]), Ok(Workload::Agnhost(s(&["pause"]))));
+        assert_eq!(
+            resolve("registry.k8s.io/pause:3.10", &[], &[]),
+            Ok(Workload::Agnhost(s(&["pause"])))
+        );
         let err = resolve("nginx:1.27", &[], &[]).unwrap_err();
-        assert!(err.starts_with("failed to pull and unpack image \"nginx:1.27\": "), "{err}");
+        assert!(
+            err.starts_with("failed to pull and unpack image \"nginx:1.27\": "),
+            "{err}"
+        );
         assert!(!is_available("nginx"));
     }
 }

@@ -155,7 +155,11 @@ pub fn new_id() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let seed = format!("{n}-{}-{}", std::process::id(), Timestamp::now().as_nanosecond());
+    let seed = format!(
+        "{n}-{}-{}",
+        std::process::id(),
+        Timestamp::now().as_nanosecond()
+    );
     let digest = Sha256::digest(seed.as_bytes());
     digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
 }

@@ -67,7 +67,9 @@ pub struct ProcessRuntime {
 
 impl std::fmt::Debug for ProcessRuntime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ProcessRuntime").field("agnhost", &self.agnhost).finish()
+        f.debug_struct("ProcessRuntime")
+            .field("agnhost", &self.agnhost)
+            .finish()
     }
 }
 
@@ -136,7 +138,10 @@ impl ProcessRuntime {
     ) -> Result<(tokio::process::Child, GroupGuard), String> {
         let mut cmd = self.command(workload)?;
         cmd.env_clear()
-            .env("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+            .env(
+                "PATH",
+                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            )
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -219,12 +224,9 @@ impl Runtime for ProcessRuntime {
             let mut child = child;
             let _ = child.wait().await;
         });
-        self.lock().sandboxes.insert(
-            id.clone(),
-            Sandbox {
-                pause: Some(guard),
-            },
-        );
+        self.lock()
+            .sandboxes
+            .insert(id.clone(), Sandbox { pause: Some(guard) });
         Ok(id)
     }
 
@@ -276,7 +278,12 @@ impl Runtime for ProcessRuntime {
         let workload = images::resolve(&config.image, &config.command, &config.args)
             .map_err(|e| start_err(e.clone()))?;
         let (mut child, guard) = self
-            .spawn(&workload, &config.env, config.working_dir.as_deref(), config.log.clone())
+            .spawn(
+                &workload,
+                &config.env,
+                config.working_dir.as_deref(),
+                config.log.clone(),
+            )
             .map_err(|e| start_err(format!("exec: {e}")))?;
         let started_at = Timestamp::now();
         state_tx.send_replace(ContainerState::Running { started_at });
@@ -301,7 +308,11 @@ impl Runtime for ProcessRuntime {
         Ok(())
     }
 
-    async fn stop_container(&self, container_id: &str, grace: Duration) -> Result<(), RuntimeError> {
+    async fn stop_container(
+        &self,
+        container_id: &str,
+        grace: Duration,
+    ) -> Result<(), RuntimeError> {
         let running = {
             let state = self.lock();
             let c = state
@@ -321,7 +332,12 @@ impl Runtime for ProcessRuntime {
             .await
             .is_err()
         {
-            if let Some(g) = self.lock().containers.get(container_id).and_then(|c| c.group.as_ref()) {
+            if let Some(g) = self
+                .lock()
+                .containers
+                .get(container_id)
+                .and_then(|c| c.group.as_ref())
+            {
                 g.signal(Signal::SIGKILL);
             }
             self.wait_exited(container_id).await?;
@@ -361,7 +377,10 @@ impl Runtime for ProcessRuntime {
         command
             .args(args)
             .env_clear()
-            .env("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+            .env(
+                "PATH",
+                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            )
             .envs(config.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .kill_on_drop(true);

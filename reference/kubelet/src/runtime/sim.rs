@@ -136,7 +136,12 @@ impl Runtime for SimRuntime {
             .sandboxes
             .get(sandbox_id)
             .ok_or_else(|| not_found("sandbox", sandbox_id))?;
-        if sandbox.annotations.get(IMAGE_PULL_ERROR).map(String::as_str) == Some("true") {
+        if sandbox
+            .annotations
+            .get(IMAGE_PULL_ERROR)
+            .map(String::as_str)
+            == Some("true")
+        {
             return Err(RuntimeError::ImagePull(format!(
                 "failed to pull and unpack image \"{}\": {IMAGE_PULL_ERROR} is set",
                 config.image
@@ -168,7 +173,9 @@ impl Runtime for SimRuntime {
                 .map(|s| s.annotations.clone())
                 .unwrap_or_default()
         };
-        let exit_after = annotations.get(EXIT_AFTER).and_then(|v| parse_go_duration(v).ok());
+        let exit_after = annotations
+            .get(EXIT_AFTER)
+            .and_then(|v| parse_go_duration(v).ok());
         let exit_code: i32 = annotations
             .get(EXIT_CODE)
             .and_then(|v| v.parse().ok())
@@ -190,7 +197,11 @@ impl Runtime for SimRuntime {
         Ok(())
     }
 
-    async fn stop_container(&self, container_id: &str, _grace: Duration) -> Result<(), RuntimeError> {
+    async fn stop_container(
+        &self,
+        container_id: &str,
+        _grace: Duration,
+    ) -> Result<(), RuntimeError> {
         if !self.lock().containers.contains_key(container_id) {
             return Err(not_found("container", container_id));
         }

@@ -38,7 +38,12 @@ fn cond(type_: &'static str, ok: bool) -> Cond {
     }
 }
 
-fn initialized(spec: &PodSpec, init: &[ContainerStatus], regular: &[ContainerStatus], phase: &str) -> Cond {
+fn initialized(
+    spec: &PodSpec,
+    init: &[ContainerStatus],
+    regular: &[ContainerStatus],
+    phase: &str,
+) -> Cond {
     let mut unknown = Vec::new();
     let mut incomplete = Vec::new();
     for c in spec.init_containers.as_deref().unwrap_or_default() {
@@ -61,20 +66,33 @@ fn initialized(spec: &PodSpec, init: &[ContainerStatus], regular: &[ContainerSta
     // this so a restarted init container does not flip the pod back).
     let app_started = regular.iter().any(|s| {
         let st = s.state.clone().unwrap_or_default();
-        st.running.is_some() || st.terminated.is_some() || s.last_state.as_ref().is_some_and(|l| l.terminated.is_some())
+        st.running.is_some()
+            || st.terminated.is_some()
+            || s.last_state
+                .as_ref()
+                .is_some_and(|l| l.terminated.is_some())
     });
     if phase == SUCCEEDED && unknown.is_empty() {
-        return Cond { reason: Some("PodCompleted"), ..cond("Initialized", true) };
+        return Cond {
+            reason: Some("PodCompleted"),
+            ..cond("Initialized", true)
+        };
     }
     if (unknown.is_empty() && incomplete.is_empty()) || app_started {
         return cond("Initialized", true);
     }
     let mut parts = Vec::new();
     if !unknown.is_empty() {
-        parts.push(format!("containers with unknown status: {}", go_list(&unknown)));
+        parts.push(format!(
+            "containers with unknown status: {}",
+            go_list(&unknown)
+        ));
     }
     if !incomplete.is_empty() {
-        parts.push(format!("containers with incomplete status: {}", go_list(&incomplete)));
+        parts.push(format!(
+            "containers with incomplete status: {}",
+            go_list(&incomplete)
+        ));
     }
     Cond {
         reason: Some("ContainersNotInitialized"),
@@ -83,11 +101,24 @@ fn initialized(spec: &PodSpec, init: &[ContainerStatus], regular: &[ContainerSta
     }
 }
 
-fn containers_ready(spec: &PodSpec, init: &[ContainerStatus], regular: &[ContainerStatus], phase: &str) -> Cond {
+fn containers_ready(
+    spec: &PodSpec,
+    init: &[ContainerStatus],
+    regular: &[ContainerStatus],
+    phase: &str,
+) -> Cond {
     let mut unknown = Vec::new();
     let mut unready = Vec::new();
-    let sidecars = spec.init_containers.as_deref().unwrap_or_default().iter().filter(|c| is_sidecar(c));
-    for (c, statuses) in sidecars.map(|c| (c, init)).chain(spec.containers.iter().map(|c| (c, regular))) {
+    let sidecars = spec
+        .init_containers
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .filter(|c| is_sidecar(c));
+    for (c, statuses) in sidecars
+        .map(|c| (c, init))
+        .chain(spec.containers.iter().map(|c| (c, regular)))
+    {
         match find(statuses, &c.name) {
             None => unknown.push(c.name.clone()),
             Some(s) if !s.ready => unready.push(c.name.clone()),
@@ -95,17 +126,26 @@ fn containers_ready(spec: &PodSpec, init: &[ContainerStatus], regular: &[Contain
         }
     }
     if phase == SUCCEEDED && unknown.is_empty() {
-        return Cond { reason: Some("PodCompleted"), ..cond("ContainersReady", false) };
+        return Cond {
+            reason: Some("PodCompleted"),
+            ..cond("ContainersReady", false)
+        };
     }
     if unknown.is_empty() && unready.is_empty() {
         return cond("ContainersReady", true);
     }
     let mut parts = Vec::new();
     if !unknown.is_empty() {
-        parts.push(format!("containers with unknown status: {}", go_list(&unknown)));
+        parts.push(format!(
+            "containers with unknown status: {}",
+            go_list(&unknown)
+        ));
     }
     if !unready.is_empty() {
-        parts.push(format!("containers with unready status: {}", go_list(&unready)));
+        parts.push(format!(
+            "containers with unready status: {}",
+            go_list(&unready)
+        ));
     }
     Cond {
         reason: Some("ContainersNotReady"),
@@ -116,7 +156,10 @@ fn containers_ready(spec: &PodSpec, init: &[ContainerStatus], regular: &[Contain
 
 fn ready(spec: &PodSpec, containers_ready: &Cond, existing: &[PodCondition]) -> Cond {
     if containers_ready.status != "True" {
-        return Cond { type_: "Ready", ..containers_ready.clone() };
+        return Cond {
+            type_: "Ready",
+            ..containers_ready.clone()
+        };
     }
     let mut unready = Vec::new();
     for gate in spec.readiness_gates.as_deref().unwrap_or_default() {
@@ -164,7 +207,11 @@ pub fn kubelet_condition_values(
 /// The full condition list: the kubelet's conditions (keeping `lastTransitionTime` of
 /// an unchanged status from `existing`) followed by conditions others own (e.g.
 /// `DisruptionTarget`), untouched.
-pub fn kubelet_conditions(values: Vec<Cond>, existing: &[PodCondition], now: &Time) -> Vec<PodCondition> {
+pub fn kubelet_conditions(
+    values: Vec<Cond>,
+    existing: &[PodCondition],
+    now: &Time,
+) -> Vec<PodCondition> {
     let mut out: Vec<PodCondition> = values
         .into_iter()
         .map(|c| {
@@ -201,7 +248,10 @@ mod tests {
     };
 
     fn spec(init: &[&str], regular: &[&str]) -> PodSpec {
-        let c = |n: &&str| Container { name: n.to_string(), ..Container::default() };
+        let c = |n: &&str| Container {
+            name: n.to_string(),
+            ..Container::default()
+        };
         PodSpec {
             init_containers: Some(init.iter().map(c).collect()),
             containers: regular.iter().map(c).collect(),
@@ -209,7 +259,11 @@ mod tests {
         }
     }
     fn status(n: &str, ready: bool) -> ContainerStatus {
-        ContainerStatus { name: n.into(), ready, ..ContainerStatus::default() }
+        ContainerStatus {
+            name: n.into(),
+            ready,
+            ..ContainerStatus::default()
+        }
     }
     fn get<'a>(cs: &'a [Cond], t: &str) -> &'a Cond {
         cs.iter().find(|c| c.type_ == t).unwrap()
@@ -218,12 +272,28 @@ mod tests {
     #[test]
     fn unready_containers_are_listed_like_go_formats_a_string_slice() {
         let s = spec(&[], &["a", "b", "c"]);
-        let cs = kubelet_condition_values(&s, true, &[], &[status("a", false), status("b", false), status("c", true)], "Running", &[]);
+        let cs = kubelet_condition_values(
+            &s,
+            true,
+            &[],
+            &[status("a", false), status("b", false), status("c", true)],
+            "Running",
+            &[],
+        );
         let cr = get(&cs, "ContainersReady");
         assert_eq!(cr.status, "False");
         assert_eq!(cr.reason, Some("ContainersNotReady"));
-        assert_eq!(cr.message.as_deref(), Some("containers with unready status: [a b]"));
-        assert_eq!(get(&cs, "Ready"), &Cond { type_: "Ready", ..cr.clone() });
+        assert_eq!(
+            cr.message.as_deref(),
+            Some("containers with unready status: [a b]")
+        );
+        assert_eq!(
+            get(&cs, "Ready"),
+            &Cond {
+                type_: "Ready",
+                ..cr.clone()
+            }
+        );
     }
 
     #[test]
@@ -239,10 +309,23 @@ mod tests {
     #[test]
     fn incomplete_init_containers_keep_the_pod_uninitialized() {
         let s = spec(&["init1"], &["a"]);
-        let cs = kubelet_condition_values(&s, true, &[status("init1", false)], &[status("a", false)], "Pending", &[]);
+        let cs = kubelet_condition_values(
+            &s,
+            true,
+            &[status("init1", false)],
+            &[status("a", false)],
+            "Pending",
+            &[],
+        );
         let i = get(&cs, "Initialized");
-        assert_eq!((i.status, i.reason), ("False", Some("ContainersNotInitialized")));
-        assert_eq!(i.message.as_deref(), Some("containers with incomplete status: [init1]"));
+        assert_eq!(
+            (i.status, i.reason),
+            ("False", Some("ContainersNotInitialized"))
+        );
+        assert_eq!(
+            i.message.as_deref(),
+            Some("containers with incomplete status: [init1]")
+        );
     }
 
     #[test]
@@ -255,7 +338,8 @@ mod tests {
             }),
             ..status("a", false)
         };
-        let cs = kubelet_condition_values(&s, false, &[status("i", false)], &[done], SUCCEEDED, &[]);
+        let cs =
+            kubelet_condition_values(&s, false, &[status("i", false)], &[done], SUCCEEDED, &[]);
         assert_eq!(get(&cs, "Initialized").reason, Some("PodCompleted"));
         assert_eq!(get(&cs, "Initialized").status, "True");
         assert_eq!(get(&cs, "ContainersReady").reason, Some("PodCompleted"));
@@ -265,13 +349,20 @@ mod tests {
     #[test]
     fn a_missing_readiness_gate_holds_ready_false() {
         let mut s = spec(&[], &["a"]);
-        s.readiness_gates = Some(vec![PodReadinessGate { condition_type: "example.com/lb".into() }]);
+        s.readiness_gates = Some(vec![PodReadinessGate {
+            condition_type: "example.com/lb".into(),
+        }]);
         let cs = kubelet_condition_values(&s, true, &[], &[status("a", true)], "Running", &[]);
         let r = get(&cs, "Ready");
-        assert_eq!((r.status, r.reason), ("False", Some("ReadinessGatesNotReady")));
+        assert_eq!(
+            (r.status, r.reason),
+            ("False", Some("ReadinessGatesNotReady"))
+        );
         assert_eq!(
             r.message.as_deref(),
-            Some("corresponding condition of pod readiness gate \"example.com/lb\" does not exist.")
+            Some(
+                "corresponding condition of pod readiness gate \"example.com/lb\" does not exist."
+            )
         );
         assert_eq!(get(&cs, "ContainersReady").status, "True");
     }
@@ -281,18 +372,43 @@ mod tests {
         let old_time = Time(k8s_openapi::jiff::Timestamp::from_second(1).unwrap());
         let now = Time(k8s_openapi::jiff::Timestamp::from_second(100).unwrap());
         let existing = vec![
-            PodCondition { type_: "Ready".into(), status: "False".into(), last_transition_time: Some(old_time.clone()), ..PodCondition::default() },
-            PodCondition { type_: "PodScheduled".into(), status: "True".into(), last_transition_time: Some(old_time.clone()), ..PodCondition::default() },
-            PodCondition { type_: "DisruptionTarget".into(), status: "True".into(), ..PodCondition::default() },
+            PodCondition {
+                type_: "Ready".into(),
+                status: "False".into(),
+                last_transition_time: Some(old_time.clone()),
+                ..PodCondition::default()
+            },
+            PodCondition {
+                type_: "PodScheduled".into(),
+                status: "True".into(),
+                last_transition_time: Some(old_time.clone()),
+                ..PodCondition::default()
+            },
+            PodCondition {
+                type_: "DisruptionTarget".into(),
+                status: "True".into(),
+                ..PodCondition::default()
+            },
         ];
         let s = spec(&[], &["a"]);
-        let values = kubelet_condition_values(&s, true, &[], &[status("a", true)], "Running", &existing);
+        let values =
+            kubelet_condition_values(&s, true, &[], &[status("a", true)], "Running", &existing);
         let out = kubelet_conditions(values, &existing, &now);
         let by = |t: &str| out.iter().find(|c| c.type_ == t).unwrap();
         assert_eq!(by("Ready").last_transition_time, Some(now.clone()));
         assert_eq!(by("PodScheduled").last_transition_time, Some(old_time));
         assert_eq!(by("DisruptionTarget").status, "True");
         let types: Vec<&str> = out.iter().map(|c| c.type_.as_str()).collect();
-        assert_eq!(types, ["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled", "DisruptionTarget"]);
+        assert_eq!(
+            types,
+            [
+                "PodReadyToStartContainers",
+                "Initialized",
+                "Ready",
+                "ContainersReady",
+                "PodScheduled",
+                "DisruptionTarget"
+            ]
+        );
     }
 }

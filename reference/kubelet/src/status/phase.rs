@@ -193,22 +193,108 @@ mod tests {
         s
     }
 
+    type Row = (
+        &'static str,
+        PodSpec,
+        Vec<ContainerStatus>,
+        Vec<ContainerStatus>,
+        &'static str,
+    );
+
     #[test]
     fn the_phase_table_matches_upstream_get_phase() {
-        let rows: Vec<(&str, PodSpec, Vec<ContainerStatus>, Vec<ContainerStatus>, &str)> = vec![
-            ("no statuses yet", spec("Always", &[], &["a"]), vec![], vec![], PENDING),
-            ("a container waiting", spec("Always", &[], &["a", "b"]), vec![], vec![running("a"), waiting("b", None)], PENDING),
-            ("all running", spec("Always", &[], &["a", "b"]), vec![], vec![running("a"), running("b")], RUNNING),
-            ("running with one unknown", spec("Always", &[], &["a", "b"]), vec![], vec![running("a")], PENDING),
-            ("all exited, policy Always", spec("Always", &[], &["a"]), vec![], vec![exited("a", 1)], RUNNING),
-            ("all exited 0, OnFailure", spec("OnFailure", &[], &["a", "b"]), vec![], vec![exited("a", 0), exited("b", 0)], SUCCEEDED),
-            ("one failed, Never", spec("Never", &[], &["a", "b"]), vec![], vec![exited("a", 0), exited("b", 3)], FAILED),
-            ("one failed, OnFailure", spec("OnFailure", &[], &["a"]), vec![], vec![exited("a", 3)], RUNNING),
-            ("crash loop counts as stopped", spec("Always", &[], &["a"]), vec![], vec![waiting("a", Some(1))], RUNNING),
-            ("init running", spec("Always", &["i"], &["a"]), vec![running("i")], vec![waiting("a", None)], PENDING),
-            ("init failed, Never", spec("Never", &["i"], &["a"]), vec![exited("i", 1)], vec![waiting("a", None)], FAILED),
-            ("init failed, Always keeps pending", spec("Always", &["i"], &["a"]), vec![waiting("i", Some(1))], vec![waiting("a", None)], PENDING),
-            ("init done, app running", spec("Always", &["i"], &["a"]), vec![exited("i", 0)], vec![running("a")], RUNNING),
+        let rows: Vec<Row> = vec![
+            (
+                "no statuses yet",
+                spec("Always", &[], &["a"]),
+                vec![],
+                vec![],
+                PENDING,
+            ),
+            (
+                "a container waiting",
+                spec("Always", &[], &["a", "b"]),
+                vec![],
+                vec![running("a"), waiting("b", None)],
+                PENDING,
+            ),
+            (
+                "all running",
+                spec("Always", &[], &["a", "b"]),
+                vec![],
+                vec![running("a"), running("b")],
+                RUNNING,
+            ),
+            (
+                "running with one unknown",
+                spec("Always", &[], &["a", "b"]),
+                vec![],
+                vec![running("a")],
+                PENDING,
+            ),
+            (
+                "all exited, policy Always",
+                spec("Always", &[], &["a"]),
+                vec![],
+                vec![exited("a", 1)],
+                RUNNING,
+            ),
+            (
+                "all exited 0, OnFailure",
+                spec("OnFailure", &[], &["a", "b"]),
+                vec![],
+                vec![exited("a", 0), exited("b", 0)],
+                SUCCEEDED,
+            ),
+            (
+                "one failed, Never",
+                spec("Never", &[], &["a", "b"]),
+                vec![],
+                vec![exited("a", 0), exited("b", 3)],
+                FAILED,
+            ),
+            (
+                "one failed, OnFailure",
+                spec("OnFailure", &[], &["a"]),
+                vec![],
+                vec![exited("a", 3)],
+                RUNNING,
+            ),
+            (
+                "crash loop counts as stopped",
+                spec("Always", &[], &["a"]),
+                vec![],
+                vec![waiting("a", Some(1))],
+                RUNNING,
+            ),
+            (
+                "init running",
+                spec("Always", &["i"], &["a"]),
+                vec![running("i")],
+                vec![waiting("a", None)],
+                PENDING,
+            ),
+            (
+                "init failed, Never",
+                spec("Never", &["i"], &["a"]),
+                vec![exited("i", 1)],
+                vec![waiting("a", None)],
+                FAILED,
+            ),
+            (
+                "init failed, Always keeps pending",
+                spec("Always", &["i"], &["a"]),
+                vec![waiting("i", Some(1))],
+                vec![waiting("a", None)],
+                PENDING,
+            ),
+            (
+                "init done, app running",
+                spec("Always", &["i"], &["a"]),
+                vec![exited("i", 0)],
+                vec![running("a")],
+                RUNNING,
+            ),
         ];
         for (name, spec, init, regular, want) in rows {
             assert_eq!(pod_phase(&spec, &init, &regular, false), want, "{name}");

@@ -45,7 +45,10 @@ impl Worker {
             return None;
         }
         let spec = self.pod.spec.clone().unwrap_or_default();
-        let policy = spec.restart_policy.clone().unwrap_or_else(|| "Always".into());
+        let policy = spec
+            .restart_policy
+            .clone()
+            .unwrap_or_else(|| "Always".into());
         let mut wake = None;
         if self.sandbox.is_none() && !self.ensure_sandbox().await {
             let status = self.build_status(false);
@@ -63,7 +66,10 @@ impl Worker {
                 let code = rec.current.as_ref().and_then(Instance::exit_code);
                 let running = rec.current.as_ref().is_some_and(Instance::running);
                 if sidecar && running {
-                    let started = self.probes.get(&c.name, ProbeKind::Startup).is_none_or(|r| r == ProbeResult::Success);
+                    let started = self
+                        .probes
+                        .get(&c.name, ProbeKind::Startup)
+                        .is_none_or(|r| r == ProbeResult::Success);
                     if started {
                         continue;
                     }
@@ -88,7 +94,12 @@ impl Worker {
         }
 
         if self.initialized {
-            let sidecars = spec.init_containers.as_deref().unwrap_or_default().iter().filter(|c| is_sidecar(c));
+            let sidecars = spec
+                .init_containers
+                .as_deref()
+                .unwrap_or_default()
+                .iter()
+                .filter(|c| is_sidecar(c));
             let containers: Vec<(Container, &str)> = sidecars
                 .map(|c| (c.clone(), "Always"))
                 .chain(spec.containers.iter().map(|c| (c.clone(), policy.as_str())))
@@ -96,8 +107,15 @@ impl Worker {
             for (c, container_policy) in containers {
                 let step = self.check_container(&c, container_policy, &spec).await;
                 if let Step::Start = step {
-                    let has_run = self.records.get(&c.name).is_some_and(|r| r.current.is_some());
-                    let w = if has_run { self.restart(&c).await } else { self.start(&c).await };
+                    let has_run = self
+                        .records
+                        .get(&c.name)
+                        .is_some_and(|r| r.current.is_some());
+                    let w = if has_run {
+                        self.restart(&c).await
+                    } else {
+                        self.start(&c).await
+                    };
                     wake = min_wake(wake, w);
                 }
             }
@@ -115,19 +133,36 @@ impl Worker {
 
     /// Decides a regular container's next step, killing it first if its liveness or
     /// startup probe failed.
-    async fn check_container(&mut self, c: &Container, policy: &str, spec: &k8s_openapi::api::core::v1::PodSpec) -> Step {
+    async fn check_container(
+        &mut self,
+        c: &Container,
+        policy: &str,
+        spec: &k8s_openapi::api::core::v1::PodSpec,
+    ) -> Step {
         let rec = self.records.entry(c.name.clone()).or_default();
-        let Some(inst) = rec.current.as_ref() else { return Step::Start };
+        let Some(inst) = rec.current.as_ref() else {
+            return Step::Start;
+        };
         if inst.running() {
             let failed = [ProbeKind::Liveness, ProbeKind::Startup]
                 .into_iter()
                 .find(|k| self.probes.get(&c.name, *k) == Some(ProbeResult::Failure));
-            let Some(kind) = failed else { return Step::Nothing };
+            let Some(kind) = failed else {
+                return Step::Nothing;
+            };
             let id = inst.id.clone();
             let path = self.field_path(&c.name);
-            let message = format!("Container {} failed {} probe, will be restarted", c.name, kind.title().to_lowercase());
-            self.event(Some(path), "Normal", reason::KILLING, &message).await;
-            let grace = self.deps.timings.spec_seconds(spec.termination_grace_period_seconds.unwrap_or(30));
+            let message = format!(
+                "Container {} failed {} probe, will be restarted",
+                c.name,
+                kind.title().to_lowercase()
+            );
+            self.event(Some(path), "Normal", reason::KILLING, &message)
+                .await;
+            let grace = self
+                .deps
+                .timings
+                .spec_seconds(spec.termination_grace_period_seconds.unwrap_or(30));
             if let Err(e) = self.deps.runtime.stop_container(&id, grace).await {
                 tracing::warn!(container = %c.name, error = %e, "killing unhealthy container");
             }
@@ -174,7 +209,8 @@ impl Worker {
                     self.uid()
                 );
                 let path = self.field_path(&c.name);
-                self.event(Some(path), "Warning", reason::BACK_OFF, &event).await;
+                self.event(Some(path), "Warning", reason::BACK_OFF, &event)
+                    .await;
             }
             return Some(remaining);
         }
@@ -193,30 +229,51 @@ impl Worker {
             let rec = self.records.entry(c.name.clone()).or_default();
             if rec.waiting.as_ref().map(|(r, _)| r.as_str()) != Some(IMAGE_PULL_BACK_OFF) {
                 rec.waiting = Some((IMAGE_PULL_BACK_OFF.into(), message.clone()));
-                self.event(Some(path), "Normal", reason::BACK_OFF, &message).await;
+                self.event(Some(path), "Normal", reason::BACK_OFF, &message)
+                    .await;
             }
             return Some(remaining);
         }
         if let Err(e) = self.deps.runtime.pull_image(&image).await {
             return self.pull_failed(c, &image, e).await;
         }
-        self.event(Some(path.clone()), "Normal", reason::PULLED, &format!("Container image \"{image}\" already present on machine"))
-            .await;
+        self.event(
+            Some(path.clone()),
+            "Normal",
+            reason::PULLED,
+            &format!("Container image \"{image}\" already present on machine"),
+        )
+        .await;
 
-        let Some(sandbox) = self.sandbox.as_ref() else { return None };
+        let sandbox = self.sandbox.as_ref()?;
         let (sandbox_id, pod_ip) = (sandbox.id.clone(), sandbox.ip);
         let env = match container_env(&self.pod, c, pod_ip, self.deps.node_ip) {
             Ok(env) => env,
             Err(e) => {
                 let rec = self.records.entry(c.name.clone()).or_default();
                 rec.waiting = Some(("CreateContainerConfigError".into(), e.to_string()));
-                self.event(Some(path), "Warning", reason::FAILED, &format!("Error: {e}")).await;
+                self.event(
+                    Some(path),
+                    "Warning",
+                    reason::FAILED,
+                    &format!("Error: {e}"),
+                )
+                .await;
                 return Some(self.deps.timings.backoff_base);
             }
         };
         let vars = env.iter().cloned().collect();
-        let expand_all = |v: &Option<Vec<String>>| v.as_deref().unwrap_or_default().iter().map(|s| expand(s, &vars)).collect();
-        let log = self.deps.logs.new_instance(self.namespace(), self.name(), self.uid(), &c.name);
+        let expand_all = |v: &Option<Vec<String>>| {
+            v.as_deref()
+                .unwrap_or_default()
+                .iter()
+                .map(|s| expand(s, &vars))
+                .collect()
+        };
+        let log = self
+            .deps
+            .logs
+            .new_instance(self.namespace(), self.name(), self.uid(), &c.name);
         let config = ContainerConfig {
             name: c.name.clone(),
             image: image.clone(),
@@ -234,49 +291,105 @@ impl Worker {
             Err(e) => {
                 let rec = self.records.entry(c.name.clone()).or_default();
                 rec.waiting = Some(("CreateContainerError".into(), e.to_string()));
-                self.event(Some(path), "Warning", reason::FAILED, &format!("Error: {e}")).await;
+                self.event(
+                    Some(path),
+                    "Warning",
+                    reason::FAILED,
+                    &format!("Error: {e}"),
+                )
+                .await;
                 return Some(self.deps.timings.backoff_base);
             }
         };
-        self.event(Some(path.clone()), "Normal", reason::CREATED, &format!("Created container: {}", c.name)).await;
+        self.event(
+            Some(path.clone()),
+            "Normal",
+            reason::CREATED,
+            &format!("Created container: {}", c.name),
+        )
+        .await;
         if let Err(e) = runtime.start_container(&id).await {
             let rec = self.records.entry(c.name.clone()).or_default();
             rec.waiting = Some(("RunContainerError".into(), e.to_string()));
-            self.event(Some(path), "Warning", reason::FAILED, &format!("Error: {e}")).await;
+            self.event(
+                Some(path),
+                "Warning",
+                reason::FAILED,
+                &format!("Error: {e}"),
+            )
+            .await;
             let _ = runtime.remove_container(&id).await;
             return Some(self.deps.timings.backoff_base);
         }
-        self.event(Some(path.clone()), "Normal", reason::STARTED, &format!("Started container {}", c.name)).await;
-        let state = runtime.container_status(&id).await.unwrap_or(crate::runtime::ContainerState::Created);
+        self.event(
+            Some(path.clone()),
+            "Normal",
+            reason::STARTED,
+            &format!("Started container {}", c.name),
+        )
+        .await;
+        let state = runtime
+            .container_status(&id)
+            .await
+            .unwrap_or(crate::runtime::ContainerState::Created);
         let probes = self.spawn_probes(c, &id, pod_ip);
         let runtime_name = runtime.name();
         let rec = self.records.entry(c.name.clone()).or_default();
         if let Some(mut previous) = rec.current.take() {
             previous.stop_probes();
-            rec.last_termination = terminated(&previous.state, &format!("{runtime_name}://{}", previous.id));
+            rec.last_termination = terminated(
+                &previous.state,
+                &format!("{runtime_name}://{}", previous.id),
+            );
             rec.restart_count += 1;
             let _ = runtime.remove_container(&previous.id).await;
         }
         rec.waiting = None;
-        rec.current = Some(Instance { id, state, exit_seen: None, probes });
+        rec.current = Some(Instance {
+            id,
+            state,
+            exit_seen: None,
+            probes,
+        });
         None
     }
 
-    async fn pull_failed(&mut self, c: &Container, image: &str, e: RuntimeError) -> Option<Duration> {
+    async fn pull_failed(
+        &mut self,
+        c: &Container,
+        image: &str,
+        e: RuntimeError,
+    ) -> Option<Duration> {
         let path = self.field_path(&c.name);
         let message = e.to_string();
         let rec = self.records.entry(c.name.clone()).or_default();
         rec.waiting = Some((ERR_IMAGE_PULL.into(), message.clone()));
-        self.event(Some(path.clone()), "Warning", reason::FAILED, &format!("Failed to pull image \"{image}\": {message}"))
-            .await;
-        self.event(Some(path), "Warning", reason::FAILED, &format!("Error: {ERR_IMAGE_PULL}")).await;
+        self.event(
+            Some(path.clone()),
+            "Warning",
+            reason::FAILED,
+            &format!("Failed to pull image \"{image}\": {message}"),
+        )
+        .await;
+        self.event(
+            Some(path),
+            "Warning",
+            reason::FAILED,
+            &format!("Error: {ERR_IMAGE_PULL}"),
+        )
+        .await;
         let key = format!("{}_{}", self.uid(), image);
         let now = Instant::now();
         self.image_backoff.next(&key, now);
         self.image_backoff.current(&key)
     }
 
-    fn spawn_probes(&self, c: &Container, id: &str, pod_ip: std::net::IpAddr) -> Vec<tokio::task::JoinHandle<()>> {
+    fn spawn_probes(
+        &self,
+        c: &Container,
+        id: &str,
+        pod_ip: std::net::IpAddr,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
         let probes = [
             (ProbeKind::Startup, &c.startup_probe),
             (ProbeKind::Liveness, &c.liveness_probe),
@@ -306,12 +419,18 @@ impl Worker {
 
     /// Allocates the pod IP and starts the sandbox; false (with an event) on failure.
     async fn ensure_sandbox(&mut self) -> bool {
-        let allocated = self.deps.ipam.lock().unwrap_or_else(PoisonError::into_inner).allocate();
+        let allocated = self
+            .deps
+            .ipam
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .allocate();
         let ip = match allocated {
             Ok(ip) => ip,
             Err(e) => {
                 let message = format!("Failed to create pod sandbox: {e}");
-                self.event(None, "Warning", reason::FAILED_CREATE_POD_SANDBOX, &message).await;
+                self.event(None, "Warning", reason::FAILED_CREATE_POD_SANDBOX, &message)
+                    .await;
                 return false;
             }
         };
@@ -329,9 +448,14 @@ impl Worker {
                 true
             }
             Err(e) => {
-                self.deps.ipam.lock().unwrap_or_else(PoisonError::into_inner).release(ip);
+                self.deps
+                    .ipam
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .release(ip);
                 let message = format!("Failed to create pod sandbox: {e}");
-                self.event(None, "Warning", reason::FAILED_CREATE_POD_SANDBOX, &message).await;
+                self.event(None, "Warning", reason::FAILED_CREATE_POD_SANDBOX, &message)
+                    .await;
                 false
             }
         }
@@ -339,14 +463,22 @@ impl Worker {
 
     /// A terminal pod keeps nothing running (sidecars included) and no sandbox.
     async fn stop_all_for_terminal(&mut self) {
-        let grace = self
-            .deps
-            .timings
-            .spec_seconds(self.pod.spec.as_ref().and_then(|s| s.termination_grace_period_seconds).unwrap_or(30));
+        let grace = self.deps.timings.spec_seconds(
+            self.pod
+                .spec
+                .as_ref()
+                .and_then(|s| s.termination_grace_period_seconds)
+                .unwrap_or(30),
+        );
         let running: Vec<String> = self
             .records
             .values()
-            .filter_map(|r| r.current.as_ref().filter(|i| i.running()).map(|i| i.id.clone()))
+            .filter_map(|r| {
+                r.current
+                    .as_ref()
+                    .filter(|i| i.running())
+                    .map(|i| i.id.clone())
+            })
             .collect();
         let runtime = Arc::clone(&self.deps.runtime);
         futures::future::join_all(running.iter().map(|id| runtime.stop_container(id, grace))).await;

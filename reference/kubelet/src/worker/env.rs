@@ -68,7 +68,11 @@ fn field(pod: &Pod, path: &str, pod_ip: IpAddr, host_ip: IpAddr) -> Option<Strin
         path.strip_prefix(prefix)
             .and_then(|r| r.strip_prefix("['"))
             .and_then(|r| r.strip_suffix("']"))
-            .map(|k| map.as_ref().and_then(|m| m.get(k).cloned()).unwrap_or_default())
+            .map(|k| {
+                map.as_ref()
+                    .and_then(|m| m.get(k).cloned())
+                    .unwrap_or_default()
+            })
     };
     match path {
         "metadata.name" => meta.name.clone(),
@@ -78,27 +82,45 @@ fn field(pod: &Pod, path: &str, pod_ip: IpAddr, host_ip: IpAddr) -> Option<Strin
         "spec.serviceAccountName" => spec.service_account_name,
         "status.podIP" | "status.podIPs" => Some(pod_ip.to_string()),
         "status.hostIP" | "status.hostIPs" => Some(host_ip.to_string()),
-        _ => keyed("metadata.labels", &meta.labels).or_else(|| keyed("metadata.annotations", &meta.annotations)),
+        _ => keyed("metadata.labels", &meta.labels)
+            .or_else(|| keyed("metadata.annotations", &meta.annotations)),
     }
 }
 
 /// The environment of `container` in `pod`: `HOSTNAME` (the pod's hostname, as its UTS
 /// namespace would give), `POD_IP` (the pod's "localhost", see the crate docs), then the
 /// spec's `env` in order with `$(VAR)` expansion and downward-API `fieldRef`s.
-pub fn container_env(pod: &Pod, container: &Container, pod_ip: IpAddr, host_ip: IpAddr) -> Result<Vec<(String, String)>, EnvError> {
+pub fn container_env(
+    pod: &Pod,
+    container: &Container,
+    pod_ip: IpAddr,
+    host_ip: IpAddr,
+) -> Result<Vec<(String, String)>, EnvError> {
     let spec = pod.spec.clone().unwrap_or_default();
-    let hostname = spec.hostname.clone().or_else(|| pod.metadata.name.clone()).unwrap_or_default();
-    let mut env = vec![("HOSTNAME".to_string(), hostname), ("POD_IP".to_string(), pod_ip.to_string())];
+    let hostname = spec
+        .hostname
+        .clone()
+        .or_else(|| pod.metadata.name.clone())
+        .unwrap_or_default();
+    let mut env = vec![
+        ("HOSTNAME".to_string(), hostname),
+        ("POD_IP".to_string(), pod_ip.to_string()),
+    ];
     let mut vars: HashMap<String, String> = env.iter().cloned().collect();
     for var in container.env.as_deref().unwrap_or_default() {
         let value = match &var.value_from {
             None => expand(var.value.as_deref().unwrap_or_default(), &vars),
             Some(from) => {
-                let unsupported = |source_kind| EnvError::Unsupported { name: var.name.clone(), source_kind };
+                let unsupported = |source_kind| EnvError::Unsupported {
+                    name: var.name.clone(),
+                    source_kind,
+                };
                 if let Some(f) = &from.field_ref {
-                    field(pod, &f.field_path, pod_ip, host_ip).ok_or_else(|| EnvError::FieldPath {
-                        name: var.name.clone(),
-                        path: f.field_path.clone(),
+                    field(pod, &f.field_path, pod_ip, host_ip).ok_or_else(|| {
+                        EnvError::FieldPath {
+                            name: var.name.clone(),
+                            path: f.field_path.clone(),
+                        }
                     })?
                 } else if from.config_map_key_ref.is_some() {
                     return Err(unsupported("configMapKeyRef"));
@@ -131,24 +153,54 @@ mod tests {
     #[test]
     fn the_environment_carries_pod_ip_hostname_and_downward_api_fields() {
         let pod = Pod {
-            metadata: ObjectMeta { name: Some("web".into()), namespace: Some("ns".into()), ..ObjectMeta::default() },
-            spec: Some(PodSpec { node_name: Some("node-1".into()), ..PodSpec::default() }),
+            metadata: ObjectMeta {
+                name: Some("web".into()),
+                namespace: Some("ns".into()),
+                ..ObjectMeta::default()
+            },
+            spec: Some(PodSpec {
+                node_name: Some("node-1".into()),
+                ..PodSpec::default()
+            }),
             ..Pod::default()
         };
-        let fref = |p: &str| Some(EnvVarSource {
-            field_ref: Some(ObjectFieldSelector { field_path: p.into(), ..ObjectFieldSelector::default() }),
-            ..EnvVarSource::default()
-        });
+        let fref = |p: &str| {
+            Some(EnvVarSource {
+                field_ref: Some(ObjectFieldSelector {
+                    field_path: p.into(),
+                    ..ObjectFieldSelector::default()
+                }),
+                ..EnvVarSource::default()
+            })
+        };
         let c = Container {
             name: "c".into(),
             env: Some(vec![
-                EnvVar { name: "NODE".into(), value_from: fref("spec.nodeName"), ..EnvVar::default() },
-                EnvVar { name: "MY_IP".into(), value_from: fref("status.podIP"), ..EnvVar::default() },
-                EnvVar { name: "URL".into(), value: Some("http://$(MY_IP):8080".into()), ..EnvVar::default() },
+                EnvVar {
+                    name: "NODE".into(),
+                    value_from: fref("spec.nodeName"),
+                    ..EnvVar::default()
+                },
+                EnvVar {
+                    name: "MY_IP".into(),
+                    value_from: fref("status.podIP"),
+                    ..EnvVar::default()
+                },
+                EnvVar {
+                    name: "URL".into(),
+                    value: Some("http://$(MY_IP):8080".into()),
+                    ..EnvVar::default()
+                },
             ]),
             ..Container::default()
         };
-        let env = container_env(&pod, &c, "127.100.1.5".parse().unwrap(), "127.0.1.1".parse().unwrap()).unwrap();
+        let env = container_env(
+            &pod,
+            &c,
+            "127.100.1.5".parse().unwrap(),
+            "127.0.1.1".parse().unwrap(),
+        )
+        .unwrap();
         let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
         assert_eq!(get("HOSTNAME"), Some("web"));
         assert_eq!(get("POD_IP"), Some("127.100.1.5"));

@@ -172,7 +172,10 @@ impl Worker {
 
     async fn event(&self, field_path: Option<String>, type_: &str, reason: &str, message: &str) {
         let object = self.object_ref(field_path);
-        self.deps.events.record(&object, type_, reason, message).await;
+        self.deps
+            .events
+            .record(&object, type_, reason, message)
+            .await;
     }
 
     async fn run(mut self, mut rx: watch::Receiver<Update>) {
@@ -227,11 +230,18 @@ impl Worker {
         }
         for (name, _) in &running {
             let path = self.field_path(name);
-            self.event(Some(path), "Normal", crate::events::reason::KILLING, &format!("Stopping container {name}"))
-                .await;
+            self.event(
+                Some(path),
+                "Normal",
+                crate::events::reason::KILLING,
+                &format!("Stopping container {name}"),
+            )
+            .await;
         }
         let runtime = self.deps.runtime.clone();
-        let stops = running.iter().map(|(_, id)| runtime.stop_container(id, grace));
+        let stops = running
+            .iter()
+            .map(|(_, id)| runtime.stop_container(id, grace));
         for result in futures::future::join_all(stops).await {
             if let Err(e) = result {
                 tracing::warn!(pod = self.name(), error = %e, "stopping container");
@@ -247,7 +257,9 @@ impl Worker {
         }
         self.remove_sandbox().await;
         if !via_api {
-            self.deps.logs.remove_pod(self.namespace(), self.name(), self.uid());
+            self.deps
+                .logs
+                .remove_pod(self.namespace(), self.name(), self.uid());
             return;
         }
         let status = self.build_status(true);
@@ -257,7 +269,9 @@ impl Worker {
         {
             tracing::warn!(pod = self.name(), error = %e, "final delete failed");
         }
-        self.deps.logs.remove_pod(self.namespace(), self.name(), self.uid());
+        self.deps
+            .logs
+            .remove_pod(self.namespace(), self.name(), self.uid());
     }
 
     async fn remove_sandbox(&mut self) {
@@ -277,8 +291,12 @@ impl Worker {
     async fn refresh(&mut self) {
         let runtime = self.deps.runtime.clone();
         for (name, rec) in self.records.iter_mut() {
-            let Some(inst) = rec.current.as_mut() else { continue };
-            let Ok(state) = runtime.container_status(&inst.id).await else { continue };
+            let Some(inst) = rec.current.as_mut() else {
+                continue;
+            };
+            let Ok(state) = runtime.container_status(&inst.id).await else {
+                continue;
+            };
             let was_running = inst.running();
             inst.state = state;
             if was_running && !inst.running() {

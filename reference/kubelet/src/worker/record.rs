@@ -80,9 +80,20 @@ pub struct Record {
 /// Builds `terminated` from an exited runtime state.
 pub fn terminated(state: &ContainerState, container_id: &str) -> Option<ContainerStateTerminated> {
     match state {
-        ContainerState::Exited { started_at, finished_at, exit_code } => Some(ContainerStateTerminated {
+        ContainerState::Exited {
+            started_at,
+            finished_at,
+            exit_code,
+        } => Some(ContainerStateTerminated {
             exit_code: *exit_code,
-            reason: Some(if *exit_code == 0 { "Completed" } else { "Error" }.into()),
+            reason: Some(
+                if *exit_code == 0 {
+                    "Completed"
+                } else {
+                    "Error"
+                }
+                .into(),
+            ),
             started_at: Some(Time(*started_at)),
             finished_at: Some(Time(*finished_at)),
             container_id: Some(container_id.to_string()),
@@ -105,8 +116,14 @@ fn waiting(reason: &str, message: Option<&str>) -> ApiState {
 /// A fake but stable image digest, so `imageID` looks like a runtime's.
 pub fn image_id(image: &str) -> String {
     use sha2::{Digest, Sha256};
-    let digest: String = Sha256::digest(image.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
-    format!("{}@sha256:{digest}", crate::runtime::images::repository(image))
+    let digest: String = Sha256::digest(image.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!(
+        "{}@sha256:{digest}",
+        crate::runtime::images::repository(image)
+    )
 }
 
 impl Record {
@@ -140,18 +157,26 @@ impl Record {
                     ContainerState::Running { started_at } => {
                         let started = startup.is_none_or(|r| r == ProbeResult::Success);
                         status.started = Some(started);
-                        status.ready = started && readiness.is_none_or(|r| r == ProbeResult::Success);
+                        status.ready =
+                            started && readiness.is_none_or(|r| r == ProbeResult::Success);
                         let running = ApiState {
-                            running: Some(ContainerStateRunning { started_at: Some(Time(*started_at)) }),
+                            running: Some(ContainerStateRunning {
+                                started_at: Some(Time(*started_at)),
+                            }),
                             ..ApiState::default()
                         };
                         (running, last)
                     }
                     exited @ ContainerState::Exited { .. } => match &self.waiting {
                         // Backing off before the next run: the exit moves to lastState.
-                        Some((reason, message)) => (waiting(reason, Some(message)), terminated(exited, &id)),
+                        Some((reason, message)) => {
+                            (waiting(reason, Some(message)), terminated(exited, &id))
+                        }
                         None => (
-                            ApiState { terminated: terminated(exited, &id), ..ApiState::default() },
+                            ApiState {
+                                terminated: terminated(exited, &id),
+                                ..ApiState::default()
+                            },
                             last,
                         ),
                     },
@@ -168,7 +193,10 @@ impl Record {
             }
         };
         status.state = Some(state);
-        status.last_state = Some(ApiState { terminated: last_state, ..ApiState::default() });
+        status.last_state = Some(ApiState {
+            terminated: last_state,
+            ..ApiState::default()
+        });
         status
     }
 }
@@ -179,12 +207,20 @@ mod tests {
     use k8s_openapi::jiff::Timestamp;
 
     fn container() -> Container {
-        Container { name: "app".into(), image: Some("busybox".into()), ..Container::default() }
+        Container {
+            name: "app".into(),
+            image: Some("busybox".into()),
+            ..Container::default()
+        }
     }
     fn exited(code: i32) -> Instance {
         Instance {
             id: "abc".into(),
-            state: ContainerState::Exited { started_at: Timestamp::UNIX_EPOCH, finished_at: Timestamp::UNIX_EPOCH, exit_code: code },
+            state: ContainerState::Exited {
+                started_at: Timestamp::UNIX_EPOCH,
+                finished_at: Timestamp::UNIX_EPOCH,
+                exit_code: code,
+            },
             exit_seen: None,
             probes: vec![],
         }
@@ -204,11 +240,17 @@ mod tests {
         let rec = Record {
             current: Some(exited(3)),
             restart_count: 2,
-            waiting: Some((CRASH_LOOP_BACK_OFF.into(), "back-off 20s restarting failed container=app pod=p_ns(u)".into())),
+            waiting: Some((
+                CRASH_LOOP_BACK_OFF.into(),
+                "back-off 20s restarting failed container=app pod=p_ns(u)".into(),
+            )),
             ..Record::default()
         };
         let s = rec.api_status(&container(), "process", CONTAINER_CREATING, None, None);
-        assert_eq!(s.state.unwrap().waiting.unwrap().reason.as_deref(), Some("CrashLoopBackOff"));
+        assert_eq!(
+            s.state.unwrap().waiting.unwrap().reason.as_deref(),
+            Some("CrashLoopBackOff")
+        );
         let last = s.last_state.unwrap().terminated.unwrap();
         assert_eq!((last.exit_code, last.reason.as_deref()), (3, Some("Error")));
         assert_eq!(s.restart_count, 2);
@@ -217,20 +259,47 @@ mod tests {
 
     #[test]
     fn a_finished_container_is_terminated_completed() {
-        let rec = Record { current: Some(exited(0)), ..Record::default() };
-        let t = rec.api_status(&container(), "sim", CONTAINER_CREATING, None, None).state.unwrap().terminated.unwrap();
+        let rec = Record {
+            current: Some(exited(0)),
+            ..Record::default()
+        };
+        let t = rec
+            .api_status(&container(), "sim", CONTAINER_CREATING, None, None)
+            .state
+            .unwrap()
+            .terminated
+            .unwrap();
         assert_eq!((t.exit_code, t.reason.as_deref()), (0, Some("Completed")));
     }
 
     #[test]
     fn readiness_requires_the_startup_probe_to_pass_first() {
         let rec = Record {
-            current: Some(Instance { id: "x".into(), state: ContainerState::Running { started_at: Timestamp::UNIX_EPOCH }, exit_seen: None, probes: vec![] }),
+            current: Some(Instance {
+                id: "x".into(),
+                state: ContainerState::Running {
+                    started_at: Timestamp::UNIX_EPOCH,
+                },
+                exit_seen: None,
+                probes: vec![],
+            }),
             ..Record::default()
         };
-        let s = rec.api_status(&container(), "sim", CONTAINER_CREATING, Some(ProbeResult::Unknown), Some(ProbeResult::Success));
+        let s = rec.api_status(
+            &container(),
+            "sim",
+            CONTAINER_CREATING,
+            Some(ProbeResult::Unknown),
+            Some(ProbeResult::Success),
+        );
         assert_eq!((s.started, s.ready), (Some(false), false));
-        let s = rec.api_status(&container(), "sim", CONTAINER_CREATING, Some(ProbeResult::Success), None);
+        let s = rec.api_status(
+            &container(),
+            "sim",
+            CONTAINER_CREATING,
+            Some(ProbeResult::Success),
+            None,
+        );
         assert_eq!((s.started, s.ready), (Some(true), true));
     }
 }

@@ -14,8 +14,16 @@ use crate::status::phase::{FAILED, SUCCEEDED, is_terminal, pod_phase};
 impl Worker {
     fn container_statuses(&self, init: bool) -> Vec<ContainerStatus> {
         let spec = self.pod.spec.clone().unwrap_or_default();
-        let containers = if init { spec.init_containers.unwrap_or_default() } else { spec.containers };
-        let default_waiting = if init || !self.initialized { POD_INITIALIZING } else { CONTAINER_CREATING };
+        let containers = if init {
+            spec.init_containers.unwrap_or_default()
+        } else {
+            spec.containers
+        };
+        let default_waiting = if init || !self.initialized {
+            POD_INITIALIZING
+        } else {
+            CONTAINER_CREATING
+        };
         let empty = Record::default();
         containers
             .iter()
@@ -53,7 +61,10 @@ impl Worker {
         let mut phase = pod_phase(&spec, &init, &regular, final_status).to_string();
         if final_status && !is_terminal(&phase) {
             let all_succeeded = regular.iter().all(|s| {
-                s.state.as_ref().and_then(|st| st.terminated.as_ref()).is_some_and(|t| t.exit_code == 0)
+                s.state
+                    .as_ref()
+                    .and_then(|st| st.terminated.as_ref())
+                    .is_some_and(|t| t.exit_code == 0)
             });
             phase = if all_succeeded { SUCCEEDED } else { FAILED }.to_string();
         }
@@ -68,7 +79,14 @@ impl Worker {
             }
         }
         let existing_conditions = existing.conditions.clone().unwrap_or_default();
-        let values = kubelet_condition_values(&spec, self.sandbox.is_some(), &init, &regular, &phase, &existing_conditions);
+        let values = kubelet_condition_values(
+            &spec,
+            self.sandbox.is_some(),
+            &init,
+            &regular,
+            &phase,
+            &existing_conditions,
+        );
         let now = Time(Timestamp::now());
         let previous_conditions = self
             .last_written

@@ -1,0 +1,23 @@
+//! The kubelet's top-level error: [`KubeletError`].
+
+use std::path::PathBuf;
+
+/// Errors that stop the kubelet.
+#[derive(Debug, thiserror::Error)]
+pub enum KubeletError {
+    /// The kubelet HTTP server could not bind.
+    #[error("binding the kubelet server on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The static pod directory is unusable.
+    #[error("static pod directory {0}: not a directory")]
+    StaticPodDir(PathBuf),
+    /// The configuration is inconsistent.
+    #[error("invalid kubelet configuration: {0}")]
+    Config(String),
+}

@@ -1,0 +1,463 @@
+//! The kubelet's driver: starts the HTTP server, registers the Node and keeps its status
+//! and Lease fresh, watches the pods bound to this node, reads static pod manifests, runs
+//! one [`PodWorker`] per pod and keeps mirror pods in place. Entry points: [`run`] and
+//! [`Kubelet::start`].
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{Node, ObjectReference, Pod};
+use kube::api::Api;
+use kube::runtime::{WatchStreamExt, watcher};
+use refkube_common::events::EventRecorder;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::{KubeletConfig, RuntimeKind};
+use crate::error::KubeletError;
+use crate::events::{COMPONENT, EventSink};
+use crate::ipam::IpAllocator;
+use crate::logs::LogStore;
+use crate::mirror::{self, PodKey};
+use crate::node::MachineInfo;
+use crate::node::sync::{post_status, register, renew_lease};
+use crate::podapi::KubePodApi;
+use crate::runtime::Runtime;
+use crate::runtime::process::ProcessRuntime;
+use crate::runtime::sim::SimRuntime;
+use crate::static_pods;
+use crate::status::phase::is_terminal;
+use crate::worker::{PodWorker, WorkerDeps};
+
+/// Retry delay for API calls that failed (upstream retries node registration with a
+/// growing delay; a short fixed one keeps tests fast and is harmless).
+const RETRY: Duration = Duration::from_millis(500);
+
+/// A running kubelet.
+#[derive(Debug)]
+pub struct Kubelet {
+    addr: SocketAddr,
+    logs: Arc<LogStore>,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl Kubelet {
+    /// Binds the HTTP server and starts every loop in the background.
+    pub async fn start(
+        config: KubeletConfig,
+        client: kube::Client,
+    ) -> Result<Kubelet, KubeletError> {
+        if let Some(dir) = &config.static_pod_dir
+            && !dir.is_dir()
+        {
+            return Err(KubeletError::StaticPodDir(dir.clone()));
+        }
+        let bind = SocketAddr::new(config.node_ip, config.port);
+        let listener = tokio::net::TcpListener::bind(bind)
+            .await
+            .map_err(|source| KubeletError::Bind {
+                addr: bind.to_string(),
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| KubeletError::Bind {
+            addr: bind.to_string(),
+            source,
+        })?;
+        let logs = Arc::new(LogStore::new(config.log_lines));
+        let (stop, stop_rx) = watch::channel(false);
+        let router = crate::server::router(logs.clone());
+        let mut server_stop = stop_rx.clone();
+        let server = tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = server_stop.wait_for(|s| *s).await;
+            };
+            if let Err(e) = axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
+                tracing::warn!(error = %e, "kubelet server stopped");
+            }
+        });
+        let driver = Driver::new(config, client, addr.port(), logs.clone());
+        let task = tokio::spawn(async move {
+            driver.run(stop_rx).await;
+            let _ = server.await;
+        });
+        Ok(Kubelet {
+            addr,
+            logs,
+            stop,
+            task,
+        })
+    }
+
+    /// The kubelet HTTP server's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The container logs this kubelet keeps.
+    pub fn logs(&self) -> Arc<LogStore> {
+        self.logs.clone()
+    }
+
+    /// Stops every pod worker (their containers are killed) and the server.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// Runs a kubelet until `shutdown` resolves.
+pub async fn run(
+    config: KubeletConfig,
+    client: kube::Client,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), KubeletError> {
+    let kubelet = Kubelet::start(config, client).await?;
+    shutdown.await;
+    kubelet.shutdown().await;
+    Ok(())
+}
+
+fn machine_info(runtime: &str) -> MachineInfo {
+    let read = |p: &str| {
+        std::fs::read_to_string(p)
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    };
+    MachineInfo {
+        machine_id: read("/etc/machine-id"),
+        boot_id: crate::runtime::new_id(),
+        kernel_version: read("/proc/sys/kernel/osrelease"),
+        runtime_version: format!("{runtime}://{}", env!("CARGO_PKG_VERSION")),
+    }
+}
+
+struct Driver {
+    config: KubeletConfig,
+    client: kube::Client,
+    port: u16,
+    logs: Arc<LogStore>,
+    runtime: Arc<dyn Runtime>,
+    events: Arc<dyn EventSink>,
+    deps: Option<Arc<WorkerDeps>>,
+    workers: HashMap<String, PodWorker>,
+    api_pods: HashMap<String, Pod>,
+    mirrors: HashMap<PodKey, Pod>,
+    static_pods: HashMap<String, Pod>,
+    listing: Option<HashSet<String>>,
+    /// Pods that arrived before the pod CIDR was known.
+    waiting: Vec<Pod>,
+}
+
+impl Driver {
+    fn new(config: KubeletConfig, client: kube::Client, port: u16, logs: Arc<LogStore>) -> Self {
+        let runtime: Arc<dyn Runtime> = match config.runtime {
+            RuntimeKind::Process => {
+                Arc::new(ProcessRuntime::new(config.resolved_agnhost_command()))
+            }
+            RuntimeKind::Sim => Arc::new(SimRuntime::new()),
+        };
+        let events: Arc<dyn EventSink> = Arc::new(EventRecorder::new(
+            client.clone(),
+            COMPONENT,
+            config.node_name.clone(),
+        ));
+        Driver {
+            config,
+            client,
+            port,
+            logs,
+            runtime,
+            events,
+            deps: None,
+            workers: HashMap::new(),
+            api_pods: HashMap::new(),
+            mirrors: HashMap::new(),
+            static_pods: HashMap::new(),
+            listing: None,
+            waiting: Vec::new(),
+        }
+    }
+
+    fn make_deps(&mut self, cidr: ipnet::IpNet) {
+        self.deps = Some(Arc::new(WorkerDeps {
+            runtime: self.runtime.clone(),
+            ipam: Arc::new(Mutex::new(IpAllocator::new(cidr))),
+            logs: self.logs.clone(),
+            events: self.events.clone(),
+            api: Arc::new(KubePodApi::new(self.client.clone())),
+            timings: self.config.timings.clone(),
+            node_ip: self.config.node_ip,
+        }));
+        for pod in std::mem::take(&mut self.waiting) {
+            self.upsert(pod);
+        }
+    }
+
+    async fn run(mut self, mut stop: watch::Receiver<bool>) {
+        let (node_tx, mut node_rx) = watch::channel::<Option<Node>>(None);
+        let node_task = tokio::spawn(node_loop(
+            self.config.clone(),
+            self.client.clone(),
+            self.port,
+            machine_info(self.runtime.name()),
+            node_tx,
+            self.events.clone(),
+        ));
+        if let Some(cidr) = self.config.pod_cidr {
+            self.make_deps(cidr);
+        }
+        let pods: Api<Pod> = Api::all(self.client.clone());
+        let selector = format!("spec.nodeName={}", self.config.node_name);
+        let mut stream = watcher(pods, watcher::Config::default().fields(&selector))
+            .default_backoff()
+            .boxed();
+        let mut poll = tokio::time::interval(self.config.timings.static_pod_poll);
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = stop.wait_for(|s| *s) => break,
+                event = stream.next() => match event {
+                    Some(Ok(event)) => self.on_watch(event),
+                    Some(Err(e)) => tracing::debug!(error = %e, "pod watch"),
+                    None => break,
+                },
+                _ = poll.tick() => {
+                    self.poll_static_pods();
+                    self.reap_finished();
+                }
+                changed = node_rx.changed() => {
+                    if changed.is_err() { continue; }
+                    let cidr = node_rx.borrow_and_update().as_ref()
+                        .and_then(|n| n.spec.as_ref()?.pod_cidr.as_ref()?.parse::<ipnet::IpNet>().ok());
+                    if self.deps.is_none() && let Some(cidr) = cidr {
+                        self.make_deps(cidr);
+                    }
+                }
+            }
+            let node = node_rx.borrow().clone();
+            self.sync_mirrors(node.as_ref()).await;
+        }
+        node_task.abort();
+        for (_, worker) in self.workers.drain() {
+            worker.remove();
+            let _ = tokio::time::timeout(Duration::from_secs(5), worker.join()).await;
+        }
+    }
+
+    fn on_watch(&mut self, event: watcher::Event<Pod>) {
+        match event {
+            watcher::Event::Init => self.listing = Some(HashSet::new()),
+            watcher::Event::InitApply(pod) => {
+                if let (Some(seen), Some(uid)) = (self.listing.as_mut(), pod.metadata.uid.clone()) {
+                    seen.insert(uid);
+                }
+                self.apply(pod);
+            }
+            watcher::Event::InitDone => {
+                let Some(seen) = self.listing.take() else {
+                    return;
+                };
+                let gone: Vec<String> = self
+                    .api_pods
+                    .keys()
+                    .filter(|uid| !seen.contains(*uid))
+                    .cloned()
+                    .collect();
+                for uid in gone {
+                    self.forget(&uid);
+                }
+                self.mirrors
+                    .retain(|_, m| m.metadata.uid.as_ref().is_some_and(|u| seen.contains(u)));
+            }
+            watcher::Event::Apply(pod) => self.apply(pod),
+            watcher::Event::Delete(pod) => {
+                if static_pods::is_mirror(&pod) {
+                    self.mirrors.remove(&mirror::key(&pod));
+                } else if let Some(uid) = pod.metadata.uid.clone() {
+                    self.forget(&uid);
+                }
+            }
+        }
+    }
+
+    fn apply(&mut self, pod: Pod) {
+        if static_pods::is_mirror(&pod) {
+            self.mirrors.insert(mirror::key(&pod), pod);
+            return;
+        }
+        if let Some(uid) = pod.metadata.uid.clone() {
+            self.api_pods.insert(uid, pod.clone());
+        }
+        self.upsert(pod);
+    }
+
+    /// Hands `pod` to its worker, starting one unless the pod is already finished.
+    fn upsert(&mut self, pod: Pod) {
+        let Some(uid) = pod.metadata.uid.clone() else {
+            return;
+        };
+        if let Some(worker) = self.workers.get(&uid) {
+            worker.update(pod);
+            return;
+        }
+        let phase = pod
+            .status
+            .as_ref()
+            .and_then(|s| s.phase.clone())
+            .unwrap_or_default();
+        if is_terminal(&phase) {
+            return;
+        }
+        match &self.deps {
+            Some(deps) => {
+                self.workers
+                    .insert(uid, PodWorker::spawn(pod, deps.clone()));
+            }
+            None => self.waiting.push(pod),
+        }
+    }
+
+    /// The pod left its source: its worker kills it without writing anything.
+    fn forget(&mut self, uid: &str) {
+        self.api_pods.remove(uid);
+        self.static_pods.remove(uid);
+        self.waiting
+            .retain(|p| p.metadata.uid.as_deref() != Some(uid));
+        if let Some(worker) = self.workers.remove(uid) {
+            worker.remove();
+        }
+    }
+
+    /// Drops handles of workers whose pods finished and left the API.
+    fn reap_finished(&mut self) {
+        let api = &self.api_pods;
+        let statics = &self.static_pods;
+        self.workers.retain(|uid, w| {
+            !w.is_finished() || api.contains_key(uid) || statics.contains_key(uid)
+        });
+    }
+
+    fn poll_static_pods(&mut self) {
+        let Some(dir) = self.config.static_pod_dir.clone() else {
+            return;
+        };
+        let (manifests, errors) = match static_pods::read_dir(&dir) {
+            Ok(read) => read,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading static pods");
+                return;
+            }
+        };
+        for e in errors {
+            tracing::warn!(error = %e, "skipping static pod manifest");
+        }
+        let seen = k8s_openapi::jiff::Timestamp::now().to_string();
+        let mut current = HashMap::new();
+        for (_, manifest) in manifests {
+            let pod = static_pods::static_pod(manifest, &self.config.node_name, &seen);
+            let uid = pod.metadata.uid.clone().unwrap_or_default();
+            // Keep the first-seen copy (its config.seen) while the manifest is unchanged.
+            let pod = self.static_pods.get(&uid).cloned().unwrap_or(pod);
+            current.insert(uid, pod);
+        }
+        let removed: Vec<String> = self
+            .static_pods
+            .keys()
+            .filter(|u| !current.contains_key(*u))
+            .cloned()
+            .collect();
+        for uid in removed {
+            self.forget(&uid);
+        }
+        for (uid, pod) in current {
+            if let std::collections::hash_map::Entry::Vacant(slot) = self.static_pods.entry(uid) {
+                slot.insert(pod.clone());
+                self.upsert(pod);
+            }
+        }
+    }
+
+    async fn sync_mirrors(&mut self, node: Option<&Node>) {
+        let Some(node_uid) = node.and_then(|n| n.metadata.uid.clone()) else {
+            return;
+        };
+        let statics: Vec<&Pod> = self.static_pods.values().collect();
+        let actions = mirror::plan(&statics, &self.mirrors);
+        if !actions.is_empty() {
+            mirror::apply(&self.client, &self.config.node_name, &node_uid, actions).await;
+        }
+    }
+}
+
+/// Registers the Node (retrying), then posts its status and renews its Lease on their
+/// intervals; publishes the Node for the driver (pod CIDR, UID for mirror pods).
+async fn node_loop(
+    config: KubeletConfig,
+    client: kube::Client,
+    port: u16,
+    machine: MachineInfo,
+    node_tx: watch::Sender<Option<Node>>,
+    events: Arc<dyn EventSink>,
+) {
+    let node = loop {
+        match register(&client, &config, port, &machine).await {
+            Ok(node) => break node,
+            Err(e) => {
+                tracing::debug!(error = %e, "registering node");
+                tokio::time::sleep(RETRY).await;
+            }
+        }
+    };
+    let node_ref = ObjectReference {
+        kind: Some("Node".into()),
+        name: Some(config.node_name.clone()),
+        // Upstream uses the node name as the UID of node events.
+        uid: Some(config.node_name.clone()),
+        ..ObjectReference::default()
+    };
+    events
+        .record(
+            &node_ref,
+            "Normal",
+            crate::events::reason::STARTING,
+            "Starting kubelet.",
+        )
+        .await;
+    let lease_secs = i32::try_from(config.timings.node_lease_duration.as_secs()).unwrap_or(40);
+    let mut has_cidr = node
+        .spec
+        .as_ref()
+        .and_then(|s| s.pod_cidr.as_ref())
+        .is_some();
+    node_tx.send_replace(Some(node.clone()));
+    let mut status_tick = tokio::time::interval(config.timings.node_status_update);
+    let mut lease_tick = tokio::time::interval(config.timings.node_lease_renew);
+    loop {
+        tokio::select! {
+            _ = status_tick.tick() => match post_status(&client, &config, port, &machine, has_cidr).await {
+                Ok(updated) => {
+                    let cidr = updated.spec.as_ref().and_then(|s| s.pod_cidr.as_ref()).is_some();
+                    if cidr != has_cidr {
+                        has_cidr = cidr;
+                        // Post Ready at once instead of a full interval later.
+                        status_tick.reset_immediately();
+                    }
+                    node_tx.send_replace(Some(updated));
+                }
+                Err(e) => tracing::debug!(error = %e, "posting node status"),
+            },
+            _ = lease_tick.tick() => {
+                if let Err(e) = renew_lease(&client, &node, lease_secs).await {
+                    tracing::debug!(error = %e, "renewing node lease");
+                }
+            }
+        }
+    }
+}

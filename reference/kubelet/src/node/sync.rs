@@ -1,0 +1,160 @@
+//! Node registration, status posting and Lease renewal against the API server
+//! (`kubelet_node_status.go` registerWithAPIServer / updateNodeStatus,
+//! `pkg/kubelet/nodelease`). Entry points: [`register`], [`post_status`], [`renew_lease`].
+
+use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+use k8s_openapi::api::core::v1::{Node, NodeCondition};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta, OwnerReference, Time};
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, Patch, PatchParams, PostParams};
+
+use super::{MachineInfo, node_object, node_status};
+use crate::config::KubeletConfig;
+
+/// The namespace of node Leases.
+pub const LEASE_NAMESPACE: &str = "kube-node-lease";
+
+/// Errors talking to the API server about the Node and its Lease.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeSyncError {
+    /// A request failed.
+    #[error("{what} node {node}: {source}")]
+    Kube {
+        /// What was being done.
+        what: &'static str,
+        /// The node.
+        node: String,
+        /// The client error.
+        #[source]
+        source: kube::Error,
+    },
+}
+
+fn err(what: &'static str, node: &str) -> impl FnOnce(kube::Error) -> NodeSyncError + use<> {
+    let node = node.to_string();
+    move |source| NodeSyncError::Kube { what, node, source }
+}
+
+/// Creates the Node, or (when it exists) reconciles its default labels; returns it.
+pub async fn register(
+    client: &kube::Client,
+    config: &KubeletConfig,
+    port: u16,
+    machine: &MachineInfo,
+) -> Result<Node, NodeSyncError> {
+    let api: Api<Node> = Api::all(client.clone());
+    let node = node_object(config, port, machine, &Time(Timestamp::now()));
+    let name = config.node_name.as_str();
+    match api.create(&PostParams::default(), &node).await {
+        Ok(created) => Ok(created),
+        Err(kube::Error::Api(s)) if s.code == 409 => {
+            let mut patch = serde_json::json!({ "metadata": { "labels": node.metadata.labels } });
+            if let Some(cidr) = &config.pod_cidr {
+                let existing = api.get(name).await.map_err(err("reading", name))?;
+                if existing
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.pod_cidr.as_ref())
+                    .is_none()
+                {
+                    patch["spec"] = serde_json::json!({ "podCIDR": cidr.to_string(), "podCIDRs": [cidr.to_string()] });
+                }
+            }
+            api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+                .map_err(err("updating", name))
+        }
+        Err(e) => Err(err("registering", name)(e)),
+    }
+}
+
+/// Posts the node status (conditions with a fresh heartbeat), keeping conditions other
+/// components own.
+pub async fn post_status(
+    client: &kube::Client,
+    config: &KubeletConfig,
+    port: u16,
+    machine: &MachineInfo,
+    network_ready: bool,
+) -> Result<Node, NodeSyncError> {
+    let api: Api<Node> = Api::all(client.clone());
+    let name = config.node_name.as_str();
+    let current = api.get(name).await.map_err(err("reading", name))?;
+    let existing: Vec<NodeCondition> = current
+        .status
+        .and_then(|s| s.conditions)
+        .unwrap_or_default();
+    let mut status = node_status(
+        config,
+        port,
+        machine,
+        network_ready,
+        &existing,
+        &Time(Timestamp::now()),
+    );
+    let ours = ["Ready", "MemoryPressure", "DiskPressure", "PIDPressure"];
+    if let Some(conditions) = status.conditions.as_mut() {
+        conditions.extend(
+            existing
+                .into_iter()
+                .filter(|c| !ours.contains(&c.type_.as_str())),
+        );
+    }
+    let patch = serde_json::json!({ "status": status });
+    api.patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(err("posting status of", name))
+}
+
+/// Creates or renews `kube-node-lease/<node>`: holder = node, `renewTime` = now.
+pub async fn renew_lease(
+    client: &kube::Client,
+    node: &Node,
+    duration_seconds: i32,
+) -> Result<(), NodeSyncError> {
+    let name = node.metadata.name.clone().unwrap_or_default();
+    let api: Api<Lease> = Api::namespaced(client.clone(), LEASE_NAMESPACE);
+    let now = MicroTime(Timestamp::now());
+    let spec = LeaseSpec {
+        holder_identity: Some(name.clone()),
+        lease_duration_seconds: Some(duration_seconds),
+        renew_time: Some(now),
+        ..LeaseSpec::default()
+    };
+    match api
+        .get_opt(&name)
+        .await
+        .map_err(err("reading lease of", &name))?
+    {
+        Some(mut lease) => {
+            lease.spec = Some(spec);
+            api.replace(&name, &PostParams::default(), &lease)
+                .await
+                .map(|_| ())
+                .map_err(err("renewing lease of", &name))
+        }
+        None => {
+            let lease = Lease {
+                metadata: ObjectMeta {
+                    name: Some(name.clone()),
+                    namespace: Some(LEASE_NAMESPACE.into()),
+                    owner_references: node.metadata.uid.clone().map(|uid| {
+                        vec![OwnerReference {
+                            api_version: "v1".into(),
+                            kind: "Node".into(),
+                            name: name.clone(),
+                            uid,
+                            ..OwnerReference::default()
+                        }]
+                    }),
+                    ..ObjectMeta::default()
+                },
+                spec: Some(spec),
+            };
+            api.create(&PostParams::default(), &lease)
+                .await
+                .map(|_| ())
+                .map_err(err("creating lease of", &name))
+        }
+    }
+}
