@@ -1,0 +1,138 @@
+//! `kubeproof`: runs the conformance suite against a target and writes reports.
+//!
+//! Entry point: `kubeproof run [--target embedded|kubeconfig|containers] ...`. This file
+//! only parses arguments; [`kubeproof::run`] does the work.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use kubeproof::targets::{
+    Target,
+    containers::ContainersTarget,
+    embedded::{EmbeddedConfig, EmbeddedTarget},
+    kubeconfig::{KubeconfigConfig, KubeconfigTarget},
+};
+use kubeproof::{RunConfig, Timings};
+
+#[derive(Parser)]
+#[command(
+    name = "kubeproof",
+    version,
+    about = "Conformance suite for Kubernetes control-plane mechanics"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the features against a target.
+    Run(RunArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TargetKind {
+    Embedded,
+    Kubeconfig,
+    Containers,
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Where the scenarios run.
+    #[arg(long, value_enum, default_value = "embedded")]
+    target: TargetKind,
+    /// Kubeconfig for `--target kubeconfig` (default: $KUBECONFIG or ~/.kube/config).
+    #[arg(long)]
+    kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context (default: the current one).
+    #[arg(long)]
+    context: Option<String>,
+    /// Fault-injection hook for `--target kubeconfig`, as NAME=COMMAND (repeatable).
+    #[arg(long = "hook", value_name = "NAME=COMMAND")]
+    hooks: Vec<String>,
+    /// Allow @disruptive scenarios on a kubeconfig cluster.
+    #[arg(long)]
+    allow_disruptive: bool,
+    /// Tag expression selecting scenarios, e.g. "@apiserver and not @slow".
+    #[arg(long)]
+    tags: Option<String>,
+    /// Regex selecting scenarios by name.
+    #[arg(long)]
+    name: Option<String>,
+    /// Skip @slow scenarios (reported as skipped).
+    #[arg(long)]
+    no_slow: bool,
+    /// JUnit XML report.
+    #[arg(long)]
+    junit: Option<PathBuf>,
+    /// Cucumber JSON report.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// HTML report with an event timeline per scenario.
+    #[arg(long)]
+    html: Option<PathBuf>,
+    /// Directory of .feature files.
+    #[arg(long)]
+    features: Option<PathBuf>,
+    /// Scenarios run at once.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+    /// Multiply every deadline (e.g. 0.25 for the in-process reference, 3 for slow clusters).
+    #[arg(long, default_value_t = 1.0)]
+    timing_scale: f64,
+}
+
+async fn target(args: &RunArgs) -> anyhow::Result<Arc<dyn Target>> {
+    Ok(match args.target {
+        TargetKind::Embedded => Arc::new(EmbeddedTarget::new(EmbeddedConfig::default())),
+        TargetKind::Containers => Arc::new(ContainersTarget),
+        TargetKind::Kubeconfig => {
+            let mut cfg = KubeconfigConfig {
+                path: args.kubeconfig.clone(),
+                context: args.context.clone(),
+                allow_disruptive: args.allow_disruptive,
+                ..KubeconfigConfig::default()
+            };
+            for h in &args.hooks {
+                cfg = cfg.hook(h)?;
+            }
+            Arc::new(KubeconfigTarget::connect(cfg).await?)
+        }
+    })
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let Command::Run(args) = Cli::parse().command;
+    let outcome = async {
+        let target = target(&args).await?;
+        let mut config = RunConfig {
+            tags: args.tags.clone(),
+            name: args.name.clone(),
+            include_slow: !args.no_slow,
+            timings: Timings::default().scaled(args.timing_scale),
+            concurrency: args.concurrency,
+            junit: args.junit.clone(),
+            json: args.json.clone(),
+            html: args.html.clone(),
+            ..RunConfig::default()
+        };
+        if let Some(f) = &args.features {
+            config.features = f.clone();
+        }
+        kubeproof::run(config, target).await
+    }
+    .await;
+    match outcome {
+        Ok(results) if results.failed() => ExitCode::FAILURE,
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kubeproof: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! Event-chain steps: the order in which the cluster's writes happened (by store
+//! revision), and golden snapshots of whole chains.
+//!
+//! Entry points: the step functions; the pure logic is in [`crate::snapshot`].
+
+use cucumber::gherkin::Step;
+use cucumber::then;
+
+use super::{Outcome, table_rows};
+use crate::snapshot::{Milestone, chain_text, milestones};
+use crate::world::KubeWorld;
+
+/// Whether `name` matches `pattern`, where `*` stands for any text.
+fn glob(pattern: &str, name: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == name;
+    }
+    let mut rest = name;
+    for (i, part) in parts.iter().enumerate() {
+        if i == 0 {
+            match rest.strip_prefix(part) {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        } else if i == parts.len() - 1 {
+            return rest.ends_with(part);
+        } else {
+            match rest.find(part) {
+                Some(at) => rest = &rest[at + part.len()..],
+                None => return false,
+            }
+        }
+    }
+    true
+}
+
+/// Checks that each `(kind, name pattern, milestone)` was first reached after the previous
+/// one. Returns a readable explanation of the first violation.
+pub fn check_order(chain: &[Milestone], wanted: &[(String, String, String)]) -> Result<(), String> {
+    let mut last: Option<(usize, &(String, String, String))> = None;
+    for w in wanted {
+        let (kind, pattern, what) = w;
+        let found = chain
+            .iter()
+            .find(|m| m.kind == *kind && m.what == *what && glob(pattern, &m.name));
+        let Some(m) = found else {
+            return Err(format!("{kind} {pattern} never reached {what:?}"));
+        };
+        if let Some((prev, prev_w)) = last
+            && m.index <= prev
+        {
+            return Err(format!(
+                "{kind} {} reached {what:?} before {} {} reached {:?}",
+                m.name, prev_w.0, prev_w.1, prev_w.2
+            ));
+        }
+        last = Some((m.index, w));
+    }
+    Ok(())
+}
+
+#[then(expr = "the observed writes happened in this causal order:")]
+async fn causal_order(world: &mut KubeWorld, step: &Step) -> Outcome {
+    let wanted: Vec<(String, String, String)> = table_rows(step)?
+        .into_iter()
+        .map(|r| {
+            let get = |i: usize| world.expand(r.get(i).map(String::as_str).unwrap_or(""));
+            (get(0), get(1), get(2))
+        })
+        .collect();
+    let chain = milestones(&world.log.causal(), &[]);
+    if let Err(why) = check_order(&chain, &wanted) {
+        fail!(
+            "{why}\n--- the chain as observed (causal order) ---\n{}",
+            chain_text(&chain)
+        );
+    }
+    Ok(())
+}
+
+#[then(expr = "the event chain of {string} matches the snapshot {string}")]
+async fn chain_snapshot(world: &mut KubeWorld, kinds: String, name: String) -> Outcome {
+    let kinds = super::list(&kinds);
+    let kinds: Vec<&str> = kinds.iter().map(String::as_str).collect();
+    let text = chain_text(&milestones(&world.log.causal(), &kinds));
+    let outcome = std::panic::catch_unwind(|| {
+        insta::with_settings!({
+            snapshot_path => concat!(env!("CARGO_MANIFEST_DIR"), "/../snapshots/kubeproof"),
+            prepend_module_to_snapshot => false,
+            omit_expression => true,
+        }, {
+            insta::assert_snapshot!(name.as_str(), text);
+        });
+    });
+    if outcome.is_err() {
+        fail!(
+            "the event chain differs from the golden snapshot {name:?} (see the diff above; `cargo insta review` to accept a deliberate change)\n--- observed ---\n{text}"
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(index: usize, kind: &str, name: &str, what: &str) -> Milestone {
+        Milestone {
+            index,
+            kind: kind.into(),
+            name: name.into(),
+            what: what.into(),
+            owner: None,
+        }
+    }
+
+    fn w(kind: &str, name: &str, what: &str) -> (String, String, String) {
+        (kind.into(), name.into(), what.into())
+    }
+
+    #[test]
+    fn globs_match_generated_names() {
+        assert!(glob("web-*", "web-abc-x2kqz"));
+        assert!(glob("*", "anything"));
+        assert!(!glob("web-*", "db-1"));
+        assert!(glob("web", "web"));
+    }
+
+    #[test]
+    fn a_chain_in_causal_order_passes_and_an_inverted_one_is_explained() {
+        let chain = vec![
+            m(0, "Deployment", "web", "created"),
+            m(1, "ReplicaSet", "web-5d9b8c7f4", "created"),
+            m(2, "Pod", "web-5d9b8c7f4-x2kqz", "created"),
+        ];
+        let ok = [
+            w("Deployment", "web", "created"),
+            w("ReplicaSet", "web-*", "created"),
+            w("Pod", "web-*", "created"),
+        ];
+        assert!(check_order(&chain, &ok).is_ok());
+        let inverted = [
+            w("Pod", "web-*", "created"),
+            w("ReplicaSet", "web-*", "created"),
+        ];
+        assert_eq!(
+            check_order(&chain, &inverted).unwrap_err(),
+            "ReplicaSet web-5d9b8c7f4 reached \"created\" before Pod web-* reached \"created\""
+        );
+        let missing = [w("Pod", "web-*", "running")];
+        assert_eq!(
+            check_order(&chain, &missing).unwrap_err(),
+            "Pod web-* never reached \"running\""
+        );
+    }
+}

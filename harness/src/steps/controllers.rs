@@ -1,0 +1,442 @@
+//! Controller steps: replica counts, ownership, rollouts and rollbacks, conditions and
+//! taints, Endpoints contents, creation order.
+//!
+//! Entry points: the step functions; [`pod_state`] names the pod states steps can wait for.
+
+use anyhow::{Context as _, anyhow};
+use cucumber::{then, when};
+use kube::api::{DynamicObject, Patch, PatchParams};
+use serde_json::json;
+
+use super::{Outcome, condition, field, list, name_of, nodes::ready_nodes};
+use crate::diagnostics;
+use crate::world::KubeWorld;
+
+/// Whether a pod is in a named state: `existing`, `scheduled`, `Pending`, `Running`,
+/// `Succeeded`, `Failed`, `Ready`.
+pub fn pod_state(pod: &DynamicObject, state: &str) -> bool {
+    let phase = field(pod, "status.phase").unwrap_or_default();
+    let ready = || {
+        condition(pod, "Ready")
+            .and_then(|c| c.get("status"))
+            .and_then(|s| s.as_str())
+            == Some("True")
+    };
+    match state {
+        "existing" => true,
+        "scheduled" => !field(pod, "spec.nodeName").unwrap_or_default().is_empty(),
+        "Ready" | "ready" => ready(),
+        other => phase == other,
+    }
+}
+
+#[when(expr = "I scale the {word} {string} to {int} replica(s)")]
+async fn scale(world: &mut KubeWorld, kind: String, name: String, n: i64) -> Outcome {
+    let (_, api) = world.api(&kind)?;
+    api.patch(
+        &world.expand(&name),
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"replicas": n}})),
+    )
+    .await
+    .with_context(|| format!("scaling {kind} {name:?} to {n}"))?;
+    Ok(())
+}
+
+#[then(expr = "eventually {int} Pod(s) labelled {string} are {word}")]
+async fn pods_in_state(
+    world: &mut KubeWorld,
+    n: usize,
+    selector: String,
+    state: String,
+) -> Outcome {
+    let what = format!("{n} Pods labelled {selector:?} to be {state}");
+    world
+        .wait_for("Pod", &selector, &what, world.timings.chain, |pods| {
+            let live: Vec<&DynamicObject> = pods
+                .iter()
+                .filter(|p| p.metadata.deletion_timestamp.is_none())
+                .collect();
+            (live.len() == n && live.iter().all(|p| pod_state(p, &state))).then_some(())
+        })
+        .await?;
+    Ok(())
+}
+
+#[then(expr = "eventually the Pod {string} is {word}")]
+async fn pod_is(world: &mut KubeWorld, pod: String, state: String) -> Outcome {
+    let pod = world.expand(&pod);
+    let what = format!("Pod {pod:?} to be {state}");
+    world
+        .wait_for("Pod", "", &what, world.timings.chain, |pods| {
+            pods.iter()
+                .find(|p| name_of(p) == pod)
+                .filter(|p| pod_state(p, &state))
+                .map(|_| ())
+        })
+        .await?;
+    Ok(())
+}
+
+fn controller_of(obj: &DynamicObject) -> Option<(String, String)> {
+    obj.metadata
+        .owner_references
+        .as_ref()?
+        .iter()
+        .find(|r| r.controller == Some(true))
+        .map(|r| (r.kind.clone(), r.name.clone()))
+}
+
+#[then(expr = "eventually the {word} {string} is controlled by the {word} {string}")]
+async fn controlled_by(
+    world: &mut KubeWorld,
+    kind: String,
+    name: String,
+    owner_kind: String,
+    owner: String,
+) -> Outcome {
+    let (name, owner) = (world.expand(&name), world.expand(&owner));
+    let what = format!("{kind} {name:?} to be controlled by {owner_kind} {owner:?}");
+    world
+        .wait_for(&kind, "", &what, world.timings.expect, |objs| {
+            objs.iter()
+                .find(|o| name_of(o) == name)
+                .filter(|o| controller_of(o) == Some((owner_kind.clone(), owner.clone())))
+                .map(|_| ())
+        })
+        .await?;
+    Ok(())
+}
+
+#[then(expr = "eventually the {word} {string} has no controller")]
+async fn no_controller(world: &mut KubeWorld, kind: String, name: String) -> Outcome {
+    let name = world.expand(&name);
+    let what = format!("{kind} {name:?} to be released by its controller");
+    world
+        .wait_for(&kind, "", &what, world.timings.expect, |objs| {
+            objs.iter()
+                .find(|o| name_of(o) == name)
+                .filter(|o| controller_of(o).is_none())
+                .map(|_| ())
+        })
+        .await?;
+    Ok(())
+}
+
+#[then(
+    expr = "eventually every Pod labelled {string} is controlled by a ReplicaSet of the Deployment {string}"
+)]
+async fn pods_of_deployment(
+    world: &mut KubeWorld,
+    selector: String,
+    deployment: String,
+) -> Outcome {
+    let (_, rs_api) = world.api("ReplicaSet")?;
+    let rs: Vec<String> = rs_api
+        .list(&Default::default())
+        .await?
+        .items
+        .iter()
+        .filter(|r| controller_of(r) == Some(("Deployment".into(), deployment.clone())))
+        .map(name_of)
+        .collect();
+    if rs.is_empty() {
+        fail!(
+            "the Deployment {deployment:?} controls no ReplicaSet\n{}",
+            diagnostics::explain(world, "ReplicaSet", "").await
+        );
+    }
+    let what = format!("every Pod labelled {selector:?} to be controlled by one of {rs:?}");
+    world
+        .wait_for("Pod", &selector, &what, world.timings.expect, |pods| {
+            (!pods.is_empty()
+                && pods.iter().all(|p| {
+                    controller_of(p).is_some_and(|(k, n)| k == "ReplicaSet" && rs.contains(&n))
+                }))
+            .then_some(())
+        })
+        .await?;
+    Ok(())
+}
+
+#[when(expr = "I set the image of the Deployment {string} to {string}")]
+async fn set_image(world: &mut KubeWorld, name: String, image: String) -> Outcome {
+    let d = world.get("Deployment", &name).await?;
+    let container = field(&d, "spec.template.spec.containers.0.name")
+        .ok_or_else(|| anyhow!("the Deployment has no container"))?;
+    let patch = json!({"spec": {"template": {"spec": {"containers": [{"name": container, "image": image}]}}}});
+    let (_, api) = world.api("Deployment")?;
+    api.patch(&name, &PatchParams::default(), &Patch::Strategic(patch))
+        .await?;
+    Ok(())
+}
+
+/// `kubectl rollout undo`: copy the previous revision's pod template back into the
+/// Deployment (without its `pod-template-hash` label).
+#[when(expr = "I roll back the Deployment {string}")]
+async fn roll_back(world: &mut KubeWorld, name: String) -> Outcome {
+    let d = world.get("Deployment", &name).await?;
+    let current: i64 =
+        revision(&d).ok_or_else(|| anyhow!("the Deployment has no revision annotation yet"))?;
+    let (_, rs_api) = world.api("ReplicaSet")?;
+    let previous = rs_api
+        .list(&Default::default())
+        .await?
+        .items
+        .into_iter()
+        .filter(|r| controller_of(r) == Some(("Deployment".into(), name.clone())))
+        .filter(|r| revision(r).is_some_and(|v| v < current))
+        .max_by_key(|r| revision(r))
+        .ok_or_else(|| anyhow!("no earlier revision of the Deployment {name:?} to roll back to"))?;
+    let mut template = previous
+        .data
+        .pointer("/spec/template")
+        .cloned()
+        .unwrap_or_default();
+    if let Some(labels) = template
+        .pointer_mut("/metadata/labels")
+        .and_then(|l| l.as_object_mut())
+    {
+        labels.remove("pod-template-hash");
+    }
+    let (_, api) = world.api("Deployment")?;
+    let patch = json!({"spec": {"template": template}});
+    api.patch(&name, &PatchParams::default(), &Patch::Merge(patch))
+        .await?;
+    Ok(())
+}
+
+fn revision(obj: &DynamicObject) -> Option<i64> {
+    obj.metadata
+        .annotations
+        .as_ref()?
+        .get("deployment.kubernetes.io/revision")?
+        .parse()
+        .ok()
+}
+
+/// Replays the observed ReplicaSets of a Deployment: after every observed change, the sum
+/// of `spec.replicas` and of `status.availableReplicas` over them.
+fn rollout_totals(world: &KubeWorld, deployment: &str) -> Vec<(i64, i64)> {
+    let mut current: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
+    let mut totals = Vec::new();
+    for o in world
+        .log
+        .causal()
+        .into_iter()
+        .filter(|o| o.kind == "ReplicaSet")
+    {
+        let owner = o
+            .object
+            .pointer("/metadata/ownerReferences/0/name")
+            .and_then(|v| v.as_str());
+        if owner != Some(deployment) {
+            continue;
+        }
+        if o.event == "DELETED" {
+            current.remove(&o.name);
+        } else {
+            let n = |p: &str| o.object.pointer(p).and_then(|v| v.as_i64()).unwrap_or(0);
+            current.insert(
+                o.name.clone(),
+                (n("/spec/replicas"), n("/status/availableReplicas")),
+            );
+        }
+        totals.push(current.values().fold((0, 0), |a, v| (a.0 + v.0, a.1 + v.1)));
+    }
+    totals
+}
+
+#[then(
+    expr = "during the rollout the ReplicaSets of {string} never wanted more than {int} Pods in total"
+)]
+async fn surge_bound(world: &mut KubeWorld, deployment: String, max: i64) -> Outcome {
+    let totals = rollout_totals(world, &deployment);
+    if let Some((wanted, _)) = totals.iter().find(|(w, _)| *w > max) {
+        fail!(
+            "the ReplicaSets of {deployment:?} wanted {wanted} Pods at once (max {max}); totals over time: {totals:?}"
+        );
+    }
+    Ok(())
+}
+
+#[then(
+    expr = "during the rollout the ReplicaSets of {string} never had fewer than {int} available Pods once they had that many"
+)]
+async fn availability_bound(world: &mut KubeWorld, deployment: String, min: i64) -> Outcome {
+    let totals = rollout_totals(world, &deployment);
+    let start = totals
+        .iter()
+        .position(|(_, a)| *a >= min)
+        .unwrap_or(totals.len());
+    if let Some((_, available)) = totals[start..].iter().find(|(_, a)| *a < min) {
+        fail!(
+            "only {available} Pods of {deployment:?} were available during the rollout (min {min}); totals: {totals:?}"
+        );
+    }
+    Ok(())
+}
+
+#[then(expr = "eventually the {word} {string} has condition {string} with status {string}")]
+async fn has_condition(
+    world: &mut KubeWorld,
+    kind: String,
+    name: String,
+    type_: String,
+    status: String,
+) -> Outcome {
+    let name = world.expand(&name);
+    let what = format!("{kind} {name:?} to have condition {type_}={status}");
+    world
+        .wait_for(&kind, "", &what, world.timings.failover, |objs| {
+            let o = objs.iter().find(|o| name_of(o) == name)?;
+            (condition(o, &type_)?.get("status")?.as_str()? == status).then_some(())
+        })
+        .await?;
+    Ok(())
+}
+
+#[then(expr = "eventually the Node {string} has the taint {string}")]
+async fn has_taint(world: &mut KubeWorld, node: String, taint: String) -> Outcome {
+    let node = world.expand(&node);
+    let (key, effect) = taint
+        .split_once(':')
+        .ok_or_else(|| anyhow!("a taint is key:Effect, got {taint:?}"))?;
+    let what = format!("Node {node:?} to have taint {taint}");
+    world
+        .wait_for("Node", "", &what, world.timings.failover, |objs| {
+            let n = objs.iter().find(|o| name_of(o) == node)?;
+            n.data
+                .pointer("/spec/taints")?
+                .as_array()?
+                .iter()
+                .any(|t| {
+                    t.get("key").and_then(|k| k.as_str()) == Some(key)
+                        && t.get("effect").and_then(|e| e.as_str()) == Some(effect)
+                })
+                .then_some(())
+        })
+        .await?;
+    Ok(())
+}
+
+#[then(expr = "eventually the DaemonSet {string} runs exactly one Pod on each ready node")]
+async fn one_per_node(world: &mut KubeWorld, name: String) -> Outcome {
+    let (_, nodes_api) = world.api("Node")?;
+    let nodes = ready_nodes(&nodes_api.list(&Default::default()).await?.items);
+    let what = format!("one Pod of DaemonSet {name:?} on each of {nodes:?}");
+    world
+        .wait_for("Pod", "", &what, world.timings.chain, |pods| {
+            let mut on: Vec<String> = pods
+                .iter()
+                .filter(|p| controller_of(p) == Some(("DaemonSet".into(), name.clone())))
+                .filter(|p| p.metadata.deletion_timestamp.is_none())
+                .filter_map(|p| field(p, "spec.nodeName"))
+                .collect();
+            on.sort();
+            (on == nodes).then_some(())
+        })
+        .await?;
+    Ok(())
+}
+
+#[then(
+    expr = "the Pods {string} were created in that order, each after the previous one was Ready"
+)]
+async fn ordered_creation(world: &mut KubeWorld, pods: String) -> Outcome {
+    let pods = list(&world.expand(&pods));
+    let log = world.log.causal();
+    let first = |name: &str, pred: &dyn Fn(&serde_json::Value) -> bool| {
+        log.iter()
+            .find(|o| o.kind == "Pod" && o.name == name && pred(&o.object))
+            .map(|o| (o.revision(), o.seq))
+    };
+    for pair in pods.windows(2) {
+        let ready = first(&pair[0], &|o| {
+            o.pointer("/status/conditions")
+                .and_then(|c| c.as_array())
+                .is_some_and(|cs| {
+                    cs.iter().any(|c| {
+                        c.get("type").and_then(|t| t.as_str()) == Some("Ready")
+                            && c.get("status").and_then(|s| s.as_str()) == Some("True")
+                    })
+                })
+        });
+        let created = first(&pair[1], &|_| true);
+        match (ready, created) {
+            (Some(r), Some(c)) if r < c => {}
+            _ => fail!(
+                "{:?} was created (at {created:?}) before {:?} was Ready (at {ready:?})",
+                pair[1],
+                pair[0]
+            ),
+        }
+    }
+    Ok(())
+}
+
+fn ips_of(endpoints: &DynamicObject, list_name: &str) -> Vec<String> {
+    let mut ips: Vec<String> = endpoints
+        .data
+        .pointer("/subsets")
+        .and_then(|s| s.as_array())
+        .into_iter()
+        .flatten()
+        .flat_map(|s| {
+            s.get(list_name)
+                .and_then(|a| a.as_array())
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|a| a.get("ip").and_then(|i| i.as_str()).map(str::to_string))
+        .collect();
+    ips.sort();
+    ips
+}
+
+#[then(
+    expr = "eventually the Endpoints {string} list exactly the IPs of the Ready Pods labelled {string}"
+)]
+async fn endpoints_match(world: &mut KubeWorld, name: String, selector: String) -> Outcome {
+    let (_, pods_api) = world.api("Pod")?;
+    let name = world.expand(&name);
+    let selector = world.expand(&selector);
+    // The Pods' readiness is what earlier steps waited for; the Endpoints must follow it.
+    let pods = pods_api
+        .list(&kube::api::ListParams::default().labels(&selector))
+        .await?;
+    let mut want: Vec<String> = pods
+        .items
+        .iter()
+        .filter(|p| pod_state(p, "Ready") && p.metadata.deletion_timestamp.is_none())
+        .filter_map(|p| field(p, "status.podIP"))
+        .collect();
+    want.sort();
+    let what = format!(
+        "Endpoints {name:?} to list exactly {want:?} (the Ready Pods labelled {selector:?})"
+    );
+    world
+        .wait_for("Endpoints", "", &what, world.timings.chain, |eps| {
+            let ep = eps.iter().find(|e| name_of(e) == name)?;
+            (ips_of(ep, "addresses") == want).then_some(())
+        })
+        .await?;
+    Ok(())
+}
+
+#[then(expr = "eventually the Endpoints {string} list the IP of the Pod {string} as not ready")]
+async fn endpoints_not_ready(world: &mut KubeWorld, name: String, pod: String) -> Outcome {
+    let ip = field(&world.get("Pod", &pod).await?, "status.podIP")
+        .ok_or_else(|| anyhow!("Pod {pod:?} has no IP"))?;
+    let name = world.expand(&name);
+    let what = format!("Endpoints {name:?} to list {ip} under notReadyAddresses");
+    world
+        .wait_for("Endpoints", "", &what, world.timings.chain, |eps| {
+            let ep = eps.iter().find(|e| name_of(e) == name)?;
+            (ips_of(ep, "notReadyAddresses").contains(&ip)
+                && !ips_of(ep, "addresses").contains(&ip))
+            .then_some(())
+        })
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,140 @@
+//! Networking steps: pod-to-pod and Service traffic, driven from inside a client pod.
+//!
+//! Entry points: the step functions. Traffic is sent the way upstream's e2e tests send it:
+//! the client pod runs `agnhost netexec`, and its `/dial` endpoint (reached through the API
+//! server's pod proxy) connects to the target and reports the hostnames that answered.
+
+use anyhow::{Context as _, anyhow};
+use cucumber::{given, then};
+use serde::Deserialize;
+
+use super::{Outcome, field};
+use crate::targets::Fault;
+use crate::world::KubeWorld;
+
+/// The port `agnhost netexec` listens on in the suite's client pods.
+pub const NETEXEC_PORT: u16 = 8080;
+
+#[derive(Debug, Default, Deserialize)]
+struct DialResult {
+    #[serde(default)]
+    responses: Vec<String>,
+    #[serde(default)]
+    errors: Vec<String>,
+}
+
+/// Asks `client`'s netexec to send `tries` HTTP "hostname" requests to `host:port`.
+async fn dial(
+    world: &KubeWorld,
+    client: &str,
+    host: &str,
+    port: u16,
+    tries: u32,
+) -> anyhow::Result<DialResult> {
+    let path = format!(
+        "/api/v1/namespaces/{}/pods/{}:{NETEXEC_PORT}/proxy/dial?request=hostname&protocol=http&host={host}&port={port}&tries={tries}",
+        world.namespace,
+        world.expand(client)
+    );
+    let req = http::Request::get(&path).body(Vec::new())?;
+    let text = world.client()?.request_text(req).await.with_context(|| {
+        format!("asking Pod {client:?} to dial {host}:{port} through the API server's pod proxy")
+    })?;
+    serde_json::from_str(&text).with_context(|| format!("netexec /dial answered {text:?}"))
+}
+
+async fn pod_ip(world: &KubeWorld, pod: &str) -> anyhow::Result<String> {
+    let p = world.get("Pod", pod).await?;
+    field(&p, "status.podIP")
+        .filter(|ip| !ip.is_empty())
+        .ok_or_else(|| anyhow!("Pod {pod:?} has no IP yet"))
+}
+
+async fn cluster_ip(world: &KubeWorld, service: &str) -> anyhow::Result<String> {
+    let s = world.get("Service", service).await?;
+    field(&s, "spec.clusterIP")
+        .filter(|ip| !ip.is_empty() && ip != "None")
+        .ok_or_else(|| anyhow!("Service {service:?} has no cluster IP"))
+}
+
+#[then(expr = "the Pod {string} reaches the Pod {string} on port {int}")]
+async fn pod_to_pod(world: &mut KubeWorld, client: String, target: String, port: u16) -> Outcome {
+    let ip = pod_ip(world, &target).await?;
+    let r = dial(world, &client, &ip, port, 1).await?;
+    let target = world.expand(&target);
+    if !r.responses.iter().any(|h| *h == target) {
+        fail!(
+            "Pod {client:?} dialled {target:?} at {ip}:{port}: responses {:?}, errors {:?}",
+            r.responses,
+            r.errors
+        );
+    }
+    Ok(())
+}
+
+#[then(expr = "the Pod {string} reaches itself on localhost port {int}")]
+async fn localhost(world: &mut KubeWorld, pod: String, port: u16) -> Outcome {
+    let r = dial(world, &pod, "localhost", port, 1).await?;
+    if r.responses.is_empty() {
+        fail!(
+            "Pod {pod:?} could not reach localhost:{port} (the other container of its sandbox): {:?}",
+            r.errors
+        );
+    }
+    Ok(())
+}
+
+#[then(
+    expr = "{int} requests from the Pod {string} to the Service {string} on port {int} reach at least {int} different Pods"
+)]
+async fn balanced(
+    world: &mut KubeWorld,
+    tries: u32,
+    client: String,
+    service: String,
+    port: u16,
+    spread: usize,
+) -> Outcome {
+    let ip = cluster_ip(world, &service).await?;
+    let r = dial(world, &client, &ip, port, tries).await?;
+    let mut hosts = r.responses.clone();
+    hosts.sort();
+    hosts.dedup();
+    if hosts.len() < spread {
+        fail!(
+            "{tries} requests to Service {service:?} ({ip}:{port}) reached {hosts:?}, expected at least {spread} different Pods (errors {:?})",
+            r.errors
+        );
+    }
+    Ok(())
+}
+
+#[then(expr = "requests from the Pod {string} to the Service {string} on port {int} are refused")]
+async fn refused(world: &mut KubeWorld, client: String, service: String, port: u16) -> Outcome {
+    let ip = cluster_ip(world, &service).await?;
+    let r = dial(world, &client, &ip, port, 3).await?;
+    if !r.responses.is_empty() || r.errors.is_empty() {
+        fail!(
+            "Service {service:?} without endpoints answered: responses {:?}, errors {:?}",
+            r.responses,
+            r.errors
+        );
+    }
+    Ok(())
+}
+
+#[then(expr = "the Pods {string} and {string} run on different nodes")]
+async fn different_nodes(world: &mut KubeWorld, a: String, b: String) -> Outcome {
+    let na = field(&world.get("Pod", &a).await?, "spec.nodeName");
+    let nb = field(&world.get("Pod", &b).await?, "spec.nodeName");
+    if na.is_none() || na == nb {
+        fail!("Pods {a:?} and {b:?} run on {na:?} and {nb:?}");
+    }
+    Ok(())
+}
+
+#[given(expr = "kube-proxy runs in {string} mode")]
+async fn proxy_mode(world: &mut KubeWorld, mode: String) -> Outcome {
+    world.inject(Fault::ProxyMode { mode }).await?;
+    Ok(())
+}

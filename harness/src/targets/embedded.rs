@@ -1,0 +1,292 @@
+//! The `embedded` target: the reference (`refkube`) started in this process.
+//!
+//! Entry point: [`EmbeddedTarget::new`] with an [`EmbeddedConfig`]. Ordinary scenarios share
+//! one cluster, started on first use; `@disruptive` scenarios each get their own.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use refkube::cluster::{Cluster, ClusterConfig};
+use tokio::sync::Mutex;
+
+use super::{Capability, Fault, Session, Target, TargetError};
+
+/// Which components the embedded cluster runs. Each flag must match what
+/// `refkube::cluster::Cluster` really starts: a scenario needing a component that is off
+/// is skipped with the reason "the embedded cluster does not run ... yet".
+#[derive(Clone, Debug)]
+pub struct Components {
+    /// A scheduler runs in the cluster.
+    pub scheduler: bool,
+    /// The controller manager runs in the cluster.
+    pub controllers: bool,
+    /// Number of nodes (kubelets) the cluster starts; 0 means none.
+    pub nodes: usize,
+    /// kube-proxy runs on the nodes.
+    pub proxy: bool,
+    /// The API server keeps an audit log the cluster exposes.
+    pub audit_log: bool,
+    /// The cluster can stop, start and partition components and lose nodes.
+    pub faults: bool,
+    /// The harness can compact the cluster's store on demand.
+    pub compact: bool,
+}
+
+impl Default for Components {
+    /// What `refkube::cluster::Cluster` runs today: the API server (with its audit log)
+    /// and its store only.
+    fn default() -> Self {
+        Self {
+            scheduler: false,
+            controllers: false,
+            nodes: 0,
+            proxy: false,
+            audit_log: true,
+            faults: false,
+            compact: true,
+        }
+    }
+}
+
+/// Configuration of the embedded target.
+#[derive(Clone, Debug, Default)]
+pub struct EmbeddedConfig {
+    /// The components its clusters run.
+    pub components: Components,
+    /// The base cluster configuration (listen address, store, API server settings);
+    /// `nodes`, `audit` and `state_dir` are set from `components`.
+    pub cluster: ClusterConfig,
+}
+
+impl EmbeddedConfig {
+    /// Sets the components the clusters run.
+    pub fn components(mut self, components: Components) -> Self {
+        self.components = components;
+        self
+    }
+
+    /// Sets the base cluster configuration.
+    pub fn cluster(mut self, cluster: ClusterConfig) -> Self {
+        self.cluster = cluster;
+        self
+    }
+}
+
+/// One started cluster and the directory holding its audit log.
+struct Running {
+    cluster: Cluster,
+    audit_path: Option<PathBuf>,
+    _state: tempfile::TempDir,
+}
+
+/// The reference in-process.
+pub struct EmbeddedTarget {
+    config: EmbeddedConfig,
+    shared: Mutex<Option<Arc<Running>>>,
+}
+
+impl EmbeddedTarget {
+    /// A target whose clusters run what `config` says.
+    pub fn new(config: EmbeddedConfig) -> Self {
+        Self {
+            config,
+            shared: Mutex::new(None),
+        }
+    }
+
+    async fn start(&self) -> Result<Running, TargetError> {
+        let unavailable = |what: &str, e: &dyn std::fmt::Display| {
+            TargetError::Unavailable(format!("{what}: {e:#}"))
+        };
+        let state = tempfile::Builder::new()
+            .prefix("kubeproof-embedded-")
+            .tempdir()
+            .map_err(|e| unavailable("creating the cluster's state dir", &e))?;
+        let c = &self.config.components;
+        let cfg = self
+            .config
+            .cluster
+            .clone()
+            .nodes(c.nodes)
+            .state_dir(state.path().to_path_buf())
+            .audit(c.audit_log);
+        let cluster = Cluster::start(cfg)
+            .await
+            .map_err(|e| unavailable("starting the reference", &e))?;
+        Ok(Running {
+            cluster,
+            audit_path: c.audit_log.then(|| state.path().join("audit.log")),
+            _state: state,
+        })
+    }
+}
+
+/// Why the embedded cluster lacks a component, in the words the report prints.
+fn not_running(what: &str) -> Option<String> {
+    Some(format!("the embedded cluster does not run {what} yet"))
+}
+
+#[async_trait]
+impl Target for EmbeddedTarget {
+    fn name(&self) -> &str {
+        "embedded"
+    }
+
+    fn lacks(&self, cap: Capability) -> Option<String> {
+        let c = &self.config.components;
+        match cap {
+            Capability::Scheduler if !c.scheduler => not_running("a scheduler"),
+            Capability::Controllers if !c.controllers => not_running("the controller manager"),
+            Capability::Nodes if c.nodes == 0 => not_running("any node (kubelet)"),
+            Capability::Proxy if !c.proxy => not_running("kube-proxy"),
+            Capability::AuditLog if !c.audit_log => {
+                Some("the embedded cluster was configured without an audit log".into())
+            }
+            Capability::StopComponent
+            | Capability::PartitionComponent
+            | Capability::LoseNode
+            | Capability::StaticPods
+            | Capability::ProxyModes
+                if !c.faults =>
+            {
+                Some("the embedded cluster cannot inject this fault yet (refkube::cluster has no fault API)".into())
+            }
+            Capability::StopApiServerReplica | Capability::StopStoreMember => {
+                Some("the embedded cluster runs a single API server on one store".into())
+            }
+            Capability::Compact if !c.compact => {
+                Some("compaction on demand is switched off for this target".into())
+            }
+            Capability::Containers => Some("the embedded target runs no containers".into()),
+            _ => None,
+        }
+    }
+
+    async fn session(&self, dedicated: bool) -> Result<Box<dyn Session>, TargetError> {
+        let running = if dedicated {
+            Arc::new(self.start().await?)
+        } else {
+            let mut shared = self.shared.lock().await;
+            match shared.as_ref() {
+                Some(r) => r.clone(),
+                None => {
+                    let r = Arc::new(self.start().await?);
+                    *shared = Some(r.clone());
+                    r
+                }
+            }
+        };
+        let client =
+            running.cluster.client().await.map_err(|e| {
+                TargetError::Unavailable(format!("client for the reference: {e:#}"))
+            })?;
+        Ok(Box::new(EmbeddedSession {
+            running: Mutex::new(Some(running)),
+            client,
+            dedicated,
+        }))
+    }
+
+    async fn shutdown(&self) {
+        if let Some(r) = self.shared.lock().await.take() {
+            stop(r).await;
+        }
+    }
+}
+
+/// Shuts a cluster down once nobody else holds it.
+async fn stop(running: Arc<Running>) {
+    if let Ok(r) = Arc::try_unwrap(running) {
+        r.cluster.shutdown().await;
+    }
+}
+
+struct EmbeddedSession {
+    running: Mutex<Option<Arc<Running>>>,
+    client: kube::Client,
+    dedicated: bool,
+}
+
+#[async_trait]
+impl Session for EmbeddedSession {
+    fn client(&self) -> kube::Client {
+        self.client.clone()
+    }
+
+    async fn inject(&self, fault: &Fault) -> Result<(), TargetError> {
+        let guard = self.running.lock().await;
+        let running = guard
+            .as_ref()
+            .ok_or_else(|| TargetError::Unavailable("the session was released".into()))?;
+        match fault {
+            Fault::Compact => {
+                let store = running.cluster.store();
+                let rev = store.current_revision().await.map_err(|e| {
+                    TargetError::Unavailable(format!("reading the store revision: {e}"))
+                })?;
+                store
+                    .compact(rev)
+                    .await
+                    .map_err(|e| TargetError::Unavailable(format!("compacting the store: {e}")))
+            }
+            other => Err(TargetError::FaultUnsupported(format!(
+                "{} (the embedded cluster has no fault API yet)",
+                other.hook_name()
+            ))),
+        }
+    }
+
+    async fn audit_log(&self) -> Result<Vec<serde_json::Value>, TargetError> {
+        let guard = self.running.lock().await;
+        let path = guard
+            .as_ref()
+            .and_then(|r| r.audit_path.clone())
+            .ok_or_else(|| TargetError::FaultUnsupported("audit log (switched off)".into()))?;
+        let text = tokio::fs::read_to_string(&path)
+            .await
+            .map_err(|e| TargetError::Unavailable(format!("reading {}: {e}", path.display())))?;
+        Ok(text
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect())
+    }
+
+    async fn release(self: Box<Self>) {
+        if let Some(r) = self.running.lock().await.take()
+            && self.dedicated
+        {
+            stop(r).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_components_are_skipped_with_a_reason_naming_them() {
+        let t = EmbeddedTarget::new(EmbeddedConfig::default());
+        assert_eq!(
+            t.lacks(Capability::Scheduler).as_deref(),
+            Some("the embedded cluster does not run a scheduler yet")
+        );
+        assert!(t.lacks(Capability::Disruptive).is_none());
+        assert!(t.lacks(Capability::ReferenceOnly).is_none());
+        assert!(t.lacks(Capability::AuditLog).is_none());
+    }
+
+    #[test]
+    fn components_switched_on_are_capabilities() {
+        let components = Components {
+            scheduler: true,
+            nodes: 2,
+            ..Components::default()
+        };
+        let t = EmbeddedTarget::new(EmbeddedConfig::default().components(components));
+        assert!(t.lacks(Capability::Scheduler).is_none());
+        assert!(t.lacks(Capability::Nodes).is_none());
+        assert!(t.lacks(Capability::Controllers).is_some());
+    }
+}
