@@ -181,7 +181,9 @@ impl EtcdCluster {
                 .send()
                 .await;
             if let Ok(r) = resp
-                && r.text().await.is_ok_and(|t| t.contains("\"health\":\"true\""))
+                && r.text()
+                    .await
+                    .is_ok_and(|t| t.contains("\"health\":\"true\""))
             {
                 return Ok(());
             }
