@@ -22,6 +22,8 @@ pub mod schedule_one;
 pub mod scheduler;
 
 #[cfg(test)]
+mod golden_tests;
+#[cfg(test)]
 mod testing;
 
 pub use config::{DEFAULT_SCHEDULER_NAME, SchedulerConfig};
