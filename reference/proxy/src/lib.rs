@@ -1,11 +1,28 @@
 //! refkube-proxy: the reference kube-proxy. It watches Services and EndpointSlices through
 //! the API server and makes each `ClusterIP:port` reach a ready endpoint, in one of two
 //! modes: `iptables` (the default: rules only, fed to `iptables-restore`) or `userspace`
-//! (a real TCP/UDP proxy listening on each service address). Entry point: [`run`].
+//! (a real TCP/UDP proxy listening on each service address). Entry point: [`run()`].
+//!
+//! Layout: [`tracker`] (watches) → [`model`] (pure: objects → service ports + endpoints) →
+//! [`categorize`] (pure: which endpoints a port uses) → [`iptables`] (pure renderer +
+//! applier) or [`userspace`] (listeners + round-robin [`userspace::balancer`]); [`run()`]
+//! drives one of the two from any [`ModelSource`].
 //!
 //! Service IPs are virtual: in iptables mode only the DNAT rules know them, and in
 //! userspace mode only the listened-on ports answer. Nothing answers ping on a ClusterIP
 //! (no ICMP handling exists in either mode), and unknown ports on it are not answered.
+//!
+//! Where the reference differs from upstream, on purpose:
+//! - The restore input is printed in the canonical order of upstream's test helper
+//!   (`sortIPTablesRules`) instead of upstream's random map order; the mark prints as
+//!   `0x4000` (what upstream's tests and `iptables-save` show), not Go's `%#08x`.
+//! - Not implemented: nfacct counters, `--nodeport-addresses`, topology hints, partial
+//!   syncs, conntrack cleanup of stale UDP flows, the health-check node-port server.
+//! - userspace mode serves ClusterIPs only (no NodePorts, external IPs or load-balancer
+//!   IPs); endpoints rotate in `ip:port` order rather than shuffled; a connection to a
+//!   service port without endpoints is reset at once; a UDP client "session" ends when its
+//!   endpoint has been silent for the UDP idle timeout.
+//! - An EndpointSlice port without a name counts as the unnamed port (upstream skips it).
 
 pub mod categorize;
 pub mod config;

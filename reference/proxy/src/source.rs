@@ -1,5 +1,5 @@
 //! Where the driver gets models from: [`ModelSource`], implemented by the API-server
-//! [`Tracker`](crate::tracker::Tracker) and by [`ModelFeed`], a hand-fed source that lets the
+//! [`Tracker`] and by [`ModelFeed`], a hand-fed source that lets the
 //! whole proxy (sync timing included) run without an API server.
 
 use std::future::Future;

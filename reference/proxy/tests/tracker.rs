@@ -193,3 +193,27 @@ async fn run_in_userspace_mode_proxies_what_the_api_says() {
         .unwrap();
     assert!(result.is_ok(), "{result:?}");
 }
+
+#[tokio::test]
+async fn dry_run_render_lists_once_and_renders_the_rules() {
+    let backend: std::net::SocketAddr = "10.0.1.1:80".parse().unwrap();
+    let api = FakeApi::new(
+        vec![service("172.30.1.1", 80, "1")],
+        vec![slice(&[backend], "1")],
+    );
+    let config = ProxyConfig::new("node-a")
+        .cluster_cidr("10.0.0.0/8".parse().unwrap())
+        .dry_run(true);
+    let text = refkube_proxy::dry_run_render(&config, api.client())
+        .await
+        .unwrap();
+    // default/echo, unnamed TCP port: the chain names are upstream's hashes of "default/echotcp".
+    let svc = refkube_proxy::iptables::hash::svc_chain("default/echo", "tcp");
+    assert!(text.contains(&format!(
+        "-A KUBE-SERVICES -m comment --comment \"default/echo cluster IP\" -m tcp -p tcp -d 172.30.1.1 --dport 80 -j {svc}\n"
+    )), "{text}");
+    assert!(
+        text.contains("-j DNAT --to-destination 10.0.1.1:80\n"),
+        "{text}"
+    );
+}

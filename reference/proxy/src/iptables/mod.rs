@@ -1,5 +1,5 @@
 //! iptables mode: chain-name hashes, the pure ruleset renderer, and the applier that feeds
-//! it to `iptables-restore --noflush`. Entry points: [`render`], [`apply::IptablesApplier`].
+//! it to `iptables-restore --noflush`. Entry points: [`render()`], [`apply::IptablesApplier`].
 
 /// `a![x, y, ...]`: a `Vec<String>` of rule arguments (to extend).
 macro_rules! a {

@@ -379,3 +379,48 @@ fn large_clusters_drop_per_endpoint_comments() {
         "service rules keep theirs"
     );
 }
+
+#[test]
+fn ipv6_services_bracket_endpoints_and_skip_the_ipv4_only_rules() {
+    use crate::model::{EndpointInfo, Protocol, ServicePortInfo, ServicePortName, SessionAffinity};
+    let name = ServicePortName::new("ns1", "svc1", "", Protocol::Tcp);
+    let info = ServicePortInfo {
+        name: name.clone(),
+        cluster_ip: "fd00:10:96::1".parse().unwrap(),
+        port: 80,
+        node_port: 0,
+        session_affinity: SessionAffinity::None,
+        internal_policy_local: false,
+        external_policy_local: false,
+        external_ips: vec![],
+        load_balancer_vips: vec![],
+        load_balancer_source_ranges: vec![],
+        health_check_node_port: 0,
+        endpoints: vec![EndpointInfo {
+            addr: "[fd00:10:244::5]:8080".parse().unwrap(),
+            ready: true,
+            serving: true,
+            terminating: false,
+            node_name: None,
+            is_local: false,
+        }],
+    };
+    let model = ProxyModel {
+        services: [(name, info)].into_iter().collect(),
+    };
+    let config = ProxyConfig::new(TEST_HOSTNAME)
+        .ip_family(IpFamily::V6)
+        .cluster_cidr("fd00:10:244::/48".parse().unwrap());
+    let got = render(&model, &config);
+    let sep = crate::iptables::hash::sep_chain("ns1/svc1", "tcp", "[fd00:10:244::5]:8080");
+    assert!(got.contains(&format!("-A {sep} -m comment --comment ns1/svc1 -m tcp -p tcp -j DNAT --to-destination [fd00:10:244::5]:8080")), "{got}");
+    assert!(
+        got.contains("-d fd00:10:96::1 --dport 80 ! -s fd00:10:244::/48 -j KUBE-MARK-MASQ"),
+        "{got}"
+    );
+    assert!(got.contains("-m addrtype --dst-type LOCAL ! -d ::1/128 -j KUBE-NODEPORTS"));
+    assert!(
+        !got.contains("KUBE-FIREWALL"),
+        "the localnet rule is IPv4-only"
+    );
+}
