@@ -9,7 +9,10 @@ use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use serde_json::json;
 
 fn cm(name: &str) -> ConfigMap {
-    serde_json::from_value(json!({"metadata": {"name": name, "labels": {"app": "x"}}, "data": {"k": "v"}})).unwrap()
+    serde_json::from_value(
+        json!({"metadata": {"name": name, "labels": {"app": "x"}}, "data": {"k": "v"}}),
+    )
+    .unwrap()
 }
 
 #[tokio::test]
@@ -27,7 +30,10 @@ async fn system_namespaces_and_the_kubernetes_service_exist_at_start() {
     for want in ["default", "kube-system", "kube-public", "kube-node-lease"] {
         assert!(ns.contains(&want.to_string()), "{want} missing from {ns:?}");
     }
-    let svc = Api::<Service>::namespaced(c, "default").get("kubernetes").await.unwrap();
+    let svc = Api::<Service>::namespaced(c, "default")
+        .get("kubernetes")
+        .await
+        .unwrap();
     assert_eq!(svc.spec.unwrap().cluster_ip.as_deref(), Some("10.0.0.1"));
 }
 
@@ -43,13 +49,19 @@ async fn create_get_update_delete_round_trip_with_server_fields() {
     assert_eq!(got.metadata.resource_version, meta.resource_version);
     let mut changed = got.clone();
     changed.data = Some([("k".to_string(), "w".to_string())].into());
-    let updated = api.replace("a", &PostParams::default(), &changed).await.unwrap();
+    let updated = api
+        .replace("a", &PostParams::default(), &changed)
+        .await
+        .unwrap();
     let rv2: i64 = updated.metadata.resource_version.unwrap().parse().unwrap();
     assert!(rv2 > rv1);
     assert_eq!(updated.metadata.uid, meta.uid);
     api.delete("a", &DeleteParams::default()).await.unwrap();
     let err = api.get("a").await.unwrap_err();
-    assert!(matches!(err, kube::Error::Api(ref e) if e.code == 404 && e.message == "configmaps \"a\" not found"), "{err:?}");
+    assert!(
+        matches!(err, kube::Error::Api(ref e) if e.code == 404 && e.message == "configmaps \"a\" not found"),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -62,11 +74,19 @@ async fn a_stale_resource_version_is_a_conflict() {
     api.replace("c", &PostParams::default(), &a).await.unwrap();
     let mut b = first.clone();
     b.data = Some([("k".to_string(), "2".to_string())].into());
-    let err = api.replace("c", &PostParams::default(), &b).await.unwrap_err();
-    let kube::Error::Api(e) = err else { panic!("not an API error") };
+    let err = api
+        .replace("c", &PostParams::default(), &b)
+        .await
+        .unwrap_err();
+    let kube::Error::Api(e) = err else {
+        panic!("not an API error")
+    };
     assert_eq!(e.code, 409);
     assert_eq!(e.reason, "Conflict");
-    assert_eq!(e.message, "Operation cannot be fulfilled on configmaps \"c\": the object has been modified; please apply your changes to the latest version and try again");
+    assert_eq!(
+        e.message,
+        "Operation cannot be fulfilled on configmaps \"c\": the object has been modified; please apply your changes to the latest version and try again"
+    );
 }
 
 #[tokio::test]
@@ -74,22 +94,52 @@ async fn creating_twice_is_already_exists_and_missing_namespaces_are_not_found()
     let s = common::start().await;
     let c = s.client().await;
     let api: Api<ConfigMap> = Api::namespaced(c.clone(), "default");
-    api.create(&PostParams::default(), &cm("dup")).await.unwrap();
-    let kube::Error::Api(e) = api.create(&PostParams::default(), &cm("dup")).await.unwrap_err() else { panic!() };
+    api.create(&PostParams::default(), &cm("dup"))
+        .await
+        .unwrap();
+    let kube::Error::Api(e) = api
+        .create(&PostParams::default(), &cm("dup"))
+        .await
+        .unwrap_err()
+    else {
+        panic!()
+    };
     assert_eq!((e.code, e.reason.as_str()), (409, "AlreadyExists"));
     assert_eq!(e.message, "configmaps \"dup\" already exists");
     let nowhere: Api<ConfigMap> = Api::namespaced(c, "nowhere");
-    let kube::Error::Api(e) = nowhere.create(&PostParams::default(), &cm("x")).await.unwrap_err() else { panic!() };
-    assert_eq!((e.code, e.message.as_str()), (404, "namespaces \"nowhere\" not found"));
+    let kube::Error::Api(e) = nowhere
+        .create(&PostParams::default(), &cm("x"))
+        .await
+        .unwrap_err()
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (e.code, e.message.as_str()),
+        (404, "namespaces \"nowhere\" not found")
+    );
 }
 
 #[tokio::test]
 async fn generate_name_appends_five_characters() {
     let s = common::start().await;
     let api: Api<ConfigMap> = Api::namespaced(s.client().await, "default");
-    let obj: ConfigMap = serde_json::from_value(json!({"metadata": {"generateName": "gen-"}})).unwrap();
-    let a = api.create(&PostParams::default(), &obj).await.unwrap().metadata.name.unwrap();
-    let b = api.create(&PostParams::default(), &obj).await.unwrap().metadata.name.unwrap();
+    let obj: ConfigMap =
+        serde_json::from_value(json!({"metadata": {"generateName": "gen-"}})).unwrap();
+    let a = api
+        .create(&PostParams::default(), &obj)
+        .await
+        .unwrap()
+        .metadata
+        .name
+        .unwrap();
+    let b = api
+        .create(&PostParams::default(), &obj)
+        .await
+        .unwrap()
+        .metadata
+        .name
+        .unwrap();
     assert!(a.starts_with("gen-") && a.len() == 9, "{a}");
     assert_ne!(a, b);
 }
@@ -105,7 +155,9 @@ async fn finalizers_keep_a_deleted_object_until_the_update_that_empties_them() {
     let held = api.get("f").await.unwrap();
     assert!(held.metadata.deletion_timestamp.is_some());
     let patch = json!({"metadata": {"finalizers": null}});
-    api.patch("f", &PatchParams::default(), &Patch::Merge(&patch)).await.unwrap();
+    api.patch("f", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap();
     assert!(api.get_opt("f").await.unwrap().is_none());
 }
 
@@ -115,10 +167,16 @@ async fn propagation_policies_become_gc_finalizers() {
     let api: Api<ConfigMap> = Api::namespaced(s.client().await, "default");
     api.create(&PostParams::default(), &cm("o")).await.unwrap();
     api.delete("o", &DeleteParams::orphan()).await.unwrap();
-    assert_eq!(api.get("o").await.unwrap().metadata.finalizers.unwrap(), vec!["orphan"]);
+    assert_eq!(
+        api.get("o").await.unwrap().metadata.finalizers.unwrap(),
+        vec!["orphan"]
+    );
     api.create(&PostParams::default(), &cm("g")).await.unwrap();
     api.delete("g", &DeleteParams::foreground()).await.unwrap();
-    assert_eq!(api.get("g").await.unwrap().metadata.finalizers.unwrap(), vec!["foregroundDeletion"]);
+    assert_eq!(
+        api.get("g").await.unwrap().metadata.finalizers.unwrap(),
+        vec!["foregroundDeletion"]
+    );
 }
 
 #[tokio::test]
@@ -126,10 +184,23 @@ async fn delete_preconditions_are_checked() {
     let s = common::start().await;
     let api: Api<ConfigMap> = Api::namespaced(s.client().await, "default");
     api.create(&PostParams::default(), &cm("p")).await.unwrap();
-    let dp = DeleteParams { preconditions: Some(kube::api::Preconditions { uid: Some("nope".into()), resource_version: None }), ..Default::default() };
-    let kube::Error::Api(e) = api.delete("p", &dp).await.unwrap_err() else { panic!() };
+    let dp = DeleteParams {
+        preconditions: Some(kube::api::Preconditions {
+            uid: Some("nope".into()),
+            resource_version: None,
+        }),
+        ..Default::default()
+    };
+    let kube::Error::Api(e) = api.delete("p", &dp).await.unwrap_err() else {
+        panic!()
+    };
     assert_eq!(e.code, 409);
-    assert!(e.message.contains("Precondition failed: UID in precondition: nope"), "{}", e.message);
+    assert!(
+        e.message
+            .contains("Precondition failed: UID in precondition: nope"),
+        "{}",
+        e.message
+    );
 }
 
 #[tokio::test]
@@ -139,16 +210,28 @@ async fn bound_pods_are_deleted_gracefully_and_unbound_ones_at_once() {
     let pod = |name: &str, node: Option<&str>| -> Pod {
         serde_json::from_value(json!({"metadata": {"name": name}, "spec": {"nodeName": node, "containers": [{"name": "c", "image": "i"}]}})).unwrap()
     };
-    api.create(&PostParams::default(), &pod("free", None)).await.unwrap();
+    api.create(&PostParams::default(), &pod("free", None))
+        .await
+        .unwrap();
     api.delete("free", &DeleteParams::default()).await.unwrap();
     assert!(api.get_opt("free").await.unwrap().is_none());
-    api.create(&PostParams::default(), &pod("bound", Some("n1"))).await.unwrap();
+    api.create(&PostParams::default(), &pod("bound", Some("n1")))
+        .await
+        .unwrap();
     api.delete("bound", &DeleteParams::default()).await.unwrap();
     let p = api.get("bound").await.unwrap();
     assert!(p.metadata.deletion_timestamp.is_some());
     assert_eq!(p.metadata.deletion_grace_period_seconds, Some(30));
     // The kubelet confirms with grace 0 once its containers are gone.
-    api.delete("bound", &DeleteParams { grace_period_seconds: Some(0), ..Default::default() }).await.unwrap();
+    api.delete(
+        "bound",
+        &DeleteParams {
+            grace_period_seconds: Some(0),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     assert!(api.get_opt("bound").await.unwrap().is_none());
 }
 
@@ -158,7 +241,13 @@ async fn label_selectors_and_paging_with_continue_tokens() {
     let api: Api<ConfigMap> = Api::namespaced(s.client().await, "default");
     for i in 0..7 {
         let mut o = cm(&format!("page-{i}"));
-        o.metadata.labels = Some([("parity".to_string(), if i % 2 == 0 { "even" } else { "odd" }.to_string())].into());
+        o.metadata.labels = Some(
+            [(
+                "parity".to_string(),
+                if i % 2 == 0 { "even" } else { "odd" }.to_string(),
+            )]
+            .into(),
+        );
         api.create(&PostParams::default(), &o).await.unwrap();
     }
     let mut names = Vec::new();
@@ -180,32 +269,65 @@ async fn compaction_expires_continue_tokens_and_exact_reads() {
     let s = common::start().await;
     let api: Api<ConfigMap> = Api::namespaced(s.client().await, "default");
     for i in 0..3 {
-        api.create(&PostParams::default(), &cm(&format!("old-{i}"))).await.unwrap();
+        api.create(&PostParams::default(), &cm(&format!("old-{i}")))
+            .await
+            .unwrap();
     }
     let page = api.list(&ListParams::default().limit(1)).await.unwrap();
     let token = page.metadata.continue_.unwrap();
     let rv = page.metadata.resource_version.unwrap();
-    api.create(&PostParams::default(), &cm("newer")).await.unwrap();
+    api.create(&PostParams::default(), &cm("newer"))
+        .await
+        .unwrap();
     let current = s.store.current_revision().await.unwrap();
     s.store.compact(current).await.unwrap();
-    let kube::Error::Api(e) = api.list(&ListParams::default().continue_token(&token)).await.unwrap_err() else { panic!() };
+    let kube::Error::Api(e) = api
+        .list(&ListParams::default().continue_token(&token))
+        .await
+        .unwrap_err()
+    else {
+        panic!()
+    };
     assert_eq!((e.code, e.reason.as_str()), (410, "Expired"));
-    assert!(e.message.starts_with("The provided continue parameter is too old"), "{}", e.message);
-    let (code, body) = s.get(&format!("/api/v1/namespaces/default/configmaps?resourceVersion={rv}&resourceVersionMatch=Exact")).await;
+    assert!(
+        e.message
+            .starts_with("The provided continue parameter is too old"),
+        "{}",
+        e.message
+    );
+    let (code, body) = s
+        .get(&format!(
+            "/api/v1/namespaces/default/configmaps?resourceVersion={rv}&resourceVersionMatch=Exact"
+        ))
+        .await;
     assert_eq!(code, 410);
-    assert_eq!(body["message"], "The resourceVersion for the provided list is too old.");
+    assert_eq!(
+        body["message"],
+        "The resourceVersion for the provided list is too old."
+    );
 }
 
 #[tokio::test]
 async fn resource_version_match_rules_are_422_on_list_options() {
     let s = common::start().await;
-    let (code, body) = s.get("/api/v1/namespaces/default/configmaps?resourceVersionMatch=Exact").await;
+    let (code, body) = s
+        .get("/api/v1/namespaces/default/configmaps?resourceVersionMatch=Exact")
+        .await;
     assert_eq!(code, 422);
     assert_eq!(body["details"]["kind"], "ListOptions");
-    assert!(body["message"].as_str().unwrap().contains("resourceVersionMatch is forbidden unless resourceVersion is provided"));
-    let (code, _) = s.get("/api/v1/namespaces/default/configmaps?resourceVersion=0&resourceVersionMatch=Exact").await;
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("resourceVersionMatch is forbidden unless resourceVersion is provided")
+    );
+    let (code, _) = s
+        .get("/api/v1/namespaces/default/configmaps?resourceVersion=0&resourceVersionMatch=Exact")
+        .await;
     assert_eq!(code, 422);
-    let (code, body) = s.get("/api/v1/namespaces/default/configmaps?watch=1&resourceVersionMatch=NotOlderThan").await;
+    let (code, body) = s
+        .get("/api/v1/namespaces/default/configmaps?watch=1&resourceVersionMatch=NotOlderThan")
+        .await;
     assert_eq!(code, 422, "{body}");
 }
 
@@ -213,16 +335,50 @@ async fn resource_version_match_rules_are_422_on_list_options() {
 async fn bad_bodies_get_400_413_415_and_leave_state_alone() {
     let s = common::start().await;
     let path = s.at("/api/v1/namespaces/default/configmaps");
-    let (code, body) = s.send(s.http.post(&path).header("content-type", "application/json").body("{not json")).await;
+    let (code, body) = s
+        .send(
+            s.http
+                .post(&path)
+                .header("content-type", "application/json")
+                .body("{not json"),
+        )
+        .await;
     assert_eq!(code, 400, "{body}");
     assert_eq!(body["reason"], "BadRequest");
-    let (code, body) = s.send(s.http.post(&path).header("content-type", "text/plain").body("x")).await;
-    assert_eq!((code, body["reason"].as_str()), (415, Some("UnsupportedMediaType")));
+    let (code, body) = s
+        .send(
+            s.http
+                .post(&path)
+                .header("content-type", "text/plain")
+                .body("x"),
+        )
+        .await;
+    assert_eq!(
+        (code, body["reason"].as_str()),
+        (415, Some("UnsupportedMediaType"))
+    );
     let big = "x".repeat(3 * 1024 * 1024 + 10);
-    let (code, body) = s.send(s.http.post(&path).header("content-type", "application/json").body(big)).await;
+    let (code, body) = s
+        .send(
+            s.http
+                .post(&path)
+                .header("content-type", "application/json")
+                .body(big),
+        )
+        .await;
     assert_eq!(code, 413);
-    assert_eq!(body["message"], "Request entity too large: limit is 3145728");
-    let (code, body) = s.send(s.http.patch(s.at("/api/v1/namespaces/default/configmaps/none")).header("content-type", "application/json").body("{}")).await;
+    assert_eq!(
+        body["message"],
+        "Request entity too large: limit is 3145728"
+    );
+    let (code, body) = s
+        .send(
+            s.http
+                .patch(s.at("/api/v1/namespaces/default/configmaps/none"))
+                .header("content-type", "application/json")
+                .body("{}"),
+        )
+        .await;
     assert_eq!(code, 415, "{body}");
     let (_, list) = s.get("/api/v1/namespaces/default/configmaps").await;
     assert_eq!(list["items"].as_array().unwrap().len(), 0);
@@ -232,7 +388,14 @@ async fn bad_bodies_get_400_413_415_and_leave_state_alone() {
 async fn yaml_bodies_are_accepted() {
     let s = common::start().await;
     let body = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-yaml\ndata:\n  a: b\n";
-    let (code, obj) = s.send(s.http.post(s.at("/api/v1/namespaces/default/configmaps")).header("content-type", "application/yaml").body(body)).await;
+    let (code, obj) = s
+        .send(
+            s.http
+                .post(s.at("/api/v1/namespaces/default/configmaps"))
+                .header("content-type", "application/yaml")
+                .body(body),
+        )
+        .await;
     assert_eq!(code, 201, "{obj}");
     assert_eq!(obj["data"]["a"], "b");
 }
@@ -241,12 +404,27 @@ async fn yaml_bodies_are_accepted() {
 async fn status_is_written_only_through_the_status_subresource() {
     let s = common::start().await;
     let api: Api<Pod> = Api::namespaced(s.client().await, "default");
-    let pod: Pod = serde_json::from_value(json!({"metadata": {"name": "st"}, "spec": {"containers": [{"name": "c", "image": "i"}]}})).unwrap();
+    let pod: Pod = serde_json::from_value(
+        json!({"metadata": {"name": "st"}, "spec": {"containers": [{"name": "c", "image": "i"}]}}),
+    )
+    .unwrap();
     api.create(&PostParams::default(), &pod).await.unwrap();
     let p = json!({"status": {"phase": "Running"}, "spec": {"activeDeadlineSeconds": 5}});
-    let main = api.patch("st", &PatchParams::default(), &Patch::Merge(&p)).await.unwrap();
+    let main = api
+        .patch("st", &PatchParams::default(), &Patch::Merge(&p))
+        .await
+        .unwrap();
     assert_eq!(main.status.unwrap().phase.as_deref(), Some("Pending"));
-    let st = api.patch_status("st", &PatchParams::default(), &Patch::Merge(&json!({"status": {"phase": "Running"}, "spec": {"activeDeadlineSeconds": 9}}))).await.unwrap();
+    let st = api
+        .patch_status(
+            "st",
+            &PatchParams::default(),
+            &Patch::Merge(
+                &json!({"status": {"phase": "Running"}, "spec": {"activeDeadlineSeconds": 9}}),
+            ),
+        )
+        .await
+        .unwrap();
     assert_eq!(st.status.unwrap().phase.as_deref(), Some("Running"));
     assert_eq!(st.spec.unwrap().active_deadline_seconds, Some(5));
 }
@@ -258,11 +436,31 @@ async fn terminating_namespaces_refuse_new_content() {
     let nss: Api<Namespace> = Api::all(c.clone());
     let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": "doomed"}})).unwrap();
     nss.create(&PostParams::default(), &ns).await.unwrap();
-    nss.delete("doomed", &DeleteParams::default()).await.unwrap();
-    assert_eq!(nss.get("doomed").await.unwrap().status.unwrap().phase.as_deref(), Some("Terminating"));
-    let kube::Error::Api(e) = Api::<ConfigMap>::namespaced(c, "doomed").create(&PostParams::default(), &cm("late")).await.unwrap_err() else { panic!() };
+    nss.delete("doomed", &DeleteParams::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        nss.get("doomed")
+            .await
+            .unwrap()
+            .status
+            .unwrap()
+            .phase
+            .as_deref(),
+        Some("Terminating")
+    );
+    let kube::Error::Api(e) = Api::<ConfigMap>::namespaced(c, "doomed")
+        .create(&PostParams::default(), &cm("late"))
+        .await
+        .unwrap_err()
+    else {
+        panic!()
+    };
     assert_eq!(e.code, 403);
-    assert_eq!(e.message, "configmaps \"late\" is forbidden: unable to create new content in namespace doomed because it is being terminated");
+    assert_eq!(
+        e.message,
+        "configmaps \"late\" is forbidden: unable to create new content in namespace doomed because it is being terminated"
+    );
 }
 
 #[tokio::test]
@@ -270,15 +468,34 @@ async fn services_get_cluster_ips_that_are_released_on_delete() {
     let s = common::start().await;
     let api: Api<Service> = Api::namespaced(s.client().await, "default");
     let svc = |name: &str, ip: Option<&str>| -> Service {
-        serde_json::from_value(json!({"metadata": {"name": name}, "spec": {"clusterIP": ip, "ports": [{"port": 80}]}})).unwrap()
+        serde_json::from_value(
+            json!({"metadata": {"name": name}, "spec": {"clusterIP": ip, "ports": [{"port": 80}]}}),
+        )
+        .unwrap()
     };
-    let a = api.create(&PostParams::default(), &svc("a", None)).await.unwrap();
+    let a = api
+        .create(&PostParams::default(), &svc("a", None))
+        .await
+        .unwrap();
     let ip = a.spec.unwrap().cluster_ip.unwrap();
     assert!(ip.starts_with("10.0.0.") && ip != "10.0.0.1", "{ip}");
-    let kube::Error::Api(e) = api.create(&PostParams::default(), &svc("b", Some(&ip))).await.unwrap_err() else { panic!() };
+    let kube::Error::Api(e) = api
+        .create(&PostParams::default(), &svc("b", Some(&ip)))
+        .await
+        .unwrap_err()
+    else {
+        panic!()
+    };
     assert_eq!(e.code, 422);
-    assert!(e.message.contains("provided IP is already allocated"), "{}", e.message);
+    assert!(
+        e.message.contains("provided IP is already allocated"),
+        "{}",
+        e.message
+    );
     api.delete("a", &DeleteParams::default()).await.unwrap();
-    let b = api.create(&PostParams::default(), &svc("b", Some(&ip))).await.unwrap();
+    let b = api
+        .create(&PostParams::default(), &svc("b", Some(&ip)))
+        .await
+        .unwrap();
     assert_eq!(b.spec.unwrap().cluster_ip, Some(ip));
 }

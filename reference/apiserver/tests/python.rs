@@ -12,10 +12,18 @@ const PYTHON: &str = "/usr/bin/python3";
 
 #[tokio::test]
 async fn the_official_python_client_lists_watches_and_sees_410() {
-    let probe = tokio::process::Command::new(PYTHON).args(["-c", "import kubernetes"]).output().await;
+    let probe = tokio::process::Command::new(PYTHON)
+        .args(["-c", "import kubernetes"])
+        .output()
+        .await;
     if !probe.as_ref().is_ok_and(|o| o.status.success()) {
-        assert!(std::env::var_os("CI").is_none(), "python3-kubernetes is missing on CI: apt-get install -y python3-kubernetes");
-        eprintln!("SKIPPED: the official Python client test: {PYTHON} cannot import kubernetes (apt-get install -y python3-kubernetes)");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "python3-kubernetes is missing on CI: apt-get install -y python3-kubernetes"
+        );
+        eprintln!(
+            "SKIPPED: the official Python client test: {PYTHON} cannot import kubernetes (apt-get install -y python3-kubernetes)"
+        );
         return;
     }
     let cfg = common::config().watch_cache_size(5);
@@ -27,9 +35,24 @@ async fn the_official_python_client_lists_watches_and_sees_410() {
         format!("apiVersion: v1\nkind: Config\nclusters:\n- name: t\n  cluster:\n    server: {}\ncontexts:\n- name: t\n  context:\n    cluster: t\n    user: t\ncurrent-context: t\nusers:\n- name: t\n  user: {{}}\n", s.url),
     )
     .unwrap();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/watch_and_expire.py");
-    let out = tokio::process::Command::new(PYTHON).arg(script).arg(&kubeconfig).output().await.unwrap();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/python/watch_and_expire.py"
+    );
+    let out = tokio::process::Command::new(PYTHON)
+        .arg(script)
+        .arg(&kubeconfig)
+        .output()
+        .await
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "python client failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("410 for an expired resourceVersion ok"), "{stdout}");
+    assert!(
+        out.status.success(),
+        "python client failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("410 for an expired resourceVersion ok"),
+        "{stdout}"
+    );
 }

@@ -13,14 +13,25 @@ async fn tokens_authenticate_and_unknown_ones_get_401() {
     let tokens = dir.path().join("tokens.csv");
     std::fs::write(&tokens, "secret,alice,1,\"devs\"\n").unwrap();
     let audit = dir.path().join("audit.log");
-    let cfg = common::config().token_auth_file(tokens).audit_log_path(audit.clone());
+    let cfg = common::config()
+        .token_auth_file(tokens)
+        .audit_log_path(audit.clone());
     let s = common::start_with(cfg, std::sync::Arc::new(refkube_store::MemoryStore::new())).await;
     let (code, body) = s.get("/api/v1/namespaces").await;
     assert_eq!(code, 401);
     assert_eq!(body["reason"], "Unauthorized");
-    let (code, _) = s.send(s.http.get(s.at("/api/v1/namespaces")).bearer_auth("wrong")).await;
+    let (code, _) = s
+        .send(s.http.get(s.at("/api/v1/namespaces")).bearer_auth("wrong"))
+        .await;
     assert_eq!(code, 401);
-    let (code, _) = s.send(s.http.get(s.at("/api/v1/namespaces/default")).bearer_auth("secret").header("user-agent", "tester/1.0")).await;
+    let (code, _) = s
+        .send(
+            s.http
+                .get(s.at("/api/v1/namespaces/default"))
+                .bearer_auth("secret")
+                .header("user-agent", "tester/1.0"),
+        )
+        .await;
     assert_eq!(code, 200);
     let (code, _) = s.get("/healthz").await;
     assert_eq!(code, 200, "health is public");
@@ -31,7 +42,10 @@ async fn tokens_authenticate_and_unknown_ones_get_401() {
         if let Some(l) = text.lines().find(|l| l.contains("tester/1.0")) {
             break l.to_string();
         }
-        assert!(std::time::Instant::now() < deadline, "no audit line in {text}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no audit line in {text}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     let ev: serde_json::Value = serde_json::from_str(&line).unwrap();
@@ -46,17 +60,33 @@ async fn tokens_authenticate_and_unknown_ones_get_401() {
 #[tokio::test]
 async fn listening_beyond_loopback_without_tokens_is_refused() {
     let cfg = common::config().listen("0.0.0.0:0".parse().unwrap());
-    let err = refkube_apiserver::ApiServer::bind(cfg, std::sync::Arc::new(refkube_store::MemoryStore::new())).await.unwrap_err();
-    assert!(matches!(err, refkube_apiserver::ServerError::AuthRequired(_)), "{err}");
+    let err = refkube_apiserver::ApiServer::bind(
+        cfg,
+        std::sync::Arc::new(refkube_store::MemoryStore::new()),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, refkube_apiserver::ServerError::AuthRequired(_)),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn self_signed_tls_serves_https_trusted_by_its_ca() {
     let cfg = common::config().self_signed_tls(true);
-    let server = refkube_apiserver::ApiServer::bind(cfg, std::sync::Arc::new(refkube_store::MemoryStore::new())).await.unwrap();
+    let server = refkube_apiserver::ApiServer::bind(
+        cfg,
+        std::sync::Arc::new(refkube_store::MemoryStore::new()),
+    )
+    .await
+    .unwrap();
     assert!(server.url().starts_with("https://"));
     let ca = reqwest::Certificate::from_pem(server.ca_pem().unwrap().as_bytes()).unwrap();
-    let client = reqwest::Client::builder().add_root_certificate(ca).build().unwrap();
+    let client = reqwest::Client::builder()
+        .add_root_certificate(ca)
+        .build()
+        .unwrap();
     let url = format!("https://localhost:{}/version", server.local_addr().port());
     let v: serde_json::Value = client.get(url).send().await.unwrap().json().await.unwrap();
     assert_eq!(v["major"], "1");

@@ -23,7 +23,12 @@ macro_rules! snap {
 #[tokio::test]
 async fn discovery_documents() {
     let s = common::start().await;
-    for (name, path) in [("discovery_api", "/api"), ("discovery_apis", "/apis"), ("discovery_api_v1", "/api/v1"), ("discovery_apis_apps_v1", "/apis/apps/v1")] {
+    for (name, path) in [
+        ("discovery_api", "/api"),
+        ("discovery_apis", "/apis"),
+        ("discovery_api_v1", "/api/v1"),
+        ("discovery_apis_apps_v1", "/apis/apps/v1"),
+    ] {
         let (code, body) = s.get(path).await;
         assert_eq!(code, 200, "{path}");
         snap!(name, body);
@@ -36,7 +41,11 @@ fn cm(name: &str) -> Value {
 
 #[tokio::test]
 async fn status_errors() {
-    let s = common::start_with(common::config().watch_cache_size(2), Arc::new(refkube_store::MemoryStore::new())).await;
+    let s = common::start_with(
+        common::config().watch_cache_size(2),
+        Arc::new(refkube_store::MemoryStore::new()),
+    )
+    .await;
     let coll = "/api/v1/namespaces/default/configmaps";
 
     let (code, body) = s.get(&format!("{coll}/missing")).await;
@@ -47,8 +56,11 @@ async fn status_errors() {
     let stale = created.clone();
     let mut changed = created.clone();
     changed["data"] = json!({"a": "b"});
-    s.send(s.http.put(s.at(&format!("{coll}/c"))).json(&changed)).await;
-    let (code, body) = s.send(s.http.put(s.at(&format!("{coll}/c"))).json(&stale)).await;
+    s.send(s.http.put(s.at(&format!("{coll}/c"))).json(&changed))
+        .await;
+    let (code, body) = s
+        .send(s.http.put(s.at(&format!("{coll}/c"))).json(&stale))
+        .await;
     assert_eq!(code, 409);
     snap!("status_409_conflict", body);
 
@@ -60,20 +72,43 @@ async fn status_errors() {
     assert_eq!(code, 422);
     snap!("status_422_invalid", body);
 
-    let rv: i64 = created["metadata"]["resourceVersion"].as_str().unwrap().parse().unwrap();
+    let rv: i64 = created["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     for i in 0..4 {
         s.post_json(coll, cm(&format!("later-{i}"))).await;
     }
-    let resp = s.http.get(s.at(&format!("{coll}?watch=1&resourceVersion={rv}"))).send().await.unwrap();
+    let resp = s
+        .http
+        .get(s.at(&format!("{coll}?watch=1&resourceVersion={rv}")))
+        .send()
+        .await
+        .unwrap();
     let events = common::read_events(resp, 1, std::time::Duration::from_secs(10)).await;
     snap!("status_410_expired_watch_event", &events[0]);
 
     let big = "x".repeat(3 * 1024 * 1024 + 1);
-    let (code, body) = s.send(s.http.post(s.at(coll)).header("content-type", "application/json").body(big)).await;
+    let (code, body) = s
+        .send(
+            s.http
+                .post(s.at(coll))
+                .header("content-type", "application/json")
+                .body(big),
+        )
+        .await;
     assert_eq!(code, 413);
     snap!("status_413_too_large", body);
 
-    let (code, body) = s.send(s.http.post(s.at(coll)).header("content-type", "application/vnd.kubernetes.protobuf").body("k8s\0")).await;
+    let (code, body) = s
+        .send(
+            s.http
+                .post(s.at(coll))
+                .header("content-type", "application/vnd.kubernetes.protobuf")
+                .body("k8s\0"),
+        )
+        .await;
     assert_eq!(code, 415);
     snap!("status_415_unsupported_media_type", body);
 }

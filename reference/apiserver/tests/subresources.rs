@@ -15,7 +15,10 @@ fn pod(name: &str) -> Pod {
 }
 
 fn binding(pod: &str, node: &str) -> Binding {
-    serde_json::from_value(json!({"metadata": {"name": pod}, "target": {"kind": "Node", "name": node}})).unwrap()
+    serde_json::from_value(
+        json!({"metadata": {"name": pod}, "target": {"kind": "Node", "name": node}}),
+    )
+    .unwrap()
 }
 
 #[tokio::test]
@@ -23,15 +26,31 @@ async fn binding_sets_the_node_and_pod_scheduled_once() {
     let s = common::start().await;
     let api: Api<Pod> = Api::namespaced(s.client().await, "default");
     api.create(&PostParams::default(), &pod("b")).await.unwrap();
-    let (code, body) = s.post_json("/api/v1/namespaces/default/pods/b/binding", serde_json::to_value(binding("b", "n1")).unwrap()).await;
+    let (code, body) = s
+        .post_json(
+            "/api/v1/namespaces/default/pods/b/binding",
+            serde_json::to_value(binding("b", "n1")).unwrap(),
+        )
+        .await;
     assert_eq!(code, 201, "{body}");
     let p = api.get("b").await.unwrap();
     assert_eq!(p.spec.unwrap().node_name.as_deref(), Some("n1"));
     let cond = p.status.unwrap().conditions.unwrap();
-    assert!(cond.iter().any(|c| c.type_ == "PodScheduled" && c.status == "True"));
-    let (code, body) = s.post_json("/api/v1/namespaces/default/pods/b/binding", serde_json::to_value(binding("b", "n2")).unwrap()).await;
+    assert!(
+        cond.iter()
+            .any(|c| c.type_ == "PodScheduled" && c.status == "True")
+    );
+    let (code, body) = s
+        .post_json(
+            "/api/v1/namespaces/default/pods/b/binding",
+            serde_json::to_value(binding("b", "n2")).unwrap(),
+        )
+        .await;
     assert_eq!(code, 409);
-    assert_eq!(body["message"], "Operation cannot be fulfilled on pods/binding \"b\": pod b is already assigned to node \"n1\"");
+    assert_eq!(
+        body["message"],
+        "Operation cannot be fulfilled on pods/binding \"b\": pod b is already assigned to node \"n1\""
+    );
 }
 
 #[tokio::test]
@@ -45,7 +64,13 @@ async fn scale_reads_and_writes_replicas() {
     let scale = api.get_scale("d").await.unwrap();
     assert_eq!(scale.spec.unwrap().replicas, Some(1));
     assert_eq!(scale.status.unwrap().selector.as_deref(), Some("app=d"));
-    api.patch_scale("d", &PatchParams::default(), &Patch::Merge(&json!({"spec": {"replicas": 4}}))).await.unwrap();
+    api.patch_scale(
+        "d",
+        &PatchParams::default(),
+        &Patch::Merge(&json!({"spec": {"replicas": 4}})),
+    )
+    .await
+    .unwrap();
     let after = api.get("d").await.unwrap();
     assert_eq!(after.spec.unwrap().replicas, Some(4));
     assert_eq!(after.metadata.generation, Some(2));
@@ -55,7 +80,9 @@ async fn scale_reads_and_writes_replicas() {
 async fn eviction_deletes_the_pod() {
     let s = common::start().await;
     let api: Api<Pod> = Api::namespaced(s.client().await, "default");
-    api.create(&PostParams::default(), &pod("ev")).await.unwrap();
+    api.create(&PostParams::default(), &pod("ev"))
+        .await
+        .unwrap();
     api.evict("ev", &EvictParams::default()).await.unwrap();
     assert!(api.get_opt("ev").await.unwrap().is_none());
 }
@@ -65,9 +92,14 @@ async fn fake_kubelet() -> std::net::SocketAddr {
     use axum::extract::{Path, RawQuery};
     let app = axum::Router::new().route(
         "/containerLogs/{ns}/{pod}/{container}",
-        axum::routing::get(|Path((ns, pod, c)): Path<(String, String, String)>, RawQuery(q): RawQuery| async move {
-            format!("line one\nlogs of {ns}/{pod}/{c} query={}\n", q.unwrap_or_default())
-        }),
+        axum::routing::get(
+            |Path((ns, pod, c)): Path<(String, String, String)>, RawQuery(q): RawQuery| async move {
+                format!(
+                    "line one\nlogs of {ns}/{pod}/{c} query={}\n",
+                    q.unwrap_or_default()
+                )
+            },
+        ),
     );
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = l.local_addr().unwrap();
@@ -82,14 +114,38 @@ async fn pod_logs_are_proxied_from_the_nodes_kubelet() {
     let c = s.client().await;
     let node: Node = serde_json::from_value(json!({"metadata": {"name": "n1"}, "status": {
         "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
-        "daemonEndpoints": {"kubeletEndpoint": {"Port": kubelet.port()}}}})).unwrap();
-    Api::<Node>::all(c.clone()).create(&PostParams::default(), &node).await.unwrap();
+        "daemonEndpoints": {"kubeletEndpoint": {"Port": kubelet.port()}}}}))
+    .unwrap();
+    Api::<Node>::all(c.clone())
+        .create(&PostParams::default(), &node)
+        .await
+        .unwrap();
     let pods: Api<Pod> = Api::namespaced(c, "default");
-    pods.create(&PostParams::default(), &pod("lp")).await.unwrap();
-    let kube::Error::Api(e) = pods.logs("lp", &LogParams::default()).await.unwrap_err() else { panic!() };
-    assert_eq!((e.code, e.message.as_str()), (400, "pod lp does not have a host assigned"));
-    s.post_json("/api/v1/namespaces/default/pods/lp/binding", serde_json::to_value(binding("lp", "n1")).unwrap()).await;
-    let logs = pods.logs("lp", &LogParams { tail_lines: Some(5), ..Default::default() }).await.unwrap();
+    pods.create(&PostParams::default(), &pod("lp"))
+        .await
+        .unwrap();
+    let kube::Error::Api(e) = pods.logs("lp", &LogParams::default()).await.unwrap_err() else {
+        panic!()
+    };
+    assert_eq!(
+        (e.code, e.message.as_str()),
+        (400, "pod lp does not have a host assigned")
+    );
+    s.post_json(
+        "/api/v1/namespaces/default/pods/lp/binding",
+        serde_json::to_value(binding("lp", "n1")).unwrap(),
+    )
+    .await;
+    let logs = pods
+        .logs(
+            "lp",
+            &LogParams {
+                tail_lines: Some(5),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     assert!(logs.contains("logs of default/lp/app"), "{logs}");
     assert!(logs.contains("tailLines=5"), "{logs}");
 }
@@ -100,7 +156,11 @@ async fn component_statuses_report_the_store_and_leader_leases() {
     let c = s.client().await;
     let cs: Api<ComponentStatus> = Api::all(c.clone());
     let list = cs.list(&ListParams::default()).await.unwrap();
-    let names: Vec<String> = list.items.iter().map(|c| c.metadata.name.clone().unwrap()).collect();
+    let names: Vec<String> = list
+        .items
+        .iter()
+        .map(|c| c.metadata.name.clone().unwrap())
+        .collect();
     assert_eq!(names, ["scheduler", "controller-manager", "etcd-0"]);
     let healthy = |c: &ComponentStatus| c.conditions.as_ref().unwrap()[0].status == "True";
     assert!(healthy(&list.items[2]));
@@ -108,7 +168,12 @@ async fn component_statuses_report_the_store_and_leader_leases() {
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     let lease = json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": "kube-scheduler"},
         "spec": {"holderIdentity": "s1", "leaseDurationSeconds": 15, "renewTime": now}});
-    let (code, body) = s.post_json("/apis/coordination.k8s.io/v1/namespaces/kube-system/leases", lease).await;
+    let (code, body) = s
+        .post_json(
+            "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases",
+            lease,
+        )
+        .await;
     assert_eq!(code, 201, "{body}");
     assert!(healthy(&cs.get("scheduler").await.unwrap()));
     let (code, _) = s.post_json("/api/v1/componentstatuses", json!({})).await;

@@ -10,7 +10,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use refkube_apiserver::{ApiServer, ApiServerConfig};
-use refkube_store::{KeyValue, ListOptions, ListResult, MemberHealth, Revision, Store, StoreError, WatchStream};
+use refkube_store::{
+    KeyValue, ListOptions, ListResult, MemberHealth, Revision, Store, StoreError, WatchStream,
+};
 
 pub struct TestServer {
     pub server: ApiServer,
@@ -30,9 +32,16 @@ pub async fn start() -> TestServer {
 }
 
 pub async fn start_with(cfg: ApiServerConfig, store: Arc<dyn Store>) -> TestServer {
-    let server = ApiServer::bind(cfg, store.clone()).await.expect("server starts");
+    let server = ApiServer::bind(cfg, store.clone())
+        .await
+        .expect("server starts");
     let url = server.url();
-    TestServer { server, store, url, http: reqwest::Client::new() }
+    TestServer {
+        server,
+        store,
+        url,
+        http: reqwest::Client::new(),
+    }
 }
 
 impl TestServer {
@@ -71,7 +80,10 @@ pub struct CountingStore {
 
 impl CountingStore {
     pub fn new() -> Arc<Self> {
-        Arc::new(Self { inner: Arc::new(refkube_store::MemoryStore::new()), watches: AtomicUsize::new(0) })
+        Arc::new(Self {
+            inner: Arc::new(refkube_store::MemoryStore::new()),
+            watches: AtomicUsize::new(0),
+        })
     }
     pub fn watch_count(&self) -> usize {
         self.watches.load(Ordering::SeqCst)
@@ -92,10 +104,19 @@ impl Store for CountingStore {
     async fn create(&self, key: &str, value: Bytes) -> Result<Revision, StoreError> {
         self.inner.create(key, value).await
     }
-    async fn update(&self, key: &str, expected: Revision, value: Bytes) -> Result<Revision, StoreError> {
+    async fn update(
+        &self,
+        key: &str,
+        expected: Revision,
+        value: Bytes,
+    ) -> Result<Revision, StoreError> {
         self.inner.update(key, expected, value).await
     }
-    async fn delete(&self, key: &str, expected: Option<Revision>) -> Result<(Revision, KeyValue), StoreError> {
+    async fn delete(
+        &self,
+        key: &str,
+        expected: Option<Revision>,
+    ) -> Result<(Revision, KeyValue), StoreError> {
         self.inner.delete(key, expected).await
     }
     async fn watch(&self, prefix: &str, after: Revision) -> Result<WatchStream, StoreError> {
@@ -117,7 +138,11 @@ impl Store for CountingStore {
 }
 
 /// Reads watch lines from a streaming response until `n` events arrived or `timeout`.
-pub async fn read_events(resp: reqwest::Response, n: usize, timeout: Duration) -> Vec<serde_json::Value> {
+pub async fn read_events(
+    resp: reqwest::Response,
+    n: usize,
+    timeout: Duration,
+) -> Vec<serde_json::Value> {
     use futures::StreamExt;
     let mut out = Vec::new();
     let mut buf = Vec::new();
