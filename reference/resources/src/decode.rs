@@ -109,6 +109,18 @@ pub fn decode(
     Ok(Decoded { object, warnings })
 }
 
+/// Checks an already-built object (the result of a PATCH) the way [`decode`] checks a
+/// body: upstream validates patched objects against `fieldValidation` too, so a patch
+/// that introduces `spec.foo` fails under Strict and warns under Warn.
+pub fn decode_value(
+    info: &ResourceInfo,
+    object: &Value,
+    validation: FieldValidation,
+) -> Result<Decoded, DecodeError> {
+    let body = serde_json::to_vec(object).map_err(|e| DecodeError(e.to_string()))?;
+    decode(info, &body, Format::Json, validation)
+}
+
 /// Checks `apiVersion` and `kind` against the endpoint's, filling them in when absent.
 fn check_type_meta(info: &ResourceInfo, object: &mut Value) -> Result<(), DecodeError> {
     let want_version = info.api_version();

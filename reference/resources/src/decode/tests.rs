@@ -211,3 +211,12 @@ fn field_validation_parses_query_values() {
     assert_eq!(FieldValidation::parse("").unwrap(), FieldValidation::Warn);
     assert!(FieldValidation::parse("strict").is_err());
 }
+
+#[test]
+fn patched_objects_are_checked_like_bodies() {
+    let patched = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}, "spec": {"foo": 1}});
+    let err = decode_value(deployments(), &patched, FieldValidation::Strict).unwrap_err();
+    assert!(err.0.ends_with("unknown field \"spec.foo\""), "{err}");
+    let warned = decode_value(deployments(), &patched, FieldValidation::Warn).unwrap();
+    assert_eq!(warned.warnings, ["unknown field \"spec.foo\""]);
+}
