@@ -67,6 +67,23 @@ async fn read_through(
     rest.iter().map(Expected::of).collect()
 }
 
+/// Writes a second sentinel and checks it is the very next event: a watch that
+/// re-delivers anything it already sent fails here.
+async fn assert_next_is_only(
+    stream: &mut crate::WatchStream,
+    mark: &(String, Revision),
+    what: &str,
+) {
+    let next = flatten_checked(collect(stream, 1, what).await, what);
+    assert_eq!(
+        next.iter()
+            .map(|e| (e.kv.key.clone(), e.revision()))
+            .collect::<Vec<_>>(),
+        vec![mark.clone()],
+        "{what}: a repeated or unexpected event after the sentinel"
+    );
+}
+
 async fn events_match_history(s: Subject) {
     let start = s.store.current_revision().await.expect("rev");
     let mut stream = s.store.watch(&s.prefix, start).await.expect("watch");
@@ -74,6 +91,8 @@ async fn events_match_history(s: Subject) {
     let mark = sentinel(&s).await;
     let got = read_through(&mut stream, expected.len(), &mark, "watch of the history").await;
     assert_eq!(got, expected);
+    let again = sentinel(&s).await;
+    assert_next_is_only(&mut stream, &again, "watch of the history").await;
 }
 
 async fn resumes_from_every_revision(s: Subject) {
@@ -179,9 +198,9 @@ async fn concurrent_watchers_agree(s: Subject) {
     );
     let mark = sentinel(&s).await;
     let mut sequences = Vec::new();
-    for (i, mut stream) in streams.into_iter().enumerate() {
+    for (i, stream) in streams.iter_mut().enumerate() {
         let what = format!("watcher {i}");
-        let got = read_through(&mut stream, WRITERS * WRITES, &mark, &what).await;
+        let got = read_through(stream, WRITERS * WRITES, &mark, &what).await;
         let revs: BTreeSet<Revision> = got.iter().map(|e| e.revision).collect();
         assert_eq!(
             revs, acked,
@@ -197,4 +216,8 @@ async fn concurrent_watchers_agree(s: Subject) {
         sequences.windows(2).all(|w| w[0] == w[1]),
         "watchers saw different sequences"
     );
+    let again = sentinel(&s).await;
+    for (i, stream) in streams.iter_mut().enumerate() {
+        assert_next_is_only(stream, &again, &format!("watcher {i}")).await;
+    }
 }
