@@ -10,9 +10,11 @@ pub mod garbagecollector;
 pub mod inventory;
 pub mod manager;
 pub mod namespace;
+pub mod nodelifecycle;
 pub mod replicaset;
 pub mod replication;
 pub mod runtime;
+pub mod tainteviction;
 pub mod util;
 
 pub use config::ControllerManagerConfig;
