@@ -81,7 +81,7 @@ Feature: The API server stores objects and serves them back (RESTful CRUD)
     Then eventually the ConfigMap "settings" no longer exists
     When I try to read the ConfigMap "settings"
     Then the request is rejected with status 404 and reason "NotFound"
-    And the rejection message is "configmaps \"settings\" not found"
+    And the rejection message is 'configmaps "settings" not found'
 
   Scenario: Creating an object that already exists is a 409 AlreadyExists
     Given the following objects exist:
@@ -97,4 +97,4 @@ Feature: The API server stores objects and serves them back (RESTful CRUD)
       metadata: {name: settings}
       """
     Then the request is rejected with status 409 and reason "AlreadyExists"
-    And the rejection message is "configmaps \"settings\" already exists"
+    And the rejection message is 'configmaps "settings" already exists'

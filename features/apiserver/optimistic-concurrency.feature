@@ -16,7 +16,7 @@ Feature: Optimistic concurrency with resourceVersion
     When someone else sets "value" to "2" in the ConfigMap "counter"
     And I try to set "value" to "3" in my copy "mine"
     Then the request is rejected with status 409 and reason "Conflict"
-    And the rejection message is "Operation cannot be fulfilled on configmaps \"counter\": the object has been modified; please apply your changes to the latest version and try again"
+    And the rejection message is 'Operation cannot be fulfilled on configmaps "counter": the object has been modified; please apply your changes to the latest version and try again'
     And the ConfigMap "counter" has "data.value" equal to "2"
 
   Scenario: Re-reading and retrying after a conflict succeeds

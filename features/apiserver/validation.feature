@@ -24,7 +24,7 @@ Feature: Invalid objects are refused with 422 Invalid and the fields at fault
       """
     Then the request is rejected with status 422 and reason "Invalid"
     And the rejection names the field "spec.containers" with reason "FieldValueRequired"
-    And the rejection message is "Pod \"empty\" is invalid: spec.containers: Required value"
+    And the rejection message is 'Pod "empty" is invalid: spec.containers: Required value'
 
   Scenario: A Deployment whose selector does not match its template labels is refused
     When I try to create:

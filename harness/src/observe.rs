@@ -199,7 +199,7 @@ async fn record(
     let mut failures = 0u32;
     loop {
         if rv.is_empty() {
-            match api.list_metadata(&ListParams::default()).await {
+            match api.list(&ListParams::default().limit(1)).await {
                 Ok(list) => rv = list.metadata.resource_version.unwrap_or_default(),
                 Err(e) => {
                     failures += 1;

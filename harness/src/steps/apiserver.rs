@@ -169,7 +169,7 @@ async fn list_too_old(world: &mut KubeWorld, kind: String, rev: String) -> Outco
 async fn note_revision(world: &mut KubeWorld, kind: String, var: String) -> Outcome {
     let (_, api) = world.api(&kind)?;
     let list = api
-        .list_metadata(&ListParams::default())
+        .list(&ListParams::default().limit(1))
         .await
         .context("listing")?;
     let rv = list

@@ -133,7 +133,9 @@ async fn every_write_audited(world: &mut KubeWorld) -> Outcome {
         if o.kind == "Event" || o.kind == "Node" {
             continue;
         }
-        let resource = format!("{}s", o.kind.to_ascii_lowercase());
+        let resource = crate::kinds::resolve(&o.kind)
+            .map(|k| k.resource.plural)
+            .unwrap_or_else(|_| format!("{}s", o.kind.to_ascii_lowercase()));
         // Creates with generateName are audited without a name; match on the resource.
         let found = audited
             .iter()

@@ -155,7 +155,7 @@ async fn open(
             if let Some(l) = &params.label_selector {
                 lp = lp.labels(l);
             }
-            api.list_metadata(&lp)
+            api.list(&lp.limit(1))
                 .await?
                 .metadata
                 .resource_version
@@ -333,6 +333,51 @@ async fn initial_before_bookmark(world: &mut KubeWorld, alias: String) -> Outcom
         .any(|s| !matches!(s, Seen::Change { event, .. } if event == "ADDED"))
     {
         fail!("before the bookmark the watch delivered more than ADDED events: {seen:?}");
+    }
+    Ok(())
+}
+
+/// Whether a watch from `rv` is refused as expired (410), probing with one short watch.
+async fn expired(api: &Api<DynamicObject>, rv: &str) -> bool {
+    let params = WatchParams::default().timeout(1);
+    let Ok(stream) = api.watch(&params, rv).await else {
+        return false;
+    };
+    let mut stream = stream.boxed();
+    while let Ok(Some(ev)) = stream.try_next().await {
+        match ev {
+            WatchEvent::Error(s) => return s.code == 410,
+            WatchEvent::Bookmark(_) => continue,
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// Drives the server's watch history past a revision by updating one ConfigMap of the
+/// scenario in batches, probing after each batch. Portable: every server keeps a bounded
+/// history (upstream's cacher keeps a ring of recent events per resource), so enough
+/// changes always push an old revision out; the deadline bounds how many that takes.
+#[when(expr = "ConfigMaps change until the watch history no longer reaches revision {string}")]
+async fn churn(world: &mut KubeWorld, var: String) -> Outcome {
+    let rv = world.vars.get(&var).cloned().ok_or_else(|| anyhow!("no revision noted as {var:?}"))?;
+    let (_, api) = world.api("ConfigMap")?;
+    let name = "kubeproof-churn";
+    let cm: DynamicObject = serde_json::from_value(serde_json::json!({
+        "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": {"n": "0"}
+    }))?;
+    api.create(&Default::default(), &cm).await?;
+    let deadline = tokio::time::Instant::now() + world.timings.failover;
+    let mut n = 0u64;
+    while !expired(&api, &rv).await {
+        if tokio::time::Instant::now() >= deadline {
+            fail!("after {n} changes within {:?} a watch from revision {rv} is still served", world.timings.failover);
+        }
+        for _ in 0..100 {
+            n += 1;
+            let patch = serde_json::json!({"data": {"n": n.to_string()}});
+            api.patch(name, &Default::default(), &kube::api::Patch::Merge(patch)).await?;
+        }
     }
     Ok(())
 }
