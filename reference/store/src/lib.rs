@@ -5,6 +5,12 @@
 //! `resourceVersion`, exactly as kube-apiserver uses etcd's revision: every successful
 //! write bumps one global counter, and an object's resourceVersion is the revision of the
 //! write that produced it (its `mod_revision`).
+//!
+//! - [`open`]`("memory" | "file:DIR" | "etcd:URL[,URL...]")` gives an `Arc<dyn Store>`;
+//!   [`MemoryStore`], [`FileStore`] and [`EtcdStore`] can also be built directly.
+//! - [`spawn_compactor`] compacts periodically, as kube-apiserver does.
+//! - [`conformance::run_all`] checks any backend against the contract below.
+//! - [`etcd::process::EtcdCluster`] starts local etcd members (tests, local clusters).
 
 use std::pin::Pin;
 
@@ -12,6 +18,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::Stream;
 
+mod compactor;
 pub mod conformance;
 mod embedded;
 mod engine;
@@ -23,6 +30,7 @@ mod spec;
 mod wal;
 mod walfile;
 
+pub use compactor::{CompactorConfig, compaction_target, spawn_compactor};
 pub use error::StoreError;
 pub use etcd::{EtcdConfig, EtcdStore};
 pub use file::{FileConfig, FileStore};
