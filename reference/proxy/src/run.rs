@@ -2,6 +2,7 @@
 //! most once per `min_sync_period`, and at least once per `sync_period`) hand the new
 //! model to the mode's backend. Entry points: [`run`], [`dry_run_render`].
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::io::Write;
 use std::time::Instant;
@@ -47,7 +48,12 @@ enum Backend {
         applier: IptablesApplier,
         last: Option<String>,
     },
-    Userspace(UserspaceProxier),
+    Userspace {
+        proxier: UserspaceProxier,
+        /// Failures already logged: a port held by another proxy (several simulated nodes
+        /// on one host) would otherwise be reported on every sync.
+        reported: HashSet<String>,
+    },
 }
 
 impl Backend {
@@ -57,7 +63,10 @@ impl Backend {
                 applier: IptablesApplier::new(config.clone()),
                 last: None,
             },
-            ProxyMode::Userspace => Self::Userspace(UserspaceProxier::new(config.clone())),
+            ProxyMode::Userspace => Self::Userspace {
+                proxier: UserspaceProxier::new(config.clone()),
+                reported: HashSet::new(),
+            },
         }
     }
 
@@ -86,9 +95,13 @@ impl Backend {
                     Ok(())
                 }
             },
-            Self::Userspace(proxier) => {
+            Self::Userspace { proxier, reported } => {
                 for e in proxier.sync(model).await {
-                    tracing::warn!(error = %e, "service port not proxied");
+                    if reported.insert(e.to_string()) {
+                        tracing::warn!(error = %e, "service port not proxied");
+                    } else {
+                        tracing::debug!(error = %e, "service port still not proxied");
+                    }
                 }
                 proxier.cleanup_affinity();
                 Ok(())
@@ -97,8 +110,8 @@ impl Backend {
     }
 
     async fn shutdown(&mut self) {
-        if let Self::Userspace(p) = self {
-            p.shutdown().await;
+        if let Self::Userspace { proxier, .. } = self {
+            proxier.shutdown().await;
         }
     }
 }
@@ -128,6 +141,11 @@ async fn sync_loop(
 
 /// Run kube-proxy until `shutdown` resolves (or a fatal error): watch Services and
 /// EndpointSlices through `client` and keep this node's rules or listeners in step.
+///
+/// At most one iptables-mode proxy (not dry-run) may run per network namespace: it owns
+/// the `KUBE-*` chains there and deletes per-service chains it did not write. Several
+/// userspace-mode proxies on one host share the service addresses: the first to bind a
+/// `ClusterIP:port` serves it, the others report the port as taken once and retry quietly.
 pub async fn run(
     config: ProxyConfig,
     client: Client,
