@@ -6,18 +6,17 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::future::join_all;
 use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt;
-use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, Patch, PatchParams};
 use tokio::task::JoinHandle;
 
 use super::kind::{ReplicaKind, status_patch};
 use super::plan::{self, ManageError, ReplicaAction, ReplicaSetView};
 use crate::runtime::context::Ctx;
-use crate::runtime::events::EventSink;
 use crate::runtime::expectations::Expectations;
 use crate::runtime::informers::{Change, Informer};
+use crate::runtime::podcontrol::PodControl;
 use crate::runtime::queue::WorkQueue;
 use crate::runtime::worker::{
     Reconciler, SyncError, enqueue_all, key_of, spawn_resync, spawn_watch, split_key,
@@ -35,7 +34,7 @@ struct ReplicaController<K: ReplicaKind> {
     owners: Arc<Informer<K>>,
     pods: Arc<Informer<Pod>>,
     expectations: Arc<Expectations>,
-    events: EventSink,
+    control: PodControl,
     burst: usize,
     _kind: PhantomData<K>,
 }
@@ -82,8 +81,12 @@ pub fn start<K: ReplicaKind>(ctx: &Ctx, queue: Arc<WorkQueue>) -> Vec<JoinHandle
         client: ctx.client.clone(),
         owners,
         pods,
+        control: PodControl::new(
+            ctx.client.clone(),
+            ctx.events(K::COMPONENT),
+            expectations.clone(),
+        ),
         expectations,
-        events: ctx.events(K::COMPONENT),
         burst: ctx.config.burst_replicas,
         _kind: PhantomData,
     });
@@ -177,16 +180,19 @@ impl<K: ReplicaKind> Reconciler for ReplicaController<K> {
             match plan::manage(&rs, &owned, &related, self.burst, now) {
                 ReplicaAction::Nothing => {}
                 ReplicaAction::Create(n) => {
-                    error =
-                        self.create(key, &rs, n, &object_ref)
-                            .await
-                            .map(|message| ManageError {
-                                creating: true,
-                                message,
-                            });
+                    let pods = vec![plan::pod_from_template(&rs); n];
+                    error = self
+                        .control
+                        .create(key, pods, &object_ref)
+                        .await
+                        .map(|message| ManageError {
+                            creating: true,
+                            message,
+                        });
                 }
                 ReplicaAction::Delete(victims) => {
                     error = self
+                        .control
                         .delete(key, &victims, &object_ref)
                         .await
                         .map(|message| ManageError {
@@ -284,99 +290,6 @@ impl<K: ReplicaKind> ReplicaController<K> {
             .cloned()
             .collect()
     }
-
-    /// Creates `n` pods in slow-start batches; returns the first error's text.
-    async fn create(
-        &self,
-        key: &str,
-        rs: &ReplicaSetView,
-        n: usize,
-        about: &k8s_openapi::api::core::v1::ObjectReference,
-    ) -> Option<String> {
-        self.expectations.expect_creations(key, n);
-        let api: Api<Pod> = Api::namespaced(self.client.clone(), &rs.namespace);
-        let template = plan::pod_from_template(rs);
-        let mut successes = 0usize;
-        let mut first_error = None;
-        for batch in plan::slow_start_batches(n, 1) {
-            let pp = PostParams::default();
-            let results = join_all((0..batch).map(|_| api.create(&pp, &template))).await;
-            for r in results {
-                match r {
-                    Ok(p) => {
-                        successes += 1;
-                        self.events
-                            .emit(about, &plan::created_event(&p.name_any()))
-                            .await;
-                    }
-                    // Creating into a terminating namespace is expected during teardown.
-                    Err(kube::Error::Api(s))
-                        if s.reason == "Forbidden" && s.message.contains("being terminated") =>
-                    {
-                        successes += 1
-                    }
-                    Err(e) => {
-                        let text = error_text(&e);
-                        self.events
-                            .emit(about, &plan::create_failed_event(&text))
-                            .await;
-                        first_error.get_or_insert(text);
-                    }
-                }
-            }
-            if first_error.is_some() {
-                break;
-            }
-        }
-        // Creations that failed or were never attempted will never be observed.
-        self.expectations.lower_creations(key, n - successes);
-        first_error
-    }
-
-    /// Deletes `victims` concurrently; returns the first error's text.
-    async fn delete(
-        &self,
-        key: &str,
-        victims: &[Arc<Pod>],
-        about: &k8s_openapi::api::core::v1::ObjectReference,
-    ) -> Option<String> {
-        self.expectations
-            .expect_deletions(key, victims.iter().map(|p| pods::key(p)));
-        let results = join_all(victims.iter().map(|p| {
-            let api: Api<Pod> =
-                Api::namespaced(self.client.clone(), &p.namespace().unwrap_or_default());
-            async move { (p, api.delete(&p.name_any(), &DeleteParams::default()).await) }
-        }))
-        .await;
-        let mut first_error = None;
-        for (pod, r) in results {
-            match r {
-                Ok(_) => {
-                    self.events
-                        .emit(about, &plan::deleted_event(&pod.name_any()))
-                        .await
-                }
-                Err(e) => {
-                    self.expectations.deletion_observed(key, &pods::key(pod));
-                    if !matches!(&e, kube::Error::Api(s) if s.code == 404) {
-                        let text = error_text(&e);
-                        self.events
-                            .emit(about, &plan::delete_failed_event(&text))
-                            .await;
-                        first_error.get_or_insert(text);
-                    }
-                }
-            }
-        }
-        first_error
-    }
 }
 
-/// The API's message for API errors (as Go's `err.Error()` prints a StatusError), else the
-/// client error text.
-pub fn error_text(e: &kube::Error) -> String {
-    match e {
-        kube::Error::Api(s) => s.message.clone(),
-        other => other.to_string(),
-    }
-}
+pub use crate::runtime::podcontrol::error_text;

@@ -10,7 +10,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use kube::core::Selector;
 
 use super::ranking::pods_to_delete;
-use crate::runtime::events::PlannedEvent;
+pub use crate::runtime::podcontrol::{
+    create_failed_event, created_event, delete_failed_event, deleted_event, slow_start_batches,
+};
 use crate::util::owner::{Claim, ClaimInput, Owner, claim, controller_of};
 use crate::util::pods::{is_available, is_ready};
 use crate::util::selector::matches;
@@ -22,10 +24,6 @@ pub const REPLICA_FAILURE: &str = "ReplicaFailure";
 pub const FAILED_CREATE: &str = "FailedCreate";
 /// Reason when deleting pods failed.
 pub const FAILED_DELETE: &str = "FailedDelete";
-/// Event reason for a created pod.
-pub const SUCCESSFUL_CREATE: &str = "SuccessfulCreate";
-/// Event reason for a deleted pod.
-pub const SUCCESSFUL_DELETE: &str = "SuccessfulDelete";
 
 /// A replica-controlling object (ReplicaSet or ReplicationController) seen uniformly.
 #[derive(Clone, Debug)]
@@ -148,19 +146,6 @@ pub fn manage(
     }
 }
 
-/// `slowStartBatch` sizes: 1, 2, 4, ... until `count` is covered.
-pub fn slow_start_batches(count: usize, initial: usize) -> Vec<usize> {
-    let mut out = Vec::new();
-    let mut remaining = count;
-    let mut batch = initial.max(1).min(remaining);
-    while remaining > 0 {
-        out.push(batch);
-        remaining -= batch;
-        batch = (batch * 2).min(remaining);
-    }
-    out
-}
-
 /// A manageReplicas failure to reflect in status: which direction and the error text.
 #[derive(Clone, Debug)]
 pub struct ManageError {
@@ -246,26 +231,6 @@ pub fn pod_from_template(rs: &ReplicaSetView) -> Pod {
         spec: template.spec,
         status: None,
     }
-}
-
-/// `Created pod: <name>`.
-pub fn created_event(pod_name: &str) -> PlannedEvent {
-    PlannedEvent::normal(SUCCESSFUL_CREATE, format!("Created pod: {pod_name}"))
-}
-
-/// `Error creating: <err>`.
-pub fn create_failed_event(err: &str) -> PlannedEvent {
-    PlannedEvent::warning(FAILED_CREATE, format!("Error creating: {err}"))
-}
-
-/// `Deleted pod: <name>`.
-pub fn deleted_event(pod_name: &str) -> PlannedEvent {
-    PlannedEvent::normal(SUCCESSFUL_DELETE, format!("Deleted pod: {pod_name}"))
-}
-
-/// `Error deleting: <err>`.
-pub fn delete_failed_event(err: &str) -> PlannedEvent {
-    PlannedEvent::warning(FAILED_DELETE, format!("Error deleting: {err}"))
 }
 
 #[cfg(test)]

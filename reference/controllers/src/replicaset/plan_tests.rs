@@ -66,14 +66,6 @@ fn surplus_replicas_are_deleted_and_matching_counts_do_nothing() {
 }
 
 #[test]
-fn slow_start_batches_double_from_one() {
-    assert_eq!(slow_start_batches(10, 1), vec![1, 2, 4, 3]);
-    assert_eq!(slow_start_batches(1, 1), vec![1]);
-    assert_eq!(slow_start_batches(0, 1), Vec::<usize>::new());
-    assert_eq!(slow_start_batches(15, 1), vec![1, 2, 4, 8]);
-}
-
-#[test]
 fn orphans_matching_the_selector_are_adopted_and_strays_released() {
     let orphan = Arc::new(labels(pod("orphan"), &[("app", "web")]));
     let stray = {
@@ -172,15 +164,6 @@ fn pods_are_stamped_from_the_template_with_generate_name_and_a_controller_ref() 
         p.metadata.labels.unwrap().get("tier").map(String::as_str),
         Some("fe")
     );
-}
-
-#[test]
-fn events_use_upstream_reasons_and_messages() {
-    assert_eq!(created_event("web-abc").message, "Created pod: web-abc");
-    assert_eq!(created_event("web-abc").reason, "SuccessfulCreate");
-    assert_eq!(deleted_event("web-abc").message, "Deleted pod: web-abc");
-    assert_eq!(create_failed_event("x").message, "Error creating: x");
-    assert_eq!(delete_failed_event("x").reason, "FailedDelete");
 }
 
 #[test]

@@ -5,5 +5,6 @@ pub mod context;
 pub mod events;
 pub mod expectations;
 pub mod informers;
+pub mod podcontrol;
 pub mod queue;
 pub mod worker;

@@ -11,6 +11,16 @@ pub fn controller_of(meta: &ObjectMeta) -> Option<&OwnerReference> {
         .find(|r| r.controller == Some(true))
 }
 
+/// The queue key (`namespace/name`) of an object's controller when it is of `kind`.
+pub fn controller_key(meta: &ObjectMeta, kind: &str) -> Option<String> {
+    let r = controller_of(meta).filter(|r| r.kind == kind)?;
+    Some(format!(
+        "{}/{}",
+        meta.namespace.as_deref().unwrap_or_default(),
+        r.name
+    ))
+}
+
 /// Identity of an owning object, enough to build its owner reference.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Owner {
