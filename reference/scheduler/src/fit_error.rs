@@ -29,7 +29,12 @@ pub struct FitError {
     pub node_statuses: HashMap<String, Status>,
     /// Status of nodes never evaluated (excluded by a PreFilter's node set).
     pub absent_status: Option<Status>,
+    /// The pod has `preemptionPolicy: Never`, so preemption is not even attempted.
+    pub preemption_never: bool,
 }
+
+/// DefaultPreemption's message for pods with `preemptionPolicy: Never`.
+pub const NOT_ELIGIBLE_PREEMPTION_NEVER: &str = "not eligible due to preemptionPolicy=Never.";
 
 /// Builds `0/N nodes are available: <sorted "count reason" list>.` (or the PreFilter
 /// message), without any suffix.
@@ -67,9 +72,12 @@ fn histogram_message(
 }
 
 impl FitError {
-    /// What DefaultPreemption's failed dry run reports: every node classified by whether
-    /// evicting pods could help.
+    /// What DefaultPreemption reports (the PostFilter message): every node classified by
+    /// whether evicting pods could help, or that the pod may not preempt at all.
     pub fn preemption_message(&self) -> String {
+        if self.preemption_never {
+            return format!("preemption: {NOT_ELIGIBLE_PREEMPTION_NEVER}");
+        }
         let classify = |s: &Status| {
             let reason =
                 if s.code == Code::UnschedulableAndUnresolvable || self.pre_filter_msg.is_some() {
@@ -86,8 +94,7 @@ impl FitError {
             .collect();
         let absent = Status::unresolvable(PREEMPTION_NOT_HELPFUL);
         let inner = histogram_message(self.num_all_nodes, None, &statuses, Some(&absent));
-        // The inner FitError ends with "."; upstream's separator adds the final one.
-        format!("preemption: {}", inner.trim_end_matches('.'))
+        format!("preemption: {inner}")
     }
 
     /// The full message written to the PodScheduled condition and the event.
@@ -98,7 +105,8 @@ impl FitError {
             &self.node_statuses,
             self.absent_status.as_ref(),
         );
-        msg.push_str(&format!(" {}.", self.preemption_message()));
+        msg.push(' ');
+        msg.push_str(&self.preemption_message());
         msg
     }
 }
@@ -133,6 +141,7 @@ mod tests {
             pre_filter_msg: None,
             node_statuses: statuses(&list),
             absent_status: None,
+            preemption_never: false,
         };
         assert_eq!(
             e.message(),
@@ -176,6 +185,7 @@ mod tests {
                 ),
             ]),
             absent_status: None,
+            preemption_never: false,
         };
         assert_eq!(
             e.message(),
@@ -192,6 +202,7 @@ mod tests {
             pre_filter_msg: None,
             node_statuses: statuses(&[("n1", Status::unschedulable("Insufficient cpu"))]),
             absent_status: None,
+            preemption_never: false,
         };
         assert_eq!(
             e.message(),
@@ -210,6 +221,7 @@ mod tests {
                 ("n2", Status::unresolvable("pod affinity terms conflict")),
             ]),
             absent_status: None,
+            preemption_never: false,
         };
         assert_eq!(
             e.message(),
@@ -227,12 +239,28 @@ mod tests {
             absent_status: Some(Status::unresolvable(
                 "node(s) didn't satisfy plugin(s) [NodeAffinity]",
             )),
+            preemption_never: false,
         };
         assert_eq!(
             e.message(),
             "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) didn't satisfy plugin(s) [NodeAffinity]. \
              preemption: 0/3 nodes are available: 1 No preemption victims found for incoming pod, \
              2 Preemption is not helpful for scheduling."
+        );
+    }
+
+    #[test]
+    fn a_pod_that_may_not_preempt_says_so() {
+        let e = FitError {
+            num_all_nodes: 1,
+            pre_filter_msg: None,
+            node_statuses: statuses(&[("n1", Status::unschedulable("Insufficient cpu"))]),
+            absent_status: None,
+            preemption_never: true,
+        };
+        assert_eq!(
+            e.message(),
+            "0/1 nodes are available: 1 Insufficient cpu. preemption: not eligible due to preemptionPolicy=Never."
         );
     }
 }

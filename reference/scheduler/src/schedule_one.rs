@@ -112,6 +112,11 @@ impl Algorithm {
         }
         let mut state = CycleState::default();
         state.write(TOTAL_NODES_KEY, num_all);
+        let preemption_never = pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.preemption_policy.as_deref())
+            == Some("Never");
 
         let pre = self.framework.run_pre_filter(&mut state, pod, snapshot);
         if !pre.status.is_success() {
@@ -128,6 +133,7 @@ impl Algorithm {
                 pre_filter_msg: Some(pre.status.message()),
                 node_statuses,
                 absent_status: None,
+                preemption_never,
             })));
         }
         let (candidates, absent_status): (Vec<&NodeInfo>, _) = match &pre.node_names {
@@ -178,6 +184,7 @@ impl Algorithm {
                 pre_filter_msg: None,
                 node_statuses,
                 absent_status,
+                preemption_never,
             })));
         }
         if let [only] = feasible.as_slice() {
