@@ -26,6 +26,9 @@ pub(crate) struct Embedded {
 }
 
 struct Inner {
+    /// Serialises writers from plan to apply, so the engine lock need not be held
+    /// while a write is logged: readers never wait for a file backend's fsync.
+    writer: Mutex<()>,
     engine: Mutex<Engine>,
     revision: watch::Sender<Revision>,
 }
@@ -35,6 +38,7 @@ impl Embedded {
         let (revision, _) = watch::channel(engine.revision());
         Embedded {
             inner: Arc::new(Inner {
+                writer: Mutex::new(()),
                 engine: Mutex::new(engine),
                 revision,
             }),
@@ -58,11 +62,13 @@ impl Embedded {
         log: impl FnOnce(&Op) -> Result<(), StoreError>,
     ) -> Result<(Revision, T), StoreError> {
         let (rev, extra) = {
-            let mut engine = self.lock();
-            let (op, extra) = plan(&engine)?;
+            let _writer = self.writer();
+            // Only writers change the engine and they hold `writer`, so the plan made
+            // under this short engine lock is still valid when it is applied below.
+            let (op, extra) = plan(&self.lock())?;
             let rev = op.revision();
             log(&op)?;
-            engine.apply(op)?;
+            self.lock().apply(op)?;
             (rev, extra)
         };
         // Two writers may publish out of order; keep the maximum so the last value a
@@ -75,6 +81,14 @@ impl Embedded {
             newer
         });
         Ok((rev, extra))
+    }
+
+    /// Excludes every writer (the file backend holds it while rewriting its log).
+    pub(crate) fn writer(&self) -> MutexGuard<'_, ()> {
+        self.inner
+            .writer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     pub(crate) fn get(&self, key: &str) -> Option<KeyValue> {

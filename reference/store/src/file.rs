@@ -132,11 +132,14 @@ impl Store for FileStore {
     async fn compact(&self, revision: Revision) -> Result<(), StoreError> {
         let (shared, wal) = (self.shared.clone(), self.wal.clone());
         let task = tokio::task::spawn_blocking(move || {
-            // Hold the engine lock through the rewrite so no write lands in the old log
-            // after the snapshot was taken.
-            let mut engine = shared.lock();
-            engine.compact(revision)?;
-            let snap = engine.snapshot();
+            // Exclude writers through the rewrite so no write lands in the old log after
+            // the snapshot was taken; readers only wait for the in-memory compaction.
+            let _writer = shared.writer();
+            let snap = {
+                let mut engine = shared.lock();
+                engine.compact(revision)?;
+                engine.snapshot()
+            };
             let mut wal = wal.lock().unwrap_or_else(PoisonError::into_inner);
             Ok(wal.rewrite(&snap)?)
         });
