@@ -6,7 +6,7 @@
 //! Layout: [`tracker`] (watches) → [`model`] (pure: objects → service ports + endpoints) →
 //! [`categorize`] (pure: which endpoints a port uses) → [`iptables`] (pure renderer +
 //! applier) or [`userspace`] (listeners + round-robin [`userspace::balancer`]); [`run()`]
-//! drives one of the two from any [`ModelSource`].
+//! drives one of the two from any [`ModelSource`], paced by [`limiter`].
 //!
 //! Service IPs are virtual: in iptables mode only the DNAT rules know them, and in
 //! userspace mode only the listened-on ports answer. Nothing answers ping on a ClusterIP
@@ -27,6 +27,7 @@
 pub mod categorize;
 pub mod config;
 pub mod iptables;
+pub mod limiter;
 pub mod model;
 pub mod run;
 pub mod source;

@@ -15,6 +15,7 @@ use kube::{Api, Client};
 use crate::config::{ConfigError, ProxyConfig, ProxyMode};
 use crate::iptables::apply::{ApplyError, IptablesApplier};
 use crate::iptables::render;
+use crate::limiter::{DEFAULT_BURST, SyncLimiter};
 use crate::model::{ProxyModel, build_model};
 use crate::source::ModelSource;
 use crate::tracker::{NotSynced, Tracker};
@@ -123,18 +124,18 @@ async fn sync_loop(
 ) -> Result<(), ProxyError> {
     tracker.wait_synced().await?;
     tracing::info!(node = %config.node_name, mode = %config.mode, "services and endpointslices synced; proxying");
+    let mut limiter = SyncLimiter::new(config.min_sync_period, DEFAULT_BURST, Instant::now());
     loop {
+        // An isolated change syncs at once; bursts are spread one per min_sync_period.
+        let delay = limiter.delay(Instant::now());
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
         let model = tracker.snapshot(&config.node_name, config.ip_family);
         backend.sync(&model, config).await?;
-        let synced_at = Instant::now();
         tokio::select! {
             _ = tracker.changed() => {}
             _ = tokio::time::sleep(config.sync_period) => {}
-        }
-        // Batch bursts: never sync more often than min_sync_period.
-        let since = synced_at.elapsed();
-        if since < config.min_sync_period {
-            tokio::time::sleep(config.min_sync_period - since).await;
         }
     }
 }
