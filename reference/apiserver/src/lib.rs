@@ -17,6 +17,7 @@ pub mod ipalloc;
 pub mod keys;
 pub mod logs;
 pub mod negotiate;
+pub mod protobuf;
 pub mod request;
 pub mod router;
 pub mod server;

@@ -150,16 +150,31 @@ async fn handle(
     if declared.is_some_and(|n| n > limit) {
         return ApiError::too_large(limit).into_response();
     }
-    let body = match axum::body::to_bytes(body, limit).await {
+    let mut body = match axum::body::to_bytes(body, limit).await {
         Ok(b) => b,
         Err(_) => return ApiError::too_large(limit).into_response(),
     };
+    let mut headers = parts.headers;
+    if crate::negotiate::content_type(&headers) == "application/vnd.kubernetes.protobuf" {
+        // Typed clients (kubectl create ...) send protobuf; the server works in JSON.
+        match crate::protobuf::to_json(&body).map(|v| serde_json::to_vec(&v)) {
+            Ok(Ok(json)) => {
+                body = json.into();
+                headers.insert(
+                    header::CONTENT_TYPE,
+                    http::HeaderValue::from_static("application/json"),
+                );
+            }
+            Ok(Err(e)) => return ApiError::internal(e).into_response(),
+            Err(e) => return ApiError::bad_request(e.to_string()).into_response(),
+        }
+    }
     let ctx = Ctx {
         state: state.clone(),
         method: parts.method,
         path: rpath,
         query,
-        headers: parts.headers,
+        headers,
         output,
         body,
     };

@@ -235,6 +235,53 @@ async fn kubectl_drives_the_server_like_a_real_cluster() {
     watch.kill().await.unwrap();
     assert_eq!(found, Ok(true), "{seen:?}");
 
+    // Typed generators send protobuf bodies.
+    let out = k
+        .ok(&[
+            "-n",
+            "kt",
+            "create",
+            "deployment",
+            "gen",
+            "--image=busybox:1.36",
+            "--replicas=2",
+        ])
+        .await;
+    assert!(out.contains("deployment.apps/gen created"), "{out}");
+    let got = k.ok(&["-n", "kt", "get", "deploy", "gen", "-o", "jsonpath={.spec.replicas} {.spec.template.spec.containers[0].image} {.spec.selector.matchLabels.app}"]).await;
+    assert_eq!(got, "2 busybox:1.36 gen");
+    k.ok(&[
+        "-n",
+        "kt",
+        "create",
+        "configmap",
+        "made",
+        "--from-literal=k=v",
+    ])
+    .await;
+    assert_eq!(
+        k.ok(&["-n", "kt", "get", "cm", "made", "-o", "jsonpath={.data.k}"])
+            .await,
+        "v"
+    );
+    k.ok(&[
+        "-n",
+        "kt",
+        "create",
+        "secret",
+        "generic",
+        "s",
+        "--from-literal=p=w",
+    ])
+    .await;
+    assert_eq!(
+        k.ok(&["-n", "kt", "get", "secret", "s", "-o", "jsonpath={.data.p}"])
+            .await,
+        "dw=="
+    );
+    k.ok(&["create", "namespace", "made-ns"]).await;
+    k.ok(&["-n", "kt", "delete", "deploy/gen", "cm/made"]).await;
+
     let missing = k.err(&["-n", "kt", "get", "cm", "nope"]).await;
     assert!(
         missing.contains(r#"Error from server (NotFound): configmaps "nope" not found"#),

@@ -105,8 +105,8 @@ async fn status_errors() {
         .send(
             s.http
                 .post(s.at(coll))
-                .header("content-type", "application/vnd.kubernetes.protobuf")
-                .body("k8s\0"),
+                .header("content-type", "text/plain")
+                .body("hello"),
         )
         .await;
     assert_eq!(code, 415);
