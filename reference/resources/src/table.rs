@@ -7,11 +7,16 @@
 //! hides priority-1 columns unless `-o wide`.
 
 mod cluster;
+mod events;
+mod pods;
+mod storage;
 mod workloads;
 
 use crate::ResourceInfo;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// What each row's `object` carries (`?includeObject=`; upstream's default is Metadata).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -122,11 +127,27 @@ impl From<Vec<Value>> for Row {
 
 type Printer = fn(&Value, &Ctx) -> Row;
 
-/// The columns and row printer for a resource, as upstream registers them.
-fn printer_for(info: &ResourceInfo) -> (Vec<Column>, Printer) {
-    workloads::printer(info.group, info.plural)
+/// The columns and row printer for a resource, as upstream registers them. Column
+/// descriptions come from generated schemas, so each kind's set is built once.
+fn printer_for(info: &ResourceInfo) -> (Arc<Vec<Column>>, Printer) {
+    type Cache = Mutex<HashMap<(&'static str, &'static str), (Arc<Vec<Column>>, Printer)>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let key = (info.group, info.plural);
+    if let Some(hit) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return hit;
+    }
+    let (columns, print) = pods::printer(info.group, info.plural)
+        .or_else(|| workloads::printer(info.group, info.plural))
         .or_else(|| cluster::printer(info.group, info.plural))
-        .unwrap_or_else(|| (vec![name_col(), age_col()], default_row as Printer))
+        .or_else(|| events::printer(info.group, info.plural))
+        .or_else(|| storage::printer(info.group, info.plural))
+        .unwrap_or_else(|| (vec![name_col(), age_col()], default_row as Printer));
+    let entry = (Arc::new(columns), print);
+    if let Ok(mut c) = cache.lock() {
+        c.insert(key, entry.clone());
+    }
+    entry
 }
 
 fn default_row(obj: &Value, ctx: &Ctx) -> Row {

@@ -318,3 +318,19 @@ fn unknown_kinds_fall_back_to_name_and_age() {
     );
     assert_eq!(t["rows"][0]["cells"], json!(["w", "60s"]));
 }
+
+#[test]
+fn column_definitions_are_cheap_after_the_first_table() {
+    let info = lookup("", "v1", "pods").unwrap();
+    let _ = to_table(info, &[], IncludeObject::None, now());
+    let start = std::time::Instant::now();
+    for _ in 0..100 {
+        let _ = to_table(info, &[], IncludeObject::None, now());
+    }
+    // Column docs come from cached schemas, not regenerated per request.
+    assert!(
+        start.elapsed() < std::time::Duration::from_millis(100),
+        "{:?}",
+        start.elapsed()
+    );
+}
