@@ -8,6 +8,20 @@
 //! `schedule_one.rs` (the pure decision), `fit_error.rs` (the failure message),
 //! `binding.rs` (what is written through the API), `informers.rs` (watches),
 //! `scheduler.rs` (the driver, gated by leader election).
+//!
+//! Where the reference differs from upstream on purpose:
+//! - No preemption: the FitError carries the message DefaultPreemption prints when it finds
+//!   nothing to evict (`fit_error.rs`); pods are never evicted to make room.
+//! - No VolumeBinding / VolumeZone / volume-limit plugins (no CSI or PV topology model);
+//!   VolumeRestrictions is implemented.
+//! - Requeueing uses coarse cluster events (a node added or changed in labels, spec,
+//!   allocatable or images; a bound pod deleted or finished) instead of per-plugin
+//!   QueueingHints; backoff and the 5-minute flush bound every retry.
+//! - Each cycle builds a fresh snapshot from the cache (upstream updates it incrementally).
+//! - Events are core/v1 Events (upstream's scheduler writes events.k8s.io/v1).
+//! - Pod affinity `matchLabelKeys` are expected merged into the selector by the API server
+//!   (upstream 1.31+); topology spread `matchLabelKeys` are merged here.
+//! - On lost leadership the scheduler campaigns again instead of exiting the process.
 
 pub mod binding;
 pub mod cache;

@@ -312,4 +312,70 @@ mod tests {
             &labels
         ));
     }
+
+    #[test]
+    fn every_node_selector_operator_follows_the_labels_package() {
+        let labels: BTreeMap<String, String> = [
+            ("zone".to_string(), "a".to_string()),
+            ("n".to_string(), "5".to_string()),
+        ]
+        .into();
+        let cases = [
+            (req("zone", "In", &["a", "b"]), true),
+            (req("zone", "In", &["b"]), false),
+            (req("zone", "NotIn", &["b"]), true),
+            (req("zone", "NotIn", &["a"]), false),
+            (req("zone", "Exists", &[]), true),
+            (req("rack", "Exists", &[]), false),
+            (req("rack", "DoesNotExist", &[]), true),
+            (req("zone", "DoesNotExist", &[]), false),
+            (req("n", "Gt", &["4"]), true),
+            (req("n", "Lt", &["5"]), false),
+            (req("rack", "Gt", &["1"]), false),
+            (req("zone", "Bogus", &["a"]), false),
+        ];
+        for (r, want) in cases {
+            assert_eq!(
+                node_requirement_matches(&r, &labels),
+                want,
+                "{} {} {:?}",
+                r.key,
+                r.operator,
+                r.values
+            );
+        }
+    }
+
+    #[test]
+    fn integer_toleration_operators_compare_taint_and_toleration_values() {
+        let taint = Taint {
+            key: "level".into(),
+            value: Some("5".into()),
+            effect: "NoSchedule".into(),
+            ..Taint::default()
+        };
+        let tol = |op: &str, v: &str| Toleration {
+            key: Some("level".into()),
+            operator: Some(op.into()),
+            value: Some(v.into()),
+            ..Toleration::default()
+        };
+        assert!(tolerates(&tol("Lt", "6"), &taint));
+        assert!(!tolerates(&tol("Lt", "5"), &taint));
+        assert!(tolerates(&tol("Gt", "4"), &taint));
+        assert!(!tolerates(&tol("Gt", "x"), &taint));
+    }
+
+    #[test]
+    fn label_selector_expressions_are_anded_with_match_labels() {
+        let labels: BTreeMap<String, String> = [("app".to_string(), "web".to_string())].into();
+        let sel: LabelSelector = serde_json::from_value(json!({"matchLabels": {"app": "web"},
+            "matchExpressions": [{"key": "tier", "operator": "DoesNotExist"}]}))
+        .unwrap();
+        assert!(label_selector_matches(Some(&sel), &labels));
+        let sel: LabelSelector = serde_json::from_value(json!({"matchLabels": {"app": "web"},
+            "matchExpressions": [{"key": "app", "operator": "NotIn", "values": ["web"]}]}))
+        .unwrap();
+        assert!(!label_selector_matches(Some(&sel), &labels));
+    }
 }

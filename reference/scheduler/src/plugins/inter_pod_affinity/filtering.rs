@@ -270,4 +270,41 @@ mod tests {
         );
         assert!(s.is_skip());
     }
+
+    #[test]
+    fn a_namespace_selector_reaches_pods_in_selected_namespaces() {
+        let nodes = [zoned("n1", "a"), zoned("n2", "b")];
+        let other = bound(
+            pod_with(
+                "w1",
+                json!({"namespace": "prod", "labels": {"app": "web"}}),
+                json!({}),
+            ),
+            "n1",
+        );
+        let web = labelled(
+            "web",
+            "web",
+            json!({"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+            {"labelSelector": {"matchLabels": {"app": "web"}}, "topologyKey": "zone",
+             "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "prod"}}}]}}),
+        );
+        let res = run(&web, &nodes, &[other]);
+        assert_eq!(
+            res[0].reasons,
+            vec![ERR_REASON_ANTI_AFFINITY_RULES_NOT_MATCH]
+        );
+        assert!(res[1].is_success());
+    }
+
+    #[test]
+    fn affinity_requires_one_pod_matching_all_terms() {
+        let nodes = [zoned("n1", "a")];
+        let db = bound(labelled("db", "db", json!({})), "n1");
+        let two_terms = json!({"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+            {"labelSelector": {"matchLabels": {"app": "db"}}, "topologyKey": "zone"},
+            {"labelSelector": {"matchLabels": {"app": "cache"}}, "topologyKey": "zone"}]}});
+        let res = run(&labelled("web", "web", two_terms), &nodes, &[db]);
+        assert_eq!(res[0].reasons, vec![ERR_REASON_AFFINITY_RULES_NOT_MATCH]);
+    }
 }

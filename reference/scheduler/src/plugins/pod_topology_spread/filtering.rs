@@ -192,4 +192,48 @@ mod tests {
         );
         assert!(s.is_skip());
     }
+
+    #[test]
+    fn nodes_outside_the_pods_node_affinity_do_not_count_as_domains() {
+        // Zone b only has a node the pod's nodeSelector excludes: with nodeAffinityPolicy
+        // Honor (default) it is not a domain, so zone a with 1 pod is the minimum.
+        let nodes = [
+            node(
+                "n1",
+                "4",
+                "8Gi",
+                json!({"metadata": {"labels": {"zone": "a", "pool": "x"}}}),
+            ),
+            node(
+                "n2",
+                "4",
+                "8Gi",
+                json!({"metadata": {"labels": {"zone": "b", "pool": "y"}}}),
+            ),
+        ];
+        let existing = [bound(spread_pod("w1", 1, None), "n1")];
+        let mut p = (*spread_pod("w2", 1, None)).clone();
+        p.spec.as_mut().unwrap().node_selector =
+            Some([("pool".to_string(), "x".to_string())].into());
+        let res = run(&p, &nodes, &existing);
+        assert!(res[0].is_success(), "{:?}", res[0]);
+    }
+
+    #[test]
+    fn match_label_keys_narrow_the_selector_to_the_pods_own_values() {
+        let nodes = [zoned("n1", "a"), zoned("n2", "b")];
+        let mk = |name: &str, rev: &str| {
+            pod_with(
+                name,
+                json!({"labels": {"app": "web", "rev": rev}}),
+                json!({"topologySpreadConstraints": [
+                {"maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "DoNotSchedule",
+                 "labelSelector": {"matchLabels": {"app": "web"}}, "matchLabelKeys": ["rev"]}]}),
+            )
+        };
+        // An old-revision pod in zone a does not count against the new revision.
+        let existing = [bound(mk("old", "1"), "n1")];
+        let res = run(&mk("new", "2"), &nodes, &existing);
+        assert!(res[0].is_success() && res[1].is_success());
+    }
 }
