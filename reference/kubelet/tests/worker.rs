@@ -214,6 +214,7 @@ spec:
     env: [{name: AGNHOST_LIVENESS_HEALTHY_FOR, value: 150ms}]
     livenessProbe:
       httpGet: {path: /healthz, port: 8080}
+      initialDelaySeconds: 6
       periodSeconds: 1
       failureThreshold: 1
 "#);
@@ -267,10 +268,19 @@ async fn deleting_a_pod_stops_it_gracefully_then_deletes_the_object() {
 metadata: {name: term, namespace: default, uid: u-term}
 spec:
   containers:
-  - {name: main, image: busybox, command: [sh, -c, "trap 'echo got TERM; exit 0' TERM; while true; do sleep 0.05; done"]}
+  - {name: main, image: busybox, command: [sh, -c, "trap 'echo got TERM; exit 0' TERM; echo trapping; while true; do sleep 0.05; done"]}
 "#);
     let w = PodWorker::spawn(p.clone(), h.deps.clone());
     h.wait_for("Running", |s| phase(s) == "Running").await;
+    // Only once the trap is installed does SIGTERM lead to a clean exit.
+    let log = h.logs.get("default", "term", "main", false).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while log.read_from(0).lines.is_empty() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .unwrap();
     p.metadata.deletion_timestamp = Some(Time(k8s_openapi::jiff::Timestamp::now()));
     p.metadata.deletion_grace_period_seconds = Some(30);
     w.update(p);
@@ -291,6 +301,10 @@ spec:
         0
     );
     assert_eq!(h.event_messages("Killing"), ["Stopping container main"]);
+    let lines: Vec<String> = log.read_from(0).lines.into_iter().map(|l| l.text).collect();
+    // (dash also reports its SIGTERM'd `sleep` child as "Terminated" in between.)
+    assert_eq!(lines.first().map(String::as_str), Some("trapping"));
+    assert_eq!(lines.last().map(String::as_str), Some("got TERM"));
 }
 
 #[tokio::test]
@@ -420,4 +434,29 @@ spec:
         .find(|c| c.type_ == "ContainersReady")
         .unwrap();
     assert_eq!(ready.reason.as_deref(), Some("PodCompleted"));
+}
+
+#[tokio::test]
+async fn a_container_that_exits_at_once_keeps_restarting_after_each_back_off() {
+    let h = process("127.101.8.0/24");
+    let p = pod(r#"
+metadata: {name: crash, namespace: default, uid: u-crash}
+spec:
+  containers:
+  - {name: c, image: busybox, command: [sh, -c, "echo crashing; exit 2"]}
+"#);
+    let _w = PodWorker::spawn(p, h.deps.clone());
+    let s = h
+        .wait_for("restartCount 3", |s| container(s, "c").restart_count >= 3)
+        .await;
+    assert_eq!(phase(&s), "Running");
+    let last = container(&s, "c")
+        .last_state
+        .clone()
+        .unwrap()
+        .terminated
+        .unwrap();
+    assert_eq!(last.exit_code, 2);
+    let previous = h.logs.get("default", "crash", "c", true).unwrap();
+    assert_eq!(previous.read_from(0).lines[0].text, "crashing");
 }

@@ -345,10 +345,12 @@ impl Worker {
             let _ = runtime.remove_container(&previous.id).await;
         }
         rec.waiting = None;
+        let exit_seen =
+            matches!(state, crate::runtime::ContainerState::Exited { .. }).then(Instant::now);
         rec.current = Some(Instance {
             id,
             state,
-            exit_seen: None,
+            exit_seen,
             probes,
         });
         None

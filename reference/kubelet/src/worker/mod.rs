@@ -297,9 +297,10 @@ impl Worker {
             let Ok(state) = runtime.container_status(&inst.id).await else {
                 continue;
             };
-            let was_running = inst.running();
             inst.state = state;
-            if was_running && !inst.running() {
+            // The first time an exit is seen (even one that happened before the worker
+            // ever saw the container running) starts its back-off clock.
+            if inst.exit_code().is_some() && inst.exit_seen.is_none() {
                 inst.exit_seen = Some(tokio::time::Instant::now());
                 inst.stop_probes();
                 self.probes.clear(name);
