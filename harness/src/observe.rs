@@ -203,7 +203,7 @@ async fn record(
                 Ok(list) => rv = list.metadata.resource_version.unwrap_or_default(),
                 Err(e) => {
                     failures += 1;
-                    if failures == 1 || failures % 50 == 0 {
+                    if failures == 1 || failures.is_multiple_of(50) {
                         log.note(format!("cannot list {kind}: {e}"));
                     }
                     if let Some(tx) = listed.take() {

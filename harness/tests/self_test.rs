@@ -85,3 +85,63 @@ async fn the_containers_slot_skips_everything_and_passes_nothing() {
             .all(|s| s.message.as_deref() == Some(NOT_AVAILABLE))
     );
 }
+
+/// Every `.feature` file under `dir`, recursively.
+fn feature_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("features dir is readable") {
+        let path = entry.expect("directory entry").path();
+        if path.is_dir() {
+            out.extend(feature_files(&path));
+        } else if path.extension().is_some_and(|e| e == "feature") {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// Scenarios a target cannot run yet are never executed, so a typo in them would go
+/// unnoticed until the component lands: check every step of every feature now.
+#[test]
+fn every_step_of_every_feature_matches_exactly_one_definition() {
+    use cucumber::World as _;
+    use cucumber::gherkin::{Feature, GherkinEnv};
+    let steps = kubeproof::KubeWorld::collection();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../features");
+    let mut problems = Vec::new();
+    let files = feature_files(&dir);
+    assert!(
+        files.len() >= 30,
+        "expected the whole suite, found {files:?}"
+    );
+    for file in files {
+        let feature = Feature::parse_path(&file, GherkinEnv::default())
+            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let mut all: Vec<&cucumber::gherkin::Step> = Vec::new();
+        all.extend(feature.background.iter().flat_map(|b| &b.steps));
+        all.extend(feature.scenarios.iter().flat_map(|s| &s.steps));
+        for rule in &feature.rules {
+            all.extend(rule.background.iter().flat_map(|b| &b.steps));
+            all.extend(rule.scenarios.iter().flat_map(|s| &s.steps));
+        }
+        for step in all {
+            match steps.find(step) {
+                Ok(Some(_)) => {}
+                Ok(None) => problems.push(format!(
+                    "{}:{}: no definition for {:?} {:?}",
+                    file.display(),
+                    step.position.line,
+                    step.ty,
+                    step.value
+                )),
+                Err(e) => problems.push(format!(
+                    "{}:{}: ambiguous {:?}: {e}",
+                    file.display(),
+                    step.position.line,
+                    step.value
+                )),
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

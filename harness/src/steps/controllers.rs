@@ -186,7 +186,7 @@ async fn roll_back(world: &mut KubeWorld, name: String) -> Outcome {
         .into_iter()
         .filter(|r| controller_of(r) == Some(("Deployment".into(), name.clone())))
         .filter(|r| revision(r).is_some_and(|v| v < current))
-        .max_by_key(|r| revision(r))
+        .max_by_key(revision)
         .ok_or_else(|| anyhow!("no earlier revision of the Deployment {name:?} to roll back to"))?;
     let mut template = previous
         .data

@@ -62,7 +62,7 @@ async fn pod_to_pod(world: &mut KubeWorld, client: String, target: String, port:
     let ip = pod_ip(world, &target).await?;
     let r = dial(world, &client, &ip, port, 1).await?;
     let target = world.expand(&target);
-    if !r.responses.iter().any(|h| *h == target) {
+    if !r.responses.contains(&target) {
         fail!(
             "Pod {client:?} dialled {target:?} at {ip}:{port}: responses {:?}, errors {:?}",
             r.responses,

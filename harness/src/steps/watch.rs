@@ -238,7 +238,7 @@ async fn receives(world: &mut KubeWorld, alias: String, step: &Step) -> Outcome 
     let result = c
         .wait(world.timings.expect, |seen| {
             let got = changes(seen);
-            (got.len() >= want.len()).then(|| got)
+            (got.len() >= want.len()).then_some(got)
         })
         .await;
     match result {
@@ -360,7 +360,11 @@ async fn expired(api: &Api<DynamicObject>, rv: &str) -> bool {
 /// changes always push an old revision out; the deadline bounds how many that takes.
 #[when(expr = "ConfigMaps change until the watch history no longer reaches revision {string}")]
 async fn churn(world: &mut KubeWorld, var: String) -> Outcome {
-    let rv = world.vars.get(&var).cloned().ok_or_else(|| anyhow!("no revision noted as {var:?}"))?;
+    let rv = world
+        .vars
+        .get(&var)
+        .cloned()
+        .ok_or_else(|| anyhow!("no revision noted as {var:?}"))?;
     let (_, api) = world.api("ConfigMap")?;
     let name = "kubeproof-churn";
     let cm: DynamicObject = serde_json::from_value(serde_json::json!({
@@ -371,12 +375,16 @@ async fn churn(world: &mut KubeWorld, var: String) -> Outcome {
     let mut n = 0u64;
     while !expired(&api, &rv).await {
         if tokio::time::Instant::now() >= deadline {
-            fail!("after {n} changes within {:?} a watch from revision {rv} is still served", world.timings.failover);
+            fail!(
+                "after {n} changes within {:?} a watch from revision {rv} is still served",
+                world.timings.failover
+            );
         }
         for _ in 0..100 {
             n += 1;
             let patch = serde_json::json!({"data": {"n": n.to_string()}});
-            api.patch(name, &Default::default(), &kube::api::Patch::Merge(patch)).await?;
+            api.patch(name, &Default::default(), &kube::api::Patch::Merge(patch))
+                .await?;
         }
     }
     Ok(())
