@@ -2,6 +2,7 @@
 //! one line per acknowledged write, until it is killed. The kill -9 test in
 //! `tests/file_crash.rs` kills it mid-stream and checks every printed write survived.
 //!
+//! It compacts every 64 writes, so kills also hit the atomic log rewrite.
 //! Output lines: `ack <revision> <key> <value>`. A line is printed only after the
 //! store acknowledged the write, so every line names a write that must be durable.
 
@@ -12,6 +13,9 @@ use refkube_store::{FileConfig, FileStore, Store, StoreError};
 
 /// The key every round updates by compare-and-swap, to exercise updates as well.
 const COUNTER: &str = "/torture/counter";
+
+/// Writes between compactions.
+const COMPACT_EVERY: u64 = 64;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
@@ -53,6 +57,10 @@ async fn run(dir: &str, round: &str) -> Result<(), StoreError> {
             (COUNTER.to_string(), (rev, value))
         };
         let (rev, value) = value;
+        // Compact now and then, so kills also land during the log rewrite.
+        if i % COMPACT_EVERY == COMPACT_EVERY - 1 {
+            store.compact(rev - COMPACT_EVERY as i64 / 2).await?;
+        }
         // A closed stdout means the test stopped listening: stop writing.
         if writeln!(out, "ack {rev} {key} {value}")
             .and_then(|()| out.flush())
