@@ -263,15 +263,31 @@ pub fn chains_in_save(save: &str) -> Vec<String> {
 }
 
 /// Runs the iptables tools for one proxier.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct IptablesApplier {
     config: ProxyConfig,
+    /// When the jump rules were last checked. Upstream re-checks them when its canary
+    /// chain shows the tables were flushed (polled every syncPeriod); we re-check every
+    /// syncPeriod, and after any failed sync.
+    jumps_checked: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl IptablesApplier {
     /// An applier using the binaries named in `config`.
     pub fn new(config: ProxyConfig) -> Self {
-        Self { config }
+        Self {
+            config,
+            jumps_checked: std::sync::Mutex::new(None),
+        }
+    }
+
+    fn jumps_due(&self) -> bool {
+        let checked = *self.jumps_checked.lock().unwrap_or_else(|p| p.into_inner());
+        checked.is_none_or(|t| t.elapsed() >= self.config.sync_period)
+    }
+
+    fn set_jumps_checked(&self, at: Option<std::time::Instant>) {
+        *self.jumps_checked.lock().unwrap_or_else(|p| p.into_inner()) = at;
     }
 
     /// Make sure our chains exist and the built-in chains jump to them
@@ -328,7 +344,18 @@ impl IptablesApplier {
     /// One full sync: jump rules, the ruleset, and deletion of per-service chains that no
     /// longer exist in the model. Returns the restore input that was applied.
     pub async fn sync(&self, model: &ProxyModel) -> Result<String, ApplyError> {
-        self.ensure_jump_rules().await?;
+        let result = self.sync_inner(model).await;
+        if result.is_err() {
+            self.set_jumps_checked(None);
+        }
+        result
+    }
+
+    async fn sync_inner(&self, model: &ProxyModel) -> Result<String, ApplyError> {
+        if self.jumps_due() {
+            self.ensure_jump_rules().await?;
+            self.set_jumps_checked(Some(std::time::Instant::now()));
+        }
         let mut rs = build_ruleset(model, &self.config);
         let active: Vec<String> = rs.nat.chains().map(str::to_string).collect();
         match self.existing_nat_chains().await {

@@ -156,3 +156,18 @@ async fn real_iptables_restore_accepts_the_rendered_rules() {
         out.stderr
     );
 }
+
+#[tokio::test]
+async fn jump_rules_are_checked_on_the_first_sync_not_on_every_sync() {
+    let f = fakes("cat > /dev/null");
+    let applier = IptablesApplier::new(f.config.clone());
+    applier.sync(&ProxyModel::default()).await.unwrap();
+    let log = f.dir.path().join("iptables.log");
+    let first = std::fs::read_to_string(&log).unwrap().lines().count();
+    assert!(first > 0);
+    applier.sync(&ProxyModel::default()).await.unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap().lines().count(),
+        first
+    );
+}
