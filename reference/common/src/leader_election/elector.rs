@@ -117,13 +117,16 @@ impl LeaderElector {
         let token = CancellationToken::new();
         let task = tokio::spawn(on_started_leading(token.clone()));
         let outcome = loop {
+            // Shutdown also interrupts a renewal in progress (dropping its request).
+            let renew = async {
+                tokio::time::sleep(self.config.retry_period).await;
+                self.renew_within_deadline().await
+            };
             tokio::select! {
                 () = &mut shutdown => break RunOutcome::Shutdown,
-                () = tokio::time::sleep(self.config.retry_period) => {
-                    if !self.renew_within_deadline().await {
-                        break RunOutcome::LostLeadership;
-                    }
-                }
+                renewed = renew => if !renewed {
+                    break RunOutcome::LostLeadership;
+                },
             }
         };
         self.leading.send_replace(false);
