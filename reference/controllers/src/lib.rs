@@ -3,6 +3,7 @@
 //! thin driver. Entry point: [`run`] with a [`ControllerManagerConfig`].
 
 pub mod config;
+pub mod daemonset;
 pub mod deployment;
 pub mod endpoints;
 pub mod endpointslice;

@@ -1,6 +1,7 @@
 //! The controller runtime: shared informers, rate-limited work queues, expectations,
 //! the worker loop and the event sink every controller driver uses.
 
+pub mod claim;
 pub mod context;
 pub mod events;
 pub mod expectations;

@@ -1,0 +1,197 @@
+//! The DaemonSet driver: watches DaemonSets, Pods and Nodes. Entry point: [`start`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::DaemonSet;
+use k8s_openapi::api::core::v1::{Node, Pod};
+use kube::api::{Api, Patch, PatchParams};
+use kube::{Resource as _, ResourceExt};
+use serde_json::json;
+use tokio::task::JoinHandle;
+
+use super::plan::{plan, pod_for_node};
+use crate::deployment::util::compute_hash;
+use crate::runtime::claim::{Claimant, claim_pods, owner_is_live};
+use crate::runtime::context::Ctx;
+use crate::runtime::expectations::Expectations;
+use crate::runtime::informers::{Change, Informer};
+use crate::runtime::podcontrol::PodControl;
+use crate::runtime::queue::WorkQueue;
+use crate::runtime::worker::{
+    Reconciler, SyncError, enqueue_all, key_of, spawn_resync, spawn_watch, split_key,
+};
+use crate::util::owner::{Owner, controller_key};
+use crate::util::pods;
+use crate::util::selector::from_label_selector;
+use crate::util::time::now_seconds;
+
+/// Upstream `--concurrent-daemonset-syncs` default.
+pub const DEFAULT_WORKERS: usize = 2;
+const NAME: &str = "daemonset";
+
+struct DaemonSetController {
+    client: kube::Client,
+    sets: Arc<Informer<DaemonSet>>,
+    pods: Arc<Informer<Pod>>,
+    nodes: Arc<Informer<Node>>,
+    control: PodControl,
+}
+
+/// Starts the DaemonSet controller.
+pub fn start(ctx: &Ctx, queue: Arc<WorkQueue>) -> Vec<JoinHandle<()>> {
+    let sets = ctx.informers.get::<DaemonSet>();
+    let pods = ctx.informers.get::<Pod>();
+    let nodes = ctx.informers.get::<Node>();
+    let expectations = Arc::new(Expectations::new(ctx.config.expectations_timeout));
+    let resync = {
+        let (s, q) = (sets.clone(), queue.clone());
+        move || enqueue_all(&s, &q)
+    };
+    let (q, e) = (queue.clone(), expectations.clone());
+    let mut tasks = vec![spawn_watch(
+        &sets,
+        move |c: &Change<DaemonSet>| {
+            if let Some(ds) = c.latest() {
+                if c.is_delete() {
+                    e.delete(&key_of(ds.as_ref()));
+                }
+                q.add(key_of(ds.as_ref()));
+            }
+        },
+        resync.clone(),
+    )];
+    let (q, e, s) = (queue.clone(), expectations.clone(), sets.clone());
+    tasks.push(spawn_watch(
+        &pods,
+        move |c: &Change<Pod>| {
+            let Some(pod) = c.latest() else { return };
+            match controller_key(&pod.metadata, "DaemonSet") {
+                Some(key) => {
+                    if c.is_delete() || pod.metadata.deletion_timestamp.is_some() {
+                        e.deletion_observed(&key, &pods::key(pod));
+                    } else if c.is_add() {
+                        e.creation_observed(&key);
+                    }
+                    q.add(key);
+                }
+                // An orphan may be adopted by any DaemonSet in its namespace.
+                None => s
+                    .list()
+                    .iter()
+                    .filter(|d| d.metadata.namespace == pod.metadata.namespace)
+                    .for_each(|d| q.add(key_of(d.as_ref()))),
+            }
+        },
+        resync.clone(),
+    ));
+    // Nodes joining, leaving, or changing labels/taints change where daemons belong.
+    let (q, s) = (queue.clone(), sets.clone());
+    tasks.push(spawn_watch(
+        &nodes,
+        move |_c: &Change<Node>| enqueue_all(&s, &q),
+        resync,
+    ));
+    tasks.push(spawn_resync(
+        sets.clone(),
+        queue.clone(),
+        ctx.config.resync_period,
+    ));
+    let control = PodControl::new(
+        ctx.client.clone(),
+        ctx.events("daemonset-controller"),
+        expectations,
+    );
+    let reconciler = Arc::new(DaemonSetController {
+        client: ctx.client.clone(),
+        sets,
+        pods,
+        nodes,
+        control,
+    });
+    tasks.push(ctx.spawn_workers(NAME, queue, reconciler, DEFAULT_WORKERS));
+    tasks
+}
+
+#[async_trait::async_trait]
+impl Reconciler for DaemonSetController {
+    async fn sync(&self, key: &str) -> Result<Option<Duration>, SyncError> {
+        let (ns, name) = split_key(key);
+        let Some(ds) = self.sets.get(ns, name) else {
+            self.control.expectations().delete(key);
+            return Ok(None);
+        };
+        let ns = ds.namespace().unwrap_or_default();
+        let spec = ds.spec.clone().unwrap_or_default();
+        let selector =
+            from_label_selector(Some(&spec.selector)).map_err(|e| SyncError::Invalid {
+                key: key.into(),
+                message: e.to_string(),
+            })?;
+        let owner = Owner::new(
+            "apps/v1",
+            "DaemonSet",
+            name,
+            ds.metadata.uid.as_deref().unwrap_or_default(),
+        );
+        let candidates: Vec<Arc<Pod>> = self
+            .pods
+            .list()
+            .into_iter()
+            .filter(|p| {
+                p.metadata.namespace.as_deref() == Some(ns.as_str())
+                    && p.metadata.deletion_timestamp.is_none()
+            })
+            .collect();
+        let live: Api<DaemonSet> = Api::namespaced(self.client.clone(), &ns);
+        let who = Claimant {
+            owner: &owner,
+            deleting: ds.metadata.deletion_timestamp.is_some(),
+            selector: selector.as_ref(),
+        };
+        let owned = claim_pods(
+            &self.client,
+            &ns,
+            who,
+            &candidates,
+            owner_is_live(live.clone(), name, &owner.uid),
+        )
+        .await?;
+        let hash = compute_hash(
+            &spec.template,
+            ds.status.as_ref().and_then(|s| s.collision_count),
+        );
+        let p = plan(&ds, &self.nodes.list(), &owned, &hash, now_seconds());
+        let about = ds.object_ref(&());
+        let mut error = None;
+        if self.control.expectations().satisfied(key) && ds.metadata.deletion_timestamp.is_none() {
+            if !p.delete.is_empty() {
+                error = self.control.delete(key, &p.delete, &about).await;
+            }
+            if !p.create_on.is_empty() {
+                let new_pods = p
+                    .create_on
+                    .iter()
+                    .map(|n| pod_for_node(&ds, n, &hash))
+                    .collect();
+                error = error.or(self.control.create(key, new_pods, &about).await);
+            }
+        }
+        if ds.status.as_ref() != Some(&p.status) {
+            live.patch_status(
+                name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({ "status": p.status })),
+            )
+            .await?;
+        }
+        match error {
+            Some(e) => Err(SyncError::Partial(e)),
+            // Re-check availability once minReadySeconds may have passed.
+            None => Ok(spec
+                .min_ready_seconds
+                .filter(|s| *s > 0 && p.status.number_unavailable.is_some())
+                .map(|s| Duration::from_secs(u64::try_from(s).unwrap_or(0)))),
+        }
+    }
+}
