@@ -499,3 +499,91 @@ async fn services_get_cluster_ips_that_are_released_on_delete() {
         .unwrap();
     assert_eq!(b.spec.unwrap().cluster_ip, Some(ip));
 }
+
+#[tokio::test]
+async fn delete_collection_removes_only_what_the_selector_matches() {
+    let s = common::start().await;
+    let api: Api<ConfigMap> = Api::namespaced(s.client().await, "default");
+    for (name, app) in [("dc-1", "a"), ("dc-2", "a"), ("dc-3", "b")] {
+        let mut o = cm(name);
+        o.metadata.labels = Some([("app".to_string(), app.to_string())].into());
+        api.create(&PostParams::default(), &o).await.unwrap();
+    }
+    api.delete_collection(
+        &DeleteParams::default(),
+        &ListParams::default().labels("app=a"),
+    )
+    .await
+    .unwrap();
+    let left: Vec<String> = api
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|c| c.metadata.name.unwrap())
+        .collect();
+    assert_eq!(left, ["dc-3"]);
+}
+
+#[tokio::test]
+async fn dry_run_creates_nothing() {
+    let s = common::start().await;
+    let api: Api<ConfigMap> = Api::namespaced(s.client().await, "default");
+    let pp = PostParams {
+        dry_run: true,
+        ..Default::default()
+    };
+    let out = api.create(&pp, &cm("dry")).await.unwrap();
+    assert!(out.metadata.uid.is_some());
+    assert!(api.get_opt("dry").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn tables_are_served_for_get_and_list_when_kubectl_asks() {
+    let s = common::start().await;
+    let table = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json";
+    let (code, body) = s
+        .send(
+            s.http
+                .get(s.at("/api/v1/namespaces"))
+                .header("accept", table),
+        )
+        .await;
+    assert_eq!(code, 200);
+    assert_eq!(body["kind"], "Table");
+    assert_eq!(body["rows"].as_array().unwrap().len(), 4);
+    assert!(body["metadata"]["resourceVersion"].is_string());
+    let (_, one) = s
+        .send(
+            s.http
+                .get(s.at("/api/v1/namespaces/default"))
+                .header("accept", table),
+        )
+        .await;
+    assert_eq!(one["rows"].as_array().unwrap().len(), 1);
+    let (code, _) = s
+        .send(
+            s.http
+                .get(s.at("/api/v1/namespaces"))
+                .header("accept", "application/vnd.kubernetes.protobuf"),
+        )
+        .await;
+    assert_eq!(code, 406);
+}
+
+#[tokio::test]
+async fn unknown_paths_and_methods_get_404_and_405() {
+    let s = common::start().await;
+    let (code, body) = s.get("/api/v1/widgets").await;
+    assert_eq!((code, body["reason"].as_str()), (404, Some("NotFound")));
+    let (code, body) = s
+        .send(s.http.put(s.at("/api/v1/namespaces/default/configmaps")))
+        .await;
+    assert_eq!(
+        (code, body["reason"].as_str()),
+        (405, Some("MethodNotAllowed"))
+    );
+    let (code, _) = s.send(s.http.delete(s.at("/api/v1/namespaces"))).await;
+    assert_eq!(code, 405, "namespaces have no deletecollection");
+}

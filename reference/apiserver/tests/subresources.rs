@@ -179,3 +179,28 @@ async fn component_statuses_report_the_store_and_leader_leases() {
     let (code, _) = s.post_json("/api/v1/componentstatuses", json!({})).await;
     assert_eq!(code, 405);
 }
+
+#[tokio::test]
+async fn scale_put_honours_the_resource_version_precondition() {
+    let s = common::start().await;
+    let api: Api<Deployment> = Api::namespaced(s.client().await, "default");
+    let d: Deployment = serde_json::from_value(json!({"metadata": {"name": "sp"}, "spec": {"replicas": 1,
+        "selector": {"matchLabels": {"app": "sp"}},
+        "template": {"metadata": {"labels": {"app": "sp"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}}}})).unwrap();
+    api.create(&PostParams::default(), &d).await.unwrap();
+    let mut scale = api.get_scale("sp").await.unwrap();
+    scale.spec.as_mut().unwrap().replicas = Some(3);
+    let put = api
+        .replace_scale("sp", &PostParams::default(), &scale)
+        .await
+        .unwrap();
+    assert_eq!(put.spec.unwrap().replicas, Some(3));
+    let kube::Error::Api(e) = api
+        .replace_scale("sp", &PostParams::default(), &scale)
+        .await
+        .unwrap_err()
+    else {
+        panic!()
+    };
+    assert_eq!(e.code, 409);
+}
