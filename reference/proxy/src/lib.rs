@@ -20,8 +20,7 @@
 //!   syncs, conntrack cleanup of stale UDP flows, the health-check node-port server.
 //! - userspace mode serves ClusterIPs only (no NodePorts, external IPs or load-balancer
 //!   IPs); endpoints rotate in `ip:port` order rather than shuffled; a connection to a
-//!   service port without endpoints is reset at once; a UDP client "session" ends when its
-//!   endpoint has been silent for the UDP idle timeout.
+//!   service port without endpoints is reset at once (UDP datagrams are dropped).
 //! - An EndpointSlice port without a name counts as the unnamed port (upstream skips it).
 
 pub mod categorize;

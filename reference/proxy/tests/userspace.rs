@@ -281,3 +281,40 @@ async fn udp_datagrams_are_relayed_to_backends_and_back() {
     }
     assert_eq!(seen.len(), 2, "both UDP backends answered: {seen:?}");
 }
+
+#[tokio::test]
+async fn one_udp_client_keeps_its_endpoint_while_the_session_is_active() {
+    let backends = [
+        udp_backend("127.0.0.1").await,
+        udp_backend("127.0.0.2").await,
+    ];
+    let mut p = proxier();
+    p.sync(&model(
+        "127.77.8.1",
+        15353,
+        Protocol::Udp,
+        SessionAffinity::None,
+        &backends,
+    ))
+    .await;
+    let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let mut answered = HashSet::new();
+    for i in 0..4 {
+        client
+            .send_to(format!("q{i}").as_bytes(), "127.77.8.1:15353")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 128];
+        let (n, _) = tokio::time::timeout(Duration::from_secs(2), client.recv_from(&mut buf))
+            .await
+            .expect("a reply")
+            .unwrap();
+        let reply = String::from_utf8_lossy(&buf[..n]).to_string();
+        answered.insert(reply.rsplit_once(':').unwrap().0.to_string());
+    }
+    assert_eq!(
+        answered.len(),
+        1,
+        "datagrams of one session go to one endpoint: {answered:?}"
+    );
+}

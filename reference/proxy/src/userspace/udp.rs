@@ -1,6 +1,7 @@
 //! The UDP side of the userspace proxy: datagrams from each client go to one endpoint
-//! through a socket connected to it; replies are relayed back until the client has been
-//! idle for the UDP timeout (upstream's `udpProxySocket`). Entry point: [`serve`].
+//! through a socket connected to it; replies are relayed back until the client "session"
+//! has been idle in both directions for the UDP timeout (upstream's `udpProxySocket`).
+//! Entry point: [`serve`].
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -11,12 +12,30 @@ use tokio::net::UdpSocket;
 
 use super::balancer::Balancer;
 
-type Clients = Arc<Mutex<HashMap<SocketAddr, Arc<UdpSocket>>>>;
+/// One client's path to its endpoint.
+struct Session {
+    upstream: UdpSocket,
+    last_sent: Mutex<Instant>,
+}
+
+impl Session {
+    fn touch(&self) {
+        *self.last_sent.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+    }
+    fn idle_for(&self) -> Duration {
+        self.last_sent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .elapsed()
+    }
+}
+
+type Sessions = Arc<Mutex<HashMap<SocketAddr, Arc<Session>>>>;
 
 /// Relay datagrams forever.
 pub async fn serve(socket: UdpSocket, balancer: Arc<Mutex<Balancer>>, idle_timeout: Duration) {
     let socket = Arc::new(socket);
-    let clients: Clients = Arc::default();
+    let sessions: Sessions = Arc::default();
     let mut buf = vec![0u8; 65535];
     loop {
         let (n, client) = match socket.recv_from(&mut buf).await {
@@ -26,29 +45,34 @@ pub async fn serve(socket: UdpSocket, balancer: Arc<Mutex<Balancer>>, idle_timeo
                 continue;
             }
         };
-        let existing = clients.lock().ok().and_then(|c| c.get(&client).cloned());
-        let upstream = match existing {
+        let existing = sessions.lock().ok().and_then(|s| s.get(&client).cloned());
+        let session = match existing {
             Some(s) => s,
+            // No endpoints: the datagram is dropped, as a REJECTed one would be.
             None => match open(&balancer, client).await {
-                // No endpoints: the datagram is dropped, as a REJECTed one would be.
                 None => continue,
-                Some(s) => {
-                    let s = Arc::new(s);
-                    if let Ok(mut c) = clients.lock() {
-                        c.insert(client, s.clone());
+                Some(upstream) => {
+                    let s = Arc::new(Session {
+                        upstream,
+                        last_sent: Mutex::new(Instant::now()),
+                    });
+                    if let Ok(mut map) = sessions.lock() {
+                        map.insert(client, s.clone());
                     }
-                    tokio::spawn(relay_replies(
+                    let relay = relay_replies(
                         socket.clone(),
                         s.clone(),
                         client,
-                        clients.clone(),
+                        sessions.clone(),
                         idle_timeout,
-                    ));
+                    );
+                    tokio::spawn(relay);
                     s
                 }
             },
         };
-        if let Err(e) = upstream.send(&buf[..n]).await {
+        session.touch();
+        if let Err(e) = session.upstream.send(&buf[..n]).await {
             tracing::debug!(%client, error = %e, "udp send to endpoint failed");
         }
     }
@@ -71,19 +95,26 @@ async fn open(balancer: &Mutex<Balancer>, client: SocketAddr) -> Option<UdpSocke
 
 async fn relay_replies(
     listener: Arc<UdpSocket>,
-    upstream: Arc<UdpSocket>,
+    session: Arc<Session>,
     client: SocketAddr,
-    clients: Clients,
+    sessions: Sessions,
     idle: Duration,
 ) {
     let mut buf = vec![0u8; 65535];
-    // Ends when the endpoint stays silent for `idle`, or a socket fails.
-    while let Ok(Ok(n)) = tokio::time::timeout(idle, upstream.recv(&mut buf)).await {
-        if listener.send_to(&buf[..n], client).await.is_err() {
-            break;
+    loop {
+        match tokio::time::timeout(idle, session.upstream.recv(&mut buf)).await {
+            Ok(Ok(n)) => {
+                if listener.send_to(&buf[..n], client).await.is_err() {
+                    break;
+                }
+            }
+            Ok(Err(_)) => break,
+            // The endpoint was silent; the session lives on while the client still sends.
+            Err(_) if session.idle_for() < idle => {}
+            Err(_) => break,
         }
     }
-    if let Ok(mut c) = clients.lock() {
-        c.remove(&client);
+    if let Ok(mut map) = sessions.lock() {
+        map.remove(&client);
     }
 }
