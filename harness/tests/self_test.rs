@@ -145,3 +145,41 @@ fn every_step_of_every_feature_matches_exactly_one_definition() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// The same features run on any cluster through a kubeconfig: here the reference, reached
+/// only through the kubeconfig it writes, as a user's cluster would be.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_kubeconfig_target_runs_the_suite_and_skips_faults_it_has_no_hook_for() {
+    use kubeproof::targets::kubeconfig::{KubeconfigConfig, KubeconfigTarget};
+    let cluster = refkube::cluster::Cluster::start(Default::default())
+        .await
+        .expect("the reference starts");
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let path = dir.path().join("kubeconfig");
+    std::fs::write(&path, cluster.kubeconfig_yaml()).expect("kubeconfig written");
+    let target = KubeconfigTarget::connect(KubeconfigConfig {
+        path: Some(path),
+        ..KubeconfigConfig::default()
+    })
+    .await
+    .expect("the kubeconfig is usable");
+    let results = kubeproof::run(
+        config("stale copy|Listing at an exact compacted revision"),
+        Arc::new(target),
+    )
+    .await
+    .expect("the run itself works");
+    cluster.shutdown().await;
+    assert_eq!(results.counts(), (1, 0, 1), "{results:#?}");
+    let skipped = results
+        .scenarios
+        .iter()
+        .find(|s| s.status == Status::Skipped)
+        .expect("one skipped scenario");
+    assert_eq!(
+        skipped.message.as_deref(),
+        Some(
+            "@fault-compact: the kubeconfig target needs hook(s) compact (pass --hook NAME=COMMAND)"
+        )
+    );
+}

@@ -92,7 +92,7 @@ async fn heartbeat(client: kube::Client, name: String, period: Duration) {
     loop {
         let status = json!({"status": {"conditions": ready_conditions()}});
         let _ = nodes
-            .patch_status(&name, &PatchParams::default(), &Patch::Strategic(status))
+            .patch_status(&name, &PatchParams::default(), &Patch::Merge(status))
             .await;
         let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
         let lease = json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",

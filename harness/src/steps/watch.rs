@@ -10,6 +10,7 @@ use cucumber::gherkin::Step;
 use cucumber::{then, when};
 use futures::{StreamExt, TryStreamExt};
 use kube::api::{Api, DynamicObject, ListParams, WatchEvent, WatchParams};
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use super::{Outcome, table_rows};
@@ -34,6 +35,7 @@ pub enum Seen {
 #[derive(Debug)]
 pub struct Capture {
     seen: Arc<Mutex<Vec<Seen>>>,
+    arrived: Arc<Notify>,
     task: JoinHandle<()>,
 }
 
@@ -41,11 +43,13 @@ impl Capture {
     /// Starts watching `api` with `params` from `rv`.
     pub fn start(api: Api<DynamicObject>, params: WatchParams, rv: String) -> Self {
         let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
-        let sink = seen.clone();
+        let arrived = Arc::new(Notify::new());
+        let (sink, bell) = (seen.clone(), arrived.clone());
         let push = move |s: Seen| {
             if let Ok(mut v) = sink.lock() {
                 v.push(s);
             }
+            bell.notify_waiters();
         };
         let task = tokio::spawn(async move {
             let stream = match api.watch(&params, &rv).await {
@@ -83,7 +87,11 @@ impl Capture {
                 }
             }
         });
-        Self { seen, task }
+        Self {
+            seen,
+            arrived,
+            task,
+        }
     }
 
     /// Everything received so far.
@@ -96,9 +104,8 @@ impl Capture {
         self.task.abort();
     }
 
-    /// Polls what was received until `check` holds or `deadline` passes. The watch pushes
-    /// into memory, so this re-reads a local buffer; it never sleeps for a fixed interval
-    /// before checking.
+    /// Re-checks what was received each time something arrives, until `check` holds or
+    /// `deadline` passes.
     pub async fn wait<T>(
         &self,
         deadline: std::time::Duration,
@@ -106,14 +113,15 @@ impl Capture {
     ) -> Result<T, Vec<Seen>> {
         let end = tokio::time::Instant::now() + deadline;
         loop {
+            // Register interest before reading, so an arrival in between is not missed.
+            let arrival = self.arrived.notified();
             let seen = self.seen();
             if let Some(t) = check(&seen) {
                 return Ok(t);
             }
-            if tokio::time::Instant::now() >= end {
-                return Err(seen);
+            if tokio::time::timeout_at(end, arrival).await.is_err() {
+                return Err(self.seen());
             }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     }
 }
