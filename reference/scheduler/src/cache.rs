@@ -153,6 +153,11 @@ impl Cache {
         self.pods.get(key).is_some_and(|p| p.assumed)
     }
 
+    /// The placed (bound or assumed) pod under `key`.
+    pub fn pod(&self, key: &str) -> Option<Arc<Pod>> {
+        self.pods.get(key).map(|p| p.pod.clone())
+    }
+
     /// True when the pod is placed (bound or assumed) on some node.
     pub fn contains_pod(&self, key: &str) -> bool {
         self.pods.contains_key(key)

@@ -19,6 +19,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::cache::{is_terminal, node_name_of, pod_key};
+use crate::framework::resource::pod_requests;
 use crate::framework::types::ClusterObjects;
 use crate::scheduler::Shared;
 
@@ -249,6 +250,50 @@ fn on_pod_event(shared: &Shared, buffer: &mut Vec<Pod>, event: Event<Pod>) {
     }
 }
 
+/// What a bound pod's add/update means for unschedulable pods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BoundPodEvent {
+    /// Nothing a pending pod could gain (e.g. our own assumed pod confirmed).
+    Irrelevant,
+    /// Resources freed or labels changed: any pending pod may now fit.
+    MayFree,
+    /// A new pod appeared on a node: only pods that need other pods (required pod
+    /// affinity, topology spread) can gain from it.
+    Added,
+}
+
+/// Classifies a bound pod's watch event against what the cache held before.
+pub fn bound_pod_event(old: Option<&Pod>, new: &Pod) -> BoundPodEvent {
+    match old {
+        _ if is_terminal(new) => BoundPodEvent::MayFree,
+        None => BoundPodEvent::Added,
+        Some(old) if old.metadata.labels != new.metadata.labels => BoundPodEvent::MayFree,
+        Some(old) if pod_requests(old) != pod_requests(new) => BoundPodEvent::MayFree,
+        Some(_) => BoundPodEvent::Irrelevant,
+    }
+}
+
+/// Pods an added pod might help: required pod affinity or topology spread constraints.
+pub fn needs_other_pods(pod: &Pod) -> bool {
+    let Some(spec) = pod.spec.as_ref() else {
+        return false;
+    };
+    let affinity = spec
+        .affinity
+        .as_ref()
+        .and_then(|a| a.pod_affinity.as_ref())
+        .and_then(|a| {
+            a.required_during_scheduling_ignored_during_execution
+                .as_ref()
+        })
+        .is_some_and(|t| !t.is_empty());
+    let spread = spec
+        .topology_spread_constraints
+        .as_ref()
+        .is_some_and(|c| !c.is_empty());
+    affinity || spread
+}
+
 fn pod_key_uid(pod: &Pod) -> (String, String) {
     (pod_key(pod), pod.metadata.uid.clone().unwrap_or_default())
 }
@@ -257,13 +302,25 @@ fn on_pod_applied(shared: &Shared, pod: Pod) {
     let key = pod_key(&pod);
     let now = Instant::now();
     if node_name_of(&pod).is_some() {
-        let frees = is_terminal(&pod) && shared.cache().contains_pod(&key);
+        // Our own binding confirmed counts as an added pod: it may satisfy another
+        // pending pod's affinity, just like a pod bound by anyone else.
+        let old = {
+            let cache = shared.cache();
+            if cache.is_assumed(&key) {
+                None
+            } else {
+                cache.pod(&key)
+            }
+        };
+        let event = bound_pod_event(old.as_deref(), &pod);
         shared.cache().upsert_bound_pod(Arc::new(pod));
         shared.forget_pending(&key);
         shared.queue.with(|q| {
             q.delete(&key);
-            if frees {
-                q.move_all_to_active_or_backoff(now);
+            match event {
+                BoundPodEvent::Irrelevant => {}
+                BoundPodEvent::MayFree => q.move_all_to_active_or_backoff(now),
+                BoundPodEvent::Added => q.move_to_active_or_backoff_if(now, needs_other_pods),
             }
         });
     } else if shared.is_responsible_for(&pod) {
@@ -272,5 +329,68 @@ fn on_pod_applied(shared: &Shared, pod: Pod) {
     } else {
         shared.forget_pending(&key);
         shared.queue.with(|q| q.delete(&key));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn pod(v: serde_json::Value) -> Pod {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn node_heartbeats_are_not_relevant_but_label_and_capacity_changes_are() {
+        let n = |labels: serde_json::Value, cpu: &str, ready: &str| -> Node {
+            serde_json::from_value(json!({"metadata": {"name": "n", "labels": labels},
+                "status": {"allocatable": {"cpu": cpu}, "conditions": [{"type": "Ready", "status": ready}]}}))
+            .unwrap()
+        };
+        let base = n(json!({"a": "1"}), "1", "True");
+        assert!(!node_update_is_relevant(
+            &base,
+            &n(json!({"a": "1"}), "1", "False")
+        ));
+        assert!(node_update_is_relevant(
+            &base,
+            &n(json!({"a": "2"}), "1", "True")
+        ));
+        assert!(node_update_is_relevant(
+            &base,
+            &n(json!({"a": "1"}), "2", "True")
+        ));
+    }
+
+    #[test]
+    fn bound_pod_events_are_classified_by_what_they_may_free() {
+        let p = pod(
+            json!({"metadata": {"name": "p", "labels": {"app": "x"}}, "spec": {"nodeName": "n", "containers": []}}),
+        );
+        assert_eq!(bound_pod_event(None, &p), BoundPodEvent::Added);
+        assert_eq!(bound_pod_event(Some(&p), &p), BoundPodEvent::Irrelevant);
+        let relabelled = pod(
+            json!({"metadata": {"name": "p", "labels": {"app": "y"}}, "spec": {"nodeName": "n", "containers": []}}),
+        );
+        assert_eq!(
+            bound_pod_event(Some(&p), &relabelled),
+            BoundPodEvent::MayFree
+        );
+        let done = pod(
+            json!({"metadata": {"name": "p"}, "spec": {"nodeName": "n", "containers": []}, "status": {"phase": "Failed"}}),
+        );
+        assert_eq!(bound_pod_event(Some(&p), &done), BoundPodEvent::MayFree);
+    }
+
+    #[test]
+    fn only_pods_with_pod_affinity_or_spread_need_other_pods() {
+        assert!(!needs_other_pods(&pod(
+            json!({"metadata": {"name": "p"}, "spec": {"containers": []}})
+        )));
+        assert!(needs_other_pods(&pod(
+            json!({"metadata": {"name": "p"}, "spec": {"containers": [],
+            "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "z", "whenUnsatisfiable": "DoNotSchedule"}]}})
+        )));
     }
 }

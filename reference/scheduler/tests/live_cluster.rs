@@ -85,9 +85,20 @@ impl Run {
     }
 
     async fn pod(&self, name: &str, cpu: &str) -> Pod {
+        self.pod_with(name, cpu, json!({}), json!({})).await
+    }
+
+    async fn pod_with(
+        &self,
+        name: &str,
+        cpu: &str,
+        labels: serde_json::Value,
+        affinity: serde_json::Value,
+    ) -> Pod {
         let api: Api<Pod> = Api::namespaced(self.client.clone(), NS);
-        let pod: Pod = serde_json::from_value(json!({"metadata": {"name": name},
+        let pod: Pod = serde_json::from_value(json!({"metadata": {"name": name, "labels": labels},
             "spec": {"schedulerName": self.scheduler_name(), "nodeSelector": {"e2e-run": self.id},
+                "affinity": affinity,
                 "containers": [{"name": "c", "image": "busybox", "resources": {"requests": {"cpu": cpu}}}]}}))
         .unwrap();
         api.create(&PostParams::default(), &pod).await.unwrap()
@@ -307,4 +318,50 @@ async fn a_standby_takes_over_when_the_leader_stops_and_no_pod_is_bound_twice() 
     handle_b.await.unwrap();
     let pods: Vec<&str> = names.iter().map(String::as_str).collect();
     r.cleanup(&[&n], &pods).await;
+}
+
+#[tokio::test]
+#[ignore = "needs a live API server (KUBECONFIG); see the file header"]
+async fn a_pod_waiting_for_affinity_is_scheduled_once_its_partner_is_bound() {
+    let r = Run::new().await;
+    let n = format!("node-{}", r.id);
+    r.node(&n, "4", "8Gi").await;
+    let (stop, handle) = r.start("a");
+    let app = format!("db-{}", r.id);
+    let web = format!("web-{}", r.id);
+    r.pod_with(&web, "10m", json!({}), json!({"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"labelSelector": {"matchLabels": {"app": app}}, "topologyKey": "kubernetes.io/hostname"}]}}))
+        .await;
+    let pods: Api<Pod> = Api::namespaced(r.client.clone(), NS);
+    let message = eventually(
+        Duration::from_secs(10),
+        "web to be unschedulable",
+        || async {
+            let cond = pods
+                .get(&web)
+                .await
+                .ok()?
+                .status?
+                .conditions?
+                .into_iter()
+                .find(|c| c.type_ == "PodScheduled")?;
+            (cond.status == "False").then_some(cond.message?)
+        },
+    )
+    .await;
+    assert!(
+        message.contains("node(s) didn't match pod affinity rules"),
+        "{message}"
+    );
+    let db = format!("db-{}", r.id);
+    r.pod_with(&db, "10m", json!({"app": app}), json!({})).await;
+    let db_node = eventually(Duration::from_secs(10), "db bound", || r.node_of(&db)).await;
+    let web_node = eventually(Duration::from_secs(10), "web bound after db", || {
+        r.node_of(&web)
+    })
+    .await;
+    assert_eq!(web_node, db_node);
+    stop.cancel();
+    handle.await.unwrap();
+    r.cleanup(&[&n], &[&web, &db]).await;
 }

@@ -236,10 +236,16 @@ impl SchedulingQueue {
     /// A cluster event that may make unschedulable pods fit: move them all to active (or
     /// backoff while their backoff lasts).
     pub fn move_all_to_active_or_backoff(&mut self, now: Instant) {
+        self.move_to_active_or_backoff_if(now, |_| true);
+    }
+
+    /// Like [`Self::move_all_to_active_or_backoff`], for the unschedulable pods `may_help`
+    /// selects (a coarse queueing hint: only pods the event could possibly help).
+    pub fn move_to_active_or_backoff_if(&mut self, now: Instant, may_help: impl Fn(&Pod) -> bool) {
         let keys: Vec<String> = self
             .pods
             .iter()
-            .filter(|(_, (_, w))| *w == Where::Unschedulable)
+            .filter(|(_, (p, w))| *w == Where::Unschedulable && may_help(&p.pod))
             .map(|(k, _)| k.clone())
             .collect();
         for key in keys {
@@ -415,5 +421,20 @@ mod tests {
         q.delete("default/p");
         assert!(q.pop(t0).is_none());
         assert_eq!(q.lens(), (0, 0, 0, 0));
+    }
+
+    #[test]
+    fn a_hinted_move_only_releases_the_pods_it_may_help() {
+        let mut q = q();
+        let t0 = Instant::now();
+        for name in ["a", "b"] {
+            q.add_or_update(pod(name, json!({})), t0);
+            let p = q.pop(t0).unwrap();
+            q.add_unschedulable(p, 0, t0);
+        }
+        let later = t0 + Duration::from_secs(5);
+        q.move_to_active_or_backoff_if(later, |p| p.metadata.name.as_deref() == Some("b"));
+        assert_eq!(q.lens(), (1, 0, 1, 0));
+        assert_eq!(name(&q.pop(later).unwrap()), "b");
     }
 }
