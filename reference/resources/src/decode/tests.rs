@@ -220,3 +220,34 @@ fn patched_objects_are_checked_like_bodies() {
     let warned = decode_value(deployments(), &patched, FieldValidation::Warn).unwrap();
     assert_eq!(warned.warnings, ["unknown field \"spec.foo\""]);
 }
+
+#[test]
+fn timestamps_quantities_and_int_or_strings_round_trip_unchanged() {
+    let raw = body(json!({
+        "metadata": {"name": "p", "creationTimestamp": "2024-01-01T00:00:00Z"},
+        "spec": {"containers": [{"name": "a", "image": "x", "resources": {"limits": {"cpu": "500m", "memory": "1Gi"}},
+                                 "livenessProbe": {"httpGet": {"port": "http"}}, "readinessProbe": {"tcpSocket": {"port": 8080}}}]},
+        "status": {"startTime": "2024-01-01T00:00:01Z"}
+    }));
+    let d = decode(pods(), &raw, Format::Json, FieldValidation::Strict).unwrap();
+    assert_eq!(
+        d.object["metadata"]["creationTimestamp"],
+        "2024-01-01T00:00:00Z"
+    );
+    assert_eq!(d.object["status"]["startTime"], "2024-01-01T00:00:01Z");
+    let c = &d.object["spec"]["containers"][0];
+    assert_eq!(
+        c["resources"]["limits"],
+        json!({"cpu": "500m", "memory": "1Gi"})
+    );
+    assert_eq!(c["livenessProbe"]["httpGet"]["port"], "http");
+    assert_eq!(c["readinessProbe"]["tcpSocket"]["port"], 8080);
+}
+
+#[test]
+fn micro_times_keep_their_precision() {
+    let info = lookup("events.k8s.io", "v1", "events").unwrap();
+    let raw = body(json!({"metadata": {"name": "e"}, "eventTime": "2024-01-01T00:00:00.123456Z"}));
+    let d = decode(info, &raw, Format::Json, FieldValidation::Strict).unwrap();
+    assert_eq!(d.object["eventTime"], "2024-01-01T00:00:00.123456Z");
+}

@@ -334,3 +334,26 @@ fn column_definitions_are_cheap_after_the_first_table() {
         start.elapsed()
     );
 }
+
+#[test]
+fn pod_table_snapshot() {
+    let pods = vec![
+        json!({"metadata": {"name": "running", "creationTimestamp": "2024-01-01T11:00:00Z"},
+               "spec": {"nodeName": "node-1", "containers": [{"name": "a"}], "readinessGates": [{"conditionType": "x/ready"}]},
+               "status": {"phase": "Running", "podIPs": [{"ip": "10.0.0.7"}], "conditions": [{"type": "x/ready", "status": "True"}],
+                          "containerStatuses": [{"name": "a", "ready": true, "restartCount": 0, "state": {"running": {}}}]}}),
+        json!({"metadata": {"name": "pending", "creationTimestamp": "2024-01-01T11:59:58Z"},
+               "spec": {"containers": [{"name": "a"}, {"name": "b"}]}, "status": {"phase": "Pending", "nominatedNodeName": "node-2"}}),
+        json!({"metadata": {"name": "failed", "creationTimestamp": "2023-12-25T12:00:00Z"},
+               "spec": {"containers": [{"name": "a"}]},
+               "status": {"phase": "Failed", "reason": "Evicted"}}),
+    ];
+    let t = to_table(
+        lookup("", "v1", "pods").unwrap(),
+        &pods,
+        IncludeObject::None,
+        now(),
+    );
+    assert_eq!(t["rows"][2]["cells"][2], "Evicted");
+    snapshot("pod_table", &t);
+}
