@@ -43,6 +43,10 @@ pub struct ControllerManagerConfig {
     pub large_cluster_size_threshold: usize,
     /// Endpoints per EndpointSlice (`--max-endpoints-per-slice`, 100).
     pub max_endpoints_per_slice: usize,
+    /// Delay before a Job re-creates a failed pod (10 s, doubling per failure).
+    pub job_backoff_base: Duration,
+    /// Cap on that delay (10 min).
+    pub job_backoff_max: Duration,
     /// Leader election; `None` runs without it (`--leader-elect=false`).
     pub leader_election: Option<LeaderElectionConfig>,
 }
@@ -64,6 +68,8 @@ impl Default for ControllerManagerConfig {
             unhealthy_zone_threshold: 0.55,
             large_cluster_size_threshold: 50,
             max_endpoints_per_slice: 100,
+            job_backoff_base: Duration::from_secs(10),
+            job_backoff_max: Duration::from_secs(600),
             leader_election: Some(LeaderElectionConfig::for_component(COMPONENT)),
         }
     }
@@ -134,6 +140,13 @@ impl ControllerManagerConfig {
     /// Sets the endpoints-per-slice limit.
     pub fn max_endpoints_per_slice(mut self, n: usize) -> Self {
         self.max_endpoints_per_slice = n.max(1);
+        self
+    }
+
+    /// Sets the Job pod-failure backoff.
+    pub fn job_backoff(mut self, base: Duration, max: Duration) -> Self {
+        self.job_backoff_base = base;
+        self.job_backoff_max = max;
         self
     }
 

@@ -9,6 +9,7 @@ pub mod endpoints;
 pub mod endpointslice;
 pub mod garbagecollector;
 pub mod inventory;
+pub mod job;
 pub mod manager;
 pub mod namespace;
 pub mod nodelifecycle;

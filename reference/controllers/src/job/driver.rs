@@ -1,0 +1,175 @@
+//! The Job driver: watches Jobs and Pods, creates / deletes pods and writes status.
+//! Entry point: [`start`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, Patch, PatchParams};
+use kube::{Resource as _, ResourceExt};
+use serde_json::json;
+use tokio::task::JoinHandle;
+
+use super::plan::{Backoff, plan, pod_from_template};
+use crate::runtime::claim::{Claimant, claim_pods, owner_is_live};
+use crate::runtime::context::Ctx;
+use crate::runtime::expectations::Expectations;
+use crate::runtime::informers::{Change, Informer};
+use crate::runtime::podcontrol::PodControl;
+use crate::runtime::queue::WorkQueue;
+use crate::runtime::worker::{
+    Reconciler, SyncError, enqueue_all, key_of, spawn_resync, spawn_watch, split_key,
+};
+use crate::util::owner::{Owner, controller_key};
+use crate::util::pods;
+use crate::util::selector::from_label_selector;
+use crate::util::time::now_seconds;
+
+/// Upstream `--concurrent-job-syncs` default.
+pub const DEFAULT_WORKERS: usize = 5;
+const NAME: &str = "job";
+
+struct JobController {
+    client: kube::Client,
+    jobs: Arc<Informer<Job>>,
+    pods: Arc<Informer<Pod>>,
+    control: PodControl,
+    backoff: Backoff,
+}
+
+/// Starts the Job controller.
+pub fn start(ctx: &Ctx, queue: Arc<WorkQueue>) -> Vec<JoinHandle<()>> {
+    let jobs = ctx.informers.get::<Job>();
+    let pods = ctx.informers.get::<Pod>();
+    let expectations = Arc::new(Expectations::new(ctx.config.expectations_timeout));
+    let resync = {
+        let (j, q) = (jobs.clone(), queue.clone());
+        move || enqueue_all(&j, &q)
+    };
+    let (q, e) = (queue.clone(), expectations.clone());
+    let mut tasks = vec![spawn_watch(
+        &jobs,
+        move |c: &Change<Job>| {
+            if let Some(j) = c.latest() {
+                if c.is_delete() {
+                    e.delete(&key_of(j.as_ref()));
+                }
+                q.add(key_of(j.as_ref()));
+            }
+        },
+        resync.clone(),
+    )];
+    let (q, e) = (queue.clone(), expectations.clone());
+    tasks.push(spawn_watch(
+        &pods,
+        move |c: &Change<Pod>| {
+            let Some(pod) = c.latest() else { return };
+            if let Some(key) = controller_key(&pod.metadata, "Job") {
+                if c.is_delete() || pod.metadata.deletion_timestamp.is_some() {
+                    e.deletion_observed(&key, &pods::key(pod));
+                } else if c.is_add() {
+                    e.creation_observed(&key);
+                }
+                q.add(key);
+            }
+        },
+        resync,
+    ));
+    tasks.push(spawn_resync(
+        jobs.clone(),
+        queue.clone(),
+        ctx.config.resync_period,
+    ));
+    let control = PodControl::new(
+        ctx.client.clone(),
+        ctx.events("job-controller"),
+        expectations,
+    );
+    let reconciler = Arc::new(JobController {
+        client: ctx.client.clone(),
+        jobs,
+        pods,
+        control,
+        backoff: Backoff {
+            base: ctx.config.job_backoff_base,
+            max: ctx.config.job_backoff_max,
+        },
+    });
+    tasks.push(ctx.spawn_workers(NAME, queue, reconciler, DEFAULT_WORKERS));
+    tasks
+}
+
+#[async_trait::async_trait]
+impl Reconciler for JobController {
+    async fn sync(&self, key: &str) -> Result<Option<Duration>, SyncError> {
+        let (ns, name) = split_key(key);
+        let Some(job) = self.jobs.get(ns, name) else {
+            self.control.expectations().delete(key);
+            return Ok(None);
+        };
+        let ns = job.namespace().unwrap_or_default();
+        let spec = job.spec.clone().unwrap_or_default();
+        let selector =
+            from_label_selector(spec.selector.as_ref()).map_err(|e| SyncError::Invalid {
+                key: key.into(),
+                message: e.to_string(),
+            })?;
+        let owner = Owner::new(
+            "batch/v1",
+            "Job",
+            name,
+            job.metadata.uid.as_deref().unwrap_or_default(),
+        );
+        let candidates: Vec<Arc<Pod>> = self
+            .pods
+            .list()
+            .into_iter()
+            .filter(|p| p.metadata.namespace.as_deref() == Some(ns.as_str()))
+            .collect();
+        let live: Api<Job> = Api::namespaced(self.client.clone(), &ns);
+        let who = Claimant {
+            owner: &owner,
+            deleting: job.metadata.deletion_timestamp.is_some(),
+            selector: selector.as_ref(),
+        };
+        let owned = claim_pods(
+            &self.client,
+            &ns,
+            who,
+            &candidates,
+            owner_is_live(live.clone(), name, &owner.uid),
+        )
+        .await?;
+        if !self.control.expectations().satisfied(key) {
+            return Ok(None);
+        }
+        let p = plan(&job, &owned, now_seconds(), self.backoff);
+        let about = job.object_ref(&());
+        let mut error = None;
+        if !p.delete.is_empty() {
+            error = self.control.delete(key, &p.delete, &about).await;
+        }
+        if p.create > 0 {
+            error = error.or(self
+                .control
+                .create(key, vec![pod_from_template(&job); p.create], &about)
+                .await);
+        }
+        if let Some(status) = &p.status {
+            live.patch_status(
+                name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({ "status": status })),
+            )
+            .await?;
+        }
+        for e in &p.events {
+            self.control.event(&about, e).await;
+        }
+        match error {
+            Some(e) => Err(SyncError::Partial(e)),
+            None => Ok(p.requeue),
+        }
+    }
+}
