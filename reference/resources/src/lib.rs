@@ -13,13 +13,15 @@
 pub mod decode;
 pub mod defaults;
 pub mod fields;
+/// Upstream's name and label format checks, shared by selectors and validation.
+pub mod names;
 pub mod openapi;
 pub mod patch;
 pub mod registry;
 pub mod selector;
 pub mod table;
+/// The k8s-openapi type behind each registry entry (schemas, typed round-trips).
+pub mod types;
 pub mod validation;
 
 pub use registry::ResourceInfo;
-pub mod names;
-pub mod types;
