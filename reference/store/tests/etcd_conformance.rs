@@ -167,3 +167,25 @@ async fn wait_for_health(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test]
+async fn an_unreachable_etcd_fails_with_a_clear_unavailable_error() {
+    // A port that was free a moment ago: nothing listens there, so connecting is refused.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let store =
+        refkube_store::open(&format!("etcd:http://127.0.0.1:{port}")).expect("open is lazy");
+    let err = store.get("/registry/x").await.expect_err("no etcd there");
+    assert!(
+        matches!(&err, refkube_store::StoreError::Unavailable(m) if m.contains("no etcd endpoint reachable")),
+        "{err}"
+    );
+    let health = store.health().await;
+    assert_eq!(health.len(), 1);
+    assert!(
+        !health[0].healthy && health[0].name == "etcd-0",
+        "{health:?}"
+    );
+}
