@@ -9,7 +9,7 @@ use std::sync::Arc;
 use k8s_openapi::api::core::v1::{Node, Pod};
 
 use crate::framework::Snapshot;
-use crate::framework::types::ClusterObjects;
+use crate::framework::types::{ClusterObjects, PodInfo};
 
 /// Errors from cache bookkeeping.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -48,9 +48,10 @@ pub fn is_terminal(pod: &Pod) -> bool {
     )
 }
 
+/// A placed pod with its requests computed once (not on every cycle).
 #[derive(Clone, Debug)]
 struct CachedPod {
-    pod: Arc<Pod>,
+    info: PodInfo,
     assumed: bool,
 }
 
@@ -107,7 +108,7 @@ impl Cache {
         self.pods.insert(
             key,
             CachedPod {
-                pod,
+                info: PodInfo::new(pod),
                 assumed: false,
             },
         );
@@ -137,7 +138,13 @@ impl Cache {
         if self.pods.contains_key(&key) {
             return Err(CacheError::AlreadyPresent(key));
         }
-        self.pods.insert(key, CachedPod { pod, assumed: true });
+        self.pods.insert(
+            key,
+            CachedPod {
+                info: PodInfo::new(pod),
+                assumed: true,
+            },
+        );
         Ok(())
     }
 
@@ -155,7 +162,7 @@ impl Cache {
 
     /// The placed (bound or assumed) pod under `key`.
     pub fn pod(&self, key: &str) -> Option<Arc<Pod>> {
-        self.pods.get(key).map(|p| p.pod.clone())
+        self.pods.get(key).map(|p| p.info.pod.clone())
     }
 
     /// True when the pod is placed (bound or assumed) on some node.
@@ -166,8 +173,8 @@ impl Cache {
     /// The cycle's view: every node with its pods, plus `objects`.
     pub fn snapshot(&self, objects: ClusterObjects) -> Snapshot {
         let nodes: Vec<Arc<Node>> = self.nodes.values().cloned().collect();
-        let pods: Vec<Arc<Pod>> = self.pods.values().map(|p| p.pod.clone()).collect();
-        Snapshot::build(&nodes, &pods, objects)
+        let pods: Vec<PodInfo> = self.pods.values().map(|p| p.info.clone()).collect();
+        Snapshot::build_from_infos(&nodes, pods, objects)
     }
 }
 

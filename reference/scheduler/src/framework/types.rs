@@ -142,7 +142,11 @@ impl NodeInfo {
 
     /// Accounts a pod on this node.
     pub fn add_pod(&mut self, pod: Arc<Pod>) {
-        let info = PodInfo::new(pod);
+        self.add_pod_info(PodInfo::new(pod));
+    }
+
+    /// Accounts a pod whose requests are already computed.
+    pub fn add_pod_info(&mut self, info: PodInfo) {
         self.requested.add(&info.requests);
         self.non_zero_requested.add(&info.non_zero);
         if let Some(spec) = info.pod.spec.as_ref() {
@@ -206,6 +210,16 @@ impl Snapshot {
     /// Builds a snapshot from nodes and pods, as the cache does; used by tests and by the
     /// cache itself. Pods whose node is unknown are ignored.
     pub fn build(nodes: &[Arc<Node>], pods: &[Arc<Pod>], objects: ClusterObjects) -> Snapshot {
+        let infos: Vec<PodInfo> = pods.iter().map(|p| PodInfo::new(p.clone())).collect();
+        Snapshot::build_from_infos(nodes, infos, objects)
+    }
+
+    /// As [`Snapshot::build`], with pod requests already computed (the cache keeps them).
+    pub fn build_from_infos(
+        nodes: &[Arc<Node>],
+        pods: Vec<PodInfo>,
+        objects: ClusterObjects,
+    ) -> Snapshot {
         let mut infos: Vec<NodeInfo> = nodes.iter().map(|n| NodeInfo::new(n.clone())).collect();
         infos.sort_by(|a, b| a.name().cmp(b.name()));
         let index: HashMap<String, usize> = infos
@@ -214,9 +228,9 @@ impl Snapshot {
             .map(|(i, n)| (n.name().to_string(), i))
             .collect();
         for pod in pods {
-            let node = pod.spec.as_ref().and_then(|s| s.node_name.as_deref());
-            if let Some(i) = node.and_then(|n| index.get(n)) {
-                infos[*i].add_pod(pod.clone());
+            let node = pod.pod.spec.as_ref().and_then(|s| s.node_name.as_deref());
+            if let Some(i) = node.and_then(|n| index.get(n)).copied() {
+                infos[i].add_pod_info(pod);
             }
         }
         fill_image_states(&mut infos);
