@@ -16,6 +16,7 @@ pub mod nodelifecycle;
 pub mod replicaset;
 pub mod replication;
 pub mod runtime;
+pub mod statefulset;
 pub mod tainteviction;
 pub mod util;
 
