@@ -1,6 +1,10 @@
 //! VolumeRestrictions filter: the same GCE PD / EBS volume / iSCSI IQN / RBD image cannot be
 //! mounted twice on a node (unless read-only where allowed), and a ReadWriteOncePod claim
 //! can be used by one pod only (k8s-behaviour.md §1.7).
+//!
+//! The ReadWriteOncePod conflict is `Unschedulable`, as upstream since v1.27 (preemption
+//! of the holder could help); k8s-behaviour.md §1.7 lists the older
+//! `UnschedulableAndUnresolvable` from when the check ran in PreFilter.
 
 use k8s_openapi::api::core::v1::{Pod, Volume};
 
@@ -152,7 +156,7 @@ impl FilterPlugin for VolumeRestrictions {
             .read::<PreFilterState>(STATE_KEY)
             .is_some_and(|s| s.conflicting_rwop_pods > 0)
         {
-            return Status::unresolvable(ERR_REASON_READ_WRITE_ONCE_POD_CONFLICT);
+            return Status::unschedulable(ERR_REASON_READ_WRITE_ONCE_POD_CONFLICT);
         }
         Status::success()
     }
@@ -254,7 +258,7 @@ mod tests {
         let (_, s) = VolumeRestrictions.pre_filter(&mut st, &p, &snap);
         assert!(s.is_success());
         let s = VolumeRestrictions.filter(&st, &p, &snap.nodes[1]);
-        assert_eq!(s.code, Code::UnschedulableAndUnresolvable);
+        assert_eq!(s.code, Code::Unschedulable);
         assert_eq!(s.reasons, vec![ERR_REASON_READ_WRITE_ONCE_POD_CONFLICT]);
     }
 
