@@ -83,6 +83,14 @@ pub enum Command {
         #[arg(long, default_value_t = 8080)]
         port: u16,
     },
+    /// Runs a program in place of this process once it is tied to the kubelet (the
+    /// process runtime starts every host program this way; see [`tie_to_parent`]).
+    #[command(hide = true)]
+    Exec {
+        /// The program and its arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+        argv: Vec<String>,
+    },
     /// Prints numbered log lines spread over a duration.
     LogsGenerator {
         /// Total lines (also `--log-lines-total`).
@@ -164,9 +172,48 @@ pub fn hostname() -> String {
         .unwrap_or_else(|| "localhost".into())
 }
 
+/// The environment variable through which the process runtime tells its children the
+/// kubelet's pid.
+pub const KUBELET_PID_ENV: &str = "REFKUBE_KUBELET_PID";
+
+/// Makes this process die with the kubelet that started it (`PR_SET_PDEATHSIG`), so a
+/// killed kubelet leaves no container processes holding pod IPs behind. Does nothing
+/// unless started by the process runtime (`REFKUBE_KUBELET_PID` set).
+pub fn tie_to_parent() {
+    let Some(kubelet) = std::env::var(KUBELET_PID_ENV)
+        .ok()
+        .and_then(|p| p.parse::<i32>().ok())
+    else {
+        return;
+    };
+    // Best effort: if the kernel refuses, the kubelet's process-group kill still applies.
+    let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
+    // The kubelet may have died before the death signal was armed.
+    if nix::unistd::getppid().as_raw() != kubelet {
+        std::process::exit(137);
+    }
+}
+
+/// Replaces this process with `argv` (exit code 127 if it cannot be run, as a shell
+/// reports a missing command).
+fn exec(argv: &[String]) -> i32 {
+    use std::os::unix::process::CommandExt;
+    let Some((program, args)) = argv.split_first() else {
+        return 127;
+    };
+    let err = std::process::Command::new(program)
+        .args(args)
+        .env_remove(KUBELET_PID_ENV)
+        .exec();
+    eprintln!("exec: {program:?}: {err}");
+    127
+}
+
 /// Runs agnhost with `cli` until it is done; returns the process exit code.
 pub async fn run(cli: Cli) -> Result<i32, AgnhostError> {
+    tie_to_parent();
     match cli.command {
+        Command::Exec { argv } => Ok(exec(&argv)),
         Command::Pause => simple::pause().await,
         Command::Netexec {
             http_port,
@@ -238,6 +285,17 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn exec_takes_the_whole_command_line_after_it() {
+        let cli = parse(["agnhost", "exec", "--", "sh", "-c", "exit 3"]).unwrap();
+        assert_eq!(
+            cli.command,
+            Command::Exec {
+                argv: vec!["sh".into(), "-c".into(), "exit 3".into()]
+            }
+        );
     }
 
     #[test]

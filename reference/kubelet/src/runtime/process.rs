@@ -120,10 +120,12 @@ impl ProcessRuntime {
                 cmd.args(prefix).args(args);
                 Ok(cmd)
             }
+            // Through `agnhost exec`, which ties the program's life to this process
+            // before becoming it (see agnhost::tie_to_parent).
             Workload::Host { program, args } => {
-                let mut cmd = Command::new(program);
-                cmd.args(args);
-                Ok(cmd)
+                let mut argv = vec!["exec".to_string(), "--".to_string(), program.clone()];
+                argv.extend(args.iter().cloned());
+                self.command(&Workload::Agnhost(argv))
             }
         }
     }
@@ -143,6 +145,10 @@ impl ProcessRuntime {
                 "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             )
             .envs(env.iter().map(|(k, v)| (k, v)))
+            .env(
+                crate::agnhost::KUBELET_PID_ENV,
+                std::process::id().to_string(),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
