@@ -58,7 +58,11 @@ async fn entry(State(state): State<Arc<AppState>>, req: Request) -> Response {
         verb: parts.method.as_str().to_ascii_lowercase(),
         request_uri: parts.uri.to_string(),
         user_agent: header_str(header::USER_AGENT),
-        source_ip: "127.0.0.1".into(),
+        source_ip: parts
+            .extensions
+            .get::<crate::server::Peer>()
+            .map(|p| p.0.ip().to_string())
+            .unwrap_or_default(),
         received,
         ..Default::default()
     };

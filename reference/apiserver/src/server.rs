@@ -50,6 +50,10 @@ pub enum ServerError {
     Bootstrap(crate::status::ApiError),
 }
 
+/// The client address of a request's connection.
+#[derive(Clone, Copy, Debug)]
+pub struct Peer(pub SocketAddr);
+
 /// A running API server.
 pub struct ApiServer {
     addr: SocketAddr,
@@ -208,7 +212,7 @@ async fn accept_loop(
             _ = shutdown.changed() => break,
             a = listener.accept() => a,
         };
-        let (stream, _) = match accepted {
+        let (stream, peer) = match accepted {
             Ok(s) => s,
             Err(e) => {
                 tracing::warn!(error = %e, "accept failed");
@@ -216,7 +220,14 @@ async fn accept_loop(
             }
         };
         let _ = stream.set_nodelay(true);
-        let svc = TowerToHyperService::new(router.clone());
+        // The peer address rides along in the request extensions (audit sourceIPs).
+        let svc = TowerToHyperService::new(tower::ServiceExt::map_request(
+            router.clone(),
+            move |mut req: http::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(Peer(peer));
+                req
+            },
+        ));
         let tls = tls.clone();
         conns.spawn(async move {
             let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());

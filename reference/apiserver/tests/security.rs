@@ -55,6 +55,7 @@ async fn tokens_authenticate_and_unknown_ones_get_401() {
     assert_eq!(ev["objectRef"]["name"], "default");
     assert_eq!(ev["responseStatus"]["code"], 200);
     assert_eq!(ev["apiVersion"], "audit.k8s.io/v1");
+    assert_eq!(ev["sourceIPs"][0], "127.0.0.1");
 }
 
 #[tokio::test]

@@ -173,18 +173,10 @@ async fn apiserver(a: ApiserverArgs) -> anyhow::Result<()> {
     let server = refkube_apiserver::ApiServer::bind(config, store).await?;
     println!("refkube apiserver is serving at {}", server.url());
     if let Some(path) = &a.server.kubeconfig {
-        let cluster = match server.ca_pem() {
-            Some(ca) => format!(
-                "    server: {}\n    certificate-authority-data: {}\n",
-                server.url(),
-                base64::Engine::encode(&base64::engine::general_purpose::STANDARD, ca)
-            ),
-            None => format!("    server: {}\n", server.url()),
-        };
-        let yaml = format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: refkube\n  cluster:\n{cluster}contexts:\n- name: refkube\n  context:\n    cluster: refkube\n    user: refkube\ncurrent-context: refkube\nusers:\n- name: refkube\n  user: {{}}\n"
-        );
-        write_kubeconfig(path, &yaml)?;
+        write_kubeconfig(
+            path,
+            &crate::kubeconfig::render(&server.url(), server.ca_pem(), None),
+        )?;
     }
     tokio::signal::ctrl_c()
         .await

@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use base64::Engine;
 use ipnet::Ipv4Net;
 use refkube_apiserver::{ApiServer, ApiServerConfig};
 use refkube_store::Store;
@@ -155,25 +154,7 @@ impl Cluster {
 
     /// A kubeconfig with cluster, context and user all named `refkube`.
     pub fn kubeconfig_yaml(&self) -> String {
-        let mut cluster = serde_json::json!({"server": self.api_url()});
-        if let Some(ca) = self.server.ca_pem() {
-            cluster["certificate-authority-data"] =
-                serde_json::json!(base64::engine::general_purpose::STANDARD.encode(ca));
-        }
-        let user = match &self.token {
-            Some(t) => serde_json::json!({"token": t}),
-            None => serde_json::json!({}),
-        };
-        let kc = serde_json::json!({
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [{"name": "refkube", "cluster": cluster}],
-            "contexts": [{"name": "refkube", "context": {"cluster": "refkube", "user": "refkube"}}],
-            "current-context": "refkube",
-            "users": [{"name": "refkube", "user": user}],
-            "preferences": {},
-        });
-        serde_yaml::to_string(&kc).unwrap_or_default()
+        crate::kubeconfig::render(&self.api_url(), self.server.ca_pem(), self.token.as_deref())
     }
 
     /// A kube client for this cluster.

@@ -5,5 +5,6 @@
 
 pub mod cli;
 pub mod cluster;
+pub mod kubeconfig;
 
 pub use cluster::{Cluster, ClusterConfig};
