@@ -1,6 +1,6 @@
 //! Defaulting and mutating admission that needs no cluster state: upstream's
 //! `SetDefaults_*` for each kind, the strategies' `PrepareForCreate` pieces that need
-//! no state (pod Pending + QoS class, namespace phase and finalizer, the Job selector),
+//! no state (pod Pending + QoS class, the Job selector),
 //! and the DefaultTolerationSeconds plugin.
 //!
 //! Entry point: [`apply_defaults`]. (ClusterIP allocation needs state and lives in the
@@ -203,16 +203,20 @@ fn service(svc: &mut Value) {
     set_if_absent(spec, "ipFamilies", json!(["IPv4"]));
 }
 
+/// `SetDefaults_Namespace` (the `kubernetes.io/metadata.name` label) and
+/// `SetDefaults_NamespaceStatus`. The `kubernetes` finalizer is the namespace
+/// strategy's PrepareForCreate, not a default: adding it here would undo `/finalize`.
 fn namespace(ns: &mut Value) {
-    if let Some(spec) = obj_mut(ns, "spec") {
-        let finalizers = spec
-            .as_object_mut()
-            .map(|m| m.entry("finalizers").or_insert_with(|| json!([])));
-        if let Some(Value::Array(list)) = finalizers
-            && !list.iter().any(|f| f == "kubernetes")
-        {
-            list.push(json!("kubernetes"));
-        }
+    let name = ns
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    if !name.is_empty()
+        && let Some(Value::Object(labels)) =
+            obj_mut(ns, "metadata").and_then(|m| obj_mut(m, "labels"))
+    {
+        labels.insert("kubernetes.io/metadata.name".into(), json!(name));
     }
     if let Some(status) = obj_mut(ns, "status") {
         set_if_empty(status, "phase", json!("Active"));

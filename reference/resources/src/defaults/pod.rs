@@ -51,7 +51,9 @@ pub fn pod(pod: &mut Value, cfg: &DefaultsConfig) {
         .map(|m| m.entry("status").or_insert_with(|| json!({})));
     if let Some(status @ Value::Object(_)) = status {
         set_if_empty(status, "phase", json!("Pending"));
-        set_if_empty(status, "qosClass", json!(qos));
+        // Upstream computes the class after defaulting (requests copied from limits),
+        // and resources are immutable, so recomputing always gives the right class.
+        status["qosClass"] = json!(qos);
     }
     default_toleration_seconds(pod, cfg);
 }

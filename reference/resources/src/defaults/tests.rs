@@ -220,10 +220,24 @@ fn a_manual_selector_job_keeps_its_selector() {
 }
 
 #[test]
-fn namespaces_are_active_with_the_kubernetes_finalizer() {
+fn namespaces_are_active_and_labelled_with_their_name() {
     let ns = defaulted("", "namespaces", json!({"metadata": {"name": "n"}}));
-    assert_eq!(ns["spec"]["finalizers"], json!(["kubernetes"]));
+    assert_eq!(
+        ns["metadata"]["labels"],
+        json!({"kubernetes.io/metadata.name": "n"})
+    );
     assert_eq!(ns["status"]["phase"], "Active");
+}
+
+#[test]
+fn defaulting_a_finalized_namespace_keeps_its_finalizers_removed() {
+    let ns = defaulted(
+        "",
+        "namespaces",
+        json!({"metadata": {"name": "n"}, "spec": {"finalizers": []}, "status": {"phase": "Terminating"}}),
+    );
+    assert_eq!(ns["spec"]["finalizers"], json!([]));
+    assert_eq!(ns["status"]["phase"], "Terminating");
 }
 
 #[test]
@@ -253,4 +267,15 @@ fn malformed_objects_do_not_panic() {
             apply_defaults(r, &mut obj, &DefaultsConfig::default());
         }
     }
+}
+
+#[test]
+fn the_qos_class_is_recomputed_after_requests_default_to_limits() {
+    let pod = defaulted(
+        "",
+        "pods",
+        json!({"spec": {"containers": [{"name": "a", "image": "x", "resources": {"limits": {"cpu": "1", "memory": "1Gi"}}}]},
+               "status": {"phase": "Pending", "qosClass": "Burstable"}}),
+    );
+    assert_eq!(pod["status"]["qosClass"], "Guaranteed");
 }
