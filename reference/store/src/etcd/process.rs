@@ -35,8 +35,15 @@ pub enum ProcessError {
 /// How long to wait for a member to become healthy.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The etcd binary: `etcd` on PATH, else `/usr/bin/etcd`.
+/// Environment variable naming the etcd binary to use instead of searching for one.
+pub const ETCD_BIN_ENV: &str = "REFKUBE_ETCD_BIN";
+
+/// The etcd binary: `$REFKUBE_ETCD_BIN` if set (None if it is not a file), else `etcd`
+/// on PATH, else `/usr/bin/etcd`.
 pub fn find_binary() -> Option<PathBuf> {
+    if let Some(chosen) = std::env::var_os(ETCD_BIN_ENV) {
+        return Some(PathBuf::from(chosen)).filter(|p| p.is_file());
+    }
     let on_path = std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
             .map(|p| p.join("etcd"))
