@@ -19,6 +19,7 @@ pub mod runtime;
 pub mod statefulset;
 pub mod tainteviction;
 pub mod util;
+pub mod volume;
 
 pub use config::ControllerManagerConfig;
 pub use manager::{ControllerError, run};
