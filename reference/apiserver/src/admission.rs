@@ -182,8 +182,13 @@ pub fn admit_update(
     if mode == Mode::Main && new.get("spec").is_some() {
         let spec_changed = old.get("spec") != new.get("spec");
         // Deployments also count annotation changes: they are copied to ReplicaSets.
-        let ann_changed = info.kind == "Deployment"
-            && old["metadata"].get("annotations") != new["metadata"].get("annotations");
+        let annotations = |o: &Value| {
+            o["metadata"]["annotations"]
+                .as_object()
+                .cloned()
+                .unwrap_or_default()
+        };
+        let ann_changed = info.kind == "Deployment" && annotations(old) != annotations(new);
         if spec_changed || ann_changed {
             let g = old["metadata"]["generation"].as_i64().unwrap_or(0) + 1;
             new["metadata"]["generation"] = json!(g);

@@ -54,7 +54,16 @@ pub async fn ensure(state: &AppState) -> Result<(), ApiError> {
             "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": port}],
         },
     });
-    create_if_absent(state, "services", Some("default"), svc).await?;
+    // Another API server on the same store may have created it (and holds the IP).
+    let services = registered("services")?;
+    if state
+        .store
+        .get(&keys::key(services, Some("default"), "kubernetes"))
+        .await?
+        .is_none()
+    {
+        create_if_absent(state, "services", Some("default"), svc).await?;
+    }
     let endpoints = registered("endpoints")?;
     let ep = json!({
         "apiVersion": "v1", "kind": "Endpoints",

@@ -260,3 +260,70 @@ async fn a_thousand_watchers_share_one_store_watch_per_resource() {
         "no watcher opened its own store watch"
     );
 }
+
+#[tokio::test]
+async fn kube_runtime_watchers_see_changes_with_and_without_streaming_lists() {
+    use kube::runtime::{WatchStreamExt, watcher};
+    let s = common::start().await;
+    let api: Api<ConfigMap> = Api::namespaced(s.client().await, "default");
+    api.create(&PostParams::default(), &cm("before", json!({})))
+        .await
+        .unwrap();
+    for cfg in [
+        watcher::Config::default(),
+        watcher::Config::default().streaming_lists(),
+    ] {
+        let mut objs = watcher(api.clone(), cfg).applied_objects().boxed();
+        let mut wait_for = async |name: &str| {
+            tokio::time::timeout(T, async {
+                while let Some(o) = objs.next().await {
+                    if o.unwrap().metadata.name.as_deref() == Some(name) {
+                        return;
+                    }
+                }
+                panic!("watcher ended before {name}");
+            })
+            .await
+            .unwrap()
+        };
+        wait_for("before").await;
+        let name = format!("after-{}", rand_suffix());
+        api.create(&PostParams::default(), &cm(&name, json!({})))
+            .await
+            .unwrap();
+        wait_for(&name).await;
+    }
+}
+
+fn rand_suffix() -> u32 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    N.fetch_add(1, Ordering::SeqCst)
+}
+
+#[tokio::test]
+async fn two_api_servers_on_one_store_see_each_others_writes() {
+    let store: Arc<dyn refkube_store::Store> = Arc::new(refkube_store::MemoryStore::new());
+    let a = common::start_with(common::config(), store.clone()).await;
+    let b = common::start_with(common::config(), store).await;
+    let on_b: Api<ConfigMap> = Api::namespaced(b.client().await, "default");
+    let rv = on_b
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .metadata
+        .resource_version
+        .unwrap();
+    let stream = on_b.watch(&WatchParams::default(), &rv).await.unwrap();
+    let on_a: Api<ConfigMap> = Api::namespaced(a.client().await, "default");
+    on_a.create(&PostParams::default(), &cm("from-a", json!({})))
+        .await
+        .unwrap();
+    let events: Vec<_> = tokio::time::timeout(T, stream.take(1).try_collect::<Vec<_>>())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        matches!(&events[0], WatchEvent::Added(o) if o.metadata.name.as_deref() == Some("from-a"))
+    );
+}
