@@ -15,7 +15,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::decision::{Decision, Observation, release_record, try_acquire_or_renew};
-use super::{JITTER_FACTOR, LeaderElectionConfig, LeaderElectionError, hostname};
+use super::{JITTER_FACTOR, LeaderElectionConfig, LeaderElectionError, default_identity, hostname};
 use crate::events::EventRecorder;
 
 /// Event reason used for every leader-election event.
@@ -52,8 +52,15 @@ impl std::fmt::Debug for LeaderElector {
 impl LeaderElector {
     /// Validates `config` (upstream's NewLeaderElector checks) and builds a candidate.
     /// Events are recorded with `source.component` = the lease name.
-    pub fn new(client: Client, config: LeaderElectionConfig) -> Result<Self, LeaderElectionError> {
+    /// An empty identity is replaced by a fresh `<hostname>_<uuid>`.
+    pub fn new(
+        client: Client,
+        mut config: LeaderElectionConfig,
+    ) -> Result<Self, LeaderElectionError> {
         config.validate()?;
+        if config.identity.is_empty() {
+            config.identity = default_identity();
+        }
         let recorder = EventRecorder::new(client.clone(), config.name.clone(), hostname());
         Ok(LeaderElector {
             api: Api::namespaced(client, &config.namespace),
@@ -327,5 +334,33 @@ mod tests {
         };
         assert!(is_conflict(&status(409)));
         assert!(!is_conflict(&status(500)));
+    }
+
+    #[tokio::test]
+    async fn electors_built_from_one_config_get_distinct_identities() {
+        let url = "http://127.0.0.1:9".parse().unwrap();
+        let client = Client::try_from(kube::Config::new(url)).unwrap();
+        let config = LeaderElectionConfig::for_component("kube-scheduler");
+        let a = LeaderElector::new(client.clone(), config.clone()).unwrap();
+        let b = LeaderElector::new(client.clone(), config).unwrap();
+        assert_ne!(a.identity(), b.identity());
+        assert!(a.identity().starts_with(&format!("{}_", hostname())));
+        let fixed = LeaderElector::new(
+            client,
+            LeaderElectionConfig::for_component("x").identity("me"),
+        )
+        .unwrap();
+        assert_eq!(fixed.identity(), "me");
+    }
+
+    #[tokio::test]
+    async fn an_invalid_config_is_refused_before_any_request() {
+        let client =
+            Client::try_from(kube::Config::new("http://127.0.0.1:9".parse().unwrap())).unwrap();
+        let bad = LeaderElectionConfig::for_component("x").retry_period(Duration::from_secs(9));
+        assert!(matches!(
+            LeaderElector::new(client, bad),
+            Err(LeaderElectionError::RenewDeadlineTooShort { .. })
+        ));
     }
 }

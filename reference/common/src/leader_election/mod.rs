@@ -64,7 +64,7 @@ pub enum LeaderElectionError {
         /// Which setting.
         field: &'static str,
     },
-    /// The Lease needs a name and a namespace; the candidate needs an identity.
+    /// The Lease needs a name and a namespace.
     #[error("leader election {field} must not be empty")]
     Empty {
         /// Which setting.
@@ -73,7 +73,8 @@ pub enum LeaderElectionError {
 }
 
 /// Where and how to elect. `Default` is upstream's component-base defaults
-/// (kube-system, 15 s / 10 s / 2 s, identity `<hostname>_<uuid>`) with no lease name;
+/// (kube-system, 15 s / 10 s / 2 s, identity `<hostname>_<uuid>` generated per elector)
+/// with no lease name;
 /// use [`LeaderElectionConfig::for_component`] or [`LeaderElectionConfig::lease`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct LeaderElectionConfig {
@@ -81,7 +82,9 @@ pub struct LeaderElectionConfig {
     pub namespace: String,
     /// Name of the Lease (`kube-scheduler`, `kube-controller-manager`).
     pub name: String,
-    /// This candidate's identity, written to `holderIdentity`.
+    /// This candidate's identity, written to `holderIdentity`. Empty (the default) means
+    /// "generate `<hostname>_<uuid>` when the elector is built", so two electors built from
+    /// one cloned config never share an identity (which would let both lead).
     pub identity: String,
     /// How long a non-renewed lease stays valid, judged from when a candidate observed it.
     pub lease_duration: Duration,
@@ -99,7 +102,7 @@ impl Default for LeaderElectionConfig {
         LeaderElectionConfig {
             namespace: "kube-system".to_string(),
             name: String::new(),
-            identity: default_identity(),
+            identity: String::new(),
             lease_duration: Duration::from_secs(15),
             renew_deadline: Duration::from_secs(10),
             retry_period: Duration::from_secs(2),
@@ -162,9 +165,6 @@ impl LeaderElectionConfig {
             return Err(LeaderElectionError::Empty {
                 field: "lease namespace",
             });
-        }
-        if self.identity.is_empty() {
-            return Err(LeaderElectionError::Empty { field: "identity" });
         }
         if self.lease_duration <= self.renew_deadline {
             return Err(
