@@ -42,6 +42,8 @@ pub struct ApiServerConfig {
     pub default_kubelet_port: u16,
     /// Create the system namespaces and the `kubernetes` Service at start-up.
     pub bootstrap: bool,
+    /// `--etcd-compaction-interval` (upstream 5 min); None never compacts.
+    pub compaction_interval: Option<Duration>,
 }
 
 impl Default for ApiServerConfig {
@@ -62,6 +64,7 @@ impl Default for ApiServerConfig {
             defaults: DefaultsConfig::default(),
             default_kubelet_port: 10250,
             bootstrap: true,
+            compaction_interval: Some(Duration::from_secs(300)),
         }
     }
 }
@@ -110,6 +113,10 @@ impl ApiServerConfig {
     }
     pub fn defaults(mut self, d: DefaultsConfig) -> Self {
         self.defaults = d;
+        self
+    }
+    pub fn compaction_interval(mut self, every: Option<Duration>) -> Self {
+        self.compaction_interval = every;
         self
     }
     pub fn bootstrap(mut self, on: bool) -> Self {

@@ -9,6 +9,7 @@ pub mod admission;
 pub mod audit;
 pub mod auth;
 pub mod bootstrap;
+pub mod compactor;
 pub mod componentstatus;
 pub mod config;
 pub mod discovery;

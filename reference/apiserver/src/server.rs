@@ -143,7 +143,16 @@ impl ApiServer {
         let ca_pem = tls.as_ref().map(|t| t.ca_pem.clone());
         let acceptor = tls.map(|t| t.acceptor);
         let router = crate::router::router(state.clone());
-        let task = tokio::spawn(accept_loop(listener, router, acceptor, shutdown_rx));
+        let compactor = state
+            .config
+            .compaction_interval
+            .map(|every| crate::compactor::spawn(state.store.clone(), every));
+        let task = tokio::spawn(async move {
+            accept_loop(listener, router, acceptor, shutdown_rx).await;
+            if let Some(c) = compactor {
+                c.abort();
+            }
+        });
         tracing::info!(%addr, "API server listening");
         Ok(Self {
             addr,

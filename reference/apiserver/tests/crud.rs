@@ -587,3 +587,15 @@ async fn unknown_paths_and_methods_get_404_and_405() {
     let (code, _) = s.send(s.http.delete(s.at("/api/v1/namespaces"))).await;
     assert_eq!(code, 405, "namespaces have no deletecollection");
 }
+
+#[tokio::test]
+async fn the_store_is_compacted_one_interval_behind() {
+    let cfg = common::config().compaction_interval(Some(std::time::Duration::from_millis(100)));
+    let s = common::start_with(cfg, std::sync::Arc::new(refkube_store::MemoryStore::new())).await;
+    let start = s.store.current_revision().await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while s.store.compacted_revision().await.unwrap() < start {
+        assert!(std::time::Instant::now() < deadline, "never compacted");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
