@@ -196,3 +196,49 @@ async fn an_unreachable_etcd_fails_with_a_clear_unavailable_error() {
         "{health:?}"
     );
 }
+
+#[tokio::test]
+async fn writes_fail_without_a_majority_and_resume_with_one() {
+    if !etcd_available("etcd majority") {
+        return;
+    }
+    let mut cluster = EtcdCluster::start(3).await.expect("start 3-member etcd");
+    let config = EtcdConfig::new(cluster.client_urls())
+        .with_dial_timeout(Duration::from_secs(2))
+        .with_request_timeout(Duration::from_secs(3));
+    let store = EtcdStore::new(config).expect("etcd client");
+    store
+        .create("/registry/q/a", Bytes::from("1"))
+        .await
+        .expect("create with all members");
+
+    cluster.kill(1);
+    cluster.kill(2);
+    let err = store
+        .create("/registry/q/b", Bytes::from("1"))
+        .await
+        .expect_err("no majority");
+    assert!(
+        matches!(err, refkube_store::StoreError::Unavailable(_)),
+        "{err}"
+    );
+
+    cluster.restart(1).await.expect("restart etcd-1");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match store.create("/registry/q/c", Bytes::from("1")).await {
+            // A timed-out earlier attempt may have landed after all.
+            Ok(_) | Err(refkube_store::StoreError::AlreadyExists(_)) => break,
+            Err(e) => assert!(
+                tokio::time::Instant::now() < deadline,
+                "no write after the majority returned: {e}"
+            ),
+        }
+    }
+    let v = store
+        .get("/registry/q/a")
+        .await
+        .expect("get")
+        .expect("earlier write kept");
+    assert_eq!(v.value, Bytes::from("1"));
+}
