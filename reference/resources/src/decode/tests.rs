@@ -251,3 +251,11 @@ fn micro_times_keep_their_precision() {
     let d = decode(info, &raw, Format::Json, FieldValidation::Strict).unwrap();
     assert_eq!(d.object["eventTime"], "2024-01-01T00:00:00.123456Z");
 }
+
+#[test]
+fn numeric_quantities_are_accepted_like_upstream() {
+    let yaml = b"metadata: {name: p}\nspec:\n  containers:\n  - name: a\n    image: x\n    resources:\n      limits: {cpu: 1, memory: 1024}\n      requests: {cpu: 0.5}\n";
+    let d = decode(pods(), yaml, Format::Yaml, FieldValidation::Strict).unwrap();
+    assert_eq!(d.object["spec"]["containers"][0]["resources"]["limits"], json!({"cpu": "1", "memory": "1024"}));
+    assert_eq!(d.object["spec"]["containers"][0]["resources"]["requests"]["cpu"], "0.5");
+}
