@@ -33,6 +33,30 @@ impl std::str::FromStr for RuntimeKind {
     }
 }
 
+/// What the process runtime does with images it has no built-in workload for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ImagePolicy {
+    /// The pull fails: `ErrImagePull`, then `ImagePullBackOff` (like a missing image).
+    #[default]
+    Strict,
+    /// The container runs as a pause container (sleeps until stopped), so manifests
+    /// with arbitrary images (`nginx`, ...) still get running pods.
+    PauseUnknown,
+}
+
+impl std::str::FromStr for ImagePolicy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "strict" => Ok(ImagePolicy::Strict),
+            "pause-unknown" => Ok(ImagePolicy::PauseUnknown),
+            other => Err(format!(
+                "unknown image policy {other:?} (expected strict or pause-unknown)"
+            )),
+        }
+    }
+}
+
 /// Node capacity as reported in `status.capacity` (and, here, `status.allocatable`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Capacity {
@@ -74,7 +98,9 @@ pub struct Timings {
     /// periods). 1 s upstream; tests shrink it so specs stay valid while time runs fast.
     pub spec_second: Duration,
     /// Pod worker resync: how often a worker re-checks its pod with nothing else happening
-    /// (upstream re-syncs each pod every `syncFrequency` 1 min; relist of runtime 1 s).
+    /// (upstream `syncFrequency` is 1 min). Container exits, probe flips, pod updates and
+    /// back-off expiry wake a worker at once, so this is only the safety net and the
+    /// retry of a failed status write.
     pub pod_resync: Duration,
     /// How often the static pod directory is re-read (upstream `fileCheckFrequency` 20 s).
     pub static_pod_poll: Duration,
@@ -89,7 +115,7 @@ impl Default for Timings {
             backoff_base: Duration::from_secs(10),
             backoff_max: Duration::from_secs(300),
             spec_second: Duration::from_secs(1),
-            pod_resync: Duration::from_secs(1),
+            pod_resync: Duration::from_secs(10),
             static_pod_poll: Duration::from_secs(20),
         }
     }
@@ -126,6 +152,8 @@ pub struct KubeletConfig {
     /// The command that runs agnhost, e.g. `["/usr/bin/refkube", "agnhost"]` or
     /// `["/path/to/agnhost"]`. Empty: `<this executable> agnhost`.
     pub agnhost_command: Vec<PathBuf>,
+    /// Images without a built-in workload: fail the pull, or run as pause.
+    pub image_policy: ImagePolicy,
     /// Directory of static pod manifests (`staticPodPath`); `None` disables static pods.
     pub static_pod_dir: Option<PathBuf>,
     /// Timings.
@@ -162,6 +190,7 @@ impl KubeletConfig {
             port: 0,
             runtime: RuntimeKind::Process,
             agnhost_command: Vec::new(),
+            image_policy: ImagePolicy::Strict,
             static_pod_dir: None,
             timings: Timings::default(),
             log_lines: 10_000,
@@ -212,6 +241,11 @@ impl KubeletConfig {
     /// Sets the agnhost command prefix.
     pub fn agnhost_command(mut self, command: Vec<PathBuf>) -> Self {
         self.agnhost_command = command;
+        self
+    }
+    /// Sets the image policy.
+    pub fn image_policy(mut self, policy: ImagePolicy) -> Self {
+        self.image_policy = policy;
         self
     }
     /// Enables static pods from `dir`.

@@ -158,9 +158,10 @@ struct Driver {
 impl Driver {
     fn new(config: KubeletConfig, client: kube::Client, port: u16, logs: Arc<LogStore>) -> Self {
         let runtime: Arc<dyn Runtime> = match config.runtime {
-            RuntimeKind::Process => {
-                Arc::new(ProcessRuntime::new(config.resolved_agnhost_command()))
-            }
+            RuntimeKind::Process => Arc::new(ProcessRuntime::with_policy(
+                config.resolved_agnhost_command(),
+                config.image_policy,
+            )),
             RuntimeKind::Sim => Arc::new(SimRuntime::new()),
         };
         let events: Arc<dyn EventSink> = Arc::new(EventRecorder::new(
@@ -289,7 +290,17 @@ impl Driver {
 
     fn apply(&mut self, pod: Pod) {
         if static_pods::is_mirror(&pod) {
-            self.mirrors.insert(mirror::key(&pod), pod);
+            let key = mirror::key(&pod);
+            // A new mirror can take the static pod's status at once (writes before it
+            // existed failed).
+            if !self.mirrors.contains_key(&key)
+                && let Some((uid, static_pod)) =
+                    self.static_pods.iter().find(|(_, p)| mirror::key(p) == key)
+                && let Some(worker) = self.workers.get(uid)
+            {
+                worker.rewrite_status(static_pod.clone());
+            }
+            self.mirrors.insert(key, pod);
             return;
         }
         if let Some(uid) = pod.metadata.uid.clone() {

@@ -39,7 +39,8 @@
 //!   Images resolve to built-in workloads ([`runtime::images`]): `registry.k8s.io/pause`,
 //!   `registry.k8s.io/e2e-test-images/agnhost` (`pause`, `netexec`, `serve-hostname`,
 //!   `liveness`, `logs-generator`), `busybox` (the machine's own `sh`, `sleep`, `echo` ...).
-//!   Any other image fails with `ErrImagePull` then `ImagePullBackOff`.
+//!   Any other image fails with `ErrImagePull` then `ImagePullBackOff`, or, with
+//!   [`ImagePolicy::PauseUnknown`], runs as a pause container.
 //! - `sim` ([`runtime::sim`]): no processes; annotations `refkube.io/sim-exit-after`,
 //!   `refkube.io/sim-exit-code`, `refkube.io/sim-image-pull-error` steer containers.
 //!
@@ -71,6 +72,6 @@ pub mod static_pods;
 pub mod status;
 pub mod worker;
 
-pub use config::{Capacity, KubeletConfig, RuntimeKind, Timings};
+pub use config::{Capacity, ImagePolicy, KubeletConfig, RuntimeKind, Timings};
 pub use error::KubeletError;
 pub use kubelet::{Kubelet, run};

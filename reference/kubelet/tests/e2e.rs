@@ -227,10 +227,11 @@ spec:
     pods.delete("static-web-e2e-node-91", &DeleteParams::default())
         .await
         .unwrap();
-    eventually("mirror recreated", || async {
+    eventually("mirror recreated, with the running static pod's status", || async {
         let p = pods.get_opt("static-web-e2e-node-91").await.ok()??;
-        (p.metadata.uid.as_deref() != Some(&first_uid) && p.metadata.deletion_timestamp.is_none())
-            .then_some(())
+        let fresh = p.metadata.uid.as_deref() != Some(&first_uid)
+            && p.metadata.deletion_timestamp.is_none();
+        (fresh && p.status?.phase.as_deref() == Some("Running")).then_some(())
     })
     .await;
 

@@ -460,3 +460,20 @@ spec:
     let previous = h.logs.get("default", "crash", "c", true).unwrap();
     assert_eq!(previous.read_from(0).lines[0].text, "crashing");
 }
+
+#[tokio::test]
+async fn with_the_pause_unknown_policy_any_image_runs_as_a_pause_container() {
+    let agnhost = PathBuf::from(env!("CARGO_BIN_EXE_agnhost"));
+    let runtime =
+        ProcessRuntime::with_policy(vec![agnhost], refkube_kubelet::ImagePolicy::PauseUnknown);
+    let h = harness(Arc::new(runtime), "127.101.9.0/24");
+    let p = pod(r#"
+metadata: {name: nginx, namespace: default, uid: u-nginx}
+spec:
+  containers:
+  - {name: web, image: "nginx:1.27"}
+"#);
+    let _w = PodWorker::spawn(p, h.deps.clone());
+    let s = h.wait_for("Running", |s| phase(s) == "Running").await;
+    assert!(container(&s, "web").ready);
+}

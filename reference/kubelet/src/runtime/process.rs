@@ -22,6 +22,7 @@ use super::images::{self, Workload};
 use super::{
     ContainerConfig, ContainerState, ExecResult, Runtime, RuntimeError, SandboxConfig, new_id,
 };
+use crate::config::ImagePolicy;
 use crate::logs::ContainerLog;
 
 /// Kills a process group when dropped, so nothing outlives the runtime.
@@ -62,6 +63,7 @@ struct State {
 #[derive(Clone)]
 pub struct ProcessRuntime {
     agnhost: Vec<PathBuf>,
+    policy: ImagePolicy,
     state: Arc<Mutex<State>>,
 }
 
@@ -97,10 +99,17 @@ async fn pump(reader: impl AsyncRead + Unpin, log: Arc<ContainerLog>) {
 }
 
 impl ProcessRuntime {
-    /// A runtime that runs agnhost as `agnhost[0] agnhost[1..] <args>`.
+    /// A runtime that runs agnhost as `agnhost[0] agnhost[1..] <args>`, failing pulls of
+    /// images it has no workload for.
     pub fn new(agnhost: Vec<PathBuf>) -> Self {
+        ProcessRuntime::with_policy(agnhost, ImagePolicy::Strict)
+    }
+
+    /// As [`ProcessRuntime::new`] with an explicit image policy.
+    pub fn with_policy(agnhost: Vec<PathBuf>, policy: ImagePolicy) -> Self {
         ProcessRuntime {
             agnhost,
+            policy,
             state: Arc::new(Mutex::new(State::default())),
         }
     }
@@ -205,7 +214,7 @@ impl Runtime for ProcessRuntime {
     }
 
     async fn pull_image(&self, image: &str) -> Result<(), RuntimeError> {
-        if images::is_available(image) {
+        if images::is_available(image) || self.policy == ImagePolicy::PauseUnknown {
             Ok(())
         } else {
             Err(RuntimeError::ImagePull(images::pull_error(image)))
@@ -281,8 +290,13 @@ impl Runtime for ProcessRuntime {
             name: config.name.clone(),
             message,
         };
-        let workload = images::resolve(&config.image, &config.command, &config.args)
-            .map_err(|e| start_err(e.clone()))?;
+        let workload = match images::resolve(&config.image, &config.command, &config.args) {
+            Ok(w) => w,
+            Err(_) if self.policy == ImagePolicy::PauseUnknown => {
+                Workload::Agnhost(vec!["pause".into()])
+            }
+            Err(e) => return Err(start_err(e)),
+        };
         let (mut child, guard) = self
             .spawn(
                 &workload,

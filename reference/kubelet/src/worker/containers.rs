@@ -419,14 +419,19 @@ impl Worker {
             .collect()
     }
 
-    /// Allocates the pod IP and starts the sandbox; false (with an event) on failure.
+    /// Allocates the pod IP (a `hostNetwork` pod uses the node's) and starts the
+    /// sandbox; false (with an event) on failure.
     async fn ensure_sandbox(&mut self) -> bool {
-        let allocated = self
-            .deps
-            .ipam
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .allocate();
+        let host_network = self.pod.spec.as_ref().and_then(|s| s.host_network) == Some(true);
+        let allocated = if host_network {
+            Ok(self.deps.node_ip)
+        } else {
+            self.deps
+                .ipam
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .allocate()
+        };
         let ip = match allocated {
             Ok(ip) => ip,
             Err(e) => {

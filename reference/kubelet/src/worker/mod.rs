@@ -53,6 +53,8 @@ pub struct WorkerDeps {
 #[derive(Debug, Clone)]
 enum Update {
     Pod(Box<Pod>),
+    /// As `Pod`, and the status must be written even if unchanged (a new mirror pod).
+    Rewrite(Box<Pod>),
     /// The pod is gone from its source (force-deleted, or its static manifest removed).
     Removed,
 }
@@ -76,6 +78,12 @@ impl PodWorker {
     /// Hands the worker a newer version of its pod.
     pub fn update(&self, pod: Pod) {
         self.tx.send_replace(Update::Pod(Box::new(pod)));
+    }
+
+    /// Hands the worker its pod and makes it write the status again even if unchanged
+    /// (the object it writes to was recreated, e.g. a static pod's mirror).
+    pub fn rewrite_status(&self, pod: Pod) {
+        self.tx.send_replace(Update::Rewrite(Box::new(pod)));
     }
 
     /// Tells the worker its pod is gone: stop everything, write nothing.
@@ -115,6 +123,8 @@ struct Worker {
     last_written: Option<PodStatus>,
     /// Phase reached a terminal value: nothing runs any more.
     terminal: bool,
+    /// Write the next status even if it equals the last one written.
+    force_write: bool,
 }
 
 impl Worker {
@@ -141,6 +151,7 @@ impl Worker {
             start_time,
             last_written,
             terminal: false,
+            force_write: false,
         }
     }
 
@@ -187,6 +198,10 @@ impl Worker {
                     return;
                 }
                 Update::Pod(pod) => self.pod = *pod,
+                Update::Rewrite(pod) => {
+                    self.pod = *pod;
+                    self.force_write = true;
+                }
             }
             if self.pod.metadata.deletion_timestamp.is_some() {
                 self.terminate(true).await;
@@ -323,11 +338,14 @@ impl Worker {
     }
 
     async fn write_status(&mut self, status: PodStatus) {
-        if self.last_written.as_ref() == Some(&status) {
+        if !self.force_write && self.last_written.as_ref() == Some(&status) {
             return;
         }
         match self.deps.api.patch_status(&self.pod, &status).await {
-            Ok(()) => self.last_written = Some(status),
+            Ok(()) => {
+                self.last_written = Some(status);
+                self.force_write = false;
+            }
             // Retried on the next sync, as the status manager does.
             Err(e) => tracing::debug!(pod = self.name(), error = %e, "status not written"),
         }
