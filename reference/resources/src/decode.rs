@@ -7,6 +7,7 @@
 //! object is then round-tripped through the typed struct, which catches type errors and
 //! normalises the object.
 
+mod goerr;
 mod tree;
 
 use crate::ResourceInfo;
@@ -152,27 +153,55 @@ fn check_type_meta(info: &ResourceInfo, object: &mut Value) -> Result<(), Decode
     Ok(())
 }
 
-struct RoundTrip(Value);
+struct RoundTrip<'a> {
+    object: Value,
+    schema: Option<&'a Value>,
+}
 
-impl TypeVisitor for RoundTrip {
+impl TypeVisitor for RoundTrip<'_> {
     type Out = Result<Value, String>;
     fn visit<T: Typed>(self) -> Self::Out {
-        let typed: T = serde_path_to_error::deserialize(self.0).map_err(|e| {
+        let original = self.object.clone();
+        let typed: T = serde_path_to_error::deserialize(self.object).map_err(|e| {
+            let steps: Vec<goerr::Step> = e
+                .path()
+                .iter()
+                .filter_map(|s| match s {
+                    serde_path_to_error::Segment::Map { key } => {
+                        Some(goerr::Step::Key(key.clone()))
+                    }
+                    serde_path_to_error::Segment::Seq { index } => Some(goerr::Step::Index(*index)),
+                    _ => None,
+                })
+                .collect();
+            let inner = e.inner().to_string();
+            let go = self
+                .schema
+                .filter(|_| inner.starts_with("invalid type:"))
+                .and_then(|root| goerr::describe(&original, &steps, root));
             let path = e.path().to_string();
-            if path == "." {
-                e.inner().to_string()
-            } else {
-                format!("{path}: {}", e.inner())
+            match go {
+                Some(message) => message,
+                None if path == "." => inner,
+                None => format!("{path}: {inner}"),
             }
         })?;
         serde_json::to_value(&typed).map_err(|e| e.to_string())
     }
 }
 
-/// Round-trips `object` through `info`'s typed struct: type errors name the field
-/// (`spec.replicas: invalid type: string "x", expected i32`), unknown fields drop out.
+/// Round-trips `object` through `info`'s typed struct: type errors name the field as
+/// Go does (`json: cannot unmarshal string into Go struct field
+/// DeploymentSpec.spec.replicas of type int32`), unknown fields drop out.
 pub fn normalise(info: &ResourceInfo, object: Value) -> Result<Value, String> {
-    match types::visit(info, RoundTrip(object.clone())) {
+    let schema = types::schema(info);
+    match types::visit(
+        info,
+        RoundTrip {
+            object: object.clone(),
+            schema: schema.as_deref(),
+        },
+    ) {
         Some(result) => result,
         None => Ok(object),
     }

@@ -124,7 +124,7 @@ fn a_type_error_names_the_field() {
     .unwrap_err();
     assert_eq!(
         err.0,
-        "Deployment in version \"v1\" cannot be handled as a Deployment: spec.replicas: invalid type: string \"three\", expected i32"
+        "Deployment in version \"v1\" cannot be handled as a Deployment: json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32"
     );
 }
 
@@ -256,6 +256,45 @@ fn micro_times_keep_their_precision() {
 fn numeric_quantities_are_accepted_like_upstream() {
     let yaml = b"metadata: {name: p}\nspec:\n  containers:\n  - name: a\n    image: x\n    resources:\n      limits: {cpu: 1, memory: 1024}\n      requests: {cpu: 0.5}\n";
     let d = decode(pods(), yaml, Format::Yaml, FieldValidation::Strict).unwrap();
-    assert_eq!(d.object["spec"]["containers"][0]["resources"]["limits"], json!({"cpu": "1", "memory": "1024"}));
-    assert_eq!(d.object["spec"]["containers"][0]["resources"]["requests"]["cpu"], "0.5");
+    assert_eq!(
+        d.object["spec"]["containers"][0]["resources"]["limits"],
+        json!({"cpu": "1", "memory": "1024"})
+    );
+    assert_eq!(
+        d.object["spec"]["containers"][0]["resources"]["requests"]["cpu"],
+        "0.5"
+    );
+}
+
+#[test]
+fn type_errors_in_lists_and_maps_use_gos_field_paths() {
+    let raw = body(
+        json!({"spec": {"template": {"spec": {"containers": [{"name": "a", "ports": [{"containerPort": "80"}]}]}}}}),
+    );
+    let err = decode(deployments(), &raw, Format::Json, FieldValidation::Strict).unwrap_err();
+    assert!(
+        err.0.ends_with("json: cannot unmarshal string into Go struct field ContainerPort.spec.template.spec.containers.ports.containerPort of type int32"),
+        "{err}"
+    );
+    let err = decode(
+        pods(),
+        &body(json!({"metadata": {"labels": {"a": 1}}})),
+        Format::Json,
+        FieldValidation::Strict,
+    )
+    .unwrap_err();
+    assert!(err.0.ends_with("json: cannot unmarshal number into Go struct field ObjectMeta.metadata.labels of type string"), "{err}");
+    let err = decode(
+        pods(),
+        &body(json!({"spec": "x"})),
+        Format::Json,
+        FieldValidation::Strict,
+    )
+    .unwrap_err();
+    assert!(
+        err.0.ends_with(
+            "json: cannot unmarshal string into Go struct field Pod.spec of type v1.PodSpec"
+        ),
+        "{err}"
+    );
 }

@@ -130,7 +130,7 @@ impl<'de> Deserialize<'de> for Key {
 }
 
 /// Follows `$ref` (and single-element `allOf`) to the schema that describes a value.
-fn resolve<'a>(mut schema: &'a Value, root: &'a Value) -> &'a Value {
+pub(super) fn resolve<'a>(mut schema: &'a Value, root: &'a Value) -> &'a Value {
     for _ in 0..32 {
         if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
             let Some(name) = r
