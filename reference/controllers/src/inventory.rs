@@ -34,6 +34,46 @@ pub const CONTROLLERS: &[ControllerEntry] = &[
         name: "deployment",
         start: crate::deployment::driver::start,
     },
+    ControllerEntry {
+        name: "daemonset",
+        start: crate::daemonset::driver::start,
+    },
+    ControllerEntry {
+        name: "job",
+        start: crate::job::driver::start,
+    },
+    ControllerEntry {
+        name: "statefulset",
+        start: crate::statefulset::driver::start,
+    },
+    ControllerEntry {
+        name: "endpoints",
+        start: crate::endpoints::driver::start,
+    },
+    ControllerEntry {
+        name: "endpointslice",
+        start: crate::endpointslice::driver::start,
+    },
+    ControllerEntry {
+        name: "garbagecollector",
+        start: crate::garbagecollector::driver::start,
+    },
+    ControllerEntry {
+        name: "namespace",
+        start: crate::namespace::driver::start,
+    },
+    ControllerEntry {
+        name: "nodelifecycle",
+        start: crate::nodelifecycle::driver::start,
+    },
+    ControllerEntry {
+        name: "taint-eviction-controller",
+        start: crate::tainteviction::driver::start,
+    },
+    ControllerEntry {
+        name: "persistentvolume-binder",
+        start: crate::volume::driver::start,
+    },
 ];
 
 /// Looks a controller up by name.
@@ -52,5 +92,26 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), CONTROLLERS.len());
         assert!(find("replicaset").is_some());
+    }
+
+    #[test]
+    fn every_controller_the_chapter_names_is_registered() {
+        for name in [
+            "replicaset",
+            "replicationcontroller",
+            "deployment",
+            "daemonset",
+            "job",
+            "statefulset",
+            "endpoints",
+            "endpointslice",
+            "garbagecollector",
+            "namespace",
+            "nodelifecycle",
+            "taint-eviction-controller",
+            "persistentvolume-binder",
+        ] {
+            assert!(find(name).is_some(), "{name} is not in the inventory");
+        }
     }
 }

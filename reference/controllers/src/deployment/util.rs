@@ -151,11 +151,47 @@ pub fn safe_encode(s: &str) -> String {
         .collect()
 }
 
-/// `ComputeHash`: FNV-32a over the template (canonical JSON here; upstream hashes a spew
-/// dump, so values differ from a real cluster's but are stable) and the collision count as
-/// 8 little-endian bytes, encoded with [`safe_encode`].
+/// Drops Go zero values (`null`, `false`, `0`, `""`, `[]`, `{}`) recursively, so that two
+/// templates equal under Go's semantic equality (where an omitted bool is `false`) have
+/// the same canonical form whichever way a server serialized them.
+fn prune(v: &mut serde_json::Value) -> bool {
+    use serde_json::Value;
+    match v {
+        Value::Null => true,
+        Value::Bool(b) => !*b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::String(s) => s.is_empty(),
+        Value::Array(items) => {
+            for item in items.iter_mut() {
+                prune(item);
+            }
+            items.is_empty()
+        }
+        Value::Object(map) => {
+            map.retain(|_, child| !prune(child));
+            map.is_empty()
+        }
+    }
+}
+
+/// The canonical JSON of a template: no pod-template-hash label, no zero values.
+pub fn canonical(template: &PodTemplateSpec) -> serde_json::Value {
+    let mut v = serde_json::to_value(template).unwrap_or_default();
+    if let Some(labels) = v
+        .pointer_mut("/metadata/labels")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        labels.remove(POD_TEMPLATE_HASH);
+    }
+    prune(&mut v);
+    v
+}
+
+/// `ComputeHash`: FNV-32a over the template (its canonical JSON here; upstream hashes a
+/// spew dump, so values differ from a real cluster's but are stable) and the collision
+/// count as 8 little-endian bytes, encoded with [`safe_encode`].
 pub fn compute_hash(template: &PodTemplateSpec, collision_count: Option<i32>) -> String {
-    let mut bytes = serde_json::to_vec(template).unwrap_or_default();
+    let mut bytes = serde_json::to_vec(&canonical(template)).unwrap_or_default();
     if let Some(c) = collision_count {
         let mut extra = [0u8; 8];
         extra[..4].copy_from_slice(&c.to_le_bytes());
@@ -164,21 +200,10 @@ pub fn compute_hash(template: &PodTemplateSpec, collision_count: Option<i32>) ->
     safe_encode(&fnv32a(&bytes).to_string())
 }
 
-/// `EqualIgnoreHash`: templates equal once the pod-template-hash label is dropped.
+/// `EqualIgnoreHash`: templates semantically equal once the pod-template-hash label is
+/// dropped.
 pub fn equal_ignore_hash(a: &PodTemplateSpec, b: &PodTemplateSpec) -> bool {
-    let strip = |t: &PodTemplateSpec| {
-        let mut t = t.clone();
-        if let Some(meta) = t.metadata.as_mut() {
-            if let Some(labels) = meta.labels.as_mut() {
-                labels.remove(POD_TEMPLATE_HASH);
-            }
-            if meta.labels.as_ref().is_some_and(BTreeMap::is_empty) {
-                meta.labels = None;
-            }
-        }
-        t
-    };
-    strip(a) == strip(b)
+    canonical(a) == canonical(b)
 }
 
 /// The `revision` annotation as a number (0 when absent or unparsable).

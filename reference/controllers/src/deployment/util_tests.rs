@@ -112,6 +112,18 @@ fn templates_are_equal_ignoring_the_hash_label() {
 }
 
 #[test]
+fn explicit_false_and_omitted_fields_are_the_same_template() {
+    let omitted: PodTemplateSpec = serde_json::from_value(
+        serde_json::json!({"spec": {"containers": [{"name": "c", "image": "nginx"}]}}),
+    )
+    .unwrap();
+    let explicit: PodTemplateSpec =
+        serde_json::from_value(serde_json::json!({"metadata": {"generation": 0}, "spec": {"hostNetwork": false, "containers": [{"name": "c", "image": "nginx", "stdin": false, "tty": false}]}})).unwrap();
+    assert!(equal_ignore_hash(&omitted, &explicit));
+    assert_eq!(compute_hash(&omitted, None), compute_hash(&explicit, None));
+}
+
+#[test]
 fn rolling_back_to_an_old_replica_set_bumps_its_revision_and_records_history() {
     let d = Deployment {
         metadata: ObjectMeta {
