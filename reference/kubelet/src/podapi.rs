@@ -115,6 +115,7 @@ impl PodApi for KubePodApi {
 #[derive(Debug, Clone)]
 pub struct MemoryPodApi {
     statuses: Arc<Mutex<Vec<PodStatus>>>,
+    by_pod: Arc<Mutex<std::collections::HashMap<String, PodStatus>>>,
     latest: watch::Sender<Option<PodStatus>>,
     deleted: Arc<Mutex<Vec<String>>>,
 }
@@ -123,6 +124,7 @@ impl Default for MemoryPodApi {
     fn default() -> Self {
         MemoryPodApi {
             statuses: Arc::default(),
+            by_pod: Arc::default(),
             latest: watch::channel(None).0,
             deleted: Arc::default(),
         }
@@ -137,6 +139,13 @@ impl MemoryPodApi {
     /// Every status written, in order.
     pub fn statuses(&self) -> Vec<PodStatus> {
         self.statuses
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+    /// The latest status written per pod name.
+    pub fn latest_by_pod(&self) -> std::collections::HashMap<String, PodStatus> {
+        self.by_pod
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
@@ -156,7 +165,14 @@ impl MemoryPodApi {
 
 #[async_trait::async_trait]
 impl PodApi for MemoryPodApi {
-    async fn patch_status(&self, _pod: &Pod, status: &PodStatus) -> Result<(), PodApiError> {
+    async fn patch_status(&self, pod: &Pod, status: &PodStatus) -> Result<(), PodApiError> {
+        self.by_pod
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(
+                pod.metadata.name.clone().unwrap_or_default(),
+                status.clone(),
+            );
         self.statuses
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

@@ -227,12 +227,15 @@ spec:
     pods.delete("static-web-e2e-node-91", &DeleteParams::default())
         .await
         .unwrap();
-    eventually("mirror recreated, with the running static pod's status", || async {
-        let p = pods.get_opt("static-web-e2e-node-91").await.ok()??;
-        let fresh = p.metadata.uid.as_deref() != Some(&first_uid)
-            && p.metadata.deletion_timestamp.is_none();
-        (fresh && p.status?.phase.as_deref() == Some("Running")).then_some(())
-    })
+    eventually(
+        "mirror recreated, with the running static pod's status",
+        || async {
+            let p = pods.get_opt("static-web-e2e-node-91").await.ok()??;
+            let fresh = p.metadata.uid.as_deref() != Some(&first_uid)
+                && p.metadata.deletion_timestamp.is_none();
+            (fresh && p.status?.phase.as_deref() == Some("Running")).then_some(())
+        },
+    )
     .await;
 
     kubelet.shutdown().await;

@@ -477,3 +477,36 @@ spec:
     let s = h.wait_for("Running", |s| phase(s) == "Running").await;
     assert!(container(&s, "web").ready);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulator_runs_a_thousand_pods_in_one_process() {
+    let h = harness(Arc::new(SimRuntime::new()), "127.102.0.0/16");
+    let workers: Vec<PodWorker> = (0..1000)
+        .map(|i| {
+            let p = pod(&format!(
+                "metadata: {{name: p{i}, namespace: default, uid: u{i}}}\nspec: {{containers: [{{name: c, image: app}}]}}"
+            ));
+            PodWorker::spawn(p, h.deps.clone())
+        })
+        .collect();
+    // Polled: cloning a thousand statuses on every single write would dominate the test.
+    tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            let latest = h.api.latest_by_pod();
+            let running = latest.values().filter(|s| phase(s) == "Running").count();
+            if running == workers.len() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("every simulated pod should reach Running");
+    let ips: std::collections::HashSet<String> = h
+        .api
+        .latest_by_pod()
+        .values()
+        .filter_map(|s| s.pod_ip.clone())
+        .collect();
+    assert_eq!(ips.len(), 1000, "pod IPs are unique");
+}
