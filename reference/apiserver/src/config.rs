@@ -32,6 +32,11 @@ pub struct ApiServerConfig {
     /// Generate a self-signed certificate when no cert files are given (forced when
     /// listening beyond loopback).
     pub self_signed_tls: bool,
+    /// `--advertise-address`: the IP clients (and the `kubernetes` Endpoints) use;
+    /// default the listen IP, or 127.0.0.1 when listening on all addresses.
+    pub advertise_address: Option<std::net::IpAddr>,
+    /// `--tls-san`: more DNS names / IPs for the generated certificate.
+    pub tls_sans: Vec<String>,
     /// `--token-auth-file`: upstream's CSV `token,user,uid,"group1,group2"`.
     pub token_auth_file: Option<PathBuf>,
     /// `--audit-log-path`: JSON lines, one `audit.k8s.io/v1 Event` per request.
@@ -59,6 +64,8 @@ impl Default for ApiServerConfig {
             tls_cert_file: None,
             tls_private_key_file: None,
             self_signed_tls: false,
+            advertise_address: None,
+            tls_sans: Vec::new(),
             token_auth_file: None,
             audit_log_path: None,
             defaults: DefaultsConfig::default(),
@@ -101,6 +108,14 @@ impl ApiServerConfig {
     }
     pub fn self_signed_tls(mut self, on: bool) -> Self {
         self.self_signed_tls = on;
+        self
+    }
+    pub fn advertise_address(mut self, ip: std::net::IpAddr) -> Self {
+        self.advertise_address = Some(ip);
+        self
+    }
+    pub fn tls_sans(mut self, sans: Vec<String>) -> Self {
+        self.tls_sans = sans;
         self
     }
     pub fn token_auth_file(mut self, path: PathBuf) -> Self {

@@ -93,17 +93,18 @@ impl ApiServer {
             addr: config.listen,
             source,
         })?;
-        let advertise_ip: IpAddr = if addr.ip().is_unspecified() {
-            [127, 0, 0, 1].into()
-        } else {
-            addr.ip()
+        let advertise_ip: IpAddr = match config.advertise_address {
+            Some(ip) => ip,
+            None if addr.ip().is_unspecified() => [127, 0, 0, 1].into(),
+            None => addr.ip(),
         };
         let advertise = SocketAddr::new(advertise_ip, addr.port());
         let tls = match (&config.tls_cert_file, &config.tls_private_key_file) {
             (Some(c), Some(k)) => Some(crate::tls::from_files(c, k)?),
-            _ if config.self_signed_tls || !loopback => {
-                Some(crate::tls::self_signed(&[advertise_ip, addr.ip()])?)
-            }
+            _ if config.self_signed_tls || !loopback => Some(crate::tls::self_signed(
+                &[advertise_ip, addr.ip()],
+                &config.tls_sans,
+            )?),
             _ => None,
         };
         let audit = match &config.audit_log_path {

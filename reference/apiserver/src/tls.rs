@@ -70,7 +70,8 @@ pub fn from_files(cert: &Path, key: &Path) -> Result<Tls, TlsError> {
 }
 
 /// Generates a CA and a serving certificate for `localhost`, `kubernetes` names and `ips`.
-pub fn self_signed(ips: &[IpAddr]) -> Result<Tls, TlsError> {
+/// `extra` holds more DNS names or IP addresses (`--tls-san`).
+pub fn self_signed(ips: &[IpAddr], extra: &[String]) -> Result<Tls, TlsError> {
     let mut names: Vec<String> = [
         "localhost",
         "kubernetes",
@@ -81,6 +82,9 @@ pub fn self_signed(ips: &[IpAddr]) -> Result<Tls, TlsError> {
     .map(|s| s.to_string())
     .collect();
     names.extend(ips.iter().map(IpAddr::to_string));
+    names.extend(extra.iter().cloned());
+    names.sort();
+    names.dedup();
     let err = |e: rcgen::Error| TlsError::Invalid(e.to_string());
     // A CA signing a leaf (rather than one self-signed leaf) so that every client
     // verifier, rustls' included, accepts the chain.

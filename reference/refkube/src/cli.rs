@@ -44,6 +44,13 @@ pub struct ServerArgs {
     /// Service ClusterIP range (`up` defaults to 127.10.0.0/16, `apiserver` to 10.0.0.0/24).
     #[arg(long)]
     pub service_cluster_ip_range: Option<Ipv4Net>,
+    /// The IP clients use to reach this server (default: the listen IP, or
+    /// 127.0.0.1 when listening on all addresses).
+    #[arg(long)]
+    pub advertise_address: Option<std::net::IpAddr>,
+    /// Extra DNS names or IPs for the generated TLS certificate (repeatable).
+    #[arg(long = "tls-san")]
+    pub tls_sans: Vec<String>,
     /// Static token file, upstream CSV: token,user,uid,"group1,group2".
     #[arg(long)]
     pub token_auth_file: Option<PathBuf>,
@@ -87,6 +94,8 @@ fn apiserver_config(a: &ServerArgs, default_range: Ipv4Net) -> ApiServerConfig {
         .watch_cache_size(a.watch_cache_size)
         .service_cluster_ip_range(a.service_cluster_ip_range.unwrap_or(default_range));
     c.token_auth_file = a.token_auth_file.clone();
+    c.advertise_address = a.advertise_address;
+    c.tls_sans = a.tls_sans.clone();
     c.tls_cert_file = a.tls_cert_file.clone();
     c.tls_private_key_file = a.tls_private_key_file.clone();
     c.audit_log_path = a.audit_log_path.clone();
@@ -137,13 +146,8 @@ async fn up(a: UpArgs) -> anyhow::Result<()> {
             .unwrap_or(defaults.service_cluster_ip_range),
         audit: true,
         apiserver: apiserver_config(&a.server, defaults.service_cluster_ip_range),
+        ..defaults
     };
-    if cfg.nodes > 0 {
-        eprintln!(
-            "note: --nodes={} is accepted, but this build runs no kubelets yet",
-            cfg.nodes
-        );
-    }
     cfg.apiserver.audit_log_path = a.server.audit_log_path.clone();
     let cluster = Cluster::start(cfg).await?;
     let kubeconfig = a

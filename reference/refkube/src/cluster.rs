@@ -1,5 +1,6 @@
-//! The in-process cluster: a store and an API server (the lead adds scheduler,
-//! controllers, kubelets and proxies here), a kubeconfig for it and a kube client.
+//! The in-process cluster: a store, an API server, and beside it the scheduler,
+//! controller manager and per-node kubelet and kube-proxy (see [`crate::components`]),
+//! which reach it only through their own kube clients; plus a kubeconfig and a client.
 //!
 //! Entry point: [`Cluster::start`] with a [`ClusterConfig`].
 
@@ -10,7 +11,21 @@ use std::sync::Arc;
 use anyhow::Context;
 use ipnet::Ipv4Net;
 use refkube_apiserver::{ApiServer, ApiServerConfig};
+use refkube_kubelet::RuntimeKind;
 use refkube_store::Store;
+
+use crate::components::{Components, ComponentsConfig, Pace};
+
+/// A last say over the components' configuration (disable a scheduler plugin, taint a
+/// node, ...), applied after the defaults are built.
+#[derive(Clone)]
+pub struct Customize(pub Arc<dyn Fn(&mut ComponentsConfig) + Send + Sync>);
+
+impl std::fmt::Debug for Customize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Customize(..)")
+    }
+}
 
 /// What to run.
 #[derive(Clone, Debug)]
@@ -19,9 +34,17 @@ pub struct ClusterConfig {
     pub listen: SocketAddr,
     /// Store spec: `memory`, `file:DIR` or `etcd:URL[,URL...]`.
     pub store: String,
-    /// Number of simulated nodes (kubelets). Not started yet: kubelets are wired in by
-    /// the cluster assembly once that component lands.
+    /// Number of nodes, each a kubelet and a kube-proxy (`node-1` ...).
     pub nodes: usize,
+    /// The kubelets' container runtime.
+    pub runtime: RuntimeKind,
+    /// Upstream timings, or all of them shortened for tests.
+    pub pace: Pace,
+    /// Run the scheduler and the controller manager (off: an API server alone, plus
+    /// any nodes).
+    pub control_plane: bool,
+    /// Applied to the components' configuration before they start.
+    pub customize: Option<Customize>,
     /// Where state (audit log, generated token file) goes; None keeps nothing on disk.
     pub state_dir: Option<PathBuf>,
     /// `--service-cluster-ip-range`: a loopback range so that the embedded kube-proxy
@@ -39,6 +62,10 @@ impl Default for ClusterConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             store: "memory".into(),
             nodes: 0,
+            runtime: RuntimeKind::Process,
+            pace: Pace::Upstream,
+            control_plane: true,
+            customize: None,
             state_dir: None,
             service_cluster_ip_range: Ipv4Net::new([127, 10, 0, 0].into(), 16).unwrap_or_default(),
             audit: false,
@@ -60,6 +87,36 @@ impl ClusterConfig {
         self.nodes = n;
         self
     }
+    pub fn runtime(mut self, r: RuntimeKind) -> Self {
+        self.runtime = r;
+        self
+    }
+    pub fn pace(mut self, p: Pace) -> Self {
+        self.pace = p;
+        self
+    }
+    pub fn control_plane(mut self, on: bool) -> Self {
+        self.control_plane = on;
+        self
+    }
+    pub fn customize(mut self, f: impl Fn(&mut ComponentsConfig) + Send + Sync + 'static) -> Self {
+        self.customize = Some(Customize(Arc::new(f)));
+        self
+    }
+
+    /// The components this configuration runs beside the API server.
+    pub fn components_config(&self) -> ComponentsConfig {
+        let mut c = ComponentsConfig::cluster(self.nodes, self.runtime, self.pace);
+        if !self.control_plane {
+            c.scheduler = None;
+            c.controller_manager = None;
+        }
+        if let Some(Customize(f)) = &self.customize {
+            f(&mut c);
+        }
+        c
+    }
+
     pub fn state_dir(mut self, d: PathBuf) -> Self {
         self.state_dir = Some(d);
         self
@@ -79,6 +136,7 @@ pub struct Cluster {
     store: Arc<dyn Store>,
     server: ApiServer,
     token: Option<String>,
+    components: Components,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -135,11 +193,24 @@ impl Cluster {
         let server = ApiServer::bind(api, store.clone())
             .await
             .context("starting the API server")?;
+        let api_config = kube_config(&crate::kubeconfig::render(
+            &server.url(),
+            server.ca_pem(),
+            token.as_deref(),
+        ))
+        .await?;
+        let components = Components::start(api_config, cfg.components_config()).await;
         Ok(Cluster {
             store,
             server,
             token,
+            components,
         })
+    }
+
+    /// The scheduler, controller manager, kubelets and proxies, to stop and restart.
+    pub fn components(&self) -> &Components {
+        &self.components
     }
 
     /// The API server URL, e.g. `http://127.0.0.1:41234`.
@@ -159,15 +230,18 @@ impl Cluster {
 
     /// A kube client for this cluster.
     pub async fn client(&self) -> anyhow::Result<kube::Client> {
-        let kc = kube::config::Kubeconfig::from_yaml(&self.kubeconfig_yaml())?;
-        let config =
-            kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
-                .await?;
-        Ok(kube::Client::try_from(config)?)
+        Ok(kube::Client::try_from(kube_config(&self.kubeconfig_yaml()).await?)?)
     }
 
-    /// Stops everything.
+    /// Stops everything: the components first, so their last writes reach the server.
     pub async fn shutdown(self) {
+        self.components.shutdown().await;
         self.server.shutdown().await;
     }
+}
+
+/// A client configuration from kubeconfig YAML.
+async fn kube_config(yaml: &str) -> anyhow::Result<kube::Config> {
+    let kc = kube::config::Kubeconfig::from_yaml(yaml)?;
+    Ok(kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default()).await?)
 }

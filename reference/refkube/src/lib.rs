@@ -3,8 +3,10 @@
 //! Entry points: [`cluster::Cluster::start`] (in-process cluster, used by the harness)
 //! and [`cli::run`] (what `main` calls with the parsed command line).
 
+pub mod agnhost;
 pub mod cli;
 pub mod cluster;
+pub mod components;
 pub mod kubeconfig;
 
 pub use cluster::{Cluster, ClusterConfig};

@@ -1,0 +1,317 @@
+//! The components beside the API server: scheduler, controller manager, and a kubelet and
+//! a kube-proxy per node, each a task that reaches the cluster only through its own kube
+//! client, exactly as separate processes would.
+//!
+//! Entry point: [`Components::start`] with a [`ComponentsConfig`]; [`Components::stop`]
+//! and [`Components::restart`] are the fault injection the embedded target offers
+//! (stop a scheduler, lose a node, ...).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use ipnet::IpNet;
+use refkube_common::leader_election::LeaderElectionConfig;
+use refkube_controllers::ControllerManagerConfig;
+use refkube_kubelet::{KubeletConfig, RuntimeKind, Timings};
+use refkube_proxy::{ProxyConfig, ProxyMode};
+use refkube_scheduler::SchedulerConfig;
+use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// The name a component is known by for [`Components::stop`] / [`Components::restart`].
+pub const SCHEDULER: &str = "scheduler";
+/// See [`SCHEDULER`].
+pub const CONTROLLER_MANAGER: &str = "controller-manager";
+
+/// `kubelet/<node>`.
+pub fn kubelet_name(node: &str) -> String {
+    format!("kubelet/{node}")
+}
+
+/// `proxy/<node>`.
+pub fn proxy_name(node: &str) -> String {
+    format!("proxy/{node}")
+}
+
+/// How fast the components' clocks run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Pace {
+    /// Upstream's defaults (15 s leases, 10 s probes, 40 s node leases, ...).
+    #[default]
+    Upstream,
+    /// Everything shortened (sub-second retries, 2 s leases, spec seconds of 100 ms) so
+    /// tests observe whole lifecycles quickly. Ratios between timings are kept.
+    Fast,
+}
+
+/// What to run beside the API server.
+#[derive(Clone, Debug, Default)]
+pub struct ComponentsConfig {
+    pub scheduler: Option<SchedulerConfig>,
+    pub controller_manager: Option<ControllerManagerConfig>,
+    pub kubelets: Vec<KubeletConfig>,
+    pub proxies: Vec<ProxyConfig>,
+}
+
+/// The pod network every node's podCIDR is carved from (`127.100.<n>.0/24`): the
+/// proxies' cluster CIDR, so they can tell pod traffic from outside traffic.
+pub fn cluster_cidr() -> IpNet {
+    IpNet::V4(ipnet::Ipv4Net::new([127, 100, 0, 0].into(), 16).unwrap_or_default())
+}
+
+impl ComponentsConfig {
+    /// No components: only the API server runs.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// A whole control plane: scheduler, controller manager, and `nodes` nodes each with
+    /// a kubelet (`node-1` ...) using `runtime` and a userspace kube-proxy (userspace,
+    /// because iptables mode would rewrite this machine's own netfilter tables).
+    pub fn cluster(nodes: usize, runtime: RuntimeKind, pace: Pace) -> Self {
+        let fast = pace == Pace::Fast;
+        let mut scheduler = SchedulerConfig::default();
+        let mut cm = ControllerManagerConfig::default();
+        if fast {
+            scheduler.leader_election = Some(fast_election("kube-scheduler"));
+            scheduler.queue.initial_backoff = Duration::from_millis(50);
+            scheduler.queue.max_backoff = Duration::from_millis(500);
+            scheduler.queue.max_in_unschedulable = Duration::from_secs(5);
+            scheduler.secondary_cache_sync_timeout = Duration::from_secs(1);
+            cm = cm
+                .leader_election(Some(fast_election("kube-controller-manager")))
+                .resync_period(Duration::from_secs(10))
+                .rate_limiter(Duration::from_millis(5), Duration::from_secs(1))
+                .expectations_timeout(Duration::from_secs(10))
+                .node_monitor_period(Duration::from_millis(250))
+                .node_monitor_grace_period(Duration::from_secs(3))
+                .node_startup_grace_period(Duration::from_secs(5))
+                .eviction_rates(50.0, 5.0)
+                .job_backoff(Duration::from_millis(100), Duration::from_secs(2));
+        }
+        let mut kubelets = Vec::new();
+        let mut proxies = Vec::new();
+        for n in 1..=nodes {
+            let n = u16::try_from(n).unwrap_or(u16::MAX);
+            let mut k = KubeletConfig::for_node(n).runtime(runtime);
+            if fast {
+                k = k.timings(fast_kubelet_timings());
+            }
+            let mut p = ProxyConfig::new(k.node_name.clone())
+                .node_ip(k.node_ip)
+                .mode(ProxyMode::Userspace)
+                .cluster_cidr(cluster_cidr());
+            if fast {
+                p = p
+                    .min_sync_period(Duration::from_millis(50))
+                    .sync_period(Duration::from_secs(5));
+            }
+            kubelets.push(k);
+            proxies.push(p);
+        }
+        ComponentsConfig {
+            scheduler: Some(scheduler),
+            controller_manager: Some(cm),
+            kubelets,
+            proxies,
+        }
+    }
+}
+
+/// Leader election for tests: 2 s leases, renewed every 0.5 s.
+fn fast_election(component: &str) -> LeaderElectionConfig {
+    LeaderElectionConfig {
+        lease_duration: Duration::from_secs(2),
+        renew_deadline: Duration::from_millis(1500),
+        retry_period: Duration::from_millis(250),
+        ..LeaderElectionConfig::for_component(component)
+    }
+}
+
+fn fast_kubelet_timings() -> Timings {
+    Timings {
+        node_status_update: Duration::from_millis(500),
+        node_lease_duration: Duration::from_secs(2),
+        node_lease_renew: Duration::from_millis(500),
+        backoff_base: Duration::from_millis(200),
+        backoff_max: Duration::from_secs(2),
+        spec_second: Duration::from_millis(100),
+        pod_resync: Duration::from_secs(1),
+        static_pod_poll: Duration::from_millis(200),
+    }
+}
+
+/// One component's configuration, kept so a stopped component can be restarted.
+#[derive(Clone, Debug)]
+enum Spec {
+    Scheduler(SchedulerConfig),
+    ControllerManager(ControllerManagerConfig),
+    Kubelet(Box<KubeletConfig>),
+    Proxy(ProxyConfig),
+}
+
+struct Running {
+    cancel: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+/// Errors from stopping or restarting a component.
+#[derive(Debug, thiserror::Error)]
+pub enum ComponentError {
+    /// No component has this name.
+    #[error("no component named {0:?} (known: {1})")]
+    Unknown(String, String),
+    /// The component's API client could not be built.
+    #[error("building the API client of {0}: {1}")]
+    Client(String, String),
+}
+
+/// The version components report, upstream-style, in their User-Agent.
+const VERSION: &str = "v1.33.0-refkube";
+
+/// Upstream-style User-Agent (`kube-scheduler/v1.33.0 ...`), with the node for node
+/// agents, so the audit log tells which component made each write.
+fn user_agent(spec: &Spec) -> String {
+    match spec {
+        Spec::Scheduler(_) => format!("kube-scheduler/{VERSION}"),
+        Spec::ControllerManager(_) => format!("kube-controller-manager/{VERSION}"),
+        Spec::Kubelet(k) => format!("kubelet/{VERSION} ({})", k.node_name),
+        Spec::Proxy(p) => format!("kube-proxy/{VERSION} ({})", p.node_name),
+    }
+}
+
+/// A client for `api` that sends `agent` as its User-Agent.
+pub fn client_as(api: &kube::Config, agent: &str) -> Result<kube::Client, kube::Error> {
+    let mut config = api.clone();
+    let value = http::HeaderValue::from_str(agent)
+        .map_err(|e| kube::Error::Service(Box::new(e)))?;
+    config.headers.push((http::header::USER_AGENT, value));
+    kube::Client::try_from(config)
+}
+
+/// The running components.
+pub struct Components {
+    /// Where the API server is; each component builds its own client from it.
+    api: kube::Config,
+    specs: BTreeMap<String, Spec>,
+    running: Mutex<BTreeMap<String, Running>>,
+}
+
+impl std::fmt::Debug for Components {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Components")
+            .field("components", &self.specs.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Components {
+    /// Starts every configured component, each with its own client for `api`.
+    pub async fn start(api: kube::Config, cfg: ComponentsConfig) -> Self {
+        let mut specs = BTreeMap::new();
+        if let Some(s) = cfg.scheduler {
+            specs.insert(SCHEDULER.to_string(), Spec::Scheduler(s));
+        }
+        if let Some(c) = cfg.controller_manager {
+            specs.insert(CONTROLLER_MANAGER.to_string(), Spec::ControllerManager(c));
+        }
+        for k in cfg.kubelets {
+            specs.insert(kubelet_name(&k.node_name), Spec::Kubelet(Box::new(k)));
+        }
+        for p in cfg.proxies {
+            specs.insert(proxy_name(&p.node_name), Spec::Proxy(p));
+        }
+        let components = Components {
+            api,
+            specs,
+            running: Mutex::new(BTreeMap::new()),
+        };
+        let names: Vec<String> = components.specs.keys().cloned().collect();
+        for name in names {
+            // Names come from `specs`, so restart cannot fail here.
+            let _ = components.restart(&name).await;
+        }
+        components
+    }
+
+    /// Every component's name, e.g. `scheduler`, `kubelet/node-1`.
+    pub fn names(&self) -> Vec<String> {
+        self.specs.keys().cloned().collect()
+    }
+
+    /// Whether the component is running (started and not stopped or crashed).
+    pub async fn is_running(&self, name: &str) -> bool {
+        self.running
+            .lock()
+            .await
+            .get(name)
+            .is_some_and(|r| !r.task.is_finished())
+    }
+
+    /// Stops a component, as if its process were killed; it stays stopped until
+    /// [`Components::restart`]. Stopping a stopped component does nothing.
+    pub async fn stop(&self, name: &str) -> Result<(), ComponentError> {
+        self.spec(name)?;
+        let running = self.running.lock().await.remove(name);
+        if let Some(r) = running {
+            r.cancel.cancel();
+            let _ = r.task.await;
+        }
+        Ok(())
+    }
+
+    /// Starts a component again with its original configuration (a fresh process: a
+    /// new leader-election identity, empty caches). A running one is stopped first.
+    pub async fn restart(&self, name: &str) -> Result<(), ComponentError> {
+        let spec = self.spec(name)?.clone();
+        self.stop(name).await?;
+        let client = client_as(&self.api, &user_agent(&spec))
+            .map_err(|e| ComponentError::Client(name.to_string(), e.to_string()))?;
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(run_spec(name.to_string(), spec, client, cancel.clone()));
+        self.running
+            .lock()
+            .await
+            .insert(name.to_string(), Running { cancel, task });
+        Ok(())
+    }
+
+    /// Stops everything: proxies and kubelets first (their pods' processes end), then
+    /// the controller manager and scheduler.
+    pub async fn shutdown(&self) {
+        let mut names = self.names();
+        names.sort_by_key(|n| !(n.starts_with("proxy/") || n.starts_with("kubelet/")));
+        for name in names {
+            let _ = self.stop(&name).await;
+        }
+    }
+
+    fn spec(&self, name: &str) -> Result<&Spec, ComponentError> {
+        self.specs
+            .get(name)
+            .ok_or_else(|| ComponentError::Unknown(name.to_string(), self.names().join(", ")))
+    }
+}
+
+async fn run_spec(name: String, spec: Spec, client: kube::Client, cancel: CancellationToken) {
+    let stop = cancel.cancelled_owned();
+    let result: Result<(), String> = match spec {
+        Spec::Scheduler(c) => refkube_scheduler::run(c, client, stop)
+            .await
+            .map_err(|e| e.to_string()),
+        Spec::ControllerManager(c) => refkube_controllers::run(c, client, stop)
+            .await
+            .map_err(|e| e.to_string()),
+        Spec::Kubelet(c) => refkube_kubelet::run(*c, client, stop)
+            .await
+            .map_err(|e| e.to_string()),
+        Spec::Proxy(c) => refkube_proxy::run(c, client, stop)
+            .await
+            .map_err(|e| e.to_string()),
+    };
+    match result {
+        Ok(()) => tracing::info!(component = %name, "stopped"),
+        Err(e) => tracing::error!(component = %name, error = %e, "component exited with an error"),
+    }
+}
