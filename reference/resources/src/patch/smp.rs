@@ -187,7 +187,8 @@ fn merge_map(
     {
         if let Some(Value::Array(items)) = orig.get_mut(k).filter(|_| !patch.contains_key(k)) {
             let key = ctx.strategy(k).and_then(|s| s.merge_key);
-            *items = reorder(std::mem::take(items), order, key)?;
+            let live = items.clone();
+            *items = reorder(std::mem::take(items), order, key, &live)?;
         }
     }
 
@@ -222,6 +223,7 @@ fn merge_list(
     order: Option<&Value>,
     items: Ctx<'_>,
 ) -> Result<Vec<Value>, SmpError> {
+    let live = orig.clone();
     let Some(strategy) = strategy.filter(FieldStrategy::merges) else {
         // Lists without a merge strategy are replaced (directives in them are dropped).
         let replaced: Vec<Value> = patch
@@ -303,7 +305,7 @@ fn merge_list(
         }
     }
     match order {
-        Some(order) => reorder(orig, order, strategy.merge_key),
+        Some(order) => reorder(orig, order, strategy.merge_key, &live),
         None => Ok(orig),
     }
 }
@@ -313,9 +315,16 @@ fn is_directive_element(v: &Value) -> bool {
         .is_some_and(|m| m.len() == 1 && m.contains_key(PATCH))
 }
 
-/// Orders `items` as `$setElementOrder` lists them; items it does not name (added by
-/// the server) keep their relative order after the named ones.
-fn reorder(items: Vec<Value>, order: &Value, key: Option<&str>) -> Result<Vec<Value>, SmpError> {
+/// Orders `items` as upstream's `normalizeElementOrder` does: the items `$setElementOrder`
+/// names follow its order, the others (added by the server or other writers) keep
+/// their live order, and the two runs are interleaved by their positions in the live
+/// list `live` (`mergeSortedSlice`).
+fn reorder(
+    items: Vec<Value>,
+    order: &Value,
+    key: Option<&str>,
+    live: &[Value],
+) -> Result<Vec<Value>, SmpError> {
     let Value::Array(order) = order else {
         return Err(bad("invalid patch: $setElementOrder must be a list"));
     };
@@ -326,7 +335,9 @@ fn reorder(items: Vec<Value>, order: &Value, key: Option<&str>) -> Result<Vec<Va
         }
     };
     let wanted: Vec<Value> = order.iter().map(id).collect();
-    let (mut named, rest): (Vec<Value>, Vec<Value>) =
+    let live_ids: Vec<Value> = live.iter().map(id).collect();
+    let live_pos = |v: &Value| live_ids.iter().position(|l| *l == id(v));
+    let (mut named, mut server_only): (Vec<Value>, Vec<Value>) =
         items.into_iter().partition(|i| wanted.contains(&id(i)));
     named.sort_by_key(|i| {
         wanted
@@ -334,8 +345,25 @@ fn reorder(items: Vec<Value>, order: &Value, key: Option<&str>) -> Result<Vec<Va
             .position(|w| *w == id(i))
             .unwrap_or(usize::MAX)
     });
-    named.extend(rest);
-    Ok(named)
+    server_only.sort_by_key(|i| live_pos(i).unwrap_or(usize::MAX));
+    let mut out = Vec::with_capacity(named.len() + server_only.len());
+    let (mut left, mut right) = (
+        server_only.into_iter().peekable(),
+        named.into_iter().peekable(),
+    );
+    loop {
+        let take_left = match (left.peek(), right.peek()) {
+            (None, None) => break,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (Some(l), Some(r)) => {
+                matches!((live_pos(l), live_pos(r)), (Some(li), Some(ri)) if li < ri)
+            }
+        };
+        let next = if take_left { left.next() } else { right.next() };
+        out.extend(next);
+    }
+    Ok(out)
 }
 
 /// Go's `%v` of a map, for upstream's merge-key error message.

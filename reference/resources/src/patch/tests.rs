@@ -295,3 +295,19 @@ fn malformed_patches_never_panic() {
         let _ = apply_patch(pods(), PatchKind::Json, &pod(), body);
     }
 }
+
+#[test]
+fn set_element_order_keeps_server_only_items_in_their_live_place() {
+    // The live list has a server-added sidecar between the two applied containers.
+    let live = json!({"spec": {"containers": [{"name": "a", "image": "1"}, {"name": "sidecar", "image": "s"}, {"name": "b", "image": "1"}]}});
+    let patch = json!({"spec": {"$setElementOrder/containers": [{"name": "a"}, {"name": "b"}], "containers": [{"name": "b", "image": "2"}]}});
+    let out = smp(pods(), live, patch).unwrap();
+    let names: Vec<&str> = out["spec"]["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["a", "sidecar", "b"]);
+    assert_eq!(out["spec"]["containers"][2]["image"], "2");
+}
