@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::SystemTime;
 
 use cucumber::event::{self, Cucumber, Feature, Hook, HookType, Rule, Scenario, Step, StepError};
 use cucumber::gherkin;
@@ -19,7 +19,7 @@ use crate::world::KubeWorld;
 pub struct Collector {
     ctx: Arc<RunContext>,
     results: Arc<Mutex<Results>>,
-    running: HashMap<ScenarioKey, (Instant, ScenarioResult)>,
+    running: HashMap<ScenarioKey, (SystemTime, ScenarioResult)>,
     root: String,
     print: bool,
 }
@@ -41,11 +41,14 @@ impl Collector {
         }
     }
 
+    /// Handles one scenario event; `at` is when the runner emitted it (the writer sees
+    /// events later, after normalization, so its own clock would mis-time scenarios).
     fn scenario(
         &mut self,
         feat: &gherkin::Feature,
         sc: &gherkin::Scenario,
         ev: Scenario<KubeWorld>,
+        at: SystemTime,
     ) {
         let key = ScenarioKey::of(feat, sc);
         match ev {
@@ -62,7 +65,7 @@ impl Collector {
                     steps: Vec::new(),
                     trace: None,
                 };
-                self.running.insert(key, (Instant::now(), result));
+                self.running.insert(key, (at, result));
             }
             Scenario::Step(st, ev) | Scenario::Background(st, ev) => {
                 if let Some((_, r)) = self.running.get_mut(&key) {
@@ -81,7 +84,7 @@ impl Collector {
             Scenario::Hook(..) | Scenario::Log(_) => {}
             Scenario::Finished => {
                 if let Some((start, mut r)) = self.running.remove(&key) {
-                    r.duration = start.elapsed();
+                    r.duration = at.duration_since(start).unwrap_or_default();
                     r.trace = self.ctx.take_trace(&key);
                     if self.print {
                         print_progress(&r);
@@ -173,7 +176,7 @@ impl Writer<KubeWorld> for Collector {
         event: parser::Result<Event<Cucumber<KubeWorld>>>,
         _cli: &Self::Cli,
     ) {
-        match event.map(Event::into_inner) {
+        match event.map(Event::split) {
             Err(e) => {
                 if self.print {
                     println!("✘ {e}");
@@ -182,9 +185,11 @@ impl Writer<KubeWorld> for Collector {
                     results.parse_errors.push(e.to_string());
                 }
             }
-            Ok(Cucumber::Feature(f, Feature::Scenario(sc, ev))) => self.scenario(&f, &sc, ev.event),
-            Ok(Cucumber::Feature(f, Feature::Rule(_, Rule::Scenario(sc, ev)))) => {
-                self.scenario(&f, &sc, ev.event);
+            Ok((Cucumber::Feature(f, Feature::Scenario(sc, ev)), meta)) => {
+                self.scenario(&f, &sc, ev.event, meta.at);
+            }
+            Ok((Cucumber::Feature(f, Feature::Rule(_, Rule::Scenario(sc, ev))), meta)) => {
+                self.scenario(&f, &sc, ev.event, meta.at);
             }
             Ok(_) => {}
         }
