@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::{Node, ObjectReference, Pod};
+use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::Api;
 use kube::runtime::{WatchStreamExt, watcher};
 use refkube_common::events::EventRecorder;
@@ -22,8 +22,6 @@ use crate::events::{COMPONENT, EventSink};
 use crate::ipam::IpAllocator;
 use crate::logs::LogStore;
 use crate::mirror::{self, PodKey};
-use crate::node::MachineInfo;
-use crate::node::sync::{post_status, register, renew_lease};
 use crate::podapi::KubePodApi;
 use crate::runtime::Runtime;
 use crate::runtime::process::ProcessRuntime;
@@ -31,10 +29,6 @@ use crate::runtime::sim::SimRuntime;
 use crate::static_pods;
 use crate::status::phase::is_terminal;
 use crate::worker::{PodWorker, WorkerDeps};
-
-/// Retry delay for API calls that failed (upstream retries node registration with a
-/// growing delay; a short fixed one keeps tests fast and is harmless).
-const RETRY: Duration = Duration::from_millis(500);
 
 /// A running kubelet.
 #[derive(Debug)]
@@ -124,20 +118,6 @@ pub async fn run(
     Ok(())
 }
 
-fn machine_info(runtime: &str) -> MachineInfo {
-    let read = |p: &str| {
-        std::fs::read_to_string(p)
-            .map(|s| s.trim().to_string())
-            .unwrap_or_default()
-    };
-    MachineInfo {
-        machine_id: read("/etc/machine-id"),
-        boot_id: crate::runtime::new_id(),
-        kernel_version: read("/proc/sys/kernel/osrelease"),
-        runtime_version: format!("{runtime}://{}", env!("CARGO_PKG_VERSION")),
-    }
-}
-
 struct Driver {
     config: KubeletConfig,
     client: kube::Client,
@@ -203,11 +183,11 @@ impl Driver {
 
     async fn run(mut self, mut stop: watch::Receiver<bool>) {
         let (node_tx, mut node_rx) = watch::channel::<Option<Node>>(None);
-        let node_task = tokio::spawn(node_loop(
+        let node_task = tokio::spawn(crate::node::sync::node_loop(
             self.config.clone(),
             self.client.clone(),
             self.port,
-            machine_info(self.runtime.name()),
+            crate::node::sync::machine_info(self.runtime.name()),
             node_tx,
             self.events.clone(),
         ));
@@ -403,72 +383,6 @@ impl Driver {
         let actions = mirror::plan(&statics, &self.mirrors);
         if !actions.is_empty() {
             mirror::apply(&self.client, &self.config.node_name, &node_uid, actions).await;
-        }
-    }
-}
-
-/// Registers the Node (retrying), then posts its status and renews its Lease on their
-/// intervals; publishes the Node for the driver (pod CIDR, UID for mirror pods).
-async fn node_loop(
-    config: KubeletConfig,
-    client: kube::Client,
-    port: u16,
-    machine: MachineInfo,
-    node_tx: watch::Sender<Option<Node>>,
-    events: Arc<dyn EventSink>,
-) {
-    let node = loop {
-        match register(&client, &config, port, &machine).await {
-            Ok(node) => break node,
-            Err(e) => {
-                tracing::debug!(error = %e, "registering node");
-                tokio::time::sleep(RETRY).await;
-            }
-        }
-    };
-    let node_ref = ObjectReference {
-        kind: Some("Node".into()),
-        name: Some(config.node_name.clone()),
-        // Upstream uses the node name as the UID of node events.
-        uid: Some(config.node_name.clone()),
-        ..ObjectReference::default()
-    };
-    events
-        .record(
-            &node_ref,
-            "Normal",
-            crate::events::reason::STARTING,
-            "Starting kubelet.",
-        )
-        .await;
-    let lease_secs = i32::try_from(config.timings.node_lease_duration.as_secs()).unwrap_or(40);
-    let mut has_cidr = node
-        .spec
-        .as_ref()
-        .and_then(|s| s.pod_cidr.as_ref())
-        .is_some();
-    node_tx.send_replace(Some(node.clone()));
-    let mut status_tick = tokio::time::interval(config.timings.node_status_update);
-    let mut lease_tick = tokio::time::interval(config.timings.node_lease_renew);
-    loop {
-        tokio::select! {
-            _ = status_tick.tick() => match post_status(&client, &config, port, &machine, has_cidr).await {
-                Ok(updated) => {
-                    let cidr = updated.spec.as_ref().and_then(|s| s.pod_cidr.as_ref()).is_some();
-                    if cidr != has_cidr {
-                        has_cidr = cidr;
-                        // Post Ready at once instead of a full interval later.
-                        status_tick.reset_immediately();
-                    }
-                    node_tx.send_replace(Some(updated));
-                }
-                Err(e) => tracing::debug!(error = %e, "posting node status"),
-            },
-            _ = lease_tick.tick() => {
-                if let Err(e) = renew_lease(&client, &node, lease_secs).await {
-                    tracing::debug!(error = %e, "renewing node lease");
-                }
-            }
         }
     }
 }

@@ -1,15 +1,20 @@
 //! Node registration, status posting and Lease renewal against the API server
 //! (`kubelet_node_status.go` registerWithAPIServer / updateNodeStatus,
-//! `pkg/kubelet/nodelease`). Entry points: [`register`], [`post_status`], [`renew_lease`].
+//! `pkg/kubelet/nodelease`). Entry points: [`node_loop`] (the kubelet's node task),
+//! [`register`], [`post_status`], [`renew_lease`].
 
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
-use k8s_openapi::api::core::v1::{Node, NodeCondition};
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::{Node, NodeCondition, ObjectReference};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta, OwnerReference, Time};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 
 use super::{MachineInfo, node_object, node_status};
 use crate::config::KubeletConfig;
+use crate::events::EventSink;
+use tokio::sync::watch;
 
 /// The namespace of node Leases.
 pub const LEASE_NAMESPACE: &str = "kube-node-lease";
@@ -155,6 +160,91 @@ pub async fn renew_lease(
                 .await
                 .map(|_| ())
                 .map_err(err("creating lease of", &name))
+        }
+    }
+}
+
+/// Retry delay for a failed registration (upstream grows it; a short fixed one keeps
+/// tests fast and is harmless).
+const RETRY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// This machine's facts for `nodeInfo`; a new boot ID per kubelet start.
+pub fn machine_info(runtime: &str) -> MachineInfo {
+    let read = |p: &str| {
+        std::fs::read_to_string(p)
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    };
+    MachineInfo {
+        machine_id: read("/etc/machine-id"),
+        boot_id: crate::runtime::new_id(),
+        kernel_version: read("/proc/sys/kernel/osrelease"),
+        runtime_version: format!("{runtime}://{}", env!("CARGO_PKG_VERSION")),
+    }
+}
+
+/// Registers the Node (retrying), then posts its status and renews its Lease on their
+/// intervals; publishes the Node for the driver (pod CIDR, UID for mirror pods).
+pub async fn node_loop(
+    config: KubeletConfig,
+    client: kube::Client,
+    port: u16,
+    machine: MachineInfo,
+    node_tx: watch::Sender<Option<Node>>,
+    events: Arc<dyn EventSink>,
+) {
+    let node = loop {
+        match register(&client, &config, port, &machine).await {
+            Ok(node) => break node,
+            Err(e) => {
+                tracing::debug!(error = %e, "registering node");
+                tokio::time::sleep(RETRY).await;
+            }
+        }
+    };
+    let node_ref = ObjectReference {
+        kind: Some("Node".into()),
+        name: Some(config.node_name.clone()),
+        // Upstream uses the node name as the UID of node events.
+        uid: Some(config.node_name.clone()),
+        ..ObjectReference::default()
+    };
+    events
+        .record(
+            &node_ref,
+            "Normal",
+            crate::events::reason::STARTING,
+            "Starting kubelet.",
+        )
+        .await;
+    let lease_secs = i32::try_from(config.timings.node_lease_duration.as_secs()).unwrap_or(40);
+    let mut has_cidr = node
+        .spec
+        .as_ref()
+        .and_then(|s| s.pod_cidr.as_ref())
+        .is_some();
+    node_tx.send_replace(Some(node.clone()));
+    let mut status_tick = tokio::time::interval(config.timings.node_status_update);
+    let mut lease_tick = tokio::time::interval(config.timings.node_lease_renew);
+    loop {
+        tokio::select! {
+            _ = status_tick.tick() => match post_status(&client, &config, port, &machine, has_cidr).await {
+                Ok(updated) => {
+                    let cidr = updated.spec.as_ref().and_then(|s| s.pod_cidr.as_ref()).is_some();
+                    if cidr != has_cidr {
+                        has_cidr = cidr;
+                        // Post Ready at once instead of a full interval later.
+                        status_tick.reset_immediately();
+                    }
+                    node_tx.send_replace(Some(updated));
+                }
+                Err(e) => tracing::debug!(error = %e, "posting node status"),
+            },
+            _ = lease_tick.tick() => {
+                if let Err(e) = renew_lease(&client, &node, lease_secs).await {
+                    tracing::debug!(error = %e, "renewing node lease");
+                }
+            }
         }
     }
 }

@@ -7,6 +7,7 @@
 mod containers;
 pub mod env;
 pub mod record;
+mod start;
 mod status;
 
 use std::collections::HashMap;
