@@ -75,12 +75,12 @@ pub async fn ensure(state: &AppState) -> Result<(), ApiError> {
     match state.store.get(&key).await? {
         None => create_if_absent(state, "endpoints", Some("default"), ep).await,
         Some(kv) => {
-            let mut old = keys::decode_kv(&kv)?;
+            let mut old = keys::decode_kv(endpoints, &kv)?;
             if old["subsets"] != ep["subsets"] {
                 old["subsets"] = ep["subsets"].clone();
                 state
                     .store
-                    .update(&key, kv.mod_revision, keys::encode(&old)?)
+                    .update(&key, kv.mod_revision, keys::encode(endpoints, &old)?)
                     .await?;
             }
             Ok(())

@@ -53,7 +53,7 @@ async fn leader(state: &AppState, lease: &str, name: &str) -> Value {
     };
     let key = keys::key(leases, Some("kube-system"), lease);
     match state.store.get(&key).await {
-        Ok(Some(kv)) => match keys::decode_kv(&kv)
+        Ok(Some(kv)) => match keys::decode_kv(leases, &kv)
             .map_err(|e| e.message)
             .and_then(|l| lease_held(&l, Utc::now()))
         {

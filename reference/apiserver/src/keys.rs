@@ -4,8 +4,8 @@
 //! Entry points: [`key`], [`prefix`], [`decode_kv`], [`encode`].
 //! `/registry/{resource}/{ns}/{name}` for core kinds, `/registry/{resource}/{name}` for
 //! cluster-scoped ones; upstream's special names are kept (`minions` for nodes,
-//! `services/specs` and `services/endpoints`). events.k8s.io Events are stored apart
-//! from core Events (upstream converts between them; the reference does not).
+//! `services/specs` and `services/endpoints`). events.k8s.io Events share
+//! `/registry/events/` with core Events, converted by [`crate::conversion`].
 
 use bytes::Bytes;
 use refkube_resources::ResourceInfo;
@@ -20,7 +20,6 @@ fn resource_dir(info: &ResourceInfo) -> String {
         ("", "nodes") => "minions".to_string(),
         ("", "services") => "services/specs".to_string(),
         ("", "endpoints") => "services/endpoints".to_string(),
-        ("events.k8s.io", p) => format!("events.k8s.io/{p}"),
         (_, p) => p.to_string(),
     }
 }
@@ -40,16 +39,17 @@ pub fn key(info: &ResourceInfo, namespace: Option<&str>, name: &str) -> String {
 
 /// Turns a stored value into the object clients see: `metadata.resourceVersion` is the
 /// key's mod_revision, never what was written.
-pub fn decode_kv(kv: &KeyValue) -> Result<Value, ApiError> {
-    let mut obj: Value = serde_json::from_slice(&kv.value)
+pub fn decode_kv(info: &ResourceInfo, kv: &KeyValue) -> Result<Value, ApiError> {
+    let obj: Value = serde_json::from_slice(&kv.value)
         .map_err(|e| ApiError::internal(format!("stored object {} is corrupt: {e}", kv.key)))?;
+    let mut obj = crate::conversion::from_storage(info, obj);
     set_resource_version(&mut obj, kv.mod_revision);
     Ok(obj)
 }
 
 /// Serialises an object for the store, without its resourceVersion (the store owns it).
-pub fn encode(obj: &Value) -> Result<Bytes, ApiError> {
-    let mut o = obj.clone();
+pub fn encode(info: &ResourceInfo, obj: &Value) -> Result<Bytes, ApiError> {
+    let mut o = crate::conversion::to_storage(info, obj);
     if let Some(m) = o.get_mut("metadata").and_then(Value::as_object_mut) {
         m.remove("resourceVersion");
         m.remove("selfLink");
@@ -134,8 +134,9 @@ mod tests {
             create_revision: 3,
             mod_revision: 7,
         };
-        let obj = decode_kv(&kv).unwrap();
+        let pods = lookup("", "v1", "pods").unwrap();
+        let obj = decode_kv(pods, &kv).unwrap();
         assert_eq!(obj["metadata"]["resourceVersion"], "7");
-        assert!(!String::from_utf8_lossy(&encode(&obj).unwrap()).contains("resourceVersion"));
+        assert!(!String::from_utf8_lossy(&encode(pods, &obj).unwrap()).contains("resourceVersion"));
     }
 }

@@ -12,6 +12,7 @@ pub mod bootstrap;
 pub mod compactor;
 pub mod componentstatus;
 pub mod config;
+pub mod conversion;
 pub mod discovery;
 pub mod handlers;
 pub mod ipalloc;

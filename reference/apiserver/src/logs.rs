@@ -91,7 +91,7 @@ pub async fn proxy(ctx: &Ctx, name: &str) -> Result<Response, ApiError> {
         .get(&keys::key(nodes, None, node_name))
         .await?
     {
-        Some(kv) => keys::decode_kv(&kv)?,
+        Some(kv) => keys::decode_kv(nodes, &kv)?,
         None => return Err(ApiError::not_found(nodes, node_name)),
     };
     let addr = kubelet_address(&node, ctx.state.config.default_kubelet_port).ok_or_else(|| {

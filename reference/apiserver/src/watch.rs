@@ -177,7 +177,7 @@ pub async fn serve(ctx: &Ctx) -> Result<Response, ApiError> {
             let items = list
                 .items
                 .iter()
-                .map(|kv| crate::keys::decode_kv(kv).map(Arc::new))
+                .map(|kv| crate::keys::decode_kv(info, kv).map(Arc::new))
                 .collect::<Result<_, _>>()?;
             (items, list.revision)
         }

@@ -161,7 +161,7 @@ impl ResourceCache {
     fn reset(&self, items: Vec<refkube_store::KeyValue>, rev: Revision) {
         let mut state = BTreeMap::new();
         for kv in items {
-            match keys::decode_kv(&kv) {
+            match keys::decode_kv(self.info, &kv) {
                 Ok(v) => {
                     state.insert(kv.key.clone(), Arc::new(v));
                 }
@@ -184,14 +184,14 @@ impl ResourceCache {
         let mut last = g.rev;
         for ev in batch {
             let rev = ev.revision();
-            let Ok(mut obj) = keys::decode_kv(&ev.kv) else {
+            let Ok(mut obj) = keys::decode_kv(self.info, &ev.kv) else {
                 tracing::warn!(key = %ev.kv.key, "skipping undecodable watch event");
                 continue;
             };
             let prev = ev
                 .prev
                 .as_ref()
-                .and_then(|p| keys::decode_kv(p).ok())
+                .and_then(|p| keys::decode_kv(self.info, p).ok())
                 .map(|mut p| {
                     keys::set_resource_version(&mut p, rev);
                     Arc::new(p)

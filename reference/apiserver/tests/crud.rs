@@ -599,3 +599,25 @@ async fn the_store_is_compacted_one_interval_behind() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test]
+async fn events_written_with_either_api_are_read_with_both() {
+    let s = common::start().await;
+    let ev = json!({"apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": {"name": "e1"},
+        "eventTime": "2026-01-01T00:00:00.000000Z", "reportingController": "kubelet", "reportingInstance": "n1",
+        "action": "Start", "reason": "Started", "note": "Started container app", "type": "Normal",
+        "regarding": {"kind": "Pod", "namespace": "default", "name": "p"}});
+    let (code, body) = s
+        .post_json("/apis/events.k8s.io/v1/namespaces/default/events", ev)
+        .await;
+    assert_eq!(code, 201, "{body}");
+    let (_, core) = s.get("/api/v1/namespaces/default/events/e1").await;
+    assert_eq!(core["apiVersion"], "v1");
+    assert_eq!(core["message"], "Started container app");
+    assert_eq!(core["involvedObject"]["name"], "p");
+    let (_, list) = s
+        .get("/apis/events.k8s.io/v1/namespaces/default/events")
+        .await;
+    assert_eq!(list["items"][0]["note"], "Started container app");
+    assert_eq!(list["items"][0]["regarding"]["name"], "p");
+}

@@ -82,7 +82,7 @@ pub async fn check_namespace(
     let Some(kv) = state.store.get(&keys::key(ns_info, None, ns)).await? else {
         return Err(ApiError::not_found(ns_info, ns));
     };
-    let nsobj = keys::decode_kv(&kv)?;
+    let nsobj = keys::decode_kv(ns_info, &kv)?;
     let terminating = nsobj["status"]["phase"] == "Terminating"
         || !keys::meta_str(&nsobj, "deletionTimestamp").is_empty();
     if terminating {
@@ -150,7 +150,7 @@ pub async fn create_object(
         return Ok(obj);
     }
     let key = keys::key(info, url_ns, &name);
-    let bytes = keys::encode(&obj)?;
+    let bytes = keys::encode(info, &obj)?;
     match state.store.create(&key, bytes).await {
         Ok(rev) => {
             keys::set_resource_version(&mut obj, rev);

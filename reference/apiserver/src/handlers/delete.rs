@@ -134,7 +134,7 @@ pub async fn delete_object(
             return Err(ApiError::not_found(info, name));
         };
         let rev = kv.mod_revision;
-        let old = keys::decode_kv(&kv)?;
+        let old = keys::decode_kv(info, &kv)?;
         if let Some(uid) = &opts.precondition_uid
             && uid != keys::meta_str(&old, "uid")
         {
@@ -198,7 +198,11 @@ pub async fn delete_object(
             if new == old || opts.dry_run {
                 return Ok(Deleted::Pending(new));
             }
-            match state.store.update(&key, rev, keys::encode(&new)?).await {
+            match state
+                .store
+                .update(&key, rev, keys::encode(info, &new)?)
+                .await
+            {
                 Ok(nrev) => {
                     keys::set_resource_version(&mut new, nrev);
                     return Ok(Deleted::Pending(new));
@@ -258,7 +262,7 @@ pub async fn delete_collection(ctx: &Ctx) -> Result<Response, ApiError> {
     let list = ctx.state.store.list(&prefix, Default::default()).await?;
     let mut items = Vec::new();
     for kv in &list.items {
-        let obj = keys::decode_kv(kv)?;
+        let obj = keys::decode_kv(info, kv)?;
         if !filter.matches(info, &obj) {
             continue;
         }

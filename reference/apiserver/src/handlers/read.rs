@@ -20,7 +20,7 @@ pub async fn fetch(ctx: &Ctx, name: &str) -> Result<(Value, refkube_store::Revis
     let info = ctx.path.info;
     let key = keys::key(info, ctx.path.namespace.as_deref(), name);
     match ctx.state.store.get(&key).await? {
-        Some(kv) => Ok((keys::decode_kv(&kv)?, kv.mod_revision)),
+        Some(kv) => Ok((keys::decode_kv(info, &kv)?, kv.mod_revision)),
         None => Err(ApiError::not_found(info, name)),
     }
 }
@@ -208,7 +208,7 @@ pub async fn list(ctx: &Ctx) -> Result<Response, ApiError> {
         let n = page.items.len();
         for (i, kv) in page.items.iter().enumerate() {
             last_key = Some(kv.key.clone());
-            let obj = keys::decode_kv(kv)?;
+            let obj = keys::decode_kv(info, kv)?;
             if filter.matches(info, &obj) {
                 items.push(obj);
             }

@@ -178,7 +178,12 @@ pub async fn bind(ctx: &Ctx, name: &str) -> Result<Response, ApiError> {
         new["status"]["conditions"] = json!(conds);
         // Binding writes spec and status together, bypassing the main-resource rule.
         let key = keys::key(info, ns, name);
-        match ctx.state.store.update(&key, rev, keys::encode(&new)?).await {
+        match ctx
+            .state
+            .store
+            .update(&key, rev, keys::encode(info, &new)?)
+            .await
+        {
             Ok(_) => return Ok(ctx.output.render(201, &success(201, None))),
             Err(refkube_store::StoreError::Conflict { .. }) => continue,
             Err(e) => return Err(e.into()),

@@ -101,7 +101,11 @@ pub async fn commit(
         keys::set_resource_version(&mut merged, drev);
         return Ok(merged);
     }
-    match state.store.update(&key, rev, keys::encode(&merged)?).await {
+    match state
+        .store
+        .update(&key, rev, keys::encode(info, &merged)?)
+        .await
+    {
         Ok(nrev) => {
             if info.group.is_empty() && info.plural == "services" {
                 let kept = crate::ipalloc::node_ports(&merged);

@@ -1,0 +1,79 @@
+//! Storage conversion: `events.k8s.io/v1` Events share storage with core `v1` Events,
+//! as upstream does, so `kubectl get events` shows what components record with either
+//! API. Every other kind is stored as served.
+//!
+//! Entry points: [`to_storage`], [`from_storage`] (field pairs from upstream's
+//! `pkg/apis/events/v1` conversion).
+
+use refkube_resources::ResourceInfo;
+use serde_json::{Map, Value, json};
+
+/// (events.k8s.io field, core field).
+const EVENT_FIELDS: &[(&str, &str)] = &[
+    ("regarding", "involvedObject"),
+    ("note", "message"),
+    ("reportingController", "reportingComponent"),
+    ("deprecatedSource", "source"),
+    ("deprecatedFirstTimestamp", "firstTimestamp"),
+    ("deprecatedLastTimestamp", "lastTimestamp"),
+    ("deprecatedCount", "count"),
+];
+
+fn is_events_v1(info: &ResourceInfo) -> bool {
+    info.group == "events.k8s.io" && info.plural == "events"
+}
+
+fn rename(obj: &Value, to_core: bool, api_version: &str) -> Value {
+    let Some(src) = obj.as_object() else {
+        return obj.clone();
+    };
+    let mut out = Map::new();
+    for (k, v) in src {
+        let renamed = EVENT_FIELDS.iter().find_map(|(ev, core)| {
+            let (from, to) = if to_core { (ev, core) } else { (core, ev) };
+            (*from == k.as_str()).then_some(*to)
+        });
+        out.insert(renamed.unwrap_or(k).to_string(), v.clone());
+    }
+    out.insert("apiVersion".into(), json!(api_version));
+    out.insert("kind".into(), json!("Event"));
+    Value::Object(out)
+}
+
+/// The stored form of an object served as `info`.
+pub fn to_storage(info: &ResourceInfo, obj: &Value) -> Value {
+    if is_events_v1(info) {
+        rename(obj, true, "v1")
+    } else {
+        obj.clone()
+    }
+}
+
+/// The served form of a stored object.
+pub fn from_storage(info: &ResourceInfo, obj: Value) -> Value {
+    if is_events_v1(info) {
+        rename(&obj, false, "events.k8s.io/v1")
+    } else {
+        obj
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_v1_round_trip_through_core_storage() {
+        let info = refkube_resources::registry::lookup("events.k8s.io", "v1", "events").unwrap();
+        let ev = json!({"apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": {"name": "e"},
+            "regarding": {"kind": "Pod", "name": "p"}, "note": "Started", "reason": "Started",
+            "reportingController": "kubelet", "deprecatedCount": 2});
+        let stored = to_storage(info, &ev);
+        assert_eq!(stored["apiVersion"], "v1");
+        assert_eq!(stored["involvedObject"]["name"], "p");
+        assert_eq!(stored["message"], "Started");
+        assert_eq!(stored["reportingComponent"], "kubelet");
+        assert_eq!(stored["count"], 2);
+        assert_eq!(from_storage(info, stored), ev);
+    }
+}
