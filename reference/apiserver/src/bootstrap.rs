@@ -1,9 +1,9 @@
 //! Start-up objects every cluster has: the `default`, `kube-system`, `kube-public` and
 //! `kube-node-lease` namespaces, and the `kubernetes` Service (first address of the
-//! service range, port 443 → the API server) with its Endpoints.
+//! service range, port 443 → the API server) with its Endpoints and EndpointSlice.
 //!
 //! Entry point: [`ensure`]. Idempotent: objects that exist are left alone, except the
-//! `kubernetes` Endpoints, which always point at this server.
+//! `kubernetes` Endpoints and EndpointSlice, which always point at this server.
 
 use refkube_resources::registry::lookup;
 use serde_json::json;
@@ -64,23 +64,54 @@ pub async fn ensure(state: &AppState) -> Result<(), ApiError> {
     {
         create_if_absent(state, "services", Some("default"), svc).await?;
     }
-    let endpoints = registered("endpoints")?;
+    let ip = state.advertise.ip().to_string();
     let ep = json!({
         "apiVersion": "v1", "kind": "Endpoints",
         "metadata": {"name": "kubernetes", "namespace": "default", "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
-        "subsets": [{"addresses": [{"ip": state.advertise.ip().to_string()}],
+        "subsets": [{"addresses": [{"ip": ip}],
                      "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}],
     });
-    let key = keys::key(endpoints, Some("default"), "kubernetes");
+    upsert(state, registered("endpoints")?, ep, &["subsets"]).await?;
+    let address_type = if state.advertise.is_ipv6() {
+        "IPv6"
+    } else {
+        "IPv4"
+    };
+    let slice = json!({
+        "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+        "metadata": {"name": "kubernetes", "namespace": "default", "labels": {"kubernetes.io/service-name": "kubernetes"}},
+        "addressType": address_type,
+        "endpoints": [{"addresses": [ip], "conditions": {"ready": true}}],
+        "ports": [{"name": "https", "port": port, "protocol": "TCP"}],
+    });
+    let slices = lookup("discovery.k8s.io", "v1", "endpointslices")
+        .ok_or_else(|| ApiError::internal("endpointslices are not registered"))?;
+    upsert(state, slices, slice, &["addressType", "endpoints", "ports"]).await
+}
+
+/// Creates `obj` in `default`, or points the existing one's `fields` at this server
+/// (the last API server to start wins; upstream reconciles a list of all of them).
+async fn upsert(
+    state: &AppState,
+    info: &'static refkube_resources::ResourceInfo,
+    obj: serde_json::Value,
+    fields: &[&str],
+) -> Result<(), ApiError> {
+    let key = keys::key(info, Some("default"), "kubernetes");
     match state.store.get(&key).await? {
-        None => create_if_absent(state, "endpoints", Some("default"), ep).await,
+        None => match create_object(state, info, Some("default"), obj, false).await {
+            Err(e) if e.reason != "AlreadyExists" => Err(e),
+            _ => Ok(()),
+        },
         Some(kv) => {
-            let mut old = keys::decode_kv(endpoints, &kv)?;
-            if old["subsets"] != ep["subsets"] {
-                old["subsets"] = ep["subsets"].clone();
+            let mut old = keys::decode_kv(info, &kv)?;
+            if fields.iter().any(|f| old[*f] != obj[*f]) {
+                for f in fields {
+                    old[*f] = obj[*f].clone();
+                }
                 state
                     .store
-                    .update(&key, kv.mod_revision, keys::encode(endpoints, &old)?)
+                    .update(&key, kv.mod_revision, keys::encode(info, &old)?)
                     .await?;
             }
             Ok(())
