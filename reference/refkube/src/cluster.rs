@@ -230,7 +230,9 @@ impl Cluster {
 
     /// A kube client for this cluster.
     pub async fn client(&self) -> anyhow::Result<kube::Client> {
-        Ok(kube::Client::try_from(kube_config(&self.kubeconfig_yaml()).await?)?)
+        Ok(kube::Client::try_from(
+            kube_config(&self.kubeconfig_yaml()).await?,
+        )?)
     }
 
     /// Stops everything: the components first, so their last writes reach the server.
@@ -243,5 +245,8 @@ impl Cluster {
 /// A client configuration from kubeconfig YAML.
 async fn kube_config(yaml: &str) -> anyhow::Result<kube::Config> {
     let kc = kube::config::Kubeconfig::from_yaml(yaml)?;
-    Ok(kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default()).await?)
+    Ok(
+        kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+            .await?,
+    )
 }

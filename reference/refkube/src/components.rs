@@ -184,8 +184,8 @@ fn user_agent(spec: &Spec) -> String {
 /// A client for `api` that sends `agent` as its User-Agent.
 pub fn client_as(api: &kube::Config, agent: &str) -> Result<kube::Client, kube::Error> {
     let mut config = api.clone();
-    let value = http::HeaderValue::from_str(agent)
-        .map_err(|e| kube::Error::Service(Box::new(e)))?;
+    let value =
+        http::HeaderValue::from_str(agent).map_err(|e| kube::Error::Service(Box::new(e)))?;
     config.headers.push((http::header::USER_AGENT, value));
     kube::Client::try_from(config)
 }
