@@ -22,7 +22,7 @@ use crate::events::{COMPONENT, EventSink};
 use crate::ipam::IpAllocator;
 use crate::logs::LogStore;
 use crate::mirror::{self, PodKey};
-use crate::podapi::KubePodApi;
+use crate::podapi::{KubePodApi, PodApi};
 use crate::runtime::Runtime;
 use crate::runtime::process::ProcessRuntime;
 use crate::runtime::sim::SimRuntime;
@@ -294,8 +294,14 @@ impl Driver {
         let Some(uid) = pod.metadata.uid.clone() else {
             return;
         };
+        let deleting = pod.metadata.deletion_timestamp.is_some() && !static_pods::is_static(&pod);
         if let Some(worker) = self.workers.get(&uid) {
-            worker.update(pod);
+            if !worker.is_finished() {
+                worker.update(pod);
+            } else if deleting {
+                // The worker stopped everything but its final delete failed: retry it.
+                self.final_delete(pod);
+            }
             return;
         }
         let phase = pod
@@ -304,6 +310,10 @@ impl Driver {
             .and_then(|s| s.phase.clone())
             .unwrap_or_default();
         if is_terminal(&phase) {
+            // Nothing runs for a finished pod; a deleted one only needs its final delete.
+            if deleting {
+                self.final_delete(pod);
+            }
             return;
         }
         match &self.deps {
@@ -313,6 +323,16 @@ impl Driver {
             }
             None => self.waiting.push(pod),
         }
+    }
+
+    /// Deletes a pod with nothing running here (`gracePeriodSeconds=0`, UID precondition).
+    fn final_delete(&self, pod: Pod) {
+        let api = KubePodApi::new(self.client.clone());
+        tokio::spawn(async move {
+            if let Err(e) = api.delete(&pod).await {
+                tracing::debug!(error = %e, "final delete");
+            }
+        });
     }
 
     /// The pod left its source: its worker kills it without writing anything.

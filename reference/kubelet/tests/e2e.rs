@@ -238,6 +238,41 @@ spec:
     )
     .await;
 
+    // A finished pod is not run again by a restarted kubelet, and deleting it completes.
+    let done: Pod = serde_yaml::from_str(
+        "metadata: {name: e2e-done}\nspec:\n  nodeName: e2e-node-91\n  restartPolicy: Never\n  containers:\n  - {name: c, image: busybox, command: [echo, done]}\n",
+    )
+    .unwrap();
+    pods.create(&PostParams::default(), &done).await.unwrap();
+    eventually("pod Succeeded", || async {
+        let p = pods.get("e2e-done").await.ok()?;
+        (p.status?.phase.as_deref() == Some("Succeeded")).then_some(())
+    })
+    .await;
+    kubelet.shutdown().await;
+    let config = KubeletConfig::for_node(91)
+        .node_name("e2e-node-91")
+        .static_pod_dir(static_dir.path())
+        .agnhost_command(vec![PathBuf::from(env!("CARGO_BIN_EXE_agnhost"))])
+        .timings(timings());
+    let kubelet = Kubelet::start(config, client.clone()).await.unwrap();
+    eventually("static pod running again after the restart", || async {
+        let p = pods.get("static-web-e2e-node-91").await.ok()?;
+        let c = p.status?.container_statuses?.into_iter().next()?;
+        c.state?.running.map(|_| ())
+    })
+    .await;
+    let after = pods.get("e2e-done").await.unwrap().status.unwrap();
+    assert_eq!(after.phase.as_deref(), Some("Succeeded"));
+    assert_eq!(after.container_statuses.unwrap()[0].restart_count, 0);
+    pods.delete("e2e-done", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually("finished pod gone", || async {
+        pods.get_opt("e2e-done").await.ok()?.is_none().then_some(())
+    })
+    .await;
+
     kubelet.shutdown().await;
     let _ = nodes.delete("e2e-node-91", &DeleteParams::default()).await;
 }
