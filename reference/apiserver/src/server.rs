@@ -59,7 +59,7 @@ pub struct ApiServer {
     addr: SocketAddr,
     ca_pem: Option<String>,
     shutdown: watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
+    task: Option<tokio::task::JoinHandle<()>>,
     state: Arc<AppState>,
 }
 
@@ -159,7 +159,7 @@ impl ApiServer {
             addr,
             ca_pem,
             shutdown,
-            task,
+            task: Some(task),
             state,
         })
     }
@@ -191,9 +191,19 @@ impl ApiServer {
     }
 
     /// Stops accepting, ends open watches and connections.
-    pub async fn shutdown(self) {
+    pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
-        let _ = self.task.await;
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+/// Dropping the handle stops the server too (without waiting for it), so a harness
+/// that forgets `shutdown` does not leave a server behind.
+impl Drop for ApiServer {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
     }
 }
 

@@ -93,3 +93,23 @@ async fn self_signed_tls_serves_https_trusted_by_its_ca() {
     assert_eq!(v["major"], "1");
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_shut_down_server_frees_its_port_for_a_restart() {
+    let s = common::start().await;
+    let addr = s.server.local_addr();
+    s.server.shutdown().await;
+    let cfg = common::config().listen(addr);
+    let again = refkube_apiserver::ApiServer::bind(cfg, s.store.clone())
+        .await
+        .unwrap();
+    let (code, _) = common::TestServer {
+        url: again.url(),
+        server: again,
+        store: s.store,
+        http: reqwest::Client::new(),
+    }
+    .get("/healthz")
+    .await;
+    assert_eq!(code, 200);
+}
