@@ -144,6 +144,33 @@ pub fn pod_for_node(ds: &DaemonSet, node: &str, hash: &str) -> Pod {
     }
 }
 
+/// `GetTargetNodeName`: the pod's node, or before scheduling the node its required
+/// affinity pins it to.
+pub fn target_node(p: &Pod) -> String {
+    let bound = crate::util::pods::node_name(p);
+    if !bound.is_empty() {
+        return bound.to_string();
+    }
+    p.spec
+        .as_ref()
+        .and_then(|s| {
+            s.affinity
+                .as_ref()?
+                .node_affinity
+                .as_ref()?
+                .required_during_scheduling_ignored_during_execution
+                .as_ref()
+        })
+        .and_then(|r| {
+            r.node_selector_terms
+                .iter()
+                .flat_map(|t| t.match_fields.iter().flatten())
+                .find(|f| f.key == "metadata.name" && f.operator == "In")
+        })
+        .and_then(|f| f.values.as_ref()?.first().cloned())
+        .unwrap_or_default()
+}
+
 /// Writes for one sync.
 #[derive(Debug, Default)]
 pub struct DsPlan {
@@ -175,10 +202,7 @@ pub fn plan(
     let min_ready = spec.min_ready_seconds.unwrap_or(0);
     let mut by_node: HashMap<String, Vec<Arc<Pod>>> = HashMap::new();
     for p in pods {
-        by_node
-            .entry(crate::util::pods::node_name(p).to_string())
-            .or_default()
-            .push(p.clone());
+        by_node.entry(target_node(p)).or_default().push(p.clone());
     }
     let mut out = DsPlan::default();
     let mut s = DaemonSetStatus {

@@ -251,3 +251,14 @@ fn the_daemon_pod_is_pinned_to_its_node_with_the_default_tolerations() {
         Some("h1")
     );
 }
+
+#[test]
+fn an_unscheduled_daemon_pod_counts_for_the_node_its_affinity_pins_it_to() {
+    let nodes = vec![node("n1", &[], &[]), node("n2", &[], &[])];
+    let pending = Arc::new(pod_for_node(&ds(None), "n1", "h"));
+    assert_eq!(target_node(&pending), "n1");
+    let p = plan(&ds(None), &nodes, &[pending], "h", from_unix(100));
+    assert_eq!(p.create_on, vec!["n2"]);
+    assert!(p.delete.is_empty());
+    assert_eq!(p.status.current_number_scheduled, 1);
+}
