@@ -510,3 +510,71 @@ async fn the_simulator_runs_a_thousand_pods_in_one_process() {
         .collect();
     assert_eq!(ips.len(), 1000, "pod IPs are unique");
 }
+
+#[tokio::test]
+async fn an_exec_readiness_probe_turns_ready_once_its_command_succeeds() {
+    let h = process("127.101.10.0/24");
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("ready");
+    let p = pod(&format!(
+        r#"
+metadata: {{name: exec, namespace: default, uid: u-exec}}
+spec:
+  containers:
+  - name: app
+    image: busybox
+    command: [sh, -c, "sleep 0.3; touch {marker}; sleep 30"]
+    readinessProbe:
+      exec: {{command: [test, -f, "{marker}"]}}
+      periodSeconds: 1
+"#,
+        marker = marker.display()
+    ));
+    let _w = PodWorker::spawn(p, h.deps.clone());
+    let not_ready = h.wait_for("Running", |s| phase(s) == "Running").await;
+    assert!(!container(&not_ready, "app").ready);
+    h.wait_for("Ready", |s| container(s, "app").ready).await;
+    let failures = h.event_messages("Unhealthy");
+    assert!(
+        failures
+            .iter()
+            .all(|m| m.starts_with("Readiness probe failed: ")),
+        "{failures:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_sidecar_init_container_keeps_running_beside_the_app() {
+    let h = process("127.101.11.0/24");
+    let p = pod(r#"
+metadata: {name: sidecar, namespace: default, uid: u-sidecar}
+spec:
+  initContainers:
+  - {name: proxy, image: busybox, restartPolicy: Always, command: [sleep, "30"]}
+  containers:
+  - {name: app, image: busybox, command: [sleep, "30"]}
+"#);
+    let _w = PodWorker::spawn(p, h.deps.clone());
+    let s = h
+        .wait_for("both running", |s| {
+            container(s, "app")
+                .state
+                .as_ref()
+                .is_some_and(|st| st.running.is_some())
+        })
+        .await;
+    let sidecar = &s.init_container_statuses.clone().unwrap()[0];
+    assert!(sidecar.state.clone().unwrap().running.is_some());
+    assert_eq!(sidecar.started, Some(true));
+    assert_eq!(phase(&s), "Running");
+    let ready = h
+        .wait_for("Ready", |s| {
+            s.conditions
+                .as_ref()
+                .unwrap()
+                .iter()
+                .any(|c| c.type_ == "Ready" && c.status == "True")
+        })
+        .await;
+    assert!(ready.init_container_statuses.unwrap()[0].ready);
+}
