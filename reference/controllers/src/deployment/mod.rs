@@ -4,4 +4,5 @@
 
 pub mod driver;
 pub mod plan;
+pub mod reasons;
 pub mod util;
