@@ -41,8 +41,7 @@ pub struct Filter {
 impl Filter {
     pub fn from_ctx(ctx: &Ctx) -> Result<Self, ApiError> {
         let labels = match ctx.query.non_empty("labelSelector") {
-            Some(s) => LabelSelector::parse(s)
-                .map_err(|e| ApiError::bad_request(format!("unable to parse requirement: {e}")))?,
+            Some(s) => LabelSelector::parse(s).map_err(|e| ApiError::bad_request(e.to_string()))?,
             None => LabelSelector::default(),
         };
         let fields = match ctx.query.non_empty("fieldSelector") {
