@@ -209,6 +209,30 @@ fn exec(argv: &[String]) -> i32 {
     127
 }
 
+/// The whole agnhost program: parses `args` (the first is the program name), runs it and
+/// returns the exit code (2 for usage errors, 1 for runtime errors, reported on stderr).
+/// `refkube agnhost ...` and the `agnhost` binary both call this.
+pub async fn main_with_args<I, T>(args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match parse(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            eprintln!("{e}");
+            return 2;
+        }
+    };
+    match run(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("agnhost: {e}");
+            1
+        }
+    }
+}
+
 /// Runs agnhost with `cli` until it is done; returns the process exit code.
 pub async fn run(cli: Cli) -> Result<i32, AgnhostError> {
     tie_to_parent();
