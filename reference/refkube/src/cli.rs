@@ -120,7 +120,15 @@ fn write_kubeconfig(path: &PathBuf, yaml: &str) -> anyhow::Result<()> {
     if let Some(d) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
     }
-    std::fs::write(path, yaml).with_context(|| format!("writing {}", path.display()))
+    std::fs::write(path, yaml).with_context(|| format!("writing {}", path.display()))?;
+    // It may hold a bearer token: readable by its owner only, as kubectl's own files.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("restricting {}", path.display()))?;
+    }
+    Ok(())
 }
 
 async fn up(a: UpArgs) -> anyhow::Result<()> {

@@ -187,6 +187,12 @@ impl Cluster {
             let path = dir.join("tokens.csv");
             std::fs::write(&path, format!("{t},admin,admin,\"system:masters\"\n"))
                 .with_context(|| format!("writing {}", path.display()))?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                    .with_context(|| format!("restricting {}", path.display()))?;
+            }
             api.token_auth_file = Some(path);
             token = Some(t);
         }
