@@ -58,6 +58,7 @@ impl Observation {
 pub struct ObservationLog {
     entries: Arc<Mutex<Vec<Observation>>>,
     notes: Arc<Mutex<Vec<String>>>,
+    arrived: Arc<tokio::sync::Notify>,
     start: Instant,
 }
 
@@ -66,6 +67,7 @@ impl Default for ObservationLog {
         Self {
             entries: Arc::default(),
             notes: Arc::default(),
+            arrived: Arc::default(),
             start: Instant::now(),
         }
     }
@@ -96,6 +98,7 @@ impl ObservationLog {
                 object,
             });
         }
+        self.arrived.notify_waiters();
     }
 
     /// Records something about the recording itself (e.g. a kind the server does not serve).
@@ -123,6 +126,30 @@ impl ObservationLog {
             all.sort_by_key(|o| (o.revision(), o.seq));
         }
         all
+    }
+}
+
+impl ObservationLog {
+    /// Re-checks the causal log each time an event arrives until `check` holds or the
+    /// deadline passes; returns the last causal log on timeout. The recorder's watches run
+    /// apart from the steps' own, so a step that saw a state may be a moment ahead of the
+    /// log: assertions on the log wait for it to catch up.
+    pub async fn wait_until<T>(
+        &self,
+        deadline: Duration,
+        mut check: impl FnMut(&[Observation]) -> Option<T>,
+    ) -> Result<T, Vec<Observation>> {
+        let end = tokio::time::Instant::now() + deadline;
+        loop {
+            let arrival = self.arrived.notified();
+            let causal = self.causal();
+            if let Some(t) = check(&causal) {
+                return Ok(t);
+            }
+            if tokio::time::timeout_at(end, arrival).await.is_err() {
+                return Err(self.causal());
+            }
+        }
     }
 }
 

@@ -76,14 +76,19 @@ async fn causal_order(world: &mut KubeWorld, step: &Step) -> Outcome {
         })
         .collect();
     // Events are records about writes, not links of the chain.
-    let observed: Vec<_> = world
+    let chain_of = |log: &[crate::observe::Observation]| {
+        let observed: Vec<_> = log.iter().filter(|o| o.kind != "Event").cloned().collect();
+        milestones(&observed, &[])
+    };
+    let outcome = world
         .log
-        .causal()
-        .into_iter()
-        .filter(|o| o.kind != "Event")
-        .collect();
-    let chain = milestones(&observed, &[]);
-    if let Err(why) = check_order(&chain, &wanted) {
+        .wait_until(world.timings.expect, |log| {
+            check_order(&chain_of(log), &wanted).ok()
+        })
+        .await;
+    if let Err(log) = outcome {
+        let chain = chain_of(&log);
+        let why = check_order(&chain, &wanted).err().unwrap_or_default();
         fail!(
             "{why}\n--- the chain as observed (causal order) ---\n{}",
             chain_text(&chain)
@@ -96,7 +101,28 @@ async fn causal_order(world: &mut KubeWorld, step: &Step) -> Outcome {
 async fn chain_snapshot(world: &mut KubeWorld, kinds: String, name: String) -> Outcome {
     let kinds = super::list(&kinds);
     let kinds: Vec<&str> = kinds.iter().map(String::as_str).collect();
-    let text = chain_text(&milestones(&world.log.causal(), &kinds));
+    let golden = std::fs::read_to_string(format!(
+        "{}/../snapshots/kubeproof/{name}.snap",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .ok()
+    .and_then(|s| {
+        s.splitn(3, "---\n")
+            .nth(2)
+            .map(|body| body.trim().to_string())
+    });
+    // Wait for the recorder to catch up with the chain before comparing it once.
+    let text = match world
+        .log
+        .wait_until(world.timings.expect, |log| {
+            let text = chain_text(&milestones(log, &kinds));
+            (Some(text.trim()) == golden.as_deref()).then_some(text)
+        })
+        .await
+    {
+        Ok(text) => text,
+        Err(log) => chain_text(&milestones(&log, &kinds)),
+    };
     let outcome = std::panic::catch_unwind(|| {
         insta::with_settings!({
             snapshot_path => concat!(env!("CARGO_MANIFEST_DIR"), "/../snapshots/kubeproof"),

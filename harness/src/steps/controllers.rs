@@ -345,32 +345,42 @@ async fn one_per_node(world: &mut KubeWorld, name: String) -> Outcome {
 )]
 async fn ordered_creation(world: &mut KubeWorld, pods: String) -> Outcome {
     let pods = list(&world.expand(&pods));
-    let log = world.log.causal();
-    let first = |name: &str, pred: &dyn Fn(&serde_json::Value) -> bool| {
-        log.iter()
-            .find(|o| o.kind == "Pod" && o.name == name && pred(&o.object))
-            .map(|o| (o.revision(), o.seq))
-    };
-    for pair in pods.windows(2) {
-        let ready = first(&pair[0], &|o| {
-            o.pointer("/status/conditions")
-                .and_then(|c| c.as_array())
-                .is_some_and(|cs| {
-                    cs.iter().any(|c| {
-                        c.get("type").and_then(|t| t.as_str()) == Some("Ready")
-                            && c.get("status").and_then(|s| s.as_str()) == Some("True")
+    let verdict = |log: &[crate::observe::Observation]| -> Result<(), String> {
+        let first = |name: &str, pred: &dyn Fn(&serde_json::Value) -> bool| {
+            log.iter()
+                .find(|o| o.kind == "Pod" && o.name == name && pred(&o.object))
+                .map(|o| (o.revision(), o.seq))
+        };
+        for pair in pods.windows(2) {
+            let ready = first(&pair[0], &|o| {
+                o.pointer("/status/conditions")
+                    .and_then(|c| c.as_array())
+                    .is_some_and(|cs| {
+                        cs.iter().any(|c| {
+                            c.get("type").and_then(|t| t.as_str()) == Some("Ready")
+                                && c.get("status").and_then(|s| s.as_str()) == Some("True")
+                        })
                     })
-                })
-        });
-        let created = first(&pair[1], &|_| true);
-        match (ready, created) {
-            (Some(r), Some(c)) if r < c => {}
-            _ => fail!(
-                "{:?} was created (at {created:?}) before {:?} was Ready (at {ready:?})",
-                pair[1],
-                pair[0]
-            ),
+            });
+            let created = first(&pair[1], &|_| true);
+            match (ready, created) {
+                (Some(r), Some(c)) if r < c => {}
+                _ => {
+                    return Err(format!(
+                        "{:?} was created (at {created:?}) before {:?} was Ready (at {ready:?})",
+                        pair[1], pair[0]
+                    ));
+                }
+            }
         }
+        Ok(())
+    };
+    if let Err(log) = world
+        .log
+        .wait_until(world.timings.expect, |log| verdict(log).ok())
+        .await
+    {
+        fail!("{}", verdict(&log).err().unwrap_or_default());
     }
     Ok(())
 }

@@ -43,23 +43,30 @@ async fn leases_renewed(world: &mut KubeWorld, namespace: String) -> Outcome {
 async fn phases(world: &mut KubeWorld, pod: String, want: String) -> Outcome {
     let pod = world.expand(&pod);
     let want = list(&want);
-    let mut seen: Vec<String> = Vec::new();
-    for o in world
-        .log
-        .causal()
-        .iter()
-        .filter(|o| o.kind == "Pod" && o.name == pod)
-    {
-        let phase = o.field("/status/phase");
-        if !phase.is_empty() && seen.last() != Some(&phase) {
-            seen.push(phase);
+    let phases_of = |log: &[crate::observe::Observation]| {
+        let mut seen: Vec<String> = Vec::new();
+        for o in log.iter().filter(|o| o.kind == "Pod" && o.name == pod) {
+            let phase = o.field("/status/phase");
+            if !phase.is_empty() && seen.last() != Some(&phase) {
+                seen.push(phase);
+            }
         }
-    }
+        seen
+    };
     // A fast kubelet may post Running and the next phase before a watch sees Pending:
     // the observed phases must be the wanted ones, in order, possibly skipping the first.
-    let ok = seen == want || (seen.len() + 1 == want.len() && want[1..] == seen[..]);
-    if !ok {
-        fail!("Pod {pod:?} went through {seen:?}, expected {want:?}");
+    let ok = |seen: &[String]| seen == want || (seen.len() + 1 == want.len() && want[1..] == *seen);
+    if let Err(log) = world
+        .log
+        .wait_until(world.timings.expect, |log| {
+            ok(&phases_of(log)).then_some(())
+        })
+        .await
+    {
+        fail!(
+            "Pod {pod:?} went through {:?}, expected {want:?}",
+            phases_of(&log)
+        );
     }
     Ok(())
 }

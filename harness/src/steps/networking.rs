@@ -109,6 +109,19 @@ async fn balanced(
     Ok(())
 }
 
+#[then(expr = "the Pod {string} reaches itself on its own IP at port {int}")]
+async fn own_ip(world: &mut KubeWorld, pod: String, port: u16) -> Outcome {
+    let ip = pod_ip(world, &pod).await?;
+    let r = dial(world, &pod, &ip, port, 1).await?;
+    if r.responses.is_empty() {
+        fail!(
+            "Pod {pod:?} could not reach its own IP {ip}:{port} (its other container): {:?}",
+            r.errors
+        );
+    }
+    Ok(())
+}
+
 #[then(expr = "requests from the Pod {string} to the Service {string} on port {int} are refused")]
 async fn refused(world: &mut KubeWorld, client: String, service: String, port: u16) -> Outcome {
     let ip = cluster_ip(world, &service).await?;

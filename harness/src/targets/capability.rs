@@ -43,6 +43,9 @@ pub enum Capability {
     StaticPods,
     /// kube-proxy can be switched between userspace and iptables modes (`@proxy-modes`).
     ProxyModes,
+    /// The containers of a pod share one network namespace, so `localhost` reaches a
+    /// sibling container (`@shared-network-namespace`).
+    SharedNetns,
 }
 
 /// Tag (without `@`) → capability. Tags not listed here (e.g. `@serial`) need nothing.
@@ -64,6 +67,7 @@ pub const TAGS: &[(&str, Capability)] = &[
     ("fault-compact", Capability::Compact),
     ("static-pods", Capability::StaticPods),
     ("proxy-modes", Capability::ProxyModes),
+    ("shared-network-namespace", Capability::SharedNetns),
 ];
 
 impl Capability {

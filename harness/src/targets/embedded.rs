@@ -159,6 +159,9 @@ impl Target for EmbeddedTarget {
                 Some("compaction on demand is switched off for this target".into())
             }
             Capability::Containers => Some("the embedded target runs no containers".into()),
+            Capability::SharedNetns => Some(
+                "the reference's process runtime cannot share a network namespace between a pod's containers (they meet on the pod IP instead; see refkube-kubelet's docs)".into(),
+            ),
             _ => None,
         }
     }

@@ -139,6 +139,7 @@ impl Target for KubeconfigTarget {
             | Capability::Controllers
             | Capability::Nodes
             | Capability::Proxy
+            | Capability::SharedNetns
             | Capability::Slow => None,
             Capability::Disruptive if !self.config.allow_disruptive => Some(
                 "disruptive scenarios change cluster-wide state; pass --allow-disruptive".into(),
