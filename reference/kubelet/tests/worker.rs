@@ -259,6 +259,10 @@ spec:
         &"Back-off restarting failed container liveness in pod live_ns1(u-live)".to_string()
     ));
     assert_eq!(phase(&s), "Running");
+    // Restarts happen inside the same sandbox: the pod IP never changes.
+    let ips: std::collections::HashSet<Option<String>> =
+        h.api.statuses().into_iter().map(|s| s.pod_ip).collect();
+    assert_eq!(ips, [Some("127.101.3.2".to_string())].into());
 }
 
 #[tokio::test]

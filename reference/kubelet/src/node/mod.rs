@@ -8,8 +8,8 @@ pub mod sync;
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    DaemonEndpoint, Node, NodeAddress, NodeCondition, NodeDaemonEndpoints, NodeSpec, NodeStatus,
-    NodeSystemInfo,
+    ContainerImage, DaemonEndpoint, Node, NodeAddress, NodeCondition, NodeDaemonEndpoints,
+    NodeSpec, NodeStatus, NodeSystemInfo,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
@@ -51,6 +51,24 @@ fn labels(config: &KubeletConfig) -> BTreeMap<String, String> {
     labels.insert("beta.kubernetes.io/os".into(), "linux".into());
     labels.insert("beta.kubernetes.io/arch".into(), go_arch().into());
     labels
+}
+
+/// The images every refkube node has (the process runtime's built-in workloads), with
+/// upstream-like sizes, reported in `status.images` for the scheduler's ImageLocality.
+pub const BUILT_IN_IMAGES: [(&str, i64); 3] = [
+    ("registry.k8s.io/pause:3.10", 320_368),
+    ("registry.k8s.io/e2e-test-images/agnhost:2.53", 51_000_000),
+    ("docker.io/library/busybox:latest", 2_160_000),
+];
+
+fn images() -> Vec<ContainerImage> {
+    BUILT_IN_IMAGES
+        .iter()
+        .map(|(name, size)| ContainerImage {
+            names: Some(vec![name.to_string()]),
+            size_bytes: Some(*size),
+        })
+        .collect()
 }
 
 fn resources(config: &KubeletConfig) -> BTreeMap<String, Quantity> {
@@ -221,6 +239,7 @@ pub fn node_status(
             ..NodeSystemInfo::default()
         }),
         conditions: Some(node_conditions(network_ready, existing, now)),
+        images: Some(images()),
         ..NodeStatus::default()
     }
 }
@@ -267,6 +286,12 @@ mod tests {
                 .unwrap()
                 .port,
             10250
+        );
+        let images = status.images.unwrap();
+        assert!(
+            images
+                .iter()
+                .any(|i| i.names.as_ref().unwrap()[0].starts_with("registry.k8s.io/pause:"))
         );
     }
 

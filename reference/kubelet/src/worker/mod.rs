@@ -325,12 +325,12 @@ impl Worker {
     }
 
     fn field_path(&self, container: &str) -> String {
-        let spec = self.pod.spec.clone().unwrap_or_default();
-        let is_init = spec
-            .init_containers
-            .unwrap_or_default()
-            .iter()
-            .any(|c| c.name == container);
+        let is_init = self
+            .pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.init_containers.as_ref())
+            .is_some_and(|cs| cs.iter().any(|c| c.name == container));
         if is_init {
             format!("spec.initContainers{{{container}}}")
         } else {

@@ -13,11 +13,11 @@ use crate::status::phase::{FAILED, SUCCEEDED, is_terminal, pod_phase};
 
 impl Worker {
     fn container_statuses(&self, init: bool) -> Vec<ContainerStatus> {
-        let spec = self.pod.spec.clone().unwrap_or_default();
-        let containers = if init {
-            spec.init_containers.unwrap_or_default()
-        } else {
-            spec.containers
+        let spec = self.pod.spec.as_ref();
+        let containers: &[k8s_openapi::api::core::v1::Container] = match spec {
+            Some(s) if init => s.init_containers.as_deref().unwrap_or_default(),
+            Some(s) => &s.containers,
+            None => &[],
         };
         let default_waiting = if init || !self.initialized {
             POD_INITIALIZING
