@@ -582,3 +582,40 @@ spec:
         .await;
     assert!(ready.init_container_statuses.unwrap()[0].ready);
 }
+
+#[tokio::test]
+async fn containers_of_one_pod_reach_each_other_on_the_pod_ip() {
+    let h = process("127.101.12.0/24");
+    let p = pod(r#"
+metadata: {name: pair, namespace: default, uid: u-pair}
+spec:
+  restartPolicy: OnFailure
+  containers:
+  - name: server
+    image: registry.k8s.io/e2e-test-images/agnhost:2.53
+    args: [netexec, --http-port=8080, --udp-port=-1]
+  - name: client
+    image: registry.k8s.io/e2e-test-images/agnhost:2.53
+    args: [connect, "$(POD_IP):8080", --timeout=1s]
+"#);
+    let _w = PodWorker::spawn(p, h.deps.clone());
+    // The client may start before the server listens; OnFailure retries it until it connects.
+    let s = h
+        .wait_for("client Completed", |s| {
+            container(s, "client")
+                .state
+                .as_ref()
+                .and_then(|st| st.terminated.as_ref())
+                .is_some_and(|t| t.exit_code == 0)
+        })
+        .await;
+    assert_eq!(phase(&s), "Running");
+    assert!(
+        container(&s, "server")
+            .state
+            .clone()
+            .unwrap()
+            .running
+            .is_some()
+    );
+}

@@ -2,7 +2,8 @@
 //! workloads of the process runtime. Entry point: [`run`] (the `agnhost` binary and
 //! `refkube agnhost` call it with their arguments).
 //!
-//! Subcommands: `pause`, `netexec`, `serve-hostname`, `liveness`, `logs-generator`.
+//! Subcommands: `pause`, `netexec`, `serve-hostname`, `liveness`, `logs-generator`,
+//! `connect`.
 //! Servers bind `$POD_IP` (the pod's loopback address, see the crate docs) or `0.0.0.0`
 //! when it is unset; the hostname they report is `$HOSTNAME` (the kubelet sets it to the
 //! pod name, as a container's UTS namespace would) or the machine's.
@@ -82,6 +83,15 @@ pub enum Command {
         /// Port.
         #[arg(long, default_value_t = 8080)]
         port: u16,
+    },
+    /// Tries one TCP connection to `host:port`: exit 0 on success, else 1 with
+    /// `REFUSED`, `TIMEOUT` or `OTHER: ...` on stderr (upstream `agnhost connect`).
+    Connect {
+        /// `host:port`.
+        dest: String,
+        /// Connection timeout (Go duration).
+        #[arg(long, default_value = "5s")]
+        timeout: String,
     },
     /// Runs a program in place of this process once it is tied to the kubelet (the
     /// process runtime starts every host program this way; see [`tie_to_parent`]).
@@ -238,6 +248,9 @@ pub async fn run(cli: Cli) -> Result<i32, AgnhostError> {
     tie_to_parent();
     match cli.command {
         Command::Exec { argv } => Ok(exec(&argv)),
+        Command::Connect { dest, timeout } => {
+            simple::connect(&dest, parse_go_duration(&timeout)?).await
+        }
         Command::Pause => simple::pause().await,
         Command::Netexec {
             http_port,

@@ -67,6 +67,25 @@ pub async fn liveness(ip: IpAddr, port: u16, healthy_for: Duration) -> Result<i3
     serve(router, ip, port, "liveness").await
 }
 
+/// One TCP connection attempt to `dest`, reporting the failure kind like upstream.
+pub async fn connect(dest: &str, timeout: Duration) -> Result<i32, AgnhostError> {
+    match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(dest)).await {
+        Ok(Ok(_)) => Ok(0),
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            eprintln!("REFUSED");
+            Ok(1)
+        }
+        Ok(Err(e)) => {
+            eprintln!("OTHER: {e}");
+            Ok(1)
+        }
+        Err(_) => {
+            eprintln!("TIMEOUT");
+            Ok(1)
+        }
+    }
+}
+
 const METHODS: [&str; 4] = ["GET", "POST", "PUT", "DELETE"];
 const RESOURCES: [&str; 4] = ["pods", "services", "nodes", "endpoints"];
 
