@@ -1,6 +1,6 @@
 //! Discovery of every resource the GC and namespace controllers must see: listable,
-//! watchable, deletable top-level resources (no subresources), with Events left out as
-//! upstream's GC does. Entry point: [`deletable_resources`].
+//! watchable, deletable top-level resources (no subresources). Entry points: [`discover`]
+//! (one pass, Events included) and [`deletable_resources`] (the GC's set, retried).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -19,37 +19,46 @@ pub struct Discovered {
     pub delete_collection: bool,
 }
 
-fn keep(ar: &ApiResource, caps: &ApiCapabilities) -> bool {
-    let ignored = ar.plural == "events" && (ar.group.is_empty() || ar.group == "events.k8s.io");
-    !ignored
-        && [verbs::LIST, verbs::WATCH, verbs::DELETE]
-            .iter()
-            .all(|v| caps.supports_operation(v))
+fn is_event(ar: &ApiResource) -> bool {
+    ar.plural == "events" && (ar.group.is_empty() || ar.group == "events.k8s.io")
 }
 
-/// Runs discovery, retrying with a capped backoff until the API server answers.
+fn deletable(caps: &ApiCapabilities) -> bool {
+    [verbs::LIST, verbs::WATCH, verbs::DELETE]
+        .iter()
+        .all(|v| caps.supports_operation(v))
+}
+
+/// One discovery pass: every deletable resource, Events included (the namespace
+/// controller must empty them too).
+pub async fn discover(client: &Client) -> Result<Vec<Discovered>, kube::Error> {
+    let discovery = Discovery::new(client.clone()).run().await?;
+    Ok(discovery
+        .groups()
+        .flat_map(|g| g.recommended_resources())
+        .filter(|(_, caps)| deletable(caps))
+        .map(|(resource, caps)| Discovered {
+            namespaced: matches!(caps.scope, Scope::Namespaced),
+            delete_collection: caps.supports_operation(verbs::DELETE_COLLECTION),
+            resource,
+        })
+        .collect())
+}
+
+/// The resources the garbage collector watches: [`discover`] without Events (upstream's
+/// GC ignores them), retrying with a capped backoff until the API server answers.
 pub async fn deletable_resources(client: &Client) -> Vec<Discovered> {
     let mut delay = Duration::from_millis(100);
-    let discovery = loop {
-        match Discovery::new(client.clone()).run().await {
-            Ok(d) => break d,
+    loop {
+        match discover(client).await {
+            Ok(d) => return d.into_iter().filter(|d| !is_event(&d.resource)).collect(),
             Err(e) => {
                 tracing::warn!(error = %e, ?delay, "discovery failed; retrying");
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(10));
             }
         }
-    };
-    discovery
-        .groups()
-        .flat_map(|g| g.recommended_resources())
-        .filter(|(ar, caps)| keep(ar, caps))
-        .map(|(resource, caps)| Discovered {
-            namespaced: matches!(caps.scope, Scope::Namespaced),
-            delete_collection: caps.supports_operation(verbs::DELETE_COLLECTION),
-            resource,
-        })
-        .collect()
+    }
 }
 
 /// Index by `(apiVersion, kind)`, as owner references name their owners.

@@ -14,7 +14,7 @@ use super::plan::{
     FINALIZER_ESTIMATE_SECONDS, Failures, Remaining, conditions, finalized, needs_finalize,
     pods_estimate, requeue_after,
 };
-use crate::garbagecollector::discovery::{Discovered, deletable_resources};
+use crate::garbagecollector::discovery::{Discovered, discover};
 use crate::runtime::context::Ctx;
 use crate::runtime::informers::{Change, Informer};
 use crate::runtime::queue::WorkQueue;
@@ -84,13 +84,16 @@ impl Reconciler for NamespaceController {
         if !needs_finalize(&ns) {
             return Ok(None);
         }
-        let resources: Vec<Discovered> = deletable_resources(&self.client)
-            .await
-            .into_iter()
-            .filter(|d| d.namespaced)
-            .collect();
         let mut remaining = Vec::new();
         let mut failures = Failures::default();
+        let resources: Vec<Discovered> = match discover(&self.client).await {
+            Ok(all) => all.into_iter().filter(|d| d.namespaced).collect(),
+            Err(e) => {
+                // Reported as NamespaceDeletionDiscoveryFailure, then retried with backoff.
+                failures.discovery = Some(e.to_string());
+                Vec::new()
+            }
+        };
         let mut estimate = 0i64;
         for d in &resources {
             match self.delete_content(name, d).await {
@@ -116,6 +119,9 @@ impl Reconciler for NamespaceController {
                 &Patch::Merge(json!({"status": {"conditions": next}})),
             )
             .await?;
+        }
+        if let Some(e) = &failures.discovery {
+            return Err(SyncError::Partial(format!("discovery failed: {e}")));
         }
         if !failures.content.is_empty() {
             return Err(SyncError::Partial(failures.content.join("; ")));
