@@ -292,3 +292,55 @@ async fn run(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use refkube_resources::selector::LabelSelector;
+
+    fn filter(sel: &str) -> Filter {
+        Filter {
+            namespace: None,
+            labels: LabelSelector::parse(sel).unwrap(),
+            fields: Default::default(),
+        }
+    }
+
+    fn obj(app: &str) -> Arc<Value> {
+        Arc::new(json!({"metadata": {"name": "x", "labels": {"app": app}}}))
+    }
+
+    fn ev(kind: EventType, cur: &str, prev: Option<&str>) -> CacheEvent {
+        CacheEvent {
+            rev: 2,
+            kind,
+            obj: obj(cur),
+            prev: prev.map(obj),
+        }
+    }
+
+    #[test]
+    fn selector_enter_is_added_and_leave_is_deleted_with_the_previous_state() {
+        let info = refkube_resources::registry::lookup("", "v1", "configmaps").unwrap();
+        let f = filter("app=a");
+        let enter = convert(info, &f, &ev(EventType::Modified, "a", Some("b"))).unwrap();
+        assert_eq!(enter.0, EventType::Added);
+        let leave = convert(info, &f, &ev(EventType::Modified, "b", Some("a"))).unwrap();
+        assert_eq!(leave.0, EventType::Deleted);
+        assert_eq!(leave.1["metadata"]["labels"]["app"], "a");
+        assert_eq!(
+            convert(info, &f, &ev(EventType::Modified, "a", Some("a")))
+                .unwrap()
+                .0,
+            EventType::Modified
+        );
+        assert!(convert(info, &f, &ev(EventType::Modified, "b", Some("b"))).is_none());
+        assert!(convert(info, &f, &ev(EventType::Added, "b", None)).is_none());
+        assert_eq!(
+            convert(info, &f, &ev(EventType::Deleted, "a", Some("a")))
+                .unwrap()
+                .0,
+            EventType::Deleted
+        );
+    }
+}

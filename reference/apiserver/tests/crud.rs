@@ -625,8 +625,19 @@ async fn events_written_with_either_api_are_read_with_both() {
 #[tokio::test]
 async fn bad_selectors_and_query_values_are_bad_requests() {
     let s = common::start().await;
-    for q in ["labelSelector=a%20in%20(", "fieldSelector=spec.nope%3D1", "limit=abc", "watch=1&resourceVersion=abc"] {
-        let (code, body) = s.get(&format!("/api/v1/namespaces/default/configmaps?{q}")).await;
-        assert_eq!((code, body["reason"].as_str()), (400, Some("BadRequest")), "{q}: {body}");
+    for q in [
+        "labelSelector=a%20in%20(",
+        "fieldSelector=spec.nope%3D1",
+        "limit=abc",
+        "watch=1&resourceVersion=abc",
+    ] {
+        let (code, body) = s
+            .get(&format!("/api/v1/namespaces/default/configmaps?{q}"))
+            .await;
+        assert_eq!(
+            (code, body["reason"].as_str()),
+            (400, Some("BadRequest")),
+            "{q}: {body}"
+        );
     }
 }

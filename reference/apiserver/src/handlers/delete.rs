@@ -276,3 +276,32 @@ pub async fn delete_collection(ctx: &Ctx) -> Result<Response, ApiError> {
     }
     Ok(ctx.respond_list(items, list.revision, None))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_bound_running_pods_get_a_grace_period() {
+        let pod = |node: Option<&str>, phase: &str| json!({"spec": {"nodeName": node}, "status": {"phase": phase}});
+        assert_eq!(pod_grace(&pod(None, "Pending"), None), 0);
+        assert_eq!(pod_grace(&pod(Some("n"), "Running"), None), 30);
+        assert_eq!(pod_grace(&pod(Some("n"), "Running"), Some(5)), 5);
+        assert_eq!(pod_grace(&pod(Some("n"), "Succeeded"), Some(5)), 0);
+    }
+
+    #[test]
+    fn propagation_policies_swap_the_gc_finalizers() {
+        let mut o = json!({"metadata": {"finalizers": ["x", "orphan"]}});
+        apply_policy(&mut o, Some("Foreground"));
+        assert_eq!(
+            o["metadata"]["finalizers"],
+            json!(["x", "foregroundDeletion"])
+        );
+        apply_policy(&mut o, Some("Background"));
+        assert_eq!(o["metadata"]["finalizers"], json!(["x"]));
+        let mut bare = json!({"metadata": {}});
+        apply_policy(&mut bare, Some("Background"));
+        assert!(bare["metadata"].get("finalizers").is_none());
+    }
+}

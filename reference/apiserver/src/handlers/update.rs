@@ -260,3 +260,26 @@ pub async fn patch(ctx: &Ctx, name: &str, target: Target) -> Result<Response, Ap
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn an_object_goes_when_its_last_finalizer_does_unless_a_grace_period_runs() {
+        let cm = refkube_resources::registry::lookup("", "v1", "configmaps").unwrap();
+        let gone = json!({"metadata": {"deletionTimestamp": "t", "deletionGracePeriodSeconds": 0}});
+        assert!(should_delete_during_update(cm, &gone));
+        let held = json!({"metadata": {"deletionTimestamp": "t", "finalizers": ["f"]}});
+        assert!(!should_delete_during_update(cm, &held));
+        let graceful =
+            json!({"metadata": {"deletionTimestamp": "t", "deletionGracePeriodSeconds": 30}});
+        assert!(!should_delete_during_update(cm, &graceful));
+        assert!(!should_delete_during_update(cm, &json!({"metadata": {}})));
+        let ns = refkube_resources::registry::lookup("", "v1", "namespaces").unwrap();
+        let terminating =
+            json!({"metadata": {"deletionTimestamp": "t"}, "spec": {"finalizers": ["kubernetes"]}});
+        assert!(!should_delete_during_update(ns, &terminating));
+    }
+}
