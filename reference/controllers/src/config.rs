@@ -47,6 +47,13 @@ pub struct ControllerManagerConfig {
     pub job_backoff_base: Duration,
     /// Cap on that delay (10 min).
     pub job_backoff_max: Duration,
+    /// How often the pod GC runs (upstream `gcCheckPeriod`, 20 s).
+    pub pod_gc_period: Duration,
+    /// How long a node must be gone before its pods are collected (40 s).
+    pub pod_gc_quarantine: Duration,
+    /// Terminated pods kept before the oldest are deleted
+    /// (`--terminated-pod-gc-threshold`, 12500; 0 disables).
+    pub terminated_pod_gc_threshold: usize,
     /// Leader election; `None` runs without it (`--leader-elect=false`).
     pub leader_election: Option<LeaderElectionConfig>,
 }
@@ -70,6 +77,9 @@ impl Default for ControllerManagerConfig {
             max_endpoints_per_slice: 100,
             job_backoff_base: Duration::from_secs(10),
             job_backoff_max: Duration::from_secs(600),
+            pod_gc_period: Duration::from_secs(20),
+            pod_gc_quarantine: Duration::from_secs(40),
+            terminated_pod_gc_threshold: 12500,
             leader_election: Some(LeaderElectionConfig::for_component(COMPONENT)),
         }
     }
@@ -147,6 +157,13 @@ impl ControllerManagerConfig {
     pub fn job_backoff(mut self, base: Duration, max: Duration) -> Self {
         self.job_backoff_base = base;
         self.job_backoff_max = max;
+        self
+    }
+
+    /// Sets the pod GC period and the quarantine before a vanished node's pods go.
+    pub fn pod_gc(mut self, period: Duration, quarantine: Duration) -> Self {
+        self.pod_gc_period = period;
+        self.pod_gc_quarantine = quarantine;
         self
     }
 

@@ -71,6 +71,10 @@ pub const CONTROLLERS: &[ControllerEntry] = &[
         start: crate::tainteviction::driver::start,
     },
     ControllerEntry {
+        name: "podgc",
+        start: crate::podgc::driver::start,
+    },
+    ControllerEntry {
         name: "persistentvolume-binder",
         start: crate::volume::driver::start,
     },
@@ -110,6 +114,7 @@ mod tests {
             "nodelifecycle",
             "taint-eviction-controller",
             "persistentvolume-binder",
+            "podgc",
         ] {
             assert!(find(name).is_some(), "{name} is not in the inventory");
         }
