@@ -1,4 +1,14 @@
-//! Shared helpers for the criterion benchmarks (entry points: [`runtime`], [`prefill`]).
+//! Shared helpers for the criterion benchmarks: a tokio [`runtime`], store prefill
+//! ([`prefill`]), realistic objects ([`objects`]), scheduler and proxy fixtures
+//! ([`scheduling`], [`proxying`]), an in-process API server ([`api`]) and a
+//! bytes-retained criterion measurement ([`retained`]).
+
+pub mod api;
+pub mod counting_store;
+pub mod objects;
+pub mod proxying;
+pub mod retained;
+pub mod scheduling;
 
 use bytes::Bytes;
 use refkube_store::{Store, StoreError};
