@@ -18,6 +18,9 @@ pub enum Output {
     Yaml,
     /// `application/json;as=Table;v=v1;g=meta.k8s.io`.
     Table,
+    /// `as=PartialObjectMetadata` / `PartialObjectMetadataList` (metadata-only clients
+    /// such as kube-rs `metadata_watcher` and the garbage collector).
+    Metadata,
 }
 
 impl Output {
@@ -51,8 +54,13 @@ impl Output {
                     {
                         return Ok(Self::Table);
                     }
-                    // Other conversions (v1beta1 Table, PartialObjectMetadata, aggregated
-                    // discovery) are not served: try the next media range.
+                    Some("PartialObjectMetadata" | "PartialObjectMetadataList")
+                        if param("g") == Some("meta.k8s.io") && param("v") == Some("v1") =>
+                    {
+                        return Ok(Self::Metadata);
+                    }
+                    // Other conversions (v1beta1 Table, aggregated discovery) are not
+                    // served: try the next media range.
                     Some(_) => continue,
                 },
                 "application/yaml" => return Ok(Self::Yaml),
@@ -85,6 +93,11 @@ pub fn json(code: StatusCode, obj: &Value) -> Response {
         Ok(b) => (code, [(header::CONTENT_TYPE, "application/json")], b).into_response(),
         Err(e) => ApiError::internal(e).into_response(),
     }
+}
+
+/// The `meta.k8s.io/v1 PartialObjectMetadata` view of an object.
+pub fn partial_metadata(obj: &Value) -> Value {
+    serde_json::json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj["metadata"]})
 }
 
 /// `?includeObject=` for Table responses.
@@ -141,6 +154,12 @@ mod tests {
         let a =
             "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json";
         assert_eq!(accept(a).unwrap(), Output::Json);
+    }
+
+    #[test]
+    fn metadata_only_clients_get_partial_object_metadata() {
+        let a = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
+        assert_eq!(accept(a).unwrap(), Output::Metadata);
     }
 
     #[test]

@@ -71,6 +71,7 @@ struct Watcher {
     filter: Filter,
     table: Option<refkube_resources::table::IncludeObject>,
     yaml: bool,
+    metadata_only: bool,
     tx: mpsc::Sender<Bytes>,
 }
 
@@ -87,6 +88,7 @@ impl Watcher {
                 t["metadata"] = json!({"resourceVersion": obj["metadata"]["resourceVersion"]});
                 t
             }
+            _ if self.metadata_only && ty != "ERROR" => crate::negotiate::partial_metadata(obj),
             _ => obj.clone(),
         };
         let ev = json!({"type": ty, "object": object});
@@ -190,6 +192,7 @@ pub async fn serve(ctx: &Ctx) -> Result<Response, ApiError> {
         filter,
         table: (ctx.output == Output::Table).then(|| include_object(&ctx.query)),
         yaml: ctx.output == Output::Yaml,
+        metadata_only: ctx.output == Output::Metadata,
         tx,
     };
     let end_bookmark = matches!(

@@ -327,3 +327,27 @@ async fn two_api_servers_on_one_store_see_each_others_writes() {
         matches!(&events[0], WatchEvent::Added(o) if o.metadata.name.as_deref() == Some("from-a"))
     );
 }
+
+#[tokio::test]
+async fn metadata_watchers_get_partial_object_metadata() {
+    use kube::runtime::{WatchStreamExt, metadata_watcher, watcher};
+    let s = common::start().await;
+    let api: Api<ConfigMap> = Api::namespaced(s.client().await, "default");
+    api.create(&PostParams::default(), &cm("meta", json!({"app": "m"})))
+        .await
+        .unwrap();
+    let listed = api.list_metadata(&Default::default()).await.unwrap();
+    assert_eq!(
+        listed.items[0].metadata.labels.as_ref().unwrap()["app"],
+        "m"
+    );
+    let mut objs = metadata_watcher(api.clone(), watcher::Config::default())
+        .applied_objects()
+        .boxed();
+    let first = tokio::time::timeout(T, objs.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.metadata.name.as_deref(), Some("meta"));
+}

@@ -260,13 +260,19 @@ impl Ctx {
             );
             t["metadata"] = meta;
             t
+        } else if self.output == Output::Metadata {
+            let items: Vec<Value> = items
+                .iter()
+                .map(crate::negotiate::partial_metadata)
+                .collect();
+            json!({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1", "metadata": meta, "items": items})
         } else {
             json!({"kind": info.list_kind(), "apiVersion": info.api_version(), "metadata": meta, "items": items})
         };
         self.output.render(200, &body)
     }
 
-    /// Renders one object (or a one-row Table of it).
+    /// Renders one object (or a one-row Table of it, or its PartialObjectMetadata).
     pub fn respond_object(&self, code: u16, obj: Value) -> Response {
         if self.output == Output::Table {
             let rv = keys::meta_str(&obj, "resourceVersion").to_string();
@@ -278,6 +284,11 @@ impl Ctx {
             );
             t["metadata"] = json!({"resourceVersion": rv});
             return self.output.render(code, &t);
+        }
+        if self.output == Output::Metadata {
+            return self
+                .output
+                .render(code, &crate::negotiate::partial_metadata(&obj));
         }
         self.output.render(code, &obj)
     }
