@@ -20,7 +20,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut config = ControllerManagerConfig::default()
         .node_monitor_grace_period(Duration::from_secs(10))
-        .node_startup_grace_period(Duration::from_secs(10));
+        .node_startup_grace_period(Duration::from_secs(10))
+        .pod_gc(Duration::from_secs(2), Duration::from_secs(2));
     if args.iter().any(|a| a == "--no-leader-elect") {
         config = config.leader_election(None);
     }
