@@ -21,6 +21,7 @@ use crate::runtime::queue::WorkQueue;
 use crate::runtime::worker::{
     Reconciler, SyncError, enqueue_all, key_of, spawn_resync, spawn_watch, split_key,
 };
+use crate::util::json::semantically_equal;
 use crate::util::owner::{Owner, controller_key};
 use crate::util::pods;
 use crate::util::selector::from_label_selector;
@@ -177,7 +178,7 @@ impl Reconciler for DaemonSetController {
                 error = error.or(self.control.create(key, new_pods, &about).await);
             }
         }
-        if ds.status.as_ref() != Some(&p.status) {
+        if !semantically_equal(&ds.status, &p.status) {
             live.patch_status(
                 name,
                 &PatchParams::default(),
@@ -190,7 +191,7 @@ impl Reconciler for DaemonSetController {
             // Re-check availability once minReadySeconds may have passed.
             None => Ok(spec
                 .min_ready_seconds
-                .filter(|s| *s > 0 && p.status.number_unavailable.is_some())
+                .filter(|s| *s > 0 && p.status.number_unavailable.is_some_and(|n| n > 0))
                 .map(|s| Duration::from_secs(u64::try_from(s).unwrap_or(0)))),
         }
     }

@@ -293,8 +293,11 @@ pub fn plan(
         });
         out.delete.extend(old_available.into_iter().take(budget));
     }
+    // Every count is written, zeros included, so a merge patch never leaves a stale value.
+    s.number_available = Some(s.number_available.unwrap_or(0));
+    s.updated_number_scheduled = Some(s.updated_number_scheduled.unwrap_or(0));
     s.number_unavailable =
-        Some(s.desired_number_scheduled - s.number_available.unwrap_or(0)).filter(|n| *n > 0);
+        Some((s.desired_number_scheduled - s.number_available.unwrap_or(0)).max(0));
     s.collision_count = ds.status.as_ref().and_then(|st| st.collision_count);
     out.status = s;
     out

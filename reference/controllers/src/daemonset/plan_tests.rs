@@ -214,7 +214,7 @@ fn a_rolling_update_replaces_one_available_old_pod_at_a_time() {
         from_unix(100),
     );
     assert_eq!(p.delete.len(), 1);
-    assert_eq!(p.status.updated_number_scheduled, None);
+    assert_eq!(p.status.updated_number_scheduled, Some(0));
 }
 
 #[test]

@@ -13,6 +13,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 
 use super::util::*;
 use crate::runtime::events::PlannedEvent;
+use crate::util::json::semantically_equal;
 use crate::util::owner::Owner;
 use crate::util::time::{Timestamp, duration_until, plus_secs};
 
@@ -96,7 +97,7 @@ pub fn plan(input: Input<'_>) -> Result<Plan, String> {
     let status = sim.d.status.clone().unwrap_or_default();
     Ok(Plan {
         steps: sim.steps,
-        status: (status != original).then_some(status),
+        status: (!semantically_equal(&status, &original)).then_some(status),
         requeue: sim.requeue,
     })
 }

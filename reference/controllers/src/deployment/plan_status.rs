@@ -113,7 +113,7 @@ impl Sim<'_> {
             Some(c) => set_condition(&mut status, c),
             None => remove_condition(&mut status, "ReplicaFailure"),
         }
-        if status == old {
+        if crate::util::json::semantically_equal(&status, &old) {
             self.requeue = requeue_stuck(&self.d, &status, self.now);
         }
         self.d.status = Some(status);

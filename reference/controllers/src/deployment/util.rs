@@ -151,29 +151,6 @@ pub fn safe_encode(s: &str) -> String {
         .collect()
 }
 
-/// Drops Go zero values (`null`, `false`, `0`, `""`, `[]`, `{}`) recursively, so that two
-/// templates equal under Go's semantic equality (where an omitted bool is `false`) have
-/// the same canonical form whichever way a server serialized them.
-fn prune(v: &mut serde_json::Value) -> bool {
-    use serde_json::Value;
-    match v {
-        Value::Null => true,
-        Value::Bool(b) => !*b,
-        Value::Number(n) => n.as_f64() == Some(0.0),
-        Value::String(s) => s.is_empty(),
-        Value::Array(items) => {
-            for item in items.iter_mut() {
-                prune(item);
-            }
-            items.is_empty()
-        }
-        Value::Object(map) => {
-            map.retain(|_, child| !prune(child));
-            map.is_empty()
-        }
-    }
-}
-
 /// The canonical JSON of a template: no pod-template-hash label, no zero values.
 pub fn canonical(template: &PodTemplateSpec) -> serde_json::Value {
     let mut v = serde_json::to_value(template).unwrap_or_default();
@@ -183,7 +160,7 @@ pub fn canonical(template: &PodTemplateSpec) -> serde_json::Value {
     {
         labels.remove(POD_TEMPLATE_HASH);
     }
-    prune(&mut v);
+    crate::util::json::prune(&mut v);
     v
 }
 

@@ -12,6 +12,7 @@ use kube::ResourceExt;
 
 use crate::replicaset::ranking::pods_to_delete;
 use crate::runtime::events::PlannedEvent;
+use crate::util::json::semantically_equal;
 use crate::util::owner::Owner;
 use crate::util::pods::{is_ready, is_terminal, phase};
 use crate::util::time::{Timestamp, duration_until, plus_millis, plus_secs};
@@ -291,7 +292,7 @@ pub fn plan(job: &Job, pods: &[Arc<Pod>], now: Timestamp, backoff: Backoff) -> J
     status.succeeded = Some(count(succeeded));
     status.failed = Some(count(failed_pods.len()));
     status.terminating = Some(count(terminating));
-    if status != prev {
+    if !semantically_equal(&status, &prev) {
         out.status = Some(status);
     }
     out

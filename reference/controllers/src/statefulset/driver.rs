@@ -24,6 +24,7 @@ use crate::runtime::queue::WorkQueue;
 use crate::runtime::worker::{
     Reconciler, SyncError, enqueue_all, key_of, spawn_resync, spawn_watch, split_key,
 };
+use crate::util::json::semantically_equal;
 use crate::util::owner::{Owner, controller_key};
 use crate::util::selector::from_label_selector;
 use crate::util::time::now_seconds;
@@ -226,7 +227,7 @@ impl Reconciler for StatefulSetController {
                 }
             }
         }
-        if set.status.as_ref() != Some(&p.status) {
+        if !semantically_equal(&set.status, &p.status) {
             live.patch_status(
                 name,
                 &PatchParams::default(),
