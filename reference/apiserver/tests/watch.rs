@@ -330,7 +330,8 @@ async fn two_api_servers_on_one_store_see_each_others_writes() {
 
 #[tokio::test]
 async fn metadata_watchers_get_partial_object_metadata() {
-    use kube::runtime::{WatchStreamExt, metadata_watcher, watcher};
+    use kube::core::PartialObjectMeta;
+    use kube::runtime::{WatchStreamExt, watcher};
     let s = common::start().await;
     let api: Api<ConfigMap> = Api::namespaced(s.client().await, "default");
     api.create(&PostParams::default(), &cm("meta", json!({"app": "m"})))
@@ -341,9 +342,12 @@ async fn metadata_watchers_get_partial_object_metadata() {
         listed.items[0].metadata.labels.as_ref().unwrap()["app"],
         "m"
     );
-    let mut objs = metadata_watcher(api.clone(), watcher::Config::default())
-        .applied_objects()
-        .boxed();
+    let mut objs = watcher(
+        Api::<PartialObjectMeta<ConfigMap>>::namespaced(s.client().await, "default"),
+        watcher::Config::default(),
+    )
+    .applied_objects()
+    .boxed();
     let first = tokio::time::timeout(T, objs.next())
         .await
         .unwrap()
