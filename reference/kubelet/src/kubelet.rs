@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::{Node, ObjectReference, Pod, PodStatus};
 use kube::api::Api;
 use kube::runtime::{WatchStreamExt, watcher};
 use refkube_common::events::EventRecorder;
@@ -131,6 +131,8 @@ struct Driver {
     mirrors: HashMap<PodKey, Pod>,
     static_pods: HashMap<String, Pod>,
     listing: Option<HashSet<String>>,
+    /// UIDs of pods refused by admission (failed once, never run).
+    rejected: HashSet<String>,
     /// Pods that arrived before the pod CIDR was known.
     waiting: Vec<Pod>,
 }
@@ -162,6 +164,7 @@ impl Driver {
             mirrors: HashMap::new(),
             static_pods: HashMap::new(),
             listing: None,
+            rejected: HashSet::new(),
             waiting: Vec::new(),
         }
     }
@@ -316,6 +319,9 @@ impl Driver {
             }
             return;
         }
+        if !static_pods::is_static(&pod) && !deleting && !self.admitted(&pod) {
+            return;
+        }
         match &self.deps {
             Some(deps) => {
                 self.workers
@@ -323,6 +329,53 @@ impl Driver {
             }
             None => self.waiting.push(pod),
         }
+    }
+
+    /// Admits a new pod against the pods already active here; a rejected pod is failed
+    /// with the upstream reason and message, and an event.
+    fn admitted(&mut self, pod: &Pod) -> bool {
+        let uid = pod.metadata.uid.clone().unwrap_or_default();
+        if self.rejected.contains(&uid) {
+            return false;
+        }
+        let active: Vec<&Pod> = self
+            .workers
+            .iter()
+            .filter(|(_, w)| !w.is_finished())
+            .filter_map(|(uid, _)| self.api_pods.get(uid).or_else(|| self.static_pods.get(uid)))
+            .collect();
+        let capacity = crate::node::resources(&self.config);
+        let labels = crate::node::labels(&self.config);
+        let Err(rejection) = crate::admission::admit(pod, &active, &capacity, &labels) else {
+            return true;
+        };
+        self.rejected.insert(uid);
+        let api = KubePodApi::new(self.client.clone());
+        let events = self.events.clone();
+        let pod = pod.clone();
+        tokio::spawn(async move {
+            let object = ObjectReference {
+                api_version: Some("v1".into()),
+                kind: Some("Pod".into()),
+                name: pod.metadata.name.clone(),
+                namespace: pod.metadata.namespace.clone(),
+                uid: pod.metadata.uid.clone(),
+                ..ObjectReference::default()
+            };
+            events
+                .record(&object, "Warning", &rejection.reason, &rejection.message)
+                .await;
+            let status = PodStatus {
+                phase: Some("Failed".into()),
+                reason: Some(rejection.reason),
+                message: Some(format!("Pod was rejected: {}", rejection.message)),
+                ..PodStatus::default()
+            };
+            if let Err(e) = api.patch_status(&pod, &status).await {
+                tracing::warn!(error = %e, "failing a rejected pod");
+            }
+        });
+        false
     }
 
     /// Deletes a pod with nothing running here (`gracePeriodSeconds=0`, UID precondition).
@@ -339,6 +392,7 @@ impl Driver {
     fn forget(&mut self, uid: &str) {
         self.api_pods.remove(uid);
         self.static_pods.remove(uid);
+        self.rejected.remove(uid);
         self.waiting
             .retain(|p| p.metadata.uid.as_deref() != Some(uid));
         if let Some(worker) = self.workers.remove(uid) {

@@ -75,3 +75,4 @@ pub mod worker;
 pub use config::{Capacity, ImagePolicy, KubeletConfig, RuntimeKind, Timings};
 pub use error::KubeletError;
 pub use kubelet::{Kubelet, run};
+pub mod admission;

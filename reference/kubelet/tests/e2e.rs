@@ -238,6 +238,32 @@ spec:
     )
     .await;
 
+    // A pod bound past the scheduler that does not fit is rejected by admission.
+    let big: Pod = serde_yaml::from_str(
+        "metadata: {name: e2e-big}\nspec:\n  nodeName: e2e-node-91\n  containers:\n  - {name: c, image: busybox, resources: {requests: {cpu: '100'}}}\n",
+    )
+    .unwrap();
+    pods.create(&PostParams::default(), &big).await.unwrap();
+    let rejected = eventually("pod rejected", || async {
+        let s = pods.get("e2e-big").await.ok()?.status?;
+        (s.phase.as_deref() == Some("Failed")).then_some(s)
+    })
+    .await;
+    assert_eq!(rejected.reason.as_deref(), Some("OutOfcpu"));
+    assert_eq!(
+        rejected.message.as_deref(),
+        Some(
+            "Pod was rejected: Node didn't have enough resource: cpu, requested: 100000, used: 0, capacity: 4000"
+        )
+    );
+    pods.delete("e2e-big", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually("rejected pod gone", || async {
+        pods.get_opt("e2e-big").await.ok()?.is_none().then_some(())
+    })
+    .await;
+
     // A finished pod is not run again by a restarted kubelet, and deleting it completes.
     let done: Pod = serde_yaml::from_str(
         "metadata: {name: e2e-done}\nspec:\n  nodeName: e2e-node-91\n  restartPolicy: Never\n  containers:\n  - {name: c, image: busybox, command: [echo, done]}\n",

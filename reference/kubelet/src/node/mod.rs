@@ -40,7 +40,8 @@ pub fn go_arch() -> &'static str {
     }
 }
 
-fn labels(config: &KubeletConfig) -> BTreeMap<String, String> {
+/// The node's labels: the configured ones plus the well-known hostname/os/arch labels.
+pub fn labels(config: &KubeletConfig) -> BTreeMap<String, String> {
     let mut labels = config.labels.clone();
     labels.insert(
         "kubernetes.io/hostname".into(),
@@ -71,7 +72,8 @@ fn images() -> Vec<ContainerImage> {
         .collect()
 }
 
-fn resources(config: &KubeletConfig) -> BTreeMap<String, Quantity> {
+/// The node's capacity (and allocatable) as resource quantities.
+pub fn resources(config: &KubeletConfig) -> BTreeMap<String, Quantity> {
     let c = &config.capacity;
     BTreeMap::from([
         ("cpu".to_string(), Quantity(c.cpu.clone())),
