@@ -31,14 +31,15 @@ Feature: The ReplicaSet controller keeps the number of Pods matching its selecto
       | ReplicaSet | web   | created   |
       | Pod        | web-* | created   |
 
-  Scenario: A deleted Pod is replaced
+  Scenario: A deleted Pod is replaced as soon as its deletion begins
     Then eventually there are 3 Pods labelled "app=web"
     When I delete one of the Pods labelled "app=web"
-    Then eventually there are 3 Pods labelled "app=web"
+    Then eventually the Pod "{deleted-pod}" no longer exists
+    And eventually there are 3 Pods labelled "app=web"
     And the observed writes happened in this causal order:
-      | kind | name  | milestone |
-      | Pod  | web-* | deleted   |
-      | Pod  | web-* | created   |
+      | kind | name          | milestone   |
+      | Pod  | {deleted-pod} | terminating |
+      | Pod  | web-*         | created     |
 
   Scenario: Scaling down deletes Pods, scaling up creates them
     Then eventually there are 3 Pods labelled "app=web"

@@ -19,7 +19,8 @@ pub struct Milestone {
     pub kind: String,
     /// The object's name.
     pub name: String,
-    /// `created`, `scheduled`, `running`, `ready`, `has-endpoints`, `terminating`, `deleted`.
+    /// `created`, `scheduled`, `running`, `ready`, `has-endpoints`, `terminating` (deletion
+    /// began: deletionTimestamp set, or deleted outright), `deleted`.
     pub what: String,
     /// The controlling owner, `Kind/name`, if any.
     pub owner: Option<String>,
@@ -30,7 +31,9 @@ fn reached(o: &Observation) -> Vec<&'static str> {
     let mut out = Vec::new();
     match o.event.as_str() {
         "ADDED" => out.push("created"),
-        "DELETED" => out.push("deleted"),
+        // An object deleted at once (no finalizers, no kubelet to wait for) was never seen
+        // terminating; its deletion still began there, so it reaches both.
+        "DELETED" => out.extend(["terminating", "deleted"]),
         _ => {}
     }
     if o.event != "DELETED" && !o.field("/metadata/deletionTimestamp").is_empty() {
