@@ -7,6 +7,15 @@
 //! [`worker::PodWorker`] on a CRI-like [`runtime::Runtime`], writes `pods/{name}/status`
 //! when it changes, runs static pods from a manifest directory and publishes their mirror
 //! pods, and serves container logs on `GET /containerLogs/{ns}/{pod}/{container}`.
+//! New pods pass [`admission`] first (node selector, pods, cpu, memory): a pod bound past
+//! the scheduler that does not fit fails with `OutOfcpu` & co. A deleted Node object is
+//! registered again. Processes started by the process runtime die with the kubelet.
+//!
+//! Modules by concern: [`node`] (the Node object and its heartbeat), [`kubelet`] (the
+//! driver), [`worker`] (one task per pod), [`runtime`] (CRI-like runtimes), [`prober`] /
+//! [`probe`], [`backoff`], [`status`] (phase and conditions), [`static_pods`] /
+//! [`mirror`], [`logs`] / [`server`], [`ipam`], [`events`] / [`podapi`] (the two narrow
+//! traits through which workers write to the API), [`agnhost`].
 //!
 //! ## Pod networking on loopback, and what "localhost" means here
 //!
@@ -52,6 +61,11 @@
 //! - gRPC probes fail with a message saying they are unsupported.
 //! - The `BackOff` event is posted once per back-off period rather than on every sync.
 //! - Static pods come from files only (no HTTP source).
+//! - `hostNetwork: true` pods get the node IP; host ports are not reserved.
+//! - Node status is posted every `nodeStatusUpdateFrequency` (not only on change).
+//! - Admission does not evaluate required node affinity terms (the scheduler does).
+//! - A restarted kubelet starts the pods bound to it again (restart counts start over),
+//!   because the process runtime's containers die with it.
 
 pub mod agnhost;
 pub mod backoff;

@@ -299,6 +299,18 @@ spec:
     })
     .await;
 
+    // A deleted Node object is registered again.
+    let old_uid = nodes.get("e2e-node-91").await.unwrap().metadata.uid;
+    nodes
+        .delete("e2e-node-91", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually("node registered again", || async {
+        let n = nodes.get_opt("e2e-node-91").await.ok()??;
+        (n.metadata.uid != old_uid).then_some(())
+    })
+    .await;
+
     kubelet.shutdown().await;
     let _ = nodes.delete("e2e-node-91", &DeleteParams::default()).await;
 }

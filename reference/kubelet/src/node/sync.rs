@@ -35,6 +35,13 @@ pub enum NodeSyncError {
     },
 }
 
+impl NodeSyncError {
+    /// Whether the API server answered 404 (the object does not exist).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, NodeSyncError::Kube { source: kube::Error::Api(s), .. } if s.code == 404)
+    }
+}
+
 fn err(what: &'static str, node: &str) -> impl FnOnce(kube::Error) -> NodeSyncError + use<> {
     let node = node.to_string();
     move |source| NodeSyncError::Kube { what, node, source }
@@ -193,7 +200,7 @@ pub async fn node_loop(
     node_tx: watch::Sender<Option<Node>>,
     events: Arc<dyn EventSink>,
 ) {
-    let node = loop {
+    let mut node = loop {
         match register(&client, &config, port, &machine).await {
             Ok(node) => break node,
             Err(e) => {
@@ -237,6 +244,17 @@ pub async fn node_loop(
                         status_tick.reset_immediately();
                     }
                     node_tx.send_replace(Some(updated));
+                }
+                Err(e) if e.is_not_found() => {
+                    // The Node object is gone (deleted, or an API server with a fresh
+                    // store): register again, as a restarted kubelet would.
+                    match register(&client, &config, port, &machine).await {
+                        Ok(registered) => {
+                            node = registered.clone();
+                            node_tx.send_replace(Some(registered));
+                        }
+                        Err(e) => tracing::debug!(error = %e, "re-registering node"),
+                    }
                 }
                 Err(e) => tracing::debug!(error = %e, "posting node status"),
             },
