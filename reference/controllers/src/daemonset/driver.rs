@@ -3,7 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::api::apps::v1::DaemonSet;
+use std::collections::HashSet;
+
+use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet};
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, Patch, PatchParams};
 use kube::{Resource as _, ResourceExt};
@@ -15,6 +17,7 @@ use crate::deployment::util::compute_hash;
 use crate::runtime::claim::{Claimant, claim_pods, owner_is_live};
 use crate::runtime::context::Ctx;
 use crate::runtime::expectations::Expectations;
+use crate::runtime::history::{self, owned_by, plan_history, revision_object};
 use crate::runtime::informers::{Change, Informer};
 use crate::runtime::podcontrol::PodControl;
 use crate::runtime::queue::WorkQueue;
@@ -36,6 +39,7 @@ struct DaemonSetController {
     sets: Arc<Informer<DaemonSet>>,
     pods: Arc<Informer<Pod>>,
     nodes: Arc<Informer<Node>>,
+    revisions: Arc<Informer<ControllerRevision>>,
     control: PodControl,
 }
 
@@ -108,6 +112,7 @@ pub fn start(ctx: &Ctx, queue: Arc<WorkQueue>) -> Vec<JoinHandle<()>> {
         sets,
         pods,
         nodes,
+        revisions: ctx.informers.get::<ControllerRevision>(),
         control,
     });
     tasks.push(ctx.spawn_workers(NAME, queue, reconciler, DEFAULT_WORKERS));
@@ -162,6 +167,41 @@ impl Reconciler for DaemonSetController {
             &spec.template,
             ds.status.as_ref().and_then(|s| s.collision_count),
         );
+        if ds.metadata.deletion_timestamp.is_none() {
+            // Upstream labels a DaemonSet revision with its template's labels plus the hash.
+            let mut labels = spec
+                .template
+                .metadata
+                .as_ref()
+                .and_then(|m| m.labels.clone())
+                .unwrap_or_default();
+            labels.insert(super::plan::REVISION_HASH.into(), hash.clone());
+            let wanted = revision_object(
+                &owner,
+                Some(ns.clone()),
+                &format!("{name}-{hash}"),
+                &spec.template,
+                labels,
+            );
+            let in_use: HashSet<String> = owned
+                .iter()
+                .filter_map(|p| {
+                    p.metadata
+                        .labels
+                        .as_ref()?
+                        .get(super::plan::REVISION_HASH)
+                        .map(|h| format!("{name}-{h}"))
+                })
+                .collect();
+            let limit = usize::try_from(spec.revision_history_limit.unwrap_or(10)).unwrap_or(10);
+            let steps = plan_history(
+                &owned_by(&self.revisions.list(), &ns, &owner.uid),
+                wanted,
+                limit,
+                &in_use,
+            );
+            history::apply(&self.client, &ns, &steps).await?;
+        }
         let p = plan(&ds, &self.nodes.list(), &owned, &hash, now_seconds());
         let about = ds.object_ref(&());
         let mut error = None;

@@ -5,6 +5,7 @@ pub mod claim;
 pub mod context;
 pub mod events;
 pub mod expectations;
+pub mod history;
 pub mod informers;
 pub mod podcontrol;
 pub mod queue;

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::apps::v1::{ControllerRevision, StatefulSet};
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Resource as _, ResourceExt};
@@ -18,6 +18,7 @@ use crate::deployment::util::compute_hash;
 use crate::runtime::claim::{Claimant, claim_pods, owner_is_live};
 use crate::runtime::context::Ctx;
 use crate::runtime::events::{EventSink, PlannedEvent};
+use crate::runtime::history::{self, owned_by, plan_history, revision_object};
 use crate::runtime::informers::{Change, Informer};
 use crate::runtime::podcontrol::error_text;
 use crate::runtime::queue::WorkQueue;
@@ -38,6 +39,7 @@ struct StatefulSetController {
     sets: Arc<Informer<StatefulSet>>,
     pods: Arc<Informer<Pod>>,
     claims: Arc<Informer<PersistentVolumeClaim>>,
+    revisions: Arc<Informer<ControllerRevision>>,
     events: EventSink,
 }
 
@@ -86,6 +88,7 @@ pub fn start(ctx: &Ctx, queue: Arc<WorkQueue>) -> Vec<JoinHandle<()>> {
         sets,
         pods,
         claims,
+        revisions: ctx.informers.get::<ControllerRevision>(),
         events: ctx.events("statefulset-controller"),
     });
     tasks.push(ctx.spawn_workers(NAME, queue, reconciler, DEFAULT_WORKERS));
@@ -150,6 +153,34 @@ impl Reconciler for StatefulSetController {
                 set.status.as_ref().and_then(|s| s.collision_count)
             )
         );
+        if set.metadata.deletion_timestamp.is_none() {
+            let labels = spec
+                .template
+                .metadata
+                .as_ref()
+                .and_then(|m| m.labels.clone())
+                .unwrap_or_default();
+            let wanted =
+                revision_object(&owner, Some(ns.clone()), &revision, &spec.template, labels);
+            let in_use: HashSet<String> = owned
+                .iter()
+                .filter_map(|p| {
+                    p.metadata
+                        .labels
+                        .as_ref()?
+                        .get(super::plan::REVISION)
+                        .cloned()
+                })
+                .collect();
+            let limit = usize::try_from(spec.revision_history_limit.unwrap_or(10)).unwrap_or(10);
+            let steps = plan_history(
+                &owned_by(&self.revisions.list(), &ns, &owner.uid),
+                wanted,
+                limit,
+                &in_use,
+            );
+            history::apply(&self.client, &ns, &steps).await?;
+        }
         let p = plan(&set, &owned, &claims, &revision, now_seconds());
         let about = set.object_ref(&());
         if set.metadata.deletion_timestamp.is_none() {
