@@ -22,6 +22,7 @@ pub mod negotiate;
 pub mod protobuf;
 pub mod request;
 pub mod router;
+pub mod selfreview;
 pub mod server;
 pub mod state;
 pub mod status;

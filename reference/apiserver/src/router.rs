@@ -86,7 +86,7 @@ async fn entry(State(state): State<Arc<AppState>>, req: Request) -> Response {
         Some(u) => {
             record.user = u.name.clone();
             record.groups = u.groups.clone();
-            handle(&state, parts, body, &mut record).await
+            handle(&state, parts, body, &u, &mut record).await
         }
     };
     record.code = response.status().as_u16();
@@ -100,12 +100,20 @@ async fn handle(
     state: &Arc<AppState>,
     parts: http::request::Parts,
     body: Body,
+    user: &User,
     record: &mut Record,
 ) -> Response {
     let path = parts.uri.path().to_string();
     let query = Query::parse(&parts.uri);
     if let Some(r) = non_resource(state, &parts.method, &path, &query).await {
         return r;
+    }
+    if let Some(review) = crate::selfreview::route(&parts.method, &path) {
+        record.verb = "create".into();
+        return match read_body(state, parts.headers, body).await {
+            Ok((_, body)) => crate::selfreview::respond(review, user, &body),
+            Err(r) => r,
+        };
     }
     let rpath = match parse_path(&path) {
         Ok(Some(p)) => p,
@@ -145,34 +153,10 @@ async fn handle(
         Ok(o) => o,
         Err(e) => return e.into_response(),
     };
-    let limit = state.config.max_request_body_bytes;
-    let declared = parts
-        .headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return ApiError::too_large(limit).into_response();
-    }
-    let mut body = match axum::body::to_bytes(body, limit).await {
-        Ok(b) => b,
-        Err(_) => return ApiError::too_large(limit).into_response(),
+    let (headers, body) = match read_body(state, parts.headers, body).await {
+        Ok(hb) => hb,
+        Err(r) => return r,
     };
-    let mut headers = parts.headers;
-    if crate::negotiate::content_type(&headers) == "application/vnd.kubernetes.protobuf" {
-        // Typed clients (kubectl create ...) send protobuf; the server works in JSON.
-        match crate::protobuf::to_json(&body).map(|v| serde_json::to_vec(&v)) {
-            Ok(Ok(json)) => {
-                body = json.into();
-                headers.insert(
-                    header::CONTENT_TYPE,
-                    http::HeaderValue::from_static("application/json"),
-                );
-            }
-            Ok(Err(e)) => return ApiError::internal(e).into_response(),
-            Err(e) => return ApiError::bad_request(e.to_string()).into_response(),
-        }
-    }
     let ctx = Ctx {
         state: state.clone(),
         method: parts.method,
@@ -186,6 +170,40 @@ async fn handle(
         Ok(r) => r,
         Err(e) => e.into_response(),
     }
+}
+
+/// Reads the body within the size limit; protobuf bodies become JSON (typed clients
+/// such as `kubectl create ...` send protobuf; the server works in JSON).
+async fn read_body(
+    state: &AppState,
+    mut headers: http::HeaderMap,
+    body: Body,
+) -> Result<(http::HeaderMap, bytes::Bytes), Response> {
+    let limit = state.config.max_request_body_bytes;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(ApiError::too_large(limit).into_response());
+    }
+    let mut body = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| ApiError::too_large(limit).into_response())?;
+    if crate::negotiate::content_type(&headers) == "application/vnd.kubernetes.protobuf" {
+        match crate::protobuf::to_json(&body).map(|v| serde_json::to_vec(&v)) {
+            Ok(Ok(json)) => {
+                body = json.into();
+                headers.insert(
+                    header::CONTENT_TYPE,
+                    http::HeaderValue::from_static("application/json"),
+                );
+            }
+            Ok(Err(e)) => return Err(ApiError::internal(e).into_response()),
+            Err(e) => return Err(ApiError::bad_request(e.to_string()).into_response()),
+        }
+    }
+    Ok((headers, body))
 }
 
 /// Version, health and OpenAPI endpoints; None for anything else.

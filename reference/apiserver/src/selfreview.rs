@@ -1,0 +1,96 @@
+//! The self-review APIs kubectl calls: `kubectl auth can-i` (SelfSubjectAccessReview)
+//! and `kubectl auth whoami` (SelfSubjectReview).
+//!
+//! Entry points: [`route`], [`respond`]. The reference has no authorization layer, so
+//! every access review is allowed, and says why.
+
+use axum::response::Response;
+use http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::auth::User;
+use crate::status::ApiError;
+
+/// Which review a request asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Review {
+    Access,
+    Subject,
+}
+
+/// The review a `POST` to `path` creates, if any.
+pub fn route(method: &Method, path: &str) -> Option<Review> {
+    if method != Method::POST {
+        return None;
+    }
+    match path.trim_end_matches('/') {
+        "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews" => Some(Review::Access),
+        "/apis/authentication.k8s.io/v1/selfsubjectreviews" => Some(Review::Subject),
+        _ => None,
+    }
+}
+
+/// The answer to one review, as the object with its `status` filled in.
+pub fn answer(review: Review, user: &User, body: &Value) -> Value {
+    match review {
+        Review::Access => json!({
+            "kind": "SelfSubjectAccessReview",
+            "apiVersion": "authorization.k8s.io/v1",
+            "metadata": {},
+            "spec": body.get("spec").cloned().unwrap_or(json!({})),
+            "status": {"allowed": true, "reason": "refkube has no authorization layer: every authenticated request is allowed"},
+        }),
+        Review::Subject => json!({
+            "kind": "SelfSubjectReview",
+            "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {},
+            "status": {"userInfo": {"username": user.name, "uid": user.uid, "groups": user.groups}},
+        }),
+    }
+}
+
+pub fn respond(review: Review, user: &User, body: &[u8]) -> Response {
+    let parsed: Result<Value, _> = if body.iter().all(u8::is_ascii_whitespace) {
+        Ok(json!({}))
+    } else {
+        serde_json::from_slice(body)
+    };
+    match parsed {
+        Ok(v) => crate::negotiate::json(StatusCode::CREATED, &answer(review, user, &v)),
+        Err(e) => axum::response::IntoResponse::into_response(ApiError::bad_request(format!(
+            "error decoding request body: {e}"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reviews_answer_for_the_requesting_user() {
+        assert_eq!(
+            route(
+                &Method::POST,
+                "/apis/authentication.k8s.io/v1/selfsubjectreviews"
+            ),
+            Some(Review::Subject)
+        );
+        assert_eq!(
+            route(
+                &Method::GET,
+                "/apis/authentication.k8s.io/v1/selfsubjectreviews"
+            ),
+            None
+        );
+        let who = answer(Review::Subject, &User::admin(), &json!({}));
+        assert_eq!(who["status"]["userInfo"]["username"], "system:admin");
+        let can = answer(
+            Review::Access,
+            &User::admin(),
+            &json!({"spec": {"resourceAttributes": {"verb": "get"}}}),
+        );
+        assert_eq!(can["status"]["allowed"], true);
+        assert_eq!(can["spec"]["resourceAttributes"]["verb"], "get");
+    }
+}
