@@ -2,7 +2,7 @@
 //! (cluster IPs may not change), plus ConfigMap/Secret data keys.
 
 use super::{Errs, arr_at, child, pod, str_at};
-use crate::names::{is_dns1035_label, regex_error};
+use crate::names::{is_dns1123_label, regex_error};
 use regex::Regex;
 use serde_json::{Value, json};
 use std::collections::HashSet;
@@ -31,7 +31,9 @@ pub fn service(svc: &Value, errs: &mut Errs) {
         if ports.len() > 1 && name.is_empty() {
             errs.required(&child(&pp, "name"), "");
         } else if !name.is_empty() {
-            for msg in is_dns1035_label(name) {
+            // Upstream validateServicePort: a DNS-1123 label (kubectl create service
+            // names ports "80-8080", which starts with a digit).
+            for msg in is_dns1123_label(name) {
                 errs.invalid(&child(&pp, "name"), &json!(name), &msg);
             }
             if !names.insert(name) {

@@ -463,3 +463,20 @@ fn malformed_objects_do_not_panic() {
         }
     }
 }
+
+#[test]
+fn service_port_names_are_dns1123_labels_so_kubectl_create_service_names_pass() {
+    let svc = |name: &str| {
+        json!({"metadata": {"name": "s", "namespace": "default"},
+               "spec": {"type": "ClusterIP", "ports": [{"name": name, "port": 80}]}})
+    };
+    assert!(create("", "services", svc("80-8080")).is_empty());
+    let errs = create("", "services", svc("Web_Port"));
+    assert_eq!(errs.len(), 1);
+    assert!(
+        errs[0].starts_with(
+            "spec.ports[0].name: Invalid value: \"Web_Port\": a lowercase RFC 1123 label"
+        ),
+        "{errs:?}"
+    );
+}
