@@ -30,6 +30,14 @@ pub enum Command {
     Up(UpArgs),
     /// Run only the API server.
     Apiserver(ApiserverArgs),
+    #[command(flatten)]
+    Component(crate::commands::ComponentCommand),
+    /// Run an agnhost workload (how the process runtime starts agnhost containers):
+    /// `pause`, `netexec`, `serve-hostname`, `liveness`, `logs-generator`.
+    Agnhost {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 /// Flags shared by `up` and `apiserver`.
@@ -75,9 +83,12 @@ pub struct ServerArgs {
 pub struct UpArgs {
     #[command(flatten)]
     pub server: ServerArgs,
-    /// Number of nodes (kubelets) to run.
+    /// Number of nodes (each a kubelet and a kube-proxy) to run.
     #[arg(long, default_value_t = 0)]
     pub nodes: usize,
+    /// The kubelets' container runtime: `process` (real processes) or `sim`.
+    #[arg(long, default_value = "process")]
+    pub runtime: refkube_kubelet::RuntimeKind,
     /// State directory (kubeconfig, audit log); default `$HOME/.refkube`.
     #[arg(long)]
     pub state_dir: Option<PathBuf>,
@@ -112,6 +123,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Up(a) => up(a).await,
         Command::Apiserver(a) => apiserver(a).await,
+        Command::Component(c) => crate::commands::run(c).await,
+        // main() hands `agnhost` to crate::agnhost::dispatch before parsing; this arm
+        // only exists so `refkube --help` lists the command.
+        Command::Agnhost { .. } => anyhow::bail!("refkube agnhost must be the first argument"),
     }
 }
 
@@ -147,6 +162,7 @@ async fn up(a: UpArgs) -> anyhow::Result<()> {
             .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 6443))),
         store: a.server.store.clone(),
         nodes: a.nodes,
+        runtime: a.runtime,
         state_dir: Some(state_dir.clone()),
         service_cluster_ip_range: a
             .server

@@ -168,7 +168,7 @@ pub enum ComponentError {
 }
 
 /// The version components report, upstream-style, in their User-Agent.
-const VERSION: &str = "v1.33.0-refkube";
+pub const VERSION: &str = "v1.33.0-refkube";
 
 /// Upstream-style User-Agent (`kube-scheduler/v1.33.0 ...`), with the node for node
 /// agents, so the audit log tells which component made each write.

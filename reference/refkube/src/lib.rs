@@ -6,6 +6,7 @@
 pub mod agnhost;
 pub mod cli;
 pub mod cluster;
+pub mod commands;
 pub mod components;
 pub mod kubeconfig;
 
