@@ -198,7 +198,15 @@ impl Worker {
                     self.terminate(false).await;
                     return;
                 }
-                Update::Pod(pod) => self.pod = *pod,
+                Update::Pod(pod) => {
+                    // Someone else changed what the kubelet owns (e.g. the node lifecycle
+                    // controller set Ready=False): write ours again, as the status
+                    // manager does when the API's status differs from its cache.
+                    if overwritten(self.last_written.as_ref(), pod.status.as_ref()) {
+                        self.force_write = true;
+                    }
+                    self.pod = *pod;
+                }
                 Update::Rewrite(pod) => {
                     self.pod = *pod;
                     self.force_write = true;
@@ -353,6 +361,27 @@ impl Worker {
     }
 }
 
+/// Whether `api` (the status the API holds) contradicts what the kubelet last wrote in a
+/// field it owns: the phase or the status of one of its conditions. Timestamps are not
+/// compared (their precision changes on the way through the API).
+fn overwritten(written: Option<&PodStatus>, api: Option<&PodStatus>) -> bool {
+    let (Some(written), Some(api)) = (written, api) else {
+        return false;
+    };
+    let owned = |s: &PodStatus| -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = s
+            .conditions
+            .iter()
+            .flatten()
+            .filter(|c| crate::status::conditions::KUBELET_CONDITIONS.contains(&c.type_.as_str()))
+            .map(|c| (c.type_.clone(), c.status.clone()))
+            .collect();
+        v.sort();
+        v
+    };
+    written.phase != api.phase || owned(written) != owned(api)
+}
+
 /// The key of a container's crash-loop back-off.
 fn backoff_key(pod: &Pod, container: &str) -> String {
     format!(
@@ -368,5 +397,31 @@ fn min_wake(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::overwritten;
+    use k8s_openapi::api::core::v1::{PodCondition, PodStatus};
+
+    fn status(phase: &str, ready: &str) -> PodStatus {
+        PodStatus {
+            phase: Some(phase.into()),
+            conditions: Some(vec![PodCondition {
+                type_: "Ready".into(),
+                status: ready.into(),
+                ..PodCondition::default()
+            }]),
+            ..PodStatus::default()
+        }
+    }
+
+    #[test]
+    fn a_condition_flipped_by_another_component_is_noticed() {
+        let ours = status("Running", "True");
+        assert!(overwritten(Some(&ours), Some(&status("Running", "False"))));
+        assert!(!overwritten(Some(&ours), Some(&status("Running", "True"))));
+        assert!(!overwritten(None, Some(&status("Running", "False"))));
     }
 }
