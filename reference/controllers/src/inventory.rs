@@ -71,6 +71,14 @@ pub const CONTROLLERS: &[ControllerEntry] = &[
         start: crate::tainteviction::driver::start,
     },
     ControllerEntry {
+        name: "serviceaccount",
+        start: crate::serviceaccount::start,
+    },
+    ControllerEntry {
+        name: "ttl-after-finished-controller",
+        start: crate::ttlafterfinished::start,
+    },
+    ControllerEntry {
         name: "podgc",
         start: crate::podgc::driver::start,
     },
@@ -115,6 +123,8 @@ mod tests {
             "taint-eviction-controller",
             "persistentvolume-binder",
             "podgc",
+            "serviceaccount",
+            "ttl-after-finished-controller",
         ] {
             assert!(find(name).is_some(), "{name} is not in the inventory");
         }

@@ -17,8 +17,10 @@ pub mod podgc;
 pub mod replicaset;
 pub mod replication;
 pub mod runtime;
+pub mod serviceaccount;
 pub mod statefulset;
 pub mod tainteviction;
+pub mod ttlafterfinished;
 pub mod util;
 pub mod volume;
 
