@@ -7,6 +7,7 @@ use std::io::{self, Write};
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
+use cucumber::runner::basic::ScenarioType;
 use cucumber::{World as _, WriterExt as _, cli, writer};
 use futures::FutureExt as _;
 
@@ -68,6 +69,22 @@ pub async fn run(config: RunConfig, target: Arc<dyn Target>) -> anyhow::Result<R
         .with_writer(writer)
         .with_cli(cli::Opts::<_, _, _, cli::Empty>::default())
         .max_concurrent_scenarios(config.concurrency.max(1))
+        // Disruptive scenarios change cluster-wide state (fake nodes attract other
+        // scenarios' Pods, stopped components stop everyone's): run them one at a time.
+        .which_scenario(|feature, rule, scenario| {
+            let tags = feature
+                .tags
+                .iter()
+                .chain(rule.iter().flat_map(|r| r.tags.iter()))
+                .chain(scenario.tags.iter());
+            let exclusive = !scenario.tags.iter().any(|t| t == SKIPPED_TAG)
+                && tags.into_iter().any(|t| t == "serial" || t == "disruptive");
+            if exclusive {
+                ScenarioType::Serial
+            } else {
+                ScenarioType::Concurrent
+            }
+        })
         .before(move |_feature, rule, scenario, world| {
             let ctx = before_ctx.clone();
             let skipped = scenario.tags.iter().any(|t| t == SKIPPED_TAG);
