@@ -18,18 +18,18 @@ pub struct ResourcePath {
     pub subresource: Option<String>,
 }
 
-/// What a non-resource path names.
+/// What a path names when it is not a resource.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Route {
     /// `/api`, `/apis`, `/api/v1`, `/apis/{g}`, `/apis/{g}/{v}`.
     Discovery(Vec<String>),
-    Resource,
+    /// Nothing is served there.
     NotFound,
 }
 
 /// Splits `/api/v1/...` or `/apis/{g}/{v}/...` and resolves the resource part.
-/// Returns `Ok(None)` for discovery-only paths, `Err(())` when nothing is served there.
-pub fn parse_path(path: &str) -> Result<Option<ResourcePath>, Route> {
+/// Discovery paths and unserved paths come back as the [`Route`] error.
+pub fn parse_path(path: &str) -> Result<ResourcePath, Route> {
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
     let (group, version, rest) = match segs.as_slice() {
         ["api"] | ["apis"] => return Err(Route::Discovery(own(&segs))),
@@ -58,12 +58,12 @@ pub fn parse_path(path: &str) -> Result<Option<ResourcePath>, Route> {
     if rest.len() > 5 || (namespace.is_none() && rest.len() > 3) {
         return Err(Route::NotFound);
     }
-    Ok(Some(ResourcePath {
+    Ok(ResourcePath {
         info,
         namespace,
         name: name.map(|s| s.to_string()).filter(|s| !s.is_empty()),
         subresource: sub.map(|s| s.to_string()),
-    }))
+    })
 }
 
 fn own(s: &[&str]) -> Vec<String> {
@@ -151,9 +151,7 @@ mod tests {
 
     #[test]
     fn namespaced_object_paths_resolve() {
-        let p = parse_path("/api/v1/namespaces/ns/pods/x/status")
-            .unwrap()
-            .unwrap();
+        let p = parse_path("/api/v1/namespaces/ns/pods/x/status").unwrap();
         assert_eq!(p.info.plural, "pods");
         assert_eq!(p.namespace.as_deref(), Some("ns"));
         assert_eq!(p.name.as_deref(), Some("x"));
@@ -162,18 +160,16 @@ mod tests {
 
     #[test]
     fn namespaces_themselves_are_cluster_scoped_objects() {
-        let p = parse_path("/api/v1/namespaces/ns").unwrap().unwrap();
+        let p = parse_path("/api/v1/namespaces/ns").unwrap();
         assert_eq!(p.info.plural, "namespaces");
         assert_eq!(p.name.as_deref(), Some("ns"));
-        let p = parse_path("/api/v1/namespaces/ns/finalize")
-            .unwrap()
-            .unwrap();
+        let p = parse_path("/api/v1/namespaces/ns/finalize").unwrap();
         assert_eq!(p.subresource.as_deref(), Some("finalize"));
     }
 
     #[test]
     fn all_namespace_lists_and_groups_resolve() {
-        let p = parse_path("/apis/apps/v1/deployments").unwrap().unwrap();
+        let p = parse_path("/apis/apps/v1/deployments").unwrap();
         assert_eq!(p.info.kind, "Deployment");
         assert!(p.namespace.is_none() && p.name.is_none());
         assert!(matches!(

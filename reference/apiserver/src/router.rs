@@ -116,8 +116,8 @@ async fn handle(
         };
     }
     let rpath = match parse_path(&path) {
-        Ok(Some(p)) => p,
-        Ok(None) | Err(Route::NotFound | Route::Resource) => {
+        Ok(p) => p,
+        Err(Route::NotFound) => {
             return ApiError::no_route().into_response();
         }
         Err(Route::Discovery(segs)) => {

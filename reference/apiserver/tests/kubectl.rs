@@ -195,7 +195,10 @@ async fn kubectl_drives_the_server_like_a_real_cluster() {
     assert!(described.contains("5 desired"), "{described}");
     assert!(described.contains("tier=front"), "{described}");
 
-    assert_eq!(k.ok(&["auth", "can-i", "create", "pods"]).await.trim(), "yes");
+    assert_eq!(
+        k.ok(&["auth", "can-i", "create", "pods"]).await.trim(),
+        "yes"
+    );
     let who = k.ok(&["auth", "whoami"]).await;
     assert!(who.contains("system:admin"), "{who}");
 
