@@ -99,7 +99,11 @@ impl Backend {
             Self::Userspace { proxier, reported } => {
                 for e in proxier.sync(model).await {
                     if reported.insert(e.to_string()) {
-                        tracing::warn!(error = %e, "service port not proxied");
+                        if e.is_address_in_use() {
+                            tracing::info!(error = %e, "service port served by another proxy on this host");
+                        } else {
+                            tracing::warn!(error = %e, "service port not proxied");
+                        }
                     } else {
                         tracing::debug!(error = %e, "service port still not proxied");
                     }

@@ -44,6 +44,15 @@ pub enum ListenError {
     },
 }
 
+impl ListenError {
+    /// The address is already bound: on a host running several nodes' proxies, another
+    /// proxy serves this service port, which is expected and not a fault.
+    pub fn is_address_in_use(&self) -> bool {
+        matches!(self, ListenError::Bind { source, .. }
+            if source.kind() == std::io::ErrorKind::AddrInUse)
+    }
+}
+
 struct Listener {
     addr: SocketAddr,
     balancer: Arc<Mutex<Balancer>>,
@@ -138,7 +147,8 @@ impl UserspaceProxier {
                     self.listeners.insert(name.clone(), l);
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, "userspace listener not started");
+                    // The driver reports it, once (see run.rs).
+                    tracing::debug!(error = %e, "userspace listener not started");
                     errors.push(e);
                 }
             }
