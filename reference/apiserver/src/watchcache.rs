@@ -19,6 +19,10 @@ use tokio::sync::watch;
 
 use crate::keys;
 
+/// Pause between attempts to re-list after the store watch broke (short: watchers are
+/// waiting; not zero: a store that is down should not be hammered).
+pub const RELIST_PAUSE: Duration = Duration::from_millis(200);
+
 /// The type of a watch event as it goes on the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EventType {
@@ -307,7 +311,7 @@ async fn pump(
         }
         // Re-list and watch again; watchers of the old generation are told to restart.
         loop {
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            tokio::time::sleep(RELIST_PAUSE).await;
             let relisted = async {
                 let list = store.list(&cache.prefix, ListOptions::default()).await?;
                 let s = store.watch(&cache.prefix, list.revision).await?;
