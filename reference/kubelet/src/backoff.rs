@@ -52,6 +52,13 @@ impl Backoff {
         (now < until).then(|| until - now)
     }
 
+    /// The delay still to wait since the last [`Backoff::next`] of `key`
+    /// (`IsInBackOffSinceUpdate`, used for image pulls).
+    pub fn remaining_since_update(&self, key: &str, now: Instant) -> Option<Duration> {
+        let entry = self.entries.get(key)?;
+        self.remaining(key, entry.last_update, now)
+    }
+
     /// The current back-off of `key` (what the waiting message reports).
     pub fn current(&self, key: &str) -> Option<Duration> {
         self.entries.get(key).map(|e| e.backoff)
@@ -162,6 +169,22 @@ mod tests {
         assert_eq!(
             b.remaining("c", exited, exited + Duration::from_secs(4)),
             Some(Duration::from_secs(6))
+        );
+    }
+
+    #[test]
+    fn pull_back_off_counts_from_the_last_failure() {
+        let mut b = Backoff::new(Duration::from_secs(10), Duration::from_secs(300));
+        let t0 = Instant::now();
+        assert_eq!(b.remaining_since_update("img", t0), None);
+        b.next("img", t0);
+        assert_eq!(
+            b.remaining_since_update("img", t0 + Duration::from_secs(4)),
+            Some(Duration::from_secs(6))
+        );
+        assert_eq!(
+            b.remaining_since_update("img", t0 + Duration::from_secs(10)),
+            None
         );
     }
 

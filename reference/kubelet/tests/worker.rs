@@ -341,6 +341,15 @@ spec:
         waiting(&s).unwrap().message.as_deref(),
         Some("Back-off pulling image \"nginx:1.27\"")
     );
+    // After the back-off the pull is retried (and fails again).
+    h.wait_for("a second pull", |_| {
+        h.event_messages("Failed")
+            .iter()
+            .filter(|m| m.starts_with("Failed to pull"))
+            .count()
+            >= 2
+    })
+    .await;
     assert_eq!(phase(&s), "Pending");
 }
 

@@ -22,7 +22,7 @@ impl Worker {
         let path = self.field_path(&c.name);
         let pull_key = format!("{}_{}", self.uid(), image);
         let now = Instant::now();
-        if let Some(remaining) = self.image_backoff.remaining(&pull_key, now, now) {
+        if let Some(remaining) = self.image_backoff.remaining_since_update(&pull_key, now) {
             let message = format!("Back-off pulling image \"{image}\"");
             let rec = self.records.entry(c.name.clone()).or_default();
             if rec.waiting.as_ref().map(|(r, _)| r.as_str()) != Some(IMAGE_PULL_BACK_OFF) {
@@ -181,7 +181,9 @@ impl Worker {
         let key = format!("{}_{}", self.uid(), image);
         let now = Instant::now();
         self.image_backoff.next(&key, now);
-        self.image_backoff.current(&key)
+        // Sync again at once: that pass finds the pull backing off and reports
+        // ImagePullBackOff, as upstream's requeued pod worker does.
+        Some(Duration::ZERO)
     }
 
     fn spawn_probes(
