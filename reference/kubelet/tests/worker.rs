@@ -628,3 +628,55 @@ spec:
             .is_some()
     );
 }
+
+#[tokio::test]
+async fn liveness_probes_wait_for_the_startup_probe_to_succeed() {
+    let h = process("127.101.13.0/24");
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("started");
+    let p = pod(&format!(
+        r#"
+metadata: {{name: startup, namespace: default, uid: u-startup}}
+spec:
+  containers:
+  - name: app
+    image: busybox
+    command: [sh, -c, "sleep 0.4; touch {marker}; sleep 30"]
+    startupProbe:
+      exec: {{command: [test, -f, "{marker}"]}}
+      periodSeconds: 1
+      failureThreshold: 100
+    livenessProbe:
+      exec: {{command: ["false"]}}
+      periodSeconds: 1
+      failureThreshold: 100
+"#,
+        marker = marker.display()
+    ));
+    let _w = PodWorker::spawn(p, h.deps.clone());
+    let early = h.wait_for("Running", |s| phase(s) == "Running").await;
+    assert_eq!(container(&early, "app").started, Some(false));
+    h.wait_for("started", |s| container(s, "app").started == Some(true))
+        .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let unhealthy = loop {
+        let messages = h.event_messages("Unhealthy");
+        if messages.iter().any(|m| m.starts_with("Liveness")) {
+            break messages;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no liveness probe ran: {messages:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let last_startup = unhealthy
+        .iter()
+        .rposition(|m| m.starts_with("Startup probe failed"))
+        .unwrap();
+    let first_liveness = unhealthy
+        .iter()
+        .position(|m| m.starts_with("Liveness probe failed"))
+        .unwrap();
+    assert!(last_startup < first_liveness, "{unhealthy:?}");
+}
