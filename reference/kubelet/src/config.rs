@@ -259,16 +259,59 @@ impl KubeletConfig {
         self
     }
 
-    /// The agnhost command, defaulting to `<current executable> agnhost`.
+    /// The agnhost command: the configured one, else `$REFKUBE_AGNHOST`, else found
+    /// from the current executable by [`agnhost_command_for`].
     pub fn resolved_agnhost_command(&self) -> Vec<PathBuf> {
         if !self.agnhost_command.is_empty() {
             return self.agnhost_command.clone();
         }
+        if let Some(path) = std::env::var_os(AGNHOST_ENV).filter(|p| !p.is_empty()) {
+            return vec![PathBuf::from(path)];
+        }
         match std::env::current_exe() {
-            Ok(exe) => vec![exe, PathBuf::from("agnhost")],
+            Ok(exe) => agnhost_command_for(&exe, |p| p.is_file()),
             Err(_) => vec![PathBuf::from("agnhost")],
         }
     }
+}
+
+/// Environment variable naming the agnhost executable.
+pub const AGNHOST_ENV: &str = "REFKUBE_AGNHOST";
+
+/// How to run agnhost from `exe`: the `refkube` binary runs it as `refkube agnhost`; any
+/// other program (a test binary in `target/debug/deps`, say) uses an `agnhost` or
+/// `refkube` binary beside it or one directory up, else assumes `exe agnhost`.
+pub fn agnhost_command_for(
+    exe: &std::path::Path,
+    exists: impl Fn(&std::path::Path) -> bool,
+) -> Vec<PathBuf> {
+    let name = exe.file_stem().and_then(|n| n.to_str()).unwrap_or_default();
+    if name == "refkube" || name == "agnhost" {
+        return if name == "agnhost" {
+            vec![exe.to_path_buf()]
+        } else {
+            vec![exe.to_path_buf(), "agnhost".into()]
+        };
+    }
+    let dirs: Vec<&std::path::Path> = exe
+        .parent()
+        .into_iter()
+        .flat_map(|d| [Some(d), d.parent()])
+        .flatten()
+        .collect();
+    for dir in &dirs {
+        let agnhost = dir.join("agnhost");
+        if exists(&agnhost) {
+            return vec![agnhost];
+        }
+    }
+    for dir in &dirs {
+        let refkube = dir.join("refkube");
+        if exists(&refkube) {
+            return vec![refkube, "agnhost".into()];
+        }
+    }
+    vec![exe.to_path_buf(), "agnhost".into()]
 }
 
 #[cfg(test)]
@@ -290,6 +333,24 @@ mod tests {
     fn lease_renews_at_a_quarter_of_its_duration_by_default() {
         let t = Timings::default();
         assert_eq!(t.node_lease_renew * 4, t.node_lease_duration);
+    }
+
+    #[test]
+    fn agnhost_is_found_beside_a_test_binary_or_is_the_refkube_subcommand() {
+        let p = |s: &str| PathBuf::from(s);
+        assert_eq!(
+            agnhost_command_for(&p("/usr/bin/refkube"), |_| false),
+            [p("/usr/bin/refkube"), p("agnhost")]
+        );
+        let test_bin = p("/t/debug/deps/conformance-1234");
+        assert_eq!(
+            agnhost_command_for(&test_bin, |q| q == p("/t/debug/agnhost")),
+            [p("/t/debug/agnhost")]
+        );
+        assert_eq!(
+            agnhost_command_for(&test_bin, |q| q == p("/t/debug/refkube")),
+            [p("/t/debug/refkube"), p("agnhost")]
+        );
     }
 
     #[test]
