@@ -641,3 +641,54 @@ async fn bad_selectors_and_query_values_are_bad_requests() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_patch_that_adds_an_unknown_field_is_refused_when_strict_and_dropped_with_a_warning_otherwise()
+ {
+    let s = common::start().await;
+    let cm = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "p"}, "data": {"a": "1"}});
+    let (code, _) = s
+        .post_json("/api/v1/namespaces/default/configmaps", cm)
+        .await;
+    assert_eq!(code, 201);
+    let patch = |validation: &str| {
+        s.http
+            .patch(s.at(&format!(
+                "/api/v1/namespaces/default/configmaps/p?fieldValidation={validation}"
+            )))
+            .header("content-type", "application/merge-patch+json")
+            .body(r#"{"data":{"b":"2"},"bogus":1}"#)
+    };
+
+    let (code, body) = s.send(patch("Strict")).await;
+    assert_eq!(code, 400, "{body}");
+    assert_eq!(body["reason"], "BadRequest");
+    let msg = body["message"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains(r#"strict decoding error: unknown field "bogus""#),
+        "{msg}"
+    );
+    let (_, stored) = s.get("/api/v1/namespaces/default/configmaps/p").await;
+    assert_eq!(
+        stored["data"],
+        serde_json::json!({"a": "1"}),
+        "a refused patch changes nothing"
+    );
+
+    let resp = patch("Warn").send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let warning = resp
+        .headers()
+        .get("warning")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert!(warning.contains(r#"unknown field \"bogus\""#), "{warning}");
+    let (_, stored) = s.get("/api/v1/namespaces/default/configmaps/p").await;
+    assert_eq!(stored["data"]["b"], "2");
+    assert!(
+        stored.get("bogus").is_none(),
+        "unknown fields are not stored: {stored}"
+    );
+}

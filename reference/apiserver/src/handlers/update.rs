@@ -237,6 +237,15 @@ pub async fn patch(ctx: &Ctx, name: &str, target: Target) -> Result<Response, Ap
             other => other?,
         };
         let patched = apply_patch(info, kind, &old, &ctx.body).map_err(patch_error)?;
+        // The patched object gets the same fieldValidation as a created one: a patch
+        // that adds an unknown field is refused (Strict), warned about, or dropped.
+        let decoded = refkube_resources::decode::decode_value(
+            info,
+            &patched,
+            super::create::field_validation(ctx),
+        )
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let patched = decoded.object;
         let explicit = precondition(info, name, &patched)?.filter(|r| *r != rev);
         if explicit.is_some() {
             return Err(ApiError::conflict_modified(info, name));
@@ -256,7 +265,11 @@ pub async fn patch(ctx: &Ctx, name: &str, target: Target) -> Result<Response, Ap
         {
             Err(e) if e.reason == "Conflict" && attempt < PATCH_RETRIES => continue,
             Err(e) => return Err(e),
-            Ok(out) => return Ok(ctx.respond_object(200, out)),
+            Ok(out) => {
+                let mut resp = ctx.respond_object(200, out);
+                super::create::add_warnings(&mut resp, &decoded.warnings);
+                return Ok(resp);
+            }
         }
     }
 }
