@@ -88,6 +88,7 @@ impl ComponentsConfig {
                 .node_monitor_grace_period(Duration::from_secs(3))
                 .node_startup_grace_period(Duration::from_secs(5))
                 .eviction_rates(50.0, 5.0)
+                .pod_gc(Duration::from_secs(1), Duration::from_secs(1))
                 .job_backoff(Duration::from_millis(100), Duration::from_secs(2));
         }
         let mut kubelets = Vec::new();
@@ -294,9 +295,36 @@ impl Components {
     }
 }
 
+/// Runs a component the way a process supervisor would: if it exits on its own (an
+/// error, or a controller manager that lost its lease, which upstream handles by exiting
+/// so a fresh process campaigns again), it is started again after a short pause.
 async fn run_spec(name: String, spec: Spec, client: kube::Client, cancel: CancellationToken) {
+    let mut pause = Duration::from_millis(100);
+    loop {
+        let result = run_once(spec.clone(), client.clone(), cancel.clone()).await;
+        if cancel.is_cancelled() {
+            tracing::info!(component = %name, "stopped");
+            return;
+        }
+        match result {
+            Ok(()) => tracing::warn!(component = %name, "exited; restarting"),
+            Err(e) => tracing::warn!(component = %name, error = %e, "exited; restarting"),
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(pause) => {}
+        }
+        pause = (pause * 2).min(Duration::from_secs(5));
+    }
+}
+
+async fn run_once(
+    spec: Spec,
+    client: kube::Client,
+    cancel: CancellationToken,
+) -> Result<(), String> {
     let stop = cancel.cancelled_owned();
-    let result: Result<(), String> = match spec {
+    match spec {
         Spec::Scheduler(c) => refkube_scheduler::run(c, client, stop)
             .await
             .map_err(|e| e.to_string()),
@@ -309,9 +337,5 @@ async fn run_spec(name: String, spec: Spec, client: kube::Client, cancel: Cancel
         Spec::Proxy(c) => refkube_proxy::run(c, client, stop)
             .await
             .map_err(|e| e.to_string()),
-    };
-    match result {
-        Ok(()) => tracing::info!(component = %name, "stopped"),
-        Err(e) => tracing::error!(component = %name, error = %e, "component exited with an error"),
     }
 }
