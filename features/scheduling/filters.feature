@@ -1,4 +1,4 @@
-@scheduling @needs-scheduler @disruptive
+@scheduling @needs-scheduler @disruptive @fake-nodes
 Feature: The scheduler only considers nodes that pass every filter
   The scheduler waits, by watch, for Pods without a node; it filters out nodes that cannot
   run the Pod, scores the rest and binds the Pod to the best one, only by writing through

@@ -1,4 +1,4 @@
-@scheduling @needs-scheduler @disruptive
+@scheduling @needs-scheduler @disruptive @fake-nodes
 Feature: Several schedulers can run; a Pod picks one by spec.schedulerName
   Each scheduler only handles the Pods that name it; the default scheduler's name is
   default-scheduler (chapter 11.1.5).

@@ -1,4 +1,4 @@
-@scheduling @needs-scheduler @disruptive
+@scheduling @needs-scheduler @disruptive @fake-nodes
 Feature: Among acceptable nodes the scheduler prefers the emptier one
   After filtering, nodes are scored; with the default plugins a node with more free
   resources scores higher (NodeResourcesFit LeastAllocated, BalancedAllocation), so an

@@ -1,4 +1,4 @@
-@scheduling @needs-scheduler @disruptive
+@scheduling @needs-scheduler @disruptive @fake-nodes
 Feature: A Pod no node can take says why, in upstream's words
   When every node is filtered out, the scheduler sets the Pod's PodScheduled condition to
   False with reason Unschedulable and a message counting the reasons per node, sorted as

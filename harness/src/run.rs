@@ -15,7 +15,7 @@ use crate::config::RunConfig;
 use crate::context::RunContext;
 use crate::plan::{PlannedParser, Planner, SKIPPED_TAG, ScenarioKey};
 use crate::report::{Results, collector::Collector, html, table};
-use crate::targets::{Capability, Target, requirements};
+use crate::targets::{SessionNeeds, Target, requirements};
 use crate::world::KubeWorld;
 
 fn output(path: Option<&std::path::Path>) -> anyhow::Result<Box<dyn Write>> {
@@ -95,12 +95,12 @@ pub async fn run(config: RunConfig, target: Arc<dyn Target>) -> anyhow::Result<R
                 .chain(_feature.tags.iter().cloned())
                 .chain(scenario.tags.iter().cloned())
                 .collect();
-            let dedicated = requirements(&tags).contains(&Capability::Disruptive);
+            let needs = SessionNeeds::from_capabilities(&requirements(&tags));
             async move {
                 if skipped {
                     return;
                 }
-                if let Err(e) = world.setup(ctx, dedicated).await {
+                if let Err(e) = world.setup(ctx, needs).await {
                     panic!("{e:#}");
                 }
             }

@@ -19,7 +19,7 @@ use crate::kinds::{self, Kind};
 use crate::observe::{ObservationLog, Recorder};
 use crate::plan::ScenarioKey;
 use crate::steps::watch::Capture;
-use crate::targets::{Fault, Session};
+use crate::targets::{Fault, Session, SessionNeeds};
 use crate::wait;
 
 /// One scenario's state.
@@ -80,10 +80,10 @@ impl KubeWorld {
     }
 
     /// Connects to the target, creates the scenario's namespace and starts recording.
-    pub async fn setup(&mut self, ctx: Arc<RunContext>, dedicated: bool) -> anyhow::Result<()> {
+    pub async fn setup(&mut self, ctx: Arc<RunContext>, needs: SessionNeeds) -> anyhow::Result<()> {
         let session = ctx
             .target
-            .session(dedicated)
+            .session(&needs)
             .await
             .context("getting a cluster from the target")?;
         let client = session.client();

@@ -43,6 +43,8 @@ pub enum Capability {
     StaticPods,
     /// kube-proxy can be switched between userspace and iptables modes (`@proxy-modes`).
     ProxyModes,
+    /// The scenario registers fake nodes and needs them to be the only nodes (`@fake-nodes`).
+    OnlyFakeNodes,
     /// The containers of a pod share one network namespace, so `localhost` reaches a
     /// sibling container (`@shared-network-namespace`).
     SharedNetns,
@@ -68,6 +70,7 @@ pub const TAGS: &[(&str, Capability)] = &[
     ("static-pods", Capability::StaticPods),
     ("proxy-modes", Capability::ProxyModes),
     ("shared-network-namespace", Capability::SharedNetns),
+    ("fake-nodes", Capability::OnlyFakeNodes),
 ];
 
 impl Capability {

@@ -6,7 +6,7 @@
 
 use async_trait::async_trait;
 
-use super::{Capability, Session, Target, TargetError};
+use super::{Capability, Session, SessionNeeds, Target, TargetError};
 
 /// The reason every scenario is skipped on this target.
 pub const NOT_AVAILABLE: &str = "containers target not yet available";
@@ -29,7 +29,7 @@ impl Target for ContainersTarget {
         Some(NOT_AVAILABLE.into())
     }
 
-    async fn session(&self, _dedicated: bool) -> Result<Box<dyn Session>, TargetError> {
+    async fn session(&self, _needs: &SessionNeeds) -> Result<Box<dyn Session>, TargetError> {
         Err(TargetError::Unavailable(NOT_AVAILABLE.into()))
     }
 

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use refkube::cluster::{Cluster, ClusterConfig};
 use tokio::sync::Mutex;
 
-use super::{Capability, Fault, Session, Target, TargetError};
+use super::{Capability, Fault, Session, SessionNeeds, Target, TargetError};
 
 /// Which components the embedded cluster runs. Each flag must match what
 /// `refkube::cluster::Cluster` really starts: a scenario needing a component that is off
@@ -95,7 +95,7 @@ impl EmbeddedTarget {
         }
     }
 
-    async fn start(&self) -> Result<Running, TargetError> {
+    async fn start(&self, without_nodes: bool) -> Result<Running, TargetError> {
         let unavailable = |what: &str, e: &dyn std::fmt::Display| {
             TargetError::Unavailable(format!("{what}: {e:#}"))
         };
@@ -108,7 +108,7 @@ impl EmbeddedTarget {
             .config
             .cluster
             .clone()
-            .nodes(c.nodes)
+            .nodes(if without_nodes { 0 } else { c.nodes })
             .state_dir(state.path().to_path_buf())
             .audit(c.audit_log);
         let cluster = Cluster::start(cfg)
@@ -166,15 +166,16 @@ impl Target for EmbeddedTarget {
         }
     }
 
-    async fn session(&self, dedicated: bool) -> Result<Box<dyn Session>, TargetError> {
+    async fn session(&self, needs: &SessionNeeds) -> Result<Box<dyn Session>, TargetError> {
+        let dedicated = needs.dedicated || needs.without_nodes;
         let running = if dedicated {
-            Arc::new(self.start().await?)
+            Arc::new(self.start(needs.without_nodes).await?)
         } else {
             let mut shared = self.shared.lock().await;
             match shared.as_ref() {
                 Some(r) => r.clone(),
                 None => {
-                    let r = Arc::new(self.start().await?);
+                    let r = Arc::new(self.start(false).await?);
                     *shared = Some(r.clone());
                     r
                 }

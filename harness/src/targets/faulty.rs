@@ -14,7 +14,7 @@ use http::{Method, Request, Response};
 use http_body_util::BodyExt;
 use kube::client::Body;
 
-use super::{Capability, Fault, Session, Target, TargetError};
+use super::{Capability, Fault, Session, SessionNeeds, Target, TargetError};
 
 /// Wraps a target; creates through its sessions lose the label `label`.
 pub struct FaultyTarget {
@@ -46,8 +46,8 @@ impl Target for FaultyTarget {
         self.inner.unavailable()
     }
 
-    async fn session(&self, dedicated: bool) -> Result<Box<dyn Session>, TargetError> {
-        let inner = self.inner.session(dedicated).await?;
+    async fn session(&self, needs: &SessionNeeds) -> Result<Box<dyn Session>, TargetError> {
+        let inner = self.inner.session(needs).await?;
         let svc = DropLabel {
             client: inner.client(),
             label: Arc::from(self.label.as_str()),

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use async_trait::async_trait;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
-use super::{Capability, Fault, Session, Target, TargetError};
+use super::{Capability, Fault, Session, SessionNeeds, Target, TargetError};
 
 /// Every hook a user may provide, and what it does. Each command runs with `sh -c`, the
 /// fault described by `KUBEPROOF_*` environment variables (see the README).
@@ -160,10 +160,13 @@ impl Target for KubeconfigTarget {
                 self.missing_hooks(&["place-static-pod", "remove-static-pod"])
             }
             Capability::ProxyModes => self.missing_hooks(&["proxy-mode"]),
+            Capability::OnlyFakeNodes => Some(
+                "the scenario needs a cluster whose only nodes are the fake ones it registers; a kubeconfig cluster has its own".into(),
+            ),
         }
     }
 
-    async fn session(&self, _dedicated: bool) -> Result<Box<dyn Session>, TargetError> {
+    async fn session(&self, _needs: &SessionNeeds) -> Result<Box<dyn Session>, TargetError> {
         Ok(Box::new(KubeconfigSession {
             client: self.client.clone(),
             hooks: self.config.hooks.clone(),

@@ -139,6 +139,26 @@ impl Fault {
     }
 }
 
+/// What one scenario needs from its cluster, read from its tags.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SessionNeeds {
+    /// `@disruptive`: a cluster not shared with other scenarios, where the target can.
+    pub dedicated: bool,
+    /// `@fake-nodes`: no nodes but the fake ones the scenario registers.
+    pub without_nodes: bool,
+}
+
+impl SessionNeeds {
+    /// The needs the given capabilities imply.
+    pub fn from_capabilities(caps: &std::collections::BTreeSet<Capability>) -> Self {
+        let without_nodes = caps.contains(&Capability::OnlyFakeNodes);
+        Self {
+            dedicated: without_nodes || caps.contains(&Capability::Disruptive),
+            without_nodes,
+        }
+    }
+}
+
 /// Where scenarios run. One value per `kubeproof run`.
 #[async_trait]
 pub trait Target: Send + Sync {
@@ -154,9 +174,8 @@ pub trait Target: Send + Sync {
         None
     }
 
-    /// A cluster for one scenario. `dedicated` is set for `@disruptive` scenarios, which
-    /// must not share a cluster with others.
-    async fn session(&self, dedicated: bool) -> Result<Box<dyn Session>, TargetError>;
+    /// A cluster for one scenario, shaped by what its tags ask for.
+    async fn session(&self, needs: &SessionNeeds) -> Result<Box<dyn Session>, TargetError>;
 
     /// Stops whatever the target started (shared clusters).
     async fn shutdown(&self);
