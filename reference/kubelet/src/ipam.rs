@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 
 /// Errors from allocating pod IPs.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum IpamError {
     /// Every usable address of the range is in use.
     #[error("no IP addresses available in range set: {0}")]
@@ -39,36 +39,35 @@ impl IpAllocator {
         self.cidr
     }
 
-    fn usable(&self) -> Vec<IpAddr> {
-        let network = self.cidr.network();
-        let broadcast = self.cidr.broadcast();
-        // Skip network, gateway (.1) and broadcast, as host-local does with a bridge.
-        self.cidr
-            .hosts()
-            .filter(|ip| *ip != network && *ip != broadcast)
-            .skip(1)
-            .take(1 << 16)
-            .collect()
+    /// The usable range as numbers: network+2 (network and gateway skipped) to the
+    /// address before broadcast.
+    fn bounds(&self) -> Option<(u128, u128)> {
+        let first = to_u128(self.cidr.network()) + 2;
+        let last = to_u128(self.cidr.broadcast()).checked_sub(1)?;
+        (first <= last).then_some((first, last))
     }
 
     /// Allocates the next free IP after the last one given.
     pub fn allocate(&mut self) -> Result<IpAddr, IpamError> {
-        let usable = self.usable();
+        let exhausted = IpamError::Exhausted(self.cidr);
+        let (first, last) = self.bounds().ok_or(exhausted.clone())?;
+        let size = last - first + 1;
         let start = self
             .last
-            .and_then(|last| usable.iter().position(|ip| *ip == last))
-            .map(|i| i + 1)
-            .unwrap_or(0);
-        let n = usable.len();
-        for offset in 0..n {
-            let ip = usable[(start + offset) % n];
+            .map(to_u128)
+            .filter(|n| (first..=last).contains(n))
+            .map_or(0, |n| n - first + 1);
+        // At most `in_use + 1` candidates can be needed before a free one shows up.
+        let tries = size.min(self.in_use.len() as u128 + 1);
+        for offset in 0..tries {
+            let ip = from_u128(first + (start + offset) % size, &self.cidr);
             if !self.in_use.contains(&ip) {
                 self.in_use.insert(ip);
                 self.last = Some(ip);
                 return Ok(ip);
             }
         }
-        Err(IpamError::Exhausted(self.cidr))
+        Err(exhausted)
     }
 
     /// Returns `ip` to the pool.
@@ -79,6 +78,22 @@ impl IpAllocator {
     /// How many IPs are in use.
     pub fn in_use(&self) -> usize {
         self.in_use.len()
+    }
+}
+
+fn to_u128(ip: IpAddr) -> u128 {
+    match ip {
+        IpAddr::V4(v4) => u128::from(u32::from(v4)),
+        IpAddr::V6(v6) => u128::from(v6),
+    }
+}
+
+fn from_u128(n: u128, cidr: &IpNet) -> IpAddr {
+    match cidr {
+        IpNet::V4(_) => IpAddr::V4(std::net::Ipv4Addr::from(
+            u32::try_from(n).unwrap_or(u32::MAX),
+        )),
+        IpNet::V6(_) => IpAddr::V6(std::net::Ipv6Addr::from(n)),
     }
 }
 
@@ -103,6 +118,18 @@ mod tests {
             a.allocate(),
             Err(IpamError::Exhausted("127.100.1.0/24".parse().unwrap()))
         );
+    }
+
+    #[test]
+    fn ipv6_ranges_and_tiny_ranges_work() {
+        assert_eq!(
+            alloc("fd00::/120").allocate().unwrap().to_string(),
+            "fd00::2"
+        );
+        assert!(matches!(
+            alloc("127.100.1.0/31").allocate(),
+            Err(IpamError::Exhausted(_))
+        ));
     }
 
     #[test]
