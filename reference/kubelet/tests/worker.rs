@@ -680,3 +680,35 @@ spec:
         .unwrap();
     assert!(last_startup < first_liveness, "{unhealthy:?}");
 }
+
+#[tokio::test]
+async fn a_failed_init_container_with_restart_policy_never_fails_the_pod() {
+    let h = process("127.101.14.0/24");
+    let p = pod(r#"
+metadata: {name: badinit, namespace: default, uid: u-badinit}
+spec:
+  restartPolicy: Never
+  initContainers:
+  - {name: setup, image: busybox, command: [sh, -c, "exit 7"]}
+  containers:
+  - {name: app, image: busybox, command: [sleep, "30"]}
+"#);
+    let _w = PodWorker::spawn(p, h.deps.clone());
+    let s = h.wait_for("Failed", |s| phase(s) == "Failed").await;
+    let init = &s.init_container_statuses.clone().unwrap()[0];
+    assert_eq!(init.state.clone().unwrap().terminated.unwrap().exit_code, 7);
+    let app = container(&s, "app").state.clone().unwrap().waiting.unwrap();
+    assert_eq!(app.reason.as_deref(), Some("PodInitializing"));
+    let initialized = s
+        .conditions
+        .unwrap()
+        .into_iter()
+        .find(|c| c.type_ == "Initialized")
+        .unwrap();
+    assert_eq!(initialized.status, "False");
+    assert_eq!(
+        initialized.message.as_deref(),
+        Some("containers with incomplete status: [setup]")
+    );
+    assert_eq!(h.event_messages("Started"), ["Started container setup"]);
+}
