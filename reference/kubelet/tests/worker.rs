@@ -712,3 +712,33 @@ spec:
     );
     assert_eq!(h.event_messages("Started"), ["Started container setup"]);
 }
+
+#[tokio::test]
+async fn a_pod_past_its_active_deadline_is_stopped_and_failed() {
+    let h = process("127.101.15.0/24");
+    let p = pod(r#"
+metadata: {name: deadline, namespace: default, uid: u-deadline}
+spec:
+  activeDeadlineSeconds: 4
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: app, image: busybox, command: [sleep, "30"]}
+"#);
+    let _w = PodWorker::spawn(p, h.deps.clone());
+    h.wait_for("Running", |s| phase(s) == "Running").await;
+    let s = h.wait_for("Failed", |s| phase(s) == "Failed").await;
+    assert_eq!(s.reason.as_deref(), Some("DeadlineExceeded"));
+    assert_eq!(
+        s.message.as_deref(),
+        Some("Pod was active on the node longer than the specified deadline")
+    );
+    assert!(
+        container(&s, "app")
+            .state
+            .clone()
+            .unwrap()
+            .terminated
+            .is_some()
+    );
+    assert_eq!(h.event_messages("DeadlineExceeded").len(), 1);
+}

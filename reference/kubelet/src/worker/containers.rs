@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Container;
+use k8s_openapi::jiff::Timestamp;
 use tokio::time::Instant;
 
 use super::record::{CRASH_LOOP_BACK_OFF, Instance};
@@ -14,6 +15,11 @@ use crate::events::reason;
 use crate::probe::{ProbeKind, ProbeResult};
 use crate::status::is_sidecar;
 use crate::status::phase::is_terminal;
+
+/// Reason of a pod stopped for running past `activeDeadlineSeconds`.
+pub const DEADLINE_EXCEEDED: &str = "DeadlineExceeded";
+/// Its message (upstream `kubelet_pods.go`).
+pub const DEADLINE_MESSAGE: &str = "Pod was active on the node longer than the specified deadline";
 
 /// Whether a container that exited with `code` restarts under `policy`.
 pub fn should_restart(policy: &str, code: i32) -> bool {
@@ -40,6 +46,24 @@ impl Worker {
             return None;
         }
         let spec = self.pod.spec.clone().unwrap_or_default();
+        // Counted from status.startTime, so a restarted kubelet keeps the deadline.
+        let active_for = Duration::try_from(Timestamp::now().duration_since(self.start_time.0))
+            .unwrap_or_default();
+        let deadline = spec
+            .active_deadline_seconds
+            .map(|d| Instant::now() + self.deps.timings.spec_seconds(d).saturating_sub(active_for));
+        if let Some(deadline) = deadline
+            && Instant::now() >= deadline
+        {
+            self.deadline_exceeded = true;
+            self.terminal = true;
+            self.event(None, "Warning", DEADLINE_EXCEEDED, DEADLINE_MESSAGE)
+                .await;
+            self.stop_all_for_terminal().await;
+            let status = self.build_status(false);
+            self.write_status(status).await;
+            return None;
+        }
         let policy = spec
             .restart_policy
             .clone()
@@ -116,6 +140,12 @@ impl Worker {
             }
         }
 
+        if let Some(deadline) = deadline {
+            wake = min_wake(
+                wake,
+                Some(deadline.saturating_duration_since(Instant::now())),
+            );
+        }
         let status = self.build_status(false);
         if init_failed || is_terminal(&status.phase.clone().unwrap_or_default()) {
             self.terminal = true;

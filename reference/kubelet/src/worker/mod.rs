@@ -121,6 +121,8 @@ struct Worker {
     exited: Arc<Notify>,
     probes: Arc<ProbeResults>,
     start_time: Time,
+    /// The pod ran past `activeDeadlineSeconds` and was stopped.
+    deadline_exceeded: bool,
     last_written: Option<PodStatus>,
     /// Phase reached a terminal value: nothing runs any more.
     terminal: bool,
@@ -150,6 +152,7 @@ impl Worker {
             exited: Arc::new(Notify::new()),
             probes: Arc::new(ProbeResults::default()),
             start_time,
+            deadline_exceeded: false,
             last_written,
             terminal: false,
             force_write: false,

@@ -6,6 +6,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 
 use super::Worker;
+use super::containers::{DEADLINE_EXCEEDED, DEADLINE_MESSAGE};
 use super::record::{CONTAINER_CREATING, POD_INITIALIZING, Record};
 use crate::probe::ProbeKind;
 use crate::status::conditions::{kubelet_condition_values, kubelet_conditions};
@@ -68,6 +69,9 @@ impl Worker {
             });
             phase = if all_succeeded { SUCCEEDED } else { FAILED }.to_string();
         }
+        if self.deadline_exceeded {
+            phase = FAILED.to_string();
+        }
         // Terminal phases never revert.
         if is_terminal(&previous_phase) {
             phase = previous_phase;
@@ -107,6 +111,14 @@ impl Worker {
             init_container_statuses: (!init.is_empty()).then_some(init),
             container_statuses: Some(regular),
             qos_class: existing.qos_class.clone(),
+            reason: self
+                .deadline_exceeded
+                .then(|| DEADLINE_EXCEEDED.to_string())
+                .or(existing.reason.clone()),
+            message: self
+                .deadline_exceeded
+                .then(|| DEADLINE_MESSAGE.to_string())
+                .or(existing.message.clone()),
             nominated_node_name: existing.nominated_node_name.clone(),
             ..PodStatus::default()
         }
