@@ -20,6 +20,10 @@ use crate::targets::{Capability, Target, requirements};
 /// The text of the step a skipped scenario is rewritten into.
 pub const SKIP_STEP_PREFIX: &str = "kubeproof skips this scenario: ";
 
+/// What a skipped scenario's name is suffixed with (then the reason and `]`), so that
+/// reports showing only names (JUnit) still carry the reason.
+pub const SKIP_NAME_MARK: &str = " [skipped: ";
+
 /// The tag added to a scenario skipped by plan, so `fail_on_skipped` spares it.
 pub const SKIPPED_TAG: &str = "kubeproof-skipped";
 
@@ -184,6 +188,7 @@ impl Planner {
                         }
                         sc.steps = vec![skip_step(&sc, &reason)];
                         sc.tags.push(SKIPPED_TAG.into());
+                        sc.name = format!("{}{SKIP_NAME_MARK}{reason}]", sc.name);
                     }
                 }
                 Some(sc)
@@ -279,6 +284,10 @@ mod tests {
             ]
         );
         assert!(f.scenarios[1].tags.iter().any(|t| t == SKIPPED_TAG));
+        assert_eq!(
+            f.scenarios[1].name,
+            "scheduled [skipped: @needs-scheduler: the embedded cluster does not run a scheduler yet]"
+        );
         assert_eq!(planner.skips.lock().unwrap().len(), 1);
     }
 
@@ -289,7 +298,7 @@ mod tests {
         let planner = Planner::new(target(), None, Some("^sched"), true).unwrap();
         let f = planner.apply(feature(FEATURE));
         assert_eq!(f.scenarios.len(), 1);
-        assert_eq!(f.scenarios[0].name, "scheduled");
+        assert!(f.scenarios[0].name.starts_with("scheduled [skipped: "));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use cucumber::{Event, Writer, cli, parser};
 
 use super::{Results, ScenarioResult, Status, StepResult};
 use crate::context::RunContext;
-use crate::plan::{SKIP_STEP_PREFIX, ScenarioKey};
+use crate::plan::{SKIP_NAME_MARK, SKIP_STEP_PREFIX, ScenarioKey};
 use crate::world::KubeWorld;
 
 /// Collects results into a shared [`Results`].
@@ -57,7 +57,12 @@ impl Collector {
                 let result = ScenarioResult {
                     feature: feat.name.clone(),
                     path: path.trim_start_matches('/').to_string(),
-                    name: sc.name.clone(),
+                    name: sc
+                        .name
+                        .split(SKIP_NAME_MARK)
+                        .next()
+                        .unwrap_or_default()
+                        .to_string(),
                     line: sc.position.line,
                     status: Status::Passed,
                     message: None,
