@@ -1,14 +1,17 @@
 //! API server benchmarks, driven over loopback HTTP with a kube client against an
 //! in-process `ApiServer` on a memory store: ConfigMap create and get, lists of 1000
-//! pods (from the store, from the watch cache with `resourceVersion=0`, and as a Table
-//! as kubectl asks), and watch fan-out: one update until 100 / 1000 watchers have it.
+//! pods (from the store, from the watch cache with `resourceVersion=0`, as a Table as
+//! kubectl asks, and typed through kube-rs), and watch fan-out: one update until
+//! 100 / 1000 watchers have it.
 //!
 //! Run: `cargo bench -p kubeproof-benches --bench apiserver`; see benches/README.md.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{
+    BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
+};
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod};
@@ -49,37 +52,49 @@ fn create_and_get(c: &mut Criterion) {
     rt.block_on(s.server.shutdown());
 }
 
+/// GET `path` with `accept`, returning the body as text (no client-side decoding, so
+/// the time is the server's and the transport's).
+async fn get_text(client: &kube::Client, path: &str, accept: &str) -> String {
+    let req = http::Request::get(path)
+        .header(http::header::ACCEPT, accept)
+        .body(Vec::new())
+        .expect("request");
+    client.request_text(req).await.expect("list")
+}
+
 fn list_pods(c: &mut Criterion) {
     let rt = runtime().expect("tokio runtime");
     let s = rt.block_on(BenchServer::start()).expect("API server");
     rt.block_on(s.create_pods(1000, 16)).expect("create pods");
     let api: Api<Pod> = Api::namespaced(s.client.clone(), "default");
+    let path = "/api/v1/namespaces/default/pods";
+    let from_cache = format!("{path}?resourceVersion=0");
     let mut group = c.benchmark_group("list_pods_1000");
     group.throughput(Throughput::Elements(1000));
+    group.sampling_mode(SamplingMode::Flat);
     group.bench_function("json", |b| {
         b.to_async(&rt).iter(|| async {
-            let l = api.list(&ListParams::default()).await.expect("list");
-            assert_eq!(l.items.len(), 1000);
+            let body = get_text(&s.client, path, "application/json").await;
+            assert_eq!(body.matches("\"nodeName\":").count(), 1000);
         })
     });
     group.bench_function("json_from_watch_cache", |b| {
         b.to_async(&rt).iter(|| async {
-            let l = api
-                .list(&ListParams::default().match_any())
-                .await
-                .expect("list");
-            assert_eq!(l.items.len(), 1000);
+            let body = get_text(&s.client, &from_cache, "application/json").await;
+            assert_eq!(body.matches("\"nodeName\":").count(), 1000);
         })
     });
-    let url = format!("{}/api/v1/namespaces/default/pods", s.server.url());
     group.bench_function("table", |b| {
         b.to_async(&rt).iter(|| async {
-            let req = http::Request::get(&url)
-                .header(http::header::ACCEPT, TABLE_ACCEPT)
-                .body(Vec::new())
-                .expect("request");
-            let table: serde_json::Value = s.client.request(req).await.expect("table");
-            assert_eq!(table["rows"].as_array().map(Vec::len), Some(1000));
+            let body = get_text(&s.client, path, TABLE_ACCEPT).await;
+            assert_eq!(body.matches("\"cells\":").count(), 1000);
+        })
+    });
+    // What a kube-rs client pays in all: the store list plus decoding typed Pods.
+    group.bench_function("typed_kube_client", |b| {
+        b.to_async(&rt).iter(|| async {
+            let l = api.list(&ListParams::default()).await.expect("list");
+            assert_eq!(l.items.len(), 1000);
         })
     });
     group.finish();

@@ -1,6 +1,7 @@
 //! Memory benchmarks: heap bytes retained per stored pod in the memory store, and in
 //! the memory store plus the API server's watch cache fed from it (the cache's own
-//! share is the difference). Measured by counting allocations: this binary, and only
+//! share is the difference), and, to explain the cache's share, per pod kept as a
+//! `serde_json::Value`. Measured by counting allocations: this binary, and only
 //! this one, installs `stats_alloc`'s instrumented system allocator, and criterion
 //! reports bytes instead of time through `kubeproof_benches::retained::RetainedBytes`,
 //! so baselines catch memory regressions the same way they catch slowdowns.
@@ -72,6 +73,33 @@ fn memory_store(c: &mut Criterion<RetainedBytes>) {
     group.finish();
 }
 
+/// For comparison: one pod parsed into a `serde_json::Value` and kept, which is what
+/// the watch cache holds per object (its `Map` is a `BTreeMap`, and every JSON object,
+/// however small, gets at least one whole B-tree node).
+fn json_value(c: &mut Criterion<RetainedBytes>) {
+    let m = measurement();
+    let bodies: Vec<Vec<u8>> = (0..100)
+        .map(|i| pod("default", i).to_string().into_bytes())
+        .collect();
+    let mut kept: Vec<serde_json::Value> = Vec::new();
+    let mut group = c.benchmark_group("retained");
+    group.sampling_mode(SamplingMode::Flat);
+    group.bench_function("json_value_per_pod", |b| {
+        b.iter_custom(|iters| {
+            kept.clear();
+            kept.shrink_to_fit();
+            kept.reserve(iters as usize);
+            let before = m.live();
+            for i in 0..iters as usize {
+                let v = serde_json::from_slice(&bodies[i % bodies.len()]).expect("JSON");
+                kept.push(v);
+            }
+            (m.live() - before) as f64
+        })
+    });
+    group.finish();
+}
+
 /// Waits until `cache` has applied revision `rev`.
 async fn applied(cache: &ResourceCache, rev: i64) {
     let mut rx = cache.subscribe();
@@ -133,6 +161,6 @@ fn config() -> Criterion<RetainedBytes> {
 criterion_group! {
     name = benches;
     config = config();
-    targets = memory_store, store_and_watch_cache
+    targets = memory_store, json_value, store_and_watch_cache
 }
 criterion_main!(benches);

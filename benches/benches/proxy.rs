@@ -6,7 +6,9 @@
 
 use std::time::Duration;
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{
+    BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
+};
 use kubeproof_benches::proxying::{services, slices};
 use refkube_proxy::{IpFamily, ProxyConfig, build_model, render};
 
@@ -20,6 +22,9 @@ fn proxy_config() -> ProxyConfig {
 fn iptables_render(c: &mut Criterion) {
     let config = proxy_config();
     let mut group = c.benchmark_group("iptables_render");
+    // Rendering 1000 services takes seconds (see README): one iteration per sample
+    // keeps the group short.
+    group.sampling_mode(SamplingMode::Flat);
     for n in SERVICES {
         let model = build_model(
             &services(n).expect("services"),
