@@ -299,6 +299,17 @@ spec:
     })
     .await;
 
+    // Removing the manifest stops the static pod and removes its mirror.
+    std::fs::remove_file(static_dir.path().join("static-web.yaml")).unwrap();
+    eventually("mirror pod removed", || async {
+        pods.get_opt("static-web-e2e-node-91")
+            .await
+            .ok()?
+            .is_none()
+            .then_some(())
+    })
+    .await;
+
     // A deleted Node object is registered again.
     let old_uid = nodes.get("e2e-node-91").await.unwrap().metadata.uid;
     nodes
