@@ -18,7 +18,6 @@ Feature: The API server fills in upstream's defaults and admission additions
     And the Pod "plain" has "spec.restartPolicy" equal to "Always"
     And the Pod "plain" has "spec.terminationGracePeriodSeconds" equal to "30"
     And the Pod "plain" has "spec.dnsPolicy" equal to "ClusterFirst"
-    And the Pod "plain" has "status.phase" equal to "Pending"
 
   Scenario: A Pod tolerates not-ready and unreachable nodes for 300 seconds (DefaultTolerationSeconds)
     When I create:

@@ -15,6 +15,8 @@ use kubeproof::targets::{
     kubeconfig::{KubeconfigConfig, KubeconfigTarget},
 };
 use kubeproof::{RunConfig, Timings};
+use refkube::ClusterConfig;
+use refkube::components::Pace;
 
 #[derive(Parser)]
 #[command(
@@ -81,6 +83,13 @@ struct RunArgs {
     /// Scenarios run at once.
     #[arg(long, default_value_t = 4)]
     concurrency: usize,
+    /// What the embedded reference runs, e.g. "control-plane,nodes=2,proxy,faults"
+    /// (default: the API server only).
+    #[arg(long, env = "KUBEPROOF_EMBEDDED", default_value = "")]
+    embedded: String,
+    /// Run the embedded reference with every timing shortened (leases, probes, back-off).
+    #[arg(long)]
+    fast: bool,
     /// Multiply every deadline (e.g. 0.25 for the in-process reference, 3 for slow clusters).
     #[arg(long, default_value_t = 1.0)]
     timing_scale: f64,
@@ -88,7 +97,17 @@ struct RunArgs {
 
 async fn target(args: &RunArgs) -> anyhow::Result<Arc<dyn Target>> {
     Ok(match args.target {
-        TargetKind::Embedded => Arc::new(EmbeddedTarget::new(EmbeddedConfig::default())),
+        TargetKind::Embedded => {
+            let pace = if args.fast {
+                Pace::Fast
+            } else {
+                Pace::Upstream
+            };
+            let config = EmbeddedConfig::default()
+                .components(args.embedded.parse()?)
+                .cluster(ClusterConfig::default().pace(pace));
+            Arc::new(EmbeddedTarget::new(config))
+        }
         TargetKind::Containers => Arc::new(ContainersTarget),
         TargetKind::Kubeconfig => {
             let mut cfg = KubeconfigConfig {

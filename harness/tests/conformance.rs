@@ -3,15 +3,19 @@
 //! cluster cannot run yet are reported as skipped, with the reason.
 //!
 //! Entry point: `cargo test -p kubeproof --test conformance` (a `harness = false` test).
-//! `KUBEPROOF_TAGS` / `KUBEPROOF_NAME` narrow the run; the HTML, JUnit and JSON reports
-//! land in the target directory.
+//! `KUBEPROOF_TAGS` / `KUBEPROOF_NAME` narrow the run; `KUBEPROOF_EMBEDDED` switches on
+//! more of the reference (e.g. `control-plane,nodes=2,faults`, see
+//! `targets::embedded::Components`); the HTML, JUnit and JSON reports land in the target
+//! directory.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use kubeproof::targets::embedded::{EmbeddedConfig, EmbeddedTarget};
+use kubeproof::targets::embedded::{Components, EmbeddedConfig, EmbeddedTarget};
 use kubeproof::{RunConfig, Timings};
+use refkube::ClusterConfig;
+use refkube::components::Pace;
 
 fn main() -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -32,7 +36,20 @@ fn main() -> ExitCode {
     config.html = Some(reports.join("report.html"));
     config.junit = Some(reports.join("junit.xml"));
     config.json = Some(reports.join("cucumber.json"));
-    let target = Arc::new(EmbeddedTarget::new(EmbeddedConfig::default()));
+    let components: Components = match std::env::var("KUBEPROOF_EMBEDDED") {
+        Ok(list) => match list.parse() {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("conformance: KUBEPROOF_EMBEDDED: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        Err(_) => Components::default(),
+    };
+    let embedded = EmbeddedConfig::default()
+        .components(components)
+        .cluster(ClusterConfig::default().pace(Pace::Fast));
+    let target = Arc::new(EmbeddedTarget::new(embedded));
     match runtime.block_on(kubeproof::run(config, target)) {
         Ok(results) => {
             println!("reports: {}", reports.display());

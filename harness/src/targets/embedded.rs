@@ -7,14 +7,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use refkube::cluster::{Cluster, ClusterConfig};
+use refkube::cluster::{Cluster, ClusterConfig, Customize};
+use refkube::components::{CONTROLLER_MANAGER, SCHEDULER, kubelet_name, proxy_name};
 use tokio::sync::Mutex;
 
 use super::{Capability, Fault, Session, SessionNeeds, Target, TargetError};
 
-/// Which components the embedded cluster runs. Each flag must match what
-/// `refkube::cluster::Cluster` really starts: a scenario needing a component that is off
-/// is skipped with the reason "the embedded cluster does not run ... yet".
+/// Which components the embedded cluster runs (the cluster is started accordingly): a
+/// scenario needing a component that is off is skipped with the reason "the embedded
+/// cluster does not run ... yet". Parse one from text with `str::parse`, e.g.
+/// `"control-plane,nodes=2,proxy,faults"` (the conformance test reads `KUBEPROOF_EMBEDDED`).
 #[derive(Clone, Debug)]
 pub struct Components {
     /// A scheduler runs in the cluster.
@@ -27,15 +29,15 @@ pub struct Components {
     pub proxy: bool,
     /// The API server keeps an audit log the cluster exposes.
     pub audit_log: bool,
-    /// The cluster can stop, start and partition components and lose nodes.
+    /// Faults are allowed: stopping and restarting components, losing nodes.
     pub faults: bool,
     /// The harness can compact the cluster's store on demand.
     pub compact: bool,
 }
 
 impl Default for Components {
-    /// What `refkube::cluster::Cluster` runs today: the API server (with its audit log)
-    /// and its store only.
+    /// The API server (with its audit log) and its store only: every other component is
+    /// switched on explicitly, once its scenarios pass.
     fn default() -> Self {
         Self {
             scheduler: false,
@@ -46,6 +48,41 @@ impl Default for Components {
             faults: false,
             compact: true,
         }
+    }
+}
+
+/// A `KUBEPROOF_EMBEDDED`-style component list could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "invalid embedded component {0:?}: expected a comma-separated list of control-plane, scheduler, controllers, nodes=N, proxy, faults, no-audit-log, no-compact"
+)]
+pub struct BadComponent(pub String);
+
+impl std::str::FromStr for Components {
+    type Err = BadComponent;
+
+    /// Starts from [`Components::default`] and switches on (or off) what is listed.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let mut c = Components::default();
+        for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            match item {
+                "control-plane" => {
+                    c.scheduler = true;
+                    c.controllers = true;
+                }
+                "scheduler" => c.scheduler = true,
+                "controllers" => c.controllers = true,
+                "proxy" => c.proxy = true,
+                "faults" => c.faults = true,
+                "no-audit-log" => c.audit_log = false,
+                "no-compact" => c.compact = false,
+                other => match other.strip_prefix("nodes=").map(str::parse::<usize>) {
+                    Some(Ok(n)) => c.nodes = n,
+                    _ => return Err(BadComponent(other.to_string())),
+                },
+            }
+        }
+        Ok(c)
     }
 }
 
@@ -104,13 +141,30 @@ impl EmbeddedTarget {
             .tempdir()
             .map_err(|e| unavailable("creating the cluster's state dir", &e))?;
         let c = &self.config.components;
+        let (scheduler, controllers, proxy) = (c.scheduler, c.controllers, c.proxy);
+        let earlier = self.config.cluster.customize.clone();
         let cfg = self
             .config
             .cluster
             .clone()
             .nodes(if without_nodes { 0 } else { c.nodes })
+            .control_plane(scheduler || controllers)
             .state_dir(state.path().to_path_buf())
-            .audit(c.audit_log);
+            .audit(c.audit_log)
+            .customize(move |components| {
+                if let Some(Customize(f)) = &earlier {
+                    f(components);
+                }
+                if !scheduler {
+                    components.scheduler = None;
+                }
+                if !controllers {
+                    components.controller_manager = None;
+                }
+                if !proxy {
+                    components.proxies.clear();
+                }
+            });
         let cluster = Cluster::start(cfg)
             .await
             .map_err(|e| unavailable("starting the reference", &e))?;
@@ -143,14 +197,11 @@ impl Target for EmbeddedTarget {
             Capability::AuditLog if !c.audit_log => {
                 Some("the embedded cluster was configured without an audit log".into())
             }
-            Capability::StopComponent
-            | Capability::PartitionComponent
-            | Capability::LoseNode
-            | Capability::StaticPods
-            | Capability::ProxyModes
-                if !c.faults =>
-            {
-                Some("the embedded cluster cannot inject this fault yet (refkube::cluster has no fault API)".into())
+            Capability::StopComponent | Capability::LoseNode if !c.faults => {
+                Some("faults are switched off for this embedded target".into())
+            }
+            Capability::PartitionComponent | Capability::StaticPods | Capability::ProxyModes => {
+                Some("the embedded target cannot inject this fault yet".into())
             }
             Capability::StopApiServerReplica | Capability::StopStoreMember => {
                 Some("the embedded cluster runs a single API server on one store".into())
@@ -206,6 +257,34 @@ async fn stop(running: Arc<Running>) {
     }
 }
 
+/// The reference's name for a component a scenario names by its Lease (upstream's
+/// component names) or by the reference's own name (`kubelet/node-1`).
+fn component_name(component: &str) -> String {
+    match component {
+        "kube-scheduler" => SCHEDULER.to_string(),
+        "kube-controller-manager" => CONTROLLER_MANAGER.to_string(),
+        other => other.to_string(),
+    }
+}
+
+async fn stop_component(running: &Running, name: &str) -> Result<(), TargetError> {
+    running
+        .cluster
+        .components()
+        .stop(name)
+        .await
+        .map_err(|e| TargetError::FaultUnsupported(e.to_string()))
+}
+
+async fn restart_component(running: &Running, name: &str) -> Result<(), TargetError> {
+    running
+        .cluster
+        .components()
+        .restart(name)
+        .await
+        .map_err(|e| TargetError::FaultUnsupported(e.to_string()))
+}
+
 struct EmbeddedSession {
     running: Mutex<Option<Arc<Running>>>,
     client: kube::Client,
@@ -234,8 +313,38 @@ impl Session for EmbeddedSession {
                     .await
                     .map_err(|e| TargetError::Unavailable(format!("compacting the store: {e}")))
             }
+            Fault::StopComponent { component, .. } => {
+                stop_component(running, &component_name(component)).await
+            }
+            Fault::StartComponent { component, .. } => {
+                restart_component(running, &component_name(component)).await
+            }
+            Fault::LoseNode { node } => {
+                stop_component(running, &kubelet_name(node)).await?;
+                if running
+                    .cluster
+                    .components()
+                    .names()
+                    .contains(&proxy_name(node))
+                {
+                    stop_component(running, &proxy_name(node)).await?;
+                }
+                Ok(())
+            }
+            Fault::RestoreNode { node } => {
+                restart_component(running, &kubelet_name(node)).await?;
+                if running
+                    .cluster
+                    .components()
+                    .names()
+                    .contains(&proxy_name(node))
+                {
+                    restart_component(running, &proxy_name(node)).await?;
+                }
+                Ok(())
+            }
             other => Err(TargetError::FaultUnsupported(format!(
-                "{} (the embedded cluster has no fault API yet)",
+                "{} (not wired into the embedded target yet)",
                 other.hook_name()
             ))),
         }
@@ -279,6 +388,26 @@ mod tests {
         assert!(t.lacks(Capability::Disruptive).is_none());
         assert!(t.lacks(Capability::ReferenceOnly).is_none());
         assert!(t.lacks(Capability::AuditLog).is_none());
+    }
+
+    #[test]
+    fn a_component_list_switches_components_on_and_bad_items_are_named() {
+        let c: Components = "control-plane, nodes=2,faults".parse().unwrap();
+        assert!(c.scheduler && c.controllers && c.faults && !c.proxy);
+        assert_eq!(c.nodes, 2);
+        let err = "nodes=two".parse::<Components>().unwrap_err().to_string();
+        assert!(err.contains("\"nodes=two\""), "{err}");
+        assert!("".parse::<Components>().is_ok());
+    }
+
+    #[test]
+    fn lease_names_map_to_the_reference_component_names() {
+        assert_eq!(component_name("kube-scheduler"), "scheduler");
+        assert_eq!(
+            component_name("kube-controller-manager"),
+            "controller-manager"
+        );
+        assert_eq!(component_name("kubelet/node-1"), "kubelet/node-1");
     }
 
     #[test]
