@@ -183,3 +183,42 @@ async fn the_kubeconfig_target_runs_the_suite_and_skips_faults_it_has_no_hook_fo
         )
     );
 }
+
+/// A deliberately broken reference: its scheduler answers to another name, so it never
+/// binds the suite's Pods. The scheduling scenario must fail and say what it saw.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reference_whose_scheduler_ignores_pods_fails_the_scheduling_scenario_readably() {
+    use kubeproof::targets::embedded::Components;
+    let broken = refkube::ClusterConfig::default()
+        .pace(refkube::components::Pace::Fast)
+        .customize(|c| {
+            if let Some(s) = c.scheduler.as_mut() {
+                s.scheduler_name = "not-the-default-scheduler".into();
+            }
+        });
+    let components: Components = "scheduler".parse().expect("a valid component list");
+    let target = Arc::new(EmbeddedTarget::new(
+        EmbeddedConfig::default()
+            .components(components)
+            .cluster(broken),
+    ));
+    let mut timings = Timings::fast();
+    timings.expect = std::time::Duration::from_secs(2);
+    let results = kubeproof::run(
+        config("enough free cpu and memory").timings(timings),
+        target,
+    )
+    .await
+    .expect("the run itself works");
+    assert_eq!(results.counts(), (0, 1, 0), "{results:#?}");
+    let message = results.scenarios[0].message.as_deref().unwrap_or_default();
+    assert!(
+        message.contains(r#"timed out after 2s waiting for Pod "hungry" to be scheduled"#),
+        "{message}"
+    );
+    assert!(
+        message.contains("name: hungry"),
+        "the Pod as observed: {message}"
+    );
+    assert!(message.contains("--- recent events in kp-"), "{message}");
+}
