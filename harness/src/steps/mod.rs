@@ -21,6 +21,7 @@ pub mod kubelet;
 pub mod networking;
 pub mod nodes;
 pub mod pods;
+pub mod rollout;
 pub mod scheduling;
 pub mod watch;
 
