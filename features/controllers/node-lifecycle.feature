@@ -1,8 +1,12 @@
-@controllers @needs-controllers @disruptive
+@controllers @needs-controllers @needs-nodes @disruptive
 Feature: The node lifecycle controller notices nodes that stop reporting
   A node whose kubelet stops posting status and renewing its Lease is marked Unknown after
   the grace period, tainted unreachable, and its Pods are evicted once their toleration
-  runs out (chapter 11.1.6).
+  runs out (chapter 11.1.6). Healthy nodes are needed beside it: when every node of every
+  zone is unhealthy, upstream assumes a network problem and stops adding NoExecute taints.
+
+  Background:
+    Given the cluster has at least 1 ready node
 
   @slow
   Scenario: A node that never posts status becomes Unknown and is tainted unreachable
