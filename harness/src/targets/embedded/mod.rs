@@ -43,6 +43,8 @@ impl EmbeddedConfig {
 
 /// One started cluster and the directory holding its audit log.
 struct Running {
+    /// `<dir>/<node>/` is each kubelet's static pod manifest directory.
+    static_root: PathBuf,
     cluster: Cluster,
     audit_path: Option<PathBuf>,
     _state: tempfile::TempDir,
@@ -74,6 +76,7 @@ impl EmbeddedTarget {
         let c = &self.config.components;
         let (scheduler, controllers, proxy) = (c.scheduler, c.controllers, c.proxy);
         let earlier = self.config.cluster.customize.clone();
+        let static_root = state.path().join("static-pods");
         let cfg = self
             .config
             .cluster
@@ -82,24 +85,38 @@ impl EmbeddedTarget {
             .control_plane(scheduler || controllers)
             .state_dir(state.path().to_path_buf())
             .audit(c.audit_log)
-            .customize(move |components| {
-                if let Some(Customize(f)) = &earlier {
-                    f(components);
-                }
-                if !scheduler {
-                    components.scheduler = None;
-                }
-                if !controllers {
-                    components.controller_manager = None;
-                }
-                if !proxy {
-                    components.proxies.clear();
+            .customize({
+                let static_root = static_root.clone();
+                move |components| {
+                    if let Some(Customize(f)) = &earlier {
+                        f(components);
+                    }
+                    // Each kubelet watches its own manifest directory, so scenarios can place
+                    // static pods on a chosen node.
+                    for k in &mut components.kubelets {
+                        if k.static_pod_dir.is_none() {
+                            let dir = static_root.join(&k.node_name);
+                            // A kubelet may refuse a missing directory.
+                            let _ = std::fs::create_dir_all(&dir);
+                            k.static_pod_dir = Some(dir);
+                        }
+                    }
+                    if !scheduler {
+                        components.scheduler = None;
+                    }
+                    if !controllers {
+                        components.controller_manager = None;
+                    }
+                    if !proxy {
+                        components.proxies.clear();
+                    }
                 }
             });
         let cluster = Cluster::start(cfg)
             .await
             .map_err(|e| unavailable("starting the reference", &e))?;
         Ok(Running {
+            static_root,
             cluster,
             audit_path: c.audit_log.then(|| state.path().join("audit.log")),
             _state: state,
@@ -131,7 +148,7 @@ impl Target for EmbeddedTarget {
             Capability::StopComponent | Capability::LoseNode if !c.faults => {
                 Some("faults are switched off for this embedded target".into())
             }
-            Capability::PartitionComponent | Capability::StaticPods | Capability::ProxyModes => {
+            Capability::PartitionComponent | Capability::ProxyModes => {
                 Some("the embedded target cannot inject this fault yet".into())
             }
             Capability::StopApiServerReplica | Capability::StopStoreMember => {
@@ -273,6 +290,28 @@ impl Session for EmbeddedSession {
                     restart_component(running, &proxy_name(node)).await?;
                 }
                 Ok(())
+            }
+            Fault::PlaceStaticPod {
+                node,
+                file,
+                manifest,
+            } => {
+                let dir = running.static_root.join(node);
+                let io = |e: std::io::Error| {
+                    TargetError::Unavailable(format!("writing a static pod manifest: {e}"))
+                };
+                tokio::fs::create_dir_all(&dir).await.map_err(io)?;
+                // Write then rename, so the kubelet never reads half a manifest.
+                let tmp = dir.join(format!(".{file}.tmp"));
+                tokio::fs::write(&tmp, manifest).await.map_err(io)?;
+                tokio::fs::rename(&tmp, dir.join(file)).await.map_err(io)
+            }
+            Fault::RemoveStaticPod { node, file } => {
+                tokio::fs::remove_file(running.static_root.join(node).join(file))
+                    .await
+                    .map_err(|e| {
+                        TargetError::Unavailable(format!("removing a static pod manifest: {e}"))
+                    })
             }
             other => Err(TargetError::FaultUnsupported(format!(
                 "{} (not wired into the embedded target yet)",
