@@ -357,13 +357,13 @@ impl IptablesApplier {
             self.set_jumps_checked(Some(std::time::Instant::now()));
         }
         let mut rs = build_ruleset(model, &self.config);
-        let active: Vec<String> = rs.nat.chains().map(str::to_string).collect();
         match self.existing_nat_chains().await {
             Ok(existing) => {
-                for c in existing
+                let stale: Vec<&String> = existing
                     .iter()
-                    .filter(|c| is_service_chain(c) && !active.contains(c))
-                {
+                    .filter(|c| is_service_chain(c) && !rs.nat.has_chain(c))
+                    .collect();
+                for c in stale {
                     rs.nat.delete_chain(c);
                 }
             }
