@@ -39,12 +39,23 @@ pub struct ApiServerConfig {
     pub tls_sans: Vec<String>,
     /// `--token-auth-file`: upstream's CSV `token,user,uid,"group1,group2"`.
     pub token_auth_file: Option<PathBuf>,
+    /// With a token file, a request that carries no token at all acts as
+    /// `system:admin` instead of getting 401, like upstream's old insecure localhost
+    /// port; a wrong token is still 401. Only honoured on a loopback listener without
+    /// TLS, where kubectl sends no bearer token (client-go will not send credentials over
+    /// plain HTTP) while the components still identify themselves with theirs.
+    pub anonymous_loopback_admin: bool,
     /// `--audit-log-path`: JSON lines, one `audit.k8s.io/v1 Event` per request.
     pub audit_log_path: Option<PathBuf>,
     /// Defaulting admission settings (DefaultTolerationSeconds).
     pub defaults: DefaultsConfig,
     /// Kubelet port used by pods/log when a node does not report one (upstream 10250).
     pub default_kubelet_port: u16,
+    /// Let `pods/proxy` and `services/proxy` connect to loopback addresses. Upstream
+    /// allows only global unicast addresses (400 "address not allowed" otherwise); on
+    /// by default here because refkube's pod network lives in 127/8 (see the kubelet
+    /// crate docs), so without it nothing could be proxied to.
+    pub proxy_allow_loopback: bool,
     /// Create the system namespaces and the `kubernetes` Service at start-up.
     pub bootstrap: bool,
     /// `--etcd-compaction-interval` (upstream 5 min); None never compacts.
@@ -67,9 +78,11 @@ impl Default for ApiServerConfig {
             advertise_address: None,
             tls_sans: Vec::new(),
             token_auth_file: None,
+            anonymous_loopback_admin: false,
             audit_log_path: None,
             defaults: DefaultsConfig::default(),
             default_kubelet_port: 10250,
+            proxy_allow_loopback: true,
             bootstrap: true,
             compaction_interval: Some(Duration::from_secs(300)),
         }
@@ -132,6 +145,10 @@ impl ApiServerConfig {
     }
     pub fn compaction_interval(mut self, every: Option<Duration>) -> Self {
         self.compaction_interval = every;
+        self
+    }
+    pub fn proxy_allow_loopback(mut self, on: bool) -> Self {
+        self.proxy_allow_loopback = on;
         self
     }
     pub fn bootstrap(mut self, on: bool) -> Self {

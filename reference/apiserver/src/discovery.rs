@@ -45,6 +45,18 @@ fn subresource_entries(r: &ResourceInfo) -> Vec<Value> {
                 "binding" => ("", "v1", "Binding", &["create"]),
                 "eviction" => ("policy", "v1", "Eviction", &["create"]),
                 "log" => ("", "v1", "Pod", &["get"]),
+                "proxy" if r.kind == "Service" => (
+                    "",
+                    "v1",
+                    "ServiceProxyOptions",
+                    &["create", "delete", "get", "patch", "update"],
+                ),
+                "proxy" => (
+                    "",
+                    "v1",
+                    "PodProxyOptions",
+                    &["create", "delete", "get", "patch", "update"],
+                ),
                 _ => (r.group, r.version, r.kind, &["get"]),
             };
             let mut e = json!({

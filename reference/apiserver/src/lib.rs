@@ -20,6 +20,7 @@ pub mod keys;
 pub mod logs;
 pub mod negotiate;
 pub mod protobuf;
+pub mod proxy;
 pub mod request;
 pub mod router;
 pub mod selfreview;

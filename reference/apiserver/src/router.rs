@@ -74,6 +74,7 @@ async fn entry(State(state): State<Arc<AppState>>, req: Request) -> Response {
         None => Some(User::admin()),
         Some(a) => match a.authenticate(auth_header) {
             Some(u) => Some(u),
+            None if auth_header.is_none() && state.anonymous_is_admin => Some(User::admin()),
             None if auth_header.is_none() && public(parts.uri.path()) => Some(User::anonymous()),
             None => None,
         },
@@ -107,6 +108,23 @@ async fn handle(
     let query = Query::parse(&parts.uri);
     if let Some(r) = non_resource(state, &parts.method, &path, &query).await {
         return r;
+    }
+    if let Some(p) = crate::proxy::route(&path) {
+        record.verb = crate::proxy::verb(&parts.method).into();
+        record.object_ref = Some(json!({
+            "resource": p.kind_plural(), "apiVersion": "v1", "namespace": p.namespace,
+            "name": p.id, "subresource": "proxy",
+        }));
+        let query = parts.uri.query().map(str::to_string);
+        return crate::proxy::serve(
+            state,
+            &p,
+            parts.method,
+            query.as_deref(),
+            parts.headers,
+            body,
+        )
+        .await;
     }
     if let Some(review) = crate::selfreview::route(&parts.method, &path) {
         record.verb = "create".into();

@@ -125,15 +125,22 @@ impl ApiServer {
         }
         let (shutdown, shutdown_rx) = watch::channel(false);
         let bootstrap = config.bootstrap;
+        let anonymous_is_admin = config.anonymous_loopback_admin && loopback && tls.is_none();
         let state = Arc::new(AppState {
             config,
             store,
             caches,
             alloc: Mutex::new(alloc),
             auth,
+            anonymous_is_admin,
             audit,
             shutdown: shutdown_rx.clone(),
             http: reqwest::Client::new(),
+            proxy_http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .danger_accept_invalid_certs(true)
+                .build()
+                .unwrap_or_default(),
             advertise,
         });
         if bootstrap {

@@ -20,11 +20,18 @@ pub struct AppState {
     pub caches: WatchCaches,
     pub alloc: Mutex<Allocators>,
     pub auth: Option<TokenAuth>,
+    /// A request without a token acts as `system:admin` (see
+    /// [`ApiServerConfig::anonymous_loopback_admin`]; only ever true on plain loopback).
+    pub anonymous_is_admin: bool,
     pub audit: Option<AuditLog>,
     /// Becomes true when the server shuts down; open watches end then.
     pub shutdown: watch::Receiver<bool>,
     /// Client for the pods/log proxy to kubelets.
     pub http: reqwest::Client,
+    /// Client for pods/proxy and services/proxy: redirects are handed back to the
+    /// caller, and pods' certificates are not verified (upstream's proxy transport
+    /// skips verification too: pods have no certificate the API server could trust).
+    pub proxy_http: reqwest::Client,
     /// The address clients reach this server at (for `/api` serverAddressByClientCIDRs).
     pub advertise: std::net::SocketAddr,
 }

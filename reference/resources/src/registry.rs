@@ -16,7 +16,7 @@ pub struct ResourceInfo {
     pub namespaced: bool,
     pub short_names: &'static [&'static str],
     pub categories: &'static [&'static str],
-    /// Subresources served: any of "status", "scale", "binding", "eviction", "log".
+    /// Subresources served: any of "status", "scale", "binding", "eviction", "log", "proxy".
     pub subresources: &'static [&'static str],
     /// Verbs as discovery lists them ("create", "delete", "deletecollection", "get",
     /// "list", "patch", "update", "watch").
@@ -207,7 +207,7 @@ static RESOURCES: &[ResourceInfo] = &[
         true,
         &["po"],
         ALL,
-        &["status", "binding", "eviction", "log"],
+        &["status", "binding", "eviction", "log", "proxy"],
         STD,
     ),
     res(
@@ -243,7 +243,7 @@ static RESOURCES: &[ResourceInfo] = &[
         true,
         &["svc"],
         ALL,
-        &["status"],
+        &["status", "proxy"],
         STD,
     ),
     // apps/v1
