@@ -239,6 +239,138 @@ mod tests {
         assert_eq!(s.reasons, vec![ERR_REASON_CONFLICT]);
     }
 
+    /// A pod whose single required term is one `metadata.name` matchFields requirement.
+    fn by_name(op: &str, values: &[&str]) -> Pod {
+        let term =
+            json!({"matchFields": [{"key": "metadata.name", "operator": op, "values": values}]});
+        pod_by_terms(json!([term]))
+    }
+
+    fn pod_by_terms(terms: serde_json::Value) -> Pod {
+        let affinity = json!({"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": terms}}});
+        (*pod("p", json!({ "affinity": affinity }))).clone()
+    }
+
+    fn pre_filter_names(p: &Pod) -> (Option<Vec<String>>, Status) {
+        let (names, s) =
+            NodeAffinity.pre_filter(&mut CycleState::default(), p, &Snapshot::default());
+        (names.map(|n| n.into_iter().collect()), s)
+    }
+
+    /// Names of the nodes n1..n3 the pod passes Filter on.
+    fn filter_passes(p: &Pod) -> Vec<&'static str> {
+        let st = CycleState::default();
+        ["n1", "n2", "n3"]
+            .into_iter()
+            .filter(|n| {
+                let s = NodeAffinity.filter(&st, p, &zone_node(n, "a"));
+                assert!(s.is_success() || s.reasons == vec![ERR_REASON_POD], "{s:?}");
+                s.is_success()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn match_fields_in_with_one_value_narrows_pre_filter_and_filter_to_that_node() {
+        let p = by_name("In", &["n2"]);
+        let (names, s) = pre_filter_names(&p);
+        assert!(s.is_success());
+        assert_eq!(names, Some(vec!["n2".to_string()]));
+        assert_eq!(filter_passes(&p), vec!["n2"]);
+    }
+
+    #[test]
+    fn match_fields_not_in_with_one_value_does_not_narrow_and_filters_out_that_node() {
+        let p = by_name("NotIn", &["n2"]);
+        let (names, s) = pre_filter_names(&p);
+        assert!(s.is_success());
+        assert_eq!(names, None);
+        assert_eq!(filter_passes(&p), vec!["n1", "n3"]);
+    }
+
+    // Upstream's PreFilter builds the set from every value without checking the count,
+    // but `nodeSelectorRequirementsAsFieldSelector` rejects In/NotIn unless there is
+    // exactly one value, so the term never matches and Filter rejects every node (the API
+    // server would have refused such a pod at validation).
+    #[test]
+    fn match_fields_in_with_several_values_narrows_pre_filter_but_matches_no_node() {
+        let p = by_name("In", &["n1", "n2"]);
+        let (names, s) = pre_filter_names(&p);
+        assert!(s.is_success());
+        assert_eq!(names, Some(vec!["n1".to_string(), "n2".to_string()]));
+        assert!(filter_passes(&p).is_empty());
+    }
+
+    #[test]
+    fn match_fields_not_in_with_several_values_matches_no_node() {
+        let p = by_name("NotIn", &["n1", "n2"]);
+        let (names, s) = pre_filter_names(&p);
+        assert!(s.is_success());
+        assert_eq!(names, None);
+        assert!(filter_passes(&p).is_empty());
+    }
+
+    #[test]
+    fn one_single_value_term_per_node_is_how_several_names_are_allowed() {
+        let one = |n: &str| json!({"matchFields": [{"key": "metadata.name", "operator": "In", "values": [n]}]});
+        let p = pod_by_terms(json!([one("n1"), one("n3")]));
+        let (names, _) = pre_filter_names(&p);
+        assert_eq!(names, Some(vec!["n1".to_string(), "n3".to_string()]));
+        assert_eq!(filter_passes(&p), vec!["n1", "n3"]);
+        // A malformed term does not poison the others: terms are ORed.
+        let bad = json!({"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["n1", "n2"]}]});
+        let p = pod_by_terms(json!([bad, one("n2")]));
+        assert_eq!(filter_passes(&p), vec!["n2"]);
+    }
+
+    /// The conformance scenario's four nodes, through the whole default framework.
+    #[test]
+    fn the_default_framework_never_places_a_pod_whose_only_field_term_lists_two_names() {
+        use crate::{registry::default_framework, schedule_one::Algorithm, testing::snapshot};
+        use rand::{SeedableRng, rngs::StdRng};
+        let labels = |disk: &str| json!({"metadata": {"labels": {"disk": disk}}});
+        let nodes = [
+            node("small", "1", "2Gi", labels("hdd")),
+            node("big", "8", "32Gi", labels("ssd")),
+            node(
+                "tainted",
+                "8",
+                "32Gi",
+                json!({"metadata": {"labels": {"disk": "ssd"}},
+                "spec": {"taints": [{"key": "dedicated", "value": "db", "effect": "NoSchedule"}]}}),
+            ),
+            node(
+                "cordon",
+                "8",
+                "32Gi",
+                json!({"metadata": {"labels": {"disk": "ssd"}},
+                "spec": {"unschedulable": true}}),
+            ),
+        ];
+        let snap = snapshot(&nodes, &[]);
+        let mut algo = Algorithm::new(default_framework(), None);
+        let mut rng = StdRng::seed_from_u64(1);
+        let err = algo
+            .schedule_pod(&by_name("In", &["cordon", "small"]), &snap, &mut rng)
+            .unwrap_err();
+        // What upstream reports too, had the pod got past API validation: PreFilter keeps
+        // cordon and small, NodeUnschedulable rejects cordon, the unparsable term small.
+        let msg = err.message();
+        assert!(
+            msg.starts_with(
+                "0/4 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, \
+                 1 node(s) were unschedulable, 2 node(s) didn't satisfy plugin(s) [NodeAffinity]."
+            ),
+            "{msg}"
+        );
+        let one = |n: &str| json!({"matchFields": [{"key": "metadata.name", "operator": "In", "values": [n]}]});
+        let p = pod_by_terms(json!([one("cordon"), one("small")]));
+        assert_eq!(
+            algo.schedule_pod(&p, &snap, &mut rng).unwrap().node,
+            "small"
+        );
+    }
+
     #[test]
     fn preferred_terms_sum_weights_and_normalize_to_100() {
         let p = pod(
