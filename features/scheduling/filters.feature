@@ -111,9 +111,13 @@ Feature: The scheduler only considers nodes that pass every filter
         affinity:
           nodeAffinity:
             requiredDuringSchedulingIgnoredDuringExecution:
+              # matchFields takes exactly one name per requirement (upstream
+              # validation); terms are ORed, so one term per node.
               nodeSelectorTerms:
               - matchFields:
-                - {key: metadata.name, operator: In, values: [cordon, small]}
+                - {key: metadata.name, operator: In, values: [cordon]}
+              - matchFields:
+                - {key: metadata.name, operator: In, values: [small]}
         containers:
         - name: app
           image: registry.k8s.io/pause:3.10
