@@ -115,10 +115,14 @@ fn authority(ip: &str, port: &str) -> String {
 /// addresses (so the proxy cannot reach the API server's own loopback); refkube's pod
 /// network lives in 127/8, so loopback is allowed when `allow_loopback` is set.
 fn proxyable(ip: IpAddr, allow_loopback: bool) -> bool {
-    let global_unicast = !(ip.is_unspecified() || ip.is_loopback() || ip.is_multicast())
-        && !matches!(ip, IpAddr::V4(v4) if v4.is_link_local() || v4.is_broadcast())
-        && !matches!(ip, IpAddr::V6(v6) if v6.is_unicast_link_local());
-    global_unicast || (allow_loopback && ip.is_loopback())
+    let special = match ip {
+        IpAddr::V4(v4) => v4.is_link_local() || v4.is_broadcast(),
+        IpAddr::V6(v6) => v6.is_unicast_link_local(),
+    };
+    if ip.is_loopback() {
+        return allow_loopback;
+    }
+    !(ip.is_unspecified() || ip.is_multicast() || special)
 }
 
 /// Upstream's pod `ResourceLocation`: the port defaults to the first declared container

@@ -8,6 +8,7 @@
 //! when it is unset; the hostname they report is `$HOSTNAME` (the kubelet sets it to the
 //! pod name, as a container's UTS namespace would) or the machine's.
 
+pub mod dial;
 mod netexec;
 mod simple;
 

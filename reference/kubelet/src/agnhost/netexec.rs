@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use tokio::net::{TcpListener, UdpSocket};
 
+use super::dial::{self, DialConfig};
 use super::{AgnhostError, hostname};
 
 type Params = Query<HashMap<String, String>>;
@@ -72,10 +73,38 @@ async fn exit(Query(q): Params) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
-/// The HTTP routes.
+/// `/dial`: upstream answers 400 with a plain-text reason for bad parameters, else 200
+/// with the JSON outcome (Go sniffs it as text/plain, hence that content type).
+async fn dial_handler(
+    cfg: DialConfig,
+    Query(q): Params,
+) -> (StatusCode, [(&'static str, &'static str); 1], String) {
+    const TEXT: (&str, &str) = ("content-type", "text/plain; charset=utf-8");
+    let d = match dial::parse(&q) {
+        Ok(d) => d,
+        Err(e) => return (StatusCode::BAD_REQUEST, [TEXT], format!("{e}\n")),
+    };
+    let addr = match dial::resolve(&d).await {
+        Ok(a) => a,
+        Err(e) => return (StatusCode::BAD_REQUEST, [TEXT], format!("{e}\n")),
+    };
+    let out = dial::run(&d, addr, &cfg).await;
+    (StatusCode::OK, [TEXT], dial::render(&out).to_string())
+}
+
+/// The HTTP routes, `/dial` with upstream's timeouts.
 pub fn router() -> Router {
+    router_with(DialConfig::default())
+}
+
+/// The HTTP routes, `/dial` with the given settings.
+pub fn router_with(dial_cfg: DialConfig) -> Router {
     Router::new()
         .route("/", get(root))
+        .route(
+            "/dial",
+            get(move |q: Params| dial_handler(dial_cfg.clone(), q)),
+        )
         .route("/echo", get(echo))
         .route("/clientip", get(client_ip))
         .route("/hostname", get(|| async { hostname() }))
