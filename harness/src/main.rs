@@ -124,8 +124,19 @@ async fn target(args: &RunArgs) -> anyhow::Result<Arc<dyn Target>> {
     })
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    // The process runtime may start agnhost containers as `<this executable> agnhost`.
+    refkube::agnhost::dispatch();
+    match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt.block_on(run_cli()),
+        Err(e) => {
+            eprintln!("kubeproof: cannot start the async runtime: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run_cli() -> ExitCode {
     let Command::Run(args) = Cli::parse().command;
     let outcome = async {
         let target = target(&args).await?;

@@ -3,8 +3,8 @@
 //! cluster cannot run yet are reported as skipped, with the reason.
 //!
 //! Entry point: `cargo test -p kubeproof --test conformance` (a `harness = false` test).
-//! `KUBEPROOF_TAGS` / `KUBEPROOF_NAME` narrow the run; `KUBEPROOF_EMBEDDED` switches on
-//! more of the reference (e.g. `control-plane,nodes=2,faults`, see
+//! `KUBEPROOF_TAGS` / `KUBEPROOF_NAME` narrow the run; `KUBEPROOF_EMBEDDED` runs only
+//! part of the reference (e.g. `control-plane,nodes=2`; the default is all of it, see
 //! `targets::embedded::Components`); the HTML, JUnit and JSON reports land in the target
 //! directory.
 
@@ -18,6 +18,8 @@ use refkube::ClusterConfig;
 use refkube::components::Pace;
 
 fn main() -> ExitCode {
+    // The process runtime may start agnhost containers as `<this executable> agnhost`.
+    refkube::agnhost::dispatch();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -113,3 +113,32 @@ async fn a_shut_down_server_frees_its_port_for_a_restart() {
     .await;
     assert_eq!(code, 200);
 }
+
+#[tokio::test]
+async fn on_plain_loopback_a_tokenless_request_may_act_as_admin_while_tokens_still_identify() {
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens.csv");
+    std::fs::write(&tokens, "sched,system:kube-scheduler,s\n").unwrap();
+    let mut cfg = common::config().token_auth_file(tokens);
+    cfg.anonymous_loopback_admin = true;
+    let s = common::start_with(cfg, std::sync::Arc::new(refkube_store::MemoryStore::new())).await;
+    let (code, _) = s.get("/api/v1/namespaces").await;
+    assert_eq!(code, 200, "kubectl sends no token over plain HTTP");
+    let (code, _) = s
+        .send(s.http.get(s.at("/api/v1/namespaces")).bearer_auth("wrong"))
+        .await;
+    assert_eq!(code, 401, "a wrong token is never promoted");
+    let (code, who) = s
+        .send(
+            s.http
+                .post(s.at("/apis/authentication.k8s.io/v1/selfsubjectreviews"))
+                .bearer_auth("sched")
+                .json(&serde_json::json!({"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"})),
+        )
+        .await;
+    assert_eq!(code, 201, "{who}");
+    assert_eq!(
+        who["status"]["userInfo"]["username"],
+        "system:kube-scheduler"
+    );
+}

@@ -43,6 +43,9 @@ pub struct ClusterConfig {
     /// Run the scheduler and the controller manager (off: an API server alone, plus
     /// any nodes).
     pub control_plane: bool,
+    /// Instances of the scheduler and of the controller manager: one leads, the others
+    /// stand by.
+    pub control_plane_replicas: usize,
     /// Applied to the components' configuration before they start.
     pub customize: Option<Customize>,
     /// Where state (audit log, generated token file) goes; None keeps nothing on disk.
@@ -65,6 +68,7 @@ impl Default for ClusterConfig {
             runtime: RuntimeKind::Process,
             pace: Pace::Upstream,
             control_plane: true,
+            control_plane_replicas: 1,
             customize: None,
             state_dir: None,
             service_cluster_ip_range: Ipv4Net::new([127, 10, 0, 0].into(), 16).unwrap_or_default(),
@@ -99,6 +103,10 @@ impl ClusterConfig {
         self.control_plane = on;
         self
     }
+    pub fn control_plane_replicas(mut self, n: usize) -> Self {
+        self.control_plane_replicas = n;
+        self
+    }
     pub fn customize(mut self, f: impl Fn(&mut ComponentsConfig) + Send + Sync + 'static) -> Self {
         self.customize = Some(Customize(Arc::new(f)));
         self
@@ -107,6 +115,7 @@ impl ClusterConfig {
     /// The components this configuration runs beside the API server.
     pub fn components_config(&self) -> ComponentsConfig {
         let mut c = ComponentsConfig::cluster(self.nodes, self.runtime, self.pace);
+        c.control_plane_replicas = self.control_plane_replicas;
         if !self.control_plane {
             c.scheduler = None;
             c.controller_manager = None;
@@ -137,6 +146,72 @@ pub struct Cluster {
     server: ApiServer,
     token: Option<String>,
     components: Components,
+    /// Holds the token file for the server's lifetime (a temp dir is removed on drop).
+    _token_dir: TokenDir,
+}
+
+/// Where the generated token file lives.
+enum TokenDir {
+    State(PathBuf),
+    Temp(tempfile::TempDir),
+}
+
+impl TokenDir {
+    fn path(&self) -> &std::path::Path {
+        match self {
+            TokenDir::State(p) => p,
+            TokenDir::Temp(t) => t.path(),
+        }
+    }
+}
+
+/// The generated bearer tokens: the admin's and one per component identity.
+struct Tokens {
+    admin: String,
+    by_user: std::collections::BTreeMap<String, String>,
+    groups: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+impl Tokens {
+    fn generate(components: &ComponentsConfig) -> Self {
+        let mut by_user = std::collections::BTreeMap::new();
+        let mut groups = std::collections::BTreeMap::new();
+        for id in components.identities() {
+            by_user.insert(id.user.clone(), generate_token());
+            groups.insert(id.user, id.groups);
+        }
+        Tokens {
+            admin: generate_token(),
+            by_user,
+            groups,
+        }
+    }
+
+    /// Upstream's token file format: `token,user,uid,"group1,group2"`.
+    fn csv(&self) -> String {
+        let mut out = format!("{},admin,admin,\"system:masters\"\n", self.admin);
+        for (user, token) in &self.by_user {
+            let groups = self
+                .groups
+                .get(user)
+                .map(|g| g.join(","))
+                .unwrap_or_default();
+            out.push_str(&format!("{token},{user},{user},\"{groups}\"\n"));
+        }
+        out
+    }
+}
+
+/// Writes a file only its owner can read (it holds credentials).
+fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("restricting {}", path.display()))?;
+    }
+    Ok(())
 }
 
 impl std::fmt::Debug for Cluster {
@@ -156,8 +231,7 @@ pub async fn open_store(spec: &str) -> anyhow::Result<Arc<dyn Store>> {
         .context("opening the store")
 }
 
-/// The user token written into the token file `Cluster::start` generates when it
-/// must authenticate (listening beyond loopback without a token file).
+/// A random bearer token for the token file `Cluster::start` generates.
 fn generate_token() -> String {
     use rand::Rng;
     let mut rng = rand::rng();
@@ -172,30 +246,32 @@ impl Cluster {
         let mut api = cfg.apiserver.clone();
         api.listen = cfg.listen;
         api.service_cluster_ip_range = cfg.service_cluster_ip_range;
-        let mut token = None;
         if let Some(dir) = &cfg.state_dir {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
             if cfg.audit && api.audit_log_path.is_none() {
                 api.audit_log_path = Some(dir.join("audit.log"));
             }
         }
-        if !cfg.listen.ip().is_loopback() && api.token_auth_file.is_none() {
-            let dir = cfg.state_dir.clone().context(
-                "listening beyond loopback needs a token file or a state dir to generate one in",
-            )?;
-            let t = generate_token();
-            let path = dir.join("tokens.csv");
-            std::fs::write(&path, format!("{t},admin,admin,\"system:masters\"\n"))
-                .with_context(|| format!("writing {}", path.display()))?;
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt;
-                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
-                    .with_context(|| format!("restricting {}", path.display()))?;
-            }
-            api.token_auth_file = Some(path);
-            token = Some(t);
-        }
+        // Every request is authenticated, so the audit log says who made it: the admin
+        // (the kubeconfig's token) and each component as its upstream identity.
+        let components_config = cfg.components_config();
+        let tokens = Tokens::generate(&components_config);
+        let token_dir = match &cfg.state_dir {
+            Some(dir) => TokenDir::State(dir.clone()),
+            None => TokenDir::Temp(tempfile::tempdir().context("creating a token directory")?),
+        };
+        let path = token_dir.path().join("tokens.csv");
+        // kubectl sends no token over plain HTTP, so on plain loopback a tokenless
+        // request is the admin, unless the user brought a token file of their own.
+        api.anonymous_loopback_admin = api.token_auth_file.is_none();
+        let user_lines = match &api.token_auth_file {
+            Some(f) => std::fs::read_to_string(f)
+                .with_context(|| format!("reading the token file {}", f.display()))?,
+            None => String::new(),
+        };
+        write_private(&path, &(user_lines + &tokens.csv()))?;
+        api.token_auth_file = Some(path);
+        let token = Some(tokens.admin.clone());
         let server = ApiServer::bind(api, store.clone())
             .await
             .context("starting the API server")?;
@@ -205,12 +281,13 @@ impl Cluster {
             token.as_deref(),
         ))
         .await?;
-        let components = Components::start(api_config, cfg.components_config()).await;
+        let components = Components::start(api_config, components_config, tokens.by_user).await;
         Ok(Cluster {
             store,
             server,
             token,
             components,
+            _token_dir: token_dir,
         })
     }
 

@@ -50,8 +50,18 @@ pub enum Pace {
 pub struct ComponentsConfig {
     pub scheduler: Option<SchedulerConfig>,
     pub controller_manager: Option<ControllerManagerConfig>,
+    /// Instances of the scheduler and of the controller manager (at least 1 of each that
+    /// runs): one leads through its Lease, the others stand by (chapter 11.6).
+    pub control_plane_replicas: usize,
     pub kubelets: Vec<KubeletConfig>,
     pub proxies: Vec<ProxyConfig>,
+}
+
+/// Who a component authenticates as: upstream's user and groups for it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Identity {
+    pub user: String,
+    pub groups: Vec<String>,
 }
 
 /// The pod network every node's podCIDR is carved from (`127.100.<n>.0/24`): the
@@ -114,10 +124,67 @@ impl ComponentsConfig {
         ComponentsConfig {
             scheduler: Some(scheduler),
             controller_manager: Some(cm),
+            control_plane_replicas: 1,
             kubelets,
             proxies,
         }
     }
+
+    /// The identities the components authenticate as (one token each in the cluster's
+    /// token file).
+    pub fn identities(&self) -> Vec<Identity> {
+        let mut ids: Vec<Identity> = self.specs().values().map(identity).collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+
+    /// Every component instance by name: `scheduler`, `scheduler-2`, `kubelet/node-1` ...
+    fn specs(&self) -> BTreeMap<String, Spec> {
+        let mut specs = BTreeMap::new();
+        let replicas = self.control_plane_replicas.max(1);
+        for i in 1..=replicas {
+            let suffix = if i == 1 {
+                String::new()
+            } else {
+                format!("-{i}")
+            };
+            if let Some(s) = &self.scheduler {
+                specs.insert(format!("{SCHEDULER}{suffix}"), Spec::Scheduler(s.clone()));
+            }
+            if let Some(c) = &self.controller_manager {
+                let name = format!("{CONTROLLER_MANAGER}{suffix}");
+                specs.insert(name, Spec::ControllerManager(c.clone()));
+            }
+        }
+        for k in &self.kubelets {
+            specs.insert(
+                kubelet_name(&k.node_name),
+                Spec::Kubelet(Box::new(k.clone())),
+            );
+        }
+        for p in &self.proxies {
+            specs.insert(proxy_name(&p.node_name), Spec::Proxy(p.clone()));
+        }
+        specs
+    }
+}
+
+/// Upstream's identities: `system:kube-scheduler`, `system:kube-controller-manager`,
+/// `system:node:<node>` in `system:nodes`, `system:kube-proxy`.
+fn identity(spec: &Spec) -> Identity {
+    let (user, groups) = match spec {
+        Spec::Scheduler(_) => ("system:kube-scheduler".to_string(), vec![]),
+        Spec::ControllerManager(_) => ("system:kube-controller-manager".to_string(), vec![]),
+        Spec::Kubelet(k) => (
+            format!("system:node:{}", k.node_name),
+            vec!["system:nodes".to_string()],
+        ),
+        Spec::Proxy(_) => ("system:kube-proxy".to_string(), vec![]),
+    };
+    let mut groups = groups;
+    groups.push("system:authenticated".to_string());
+    Identity { user, groups }
 }
 
 /// Leader election for tests: 2 s leases, renewed every 0.5 s.
@@ -150,6 +217,16 @@ enum Spec {
     ControllerManager(ControllerManagerConfig),
     Kubelet(Box<KubeletConfig>),
     Proxy(ProxyConfig),
+}
+
+impl Spec {
+    fn leader_election(&mut self) -> Option<&mut LeaderElectionConfig> {
+        match self {
+            Spec::Scheduler(c) => c.leader_election.as_mut(),
+            Spec::ControllerManager(c) => c.leader_election.as_mut(),
+            Spec::Kubelet(_) | Spec::Proxy(_) => None,
+        }
+    }
 }
 
 struct Running {
@@ -195,8 +272,14 @@ pub fn client_as(api: &kube::Config, agent: &str) -> Result<kube::Client, kube::
 pub struct Components {
     /// Where the API server is; each component builds its own client from it.
     api: kube::Config,
+    /// Bearer token per user (see [`ComponentsConfig::identities`]); none: the server
+    /// does not authenticate.
+    tokens: BTreeMap<String, String>,
     specs: BTreeMap<String, Spec>,
     running: Mutex<BTreeMap<String, Running>>,
+    /// Leader-election identity of each running scheduler / controller manager instance
+    /// → its component name, so a fault can stop "the current Lease holder".
+    holders: std::sync::Mutex<BTreeMap<String, String>>,
 }
 
 impl std::fmt::Debug for Components {
@@ -208,32 +291,37 @@ impl std::fmt::Debug for Components {
 }
 
 impl Components {
-    /// Starts every configured component, each with its own client for `api`.
-    pub async fn start(api: kube::Config, cfg: ComponentsConfig) -> Self {
-        let mut specs = BTreeMap::new();
-        if let Some(s) = cfg.scheduler {
-            specs.insert(SCHEDULER.to_string(), Spec::Scheduler(s));
-        }
-        if let Some(c) = cfg.controller_manager {
-            specs.insert(CONTROLLER_MANAGER.to_string(), Spec::ControllerManager(c));
-        }
-        for k in cfg.kubelets {
-            specs.insert(kubelet_name(&k.node_name), Spec::Kubelet(Box::new(k)));
-        }
-        for p in cfg.proxies {
-            specs.insert(proxy_name(&p.node_name), Spec::Proxy(p));
-        }
+    /// Starts every configured component, each with its own client for `api`,
+    /// authenticating with its identity's token from `tokens` when there is one.
+    pub async fn start(
+        api: kube::Config,
+        cfg: ComponentsConfig,
+        tokens: BTreeMap<String, String>,
+    ) -> Self {
         let components = Components {
             api,
-            specs,
+            tokens,
+            specs: cfg.specs(),
             running: Mutex::new(BTreeMap::new()),
+            holders: std::sync::Mutex::new(BTreeMap::new()),
         };
         let names: Vec<String> = components.specs.keys().cloned().collect();
         for name in names {
-            // Names come from `specs`, so restart cannot fail here.
-            let _ = components.restart(&name).await;
+            if let Err(e) = components.restart(&name).await {
+                tracing::error!(component = %name, error = %e, "not started");
+            }
         }
         components
+    }
+
+    /// The component whose leader-election identity is `holder` (a Lease's
+    /// `holderIdentity`), if it is one of these.
+    pub fn component_holding(&self, holder: &str) -> Option<String> {
+        self.holders
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(holder)
+            .cloned()
     }
 
     /// Every component's name, e.g. `scheduler`, `kubelet/node-1`.
@@ -265,9 +353,22 @@ impl Components {
     /// Starts a component again with its original configuration (a fresh process: a
     /// new leader-election identity, empty caches). A running one is stopped first.
     pub async fn restart(&self, name: &str) -> Result<(), ComponentError> {
-        let spec = self.spec(name)?.clone();
+        let mut spec = self.spec(name)?.clone();
         self.stop(name).await?;
-        let client = client_as(&self.api, &user_agent(&spec))
+        if let Some(le) = spec.leader_election() {
+            // A fresh identity per start, as a new process would have (upstream:
+            // `<hostname>_<uuid>`; the instance name stands in for the hostname).
+            le.identity = format!("{}_{}", name.replace('/', "-"), uuid::Uuid::new_v4());
+            self.holders
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(le.identity.clone(), name.to_string());
+        }
+        let mut api = self.api.clone();
+        if let Some(token) = self.tokens.get(&identity(&spec).user) {
+            api.auth_info.token = Some(token.clone().into());
+        }
+        let client = client_as(&api, &user_agent(&spec))
             .map_err(|e| ComponentError::Client(name.to_string(), e.to_string()))?;
         let cancel = CancellationToken::new();
         let task = tokio::spawn(run_spec(name.to_string(), spec, client, cancel.clone()));

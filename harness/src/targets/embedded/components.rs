@@ -26,9 +26,25 @@ pub struct Components {
 }
 
 impl Default for Components {
-    /// The API server (with its audit log) and its store only: every other component is
-    /// switched on explicitly, once its scenarios pass.
+    /// The whole reference: scheduler and controller manager (with a standby each, as
+    /// faults are on), two nodes with kubelets and kube-proxies, the audit log, and
+    /// store compaction.
     fn default() -> Self {
+        Self {
+            scheduler: true,
+            controllers: true,
+            nodes: 2,
+            proxy: true,
+            audit_log: true,
+            faults: true,
+            compact: true,
+        }
+    }
+}
+
+impl Components {
+    /// The API server and its store only.
+    pub fn apiserver_only() -> Self {
         Self {
             scheduler: false,
             controllers: false,
@@ -51,9 +67,9 @@ pub struct BadComponent(pub String);
 impl std::str::FromStr for Components {
     type Err = BadComponent;
 
-    /// Starts from [`Components::default`] and switches on (or off) what is listed.
+    /// Starts from [`Components::apiserver_only`] and switches on (or off) what is listed.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let mut c = Components::default();
+        let mut c = Components::apiserver_only();
         for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
             match item {
                 "control-plane" => {

@@ -83,6 +83,8 @@ impl EmbeddedTarget {
             .clone()
             .nodes(if without_nodes { 0 } else { c.nodes })
             .control_plane(scheduler || controllers)
+            // With faults on, a standby of each runs, so failover can be observed.
+            .control_plane_replicas(if c.faults { 2 } else { 1 })
             .state_dir(state.path().to_path_buf())
             .audit(c.audit_log)
             .customize({
@@ -261,8 +263,17 @@ impl Session for EmbeddedSession {
                     .await
                     .map_err(|e| TargetError::Unavailable(format!("compacting the store: {e}")))
             }
-            Fault::StopComponent { component, .. } => {
-                stop_component(running, &component_name(component)).await
+            Fault::StopComponent {
+                component,
+                instance,
+            } => {
+                // "Stop the current holder": the instance is a Lease holder identity.
+                let name = running
+                    .cluster
+                    .components()
+                    .component_holding(instance)
+                    .unwrap_or_else(|| component_name(component));
+                stop_component(running, &name).await
             }
             Fault::StartComponent { component, .. } => {
                 restart_component(running, &component_name(component)).await
