@@ -48,8 +48,10 @@ pub struct ProxyPath {
     pub namespace: String,
     /// The `{[scheme:]name[:port]}` segment as sent.
     pub id: String,
-    /// The path to forward, always starting with `/`.
+    /// The path to forward: empty for `.../proxy`, else starting with `/`.
     pub rest: String,
+    /// The whole request path, for upstream's trailing-slash redirect.
+    pub path: String,
 }
 
 /// Recognises `/api/v1/namespaces/{ns}/{pods|services}/{id}/proxy[/{rest}]`.
@@ -66,15 +68,13 @@ pub fn route(path: &str) -> Option<ProxyPath> {
     if segs.next()? != "proxy" {
         return None;
     }
-    let rest = segs
-        .next()
-        .map(|r| format!("/{r}"))
-        .unwrap_or_else(|| "/".into());
+    let rest = segs.next().map(|r| format!("/{r}")).unwrap_or_default();
     Some(ProxyPath {
         kind,
         namespace: namespace.to_string(),
         id: id.to_string(),
         rest,
+        path: path.to_string(),
     })
 }
 
@@ -320,7 +320,21 @@ pub async fn serve(
         Ok(l) => l,
         Err(e) => return e.into_response(),
     };
-    let mut url = format!("{}://{}{}", loc.scheme, loc.authority, p.rest);
+    if p.rest.is_empty() && (method == Method::GET || method == Method::HEAD) {
+        // Upstream's proxyRedirectsforRootPath (issue 4958): relative links in the
+        // backend's page only resolve under a path ending in `/`.
+        let to = match query {
+            Some(q) => format!("{}/?{q}", p.path),
+            None => format!("{}/", p.path),
+        };
+        return (
+            http::StatusCode::MOVED_PERMANENTLY,
+            [(http::header::LOCATION, to)],
+        )
+            .into_response();
+    }
+    let rest = if p.rest.is_empty() { "/" } else { &p.rest };
+    let mut url = format!("{}://{}{rest}", loc.scheme, loc.authority);
     if let Some(q) = query {
         url.push('?');
         url.push_str(q);

@@ -14,6 +14,12 @@ fn proxy_paths_with_and_without_a_tail_are_recognised() {
         route("/api/v1/namespaces/ns/services/s/proxy")
             .unwrap()
             .rest,
+        ""
+    );
+    assert_eq!(
+        route("/api/v1/namespaces/ns/services/s/proxy/")
+            .unwrap()
+            .rest,
         "/"
     );
     assert_eq!(

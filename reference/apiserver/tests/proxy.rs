@@ -132,6 +132,31 @@ async fn a_post_body_is_forwarded_and_the_port_defaults_to_the_first_container_p
 }
 
 #[tokio::test]
+async fn a_get_without_a_trailing_slash_is_redirected_to_add_it() {
+    let s = common::start().await;
+    let addr = backend("127.0.0.65").await;
+    make_pod(&s, "web", Some("127.0.0.65"), Some(addr.port())).await;
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let path = "/api/v1/namespaces/default/pods/web/proxy";
+    let resp = no_redirects
+        .get(s.at(&format!("{path}?a=b")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 301);
+    assert_eq!(resp.headers()["location"], format!("{path}/?a=b"));
+    let (code, seen) = s.send(s.http.get(s.at(&format!("{path}/?a=b")))).await;
+    assert_eq!(code, 200, "{seen}");
+    assert_eq!(
+        (seen["path"].as_str(), seen["query"].as_str()),
+        (Some("/"), Some("a=b"))
+    );
+}
+
+#[tokio::test]
 async fn proxy_failures_are_kubernetes_status_errors() {
     let s = common::start().await;
     let (code, body) = s

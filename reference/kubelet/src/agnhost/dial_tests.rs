@@ -90,8 +90,9 @@ async fn netexec_udp(ip: &str) -> u16 {
     tokio::spawn(async move {
         let mut buf = vec![0u8; 2048];
         while let Ok((n, peer)) = sock.recv_from(&mut buf).await {
-            let reply = udp_reply(&String::from_utf8_lossy(&buf[..n]), peer);
-            let _ = sock.send_to(reply.as_bytes(), peer).await;
+            if let Some(reply) = udp_reply(&String::from_utf8_lossy(&buf[..n]), peer) {
+                let _ = sock.send_to(reply.as_bytes(), peer).await;
+            }
         }
     });
     port

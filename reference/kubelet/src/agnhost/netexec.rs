@@ -113,26 +113,26 @@ pub fn router_with(dial_cfg: DialConfig) -> Router {
         .route("/exit", get(exit).post(exit))
 }
 
-/// The UDP reply to one datagram: `hostname`, `echo <msg>`, `clientip`.
-pub fn udp_reply(request: &str, peer: SocketAddr) -> String {
-    let request = request.trim();
-    let (cmd, rest) = request.split_once(' ').unwrap_or((request, ""));
-    match cmd {
-        "hostname" => hostname(),
-        "echo" => rest.to_string(),
-        "clientip" => peer.to_string(),
-        other => format!("unknown command {other:?}"),
+/// The UDP reply to one datagram: `hostname`, `echo <msg>`, `clientip`. As upstream, the
+/// datagram is trimmed and lower-cased first, and anything else gets no reply.
+pub fn udp_reply(request: &str, peer: SocketAddr) -> Option<String> {
+    let request = request.trim().to_lowercase();
+    match request.as_str() {
+        "hostname" => Some(hostname()),
+        "clientip" => Some(peer.to_string()),
+        r => r.strip_prefix("echo ").map(str::to_string),
     }
 }
 
 async fn serve_udp(socket: UdpSocket) {
-    let mut buf = vec![0u8; 65536];
+    let mut buf = vec![0u8; 2048];
     loop {
         let Ok((n, peer)) = socket.recv_from(&mut buf).await else {
             continue;
         };
-        let reply = udp_reply(&String::from_utf8_lossy(&buf[..n]), peer);
-        let _ = socket.send_to(reply.as_bytes(), peer).await;
+        if let Some(reply) = udp_reply(&String::from_utf8_lossy(&buf[..n]), peer) {
+            let _ = socket.send_to(reply.as_bytes(), peer).await;
+        }
     }
 }
 
@@ -175,7 +175,15 @@ mod tests {
     #[test]
     fn udp_commands_answer_like_upstream() {
         let peer: SocketAddr = "127.0.0.9:4000".parse().unwrap();
-        assert_eq!(udp_reply("echo hello there\n", peer), "hello there");
-        assert_eq!(udp_reply("clientip", peer), "127.0.0.9:4000");
+        assert_eq!(
+            udp_reply("echo Hello There\n", peer).as_deref(),
+            Some("hello there")
+        );
+        assert_eq!(
+            udp_reply(" CLIENTIP ", peer).as_deref(),
+            Some("127.0.0.9:4000")
+        );
+        assert_eq!(udp_reply("echo", peer), None);
+        assert_eq!(udp_reply("bogus", peer), None);
     }
 }
