@@ -158,37 +158,36 @@ pub fn pod_location(
     }
 }
 
-/// Upstream's service `ResourceLocation`: the port segment names a service port (by name
-/// or number; empty picks the first), and one ready address of the Endpoints subsets
-/// carrying that port name is chosen at random (`pick`). No such address is a 503
-/// "no endpoints available for service".
+/// Upstream's service `ResourceLocation`: a numeric port segment is turned into the
+/// name of the service port with that number (503 "no service port N found" if none);
+/// any other segment is the port name itself (empty for an unnamed port). One ready
+/// address of an Endpoints subset carrying that port name is chosen (`pick` draws an
+/// index; upstream draws at random). None is a 503 "no endpoints available".
 pub fn service_location(
     svc: &Value,
-    endpoints: Option<&Value>,
+    endpoints: &Value,
     name: &str,
     scheme: &str,
     port: &str,
     allow_loopback: bool,
     pick: impl FnOnce(usize) -> usize,
 ) -> Result<Location, ApiError> {
-    let ports = svc["spec"]["ports"].as_array().cloned().unwrap_or_default();
-    let svc_port = ports.iter().find(|p| {
-        port.is_empty()
-            || p["name"].as_str() == Some(port)
-            || p["port"].as_i64().map(|n| n.to_string()).as_deref() == Some(port)
-    });
-    let Some(svc_port) = svc_port else {
-        return Err(ApiError::service_unavailable(format!(
-            "no service port {port:?} found for service {name:?}"
-        )));
+    let port_name = match port.parse::<i64>() {
+        Ok(number) => svc["spec"]["ports"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| p["port"].as_i64() == Some(number))
+            .map(|p| p["name"].as_str().unwrap_or_default())
+            .ok_or_else(|| {
+                ApiError::service_unavailable(format!(
+                    "no service port {number} found for service {name:?}"
+                ))
+            })?,
+        Err(_) => port,
     };
-    let port_name = svc_port["name"].as_str().unwrap_or_default();
     let mut candidates = Vec::new();
-    for subset in endpoints
-        .and_then(|e| e["subsets"].as_array())
-        .into_iter()
-        .flatten()
-    {
+    for subset in endpoints["subsets"].as_array().into_iter().flatten() {
         let Some(ep_port) = subset["ports"]
             .as_array()
             .into_iter()
@@ -243,17 +242,18 @@ fn hop_by_hop(name: &HeaderName) -> bool {
     )
 }
 
-async fn load(
-    state: &AppState,
-    plural: &str,
-    ns: &str,
-    name: &str,
-) -> Result<Option<Value>, ApiError> {
-    let info = refkube_resources::registry::lookup("", "v1", plural)
-        .ok_or_else(|| ApiError::internal(format!("{plural} are not registered")))?;
+/// A core/v1 resource's registry entry.
+fn registry_info(plural: &str) -> Result<&'static refkube_resources::ResourceInfo, ApiError> {
+    refkube_resources::registry::lookup("", "v1", plural)
+        .ok_or_else(|| ApiError::internal(format!("{plural} are not registered")))
+}
+
+/// Reads one core/v1 object; a missing one is upstream's 404 for that resource.
+async fn load(state: &AppState, plural: &str, ns: &str, name: &str) -> Result<Value, ApiError> {
+    let info = registry_info(plural)?;
     match state.store.get(&keys::key(info, Some(ns), name)).await? {
-        Some(kv) => Ok(Some(keys::decode_kv(info, &kv)?)),
-        None => Ok(None),
+        Some(kv) => keys::decode_kv(info, &kv),
+        None => Err(ApiError::not_found(info, name)),
     }
 }
 
@@ -270,17 +270,13 @@ async fn locate(state: &AppState, p: &ProxyPath) -> Result<Location, ApiError> {
             p.id
         )));
     };
-    let info = refkube_resources::registry::lookup("", "v1", plural)
-        .ok_or_else(|| ApiError::internal(format!("{plural} are not registered")))?;
-    let obj = load(state, plural, &p.namespace, name)
-        .await?
-        .ok_or_else(|| ApiError::not_found(info, name))?;
+    let obj = load(state, plural, &p.namespace, name).await?;
     let loopback = state.config.proxy_allow_loopback;
     match p.kind {
         Kind::Pod => pod_location(&obj, scheme, port, loopback),
         Kind::Service => {
             let eps = load(state, "endpoints", &p.namespace, name).await?;
-            service_location(&obj, eps.as_ref(), name, scheme, port, loopback, |n| {
+            service_location(&obj, &eps, name, scheme, port, loopback, |n| {
                 rand::random_range(0..n)
             })
         }

@@ -116,35 +116,47 @@ fn a_service_proxies_to_a_ready_address_of_the_named_port() {
     for (port, i, want) in [
         ("http", 0, "10.0.0.5:8080"),
         ("80", 1, "10.0.0.6:8080"),
-        ("", 1, "10.0.0.6:8080"),
         ("udp", 0, "10.0.0.9:53"),
+        ("53", 7, "10.0.0.9:53"),
     ] {
-        let loc = service_location(&service(), Some(&eps), "s", "", port, false, pick(i)).unwrap();
+        let loc = service_location(&service(), &eps, "s", "", port, false, pick(i)).unwrap();
         assert_eq!(loc.authority, want, "port {port:?}");
     }
+    let unnamed = json!({"spec": {"ports": [{"port": 80}]}});
+    let eps = json!({"subsets": [{"addresses": [{"ip": "10.0.0.5"}], "ports": [{"port": 8080}]}]});
+    let loc = service_location(&unnamed, &eps, "s", "https", "", false, |_| 0).unwrap();
+    assert_eq!(
+        (loc.scheme.as_str(), loc.authority.as_str()),
+        ("https", "10.0.0.5:8080")
+    );
 }
 
 #[test]
-fn a_service_without_ready_endpoints_is_unavailable() {
-    let none = json!({"subsets": [{"notReadyAddresses": [{"ip": "10.0.0.7"}], "ports": [{"name": "http", "port": 8080}]}]});
-    let e = service_location(&service(), Some(&none), "s", "", "http", false, |_| 0).unwrap_err();
-    assert_eq!(
-        (e.code, e.message.as_str()),
-        (503, "no endpoints available for service \"s\"")
-    );
-    let e = service_location(&service(), None, "s", "", "", false, |_| 0).unwrap_err();
-    assert_eq!(e.code, 503);
-    let e = service_location(
-        &service(),
-        Some(&endpoints()),
-        "s",
-        "",
-        "nope",
-        false,
-        |_| 0,
-    )
-    .unwrap_err();
-    assert_eq!(e.code, 503);
+fn a_service_without_a_ready_matching_endpoint_is_unavailable() {
+    let unready = json!({"subsets": [{"notReadyAddresses": [{"ip": "10.0.0.7"}], "ports": [{"name": "http", "port": 8080}]}]});
+    let cases = [
+        (unready, "http", "no endpoints available for service \"s\""),
+        (
+            json!({}),
+            "http",
+            "no endpoints available for service \"s\"",
+        ),
+        (
+            endpoints(),
+            "nope",
+            "no endpoints available for service \"s\"",
+        ),
+        (endpoints(), "", "no endpoints available for service \"s\""),
+        (
+            endpoints(),
+            "9999",
+            "no service port 9999 found for service \"s\"",
+        ),
+    ];
+    for (eps, port, want) in cases {
+        let e = service_location(&service(), &eps, "s", "", port, false, |_| 0).unwrap_err();
+        assert_eq!((e.code, e.message.as_str()), (503, want), "port {port:?}");
+    }
 }
 
 #[test]

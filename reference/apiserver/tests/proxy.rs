@@ -211,21 +211,33 @@ async fn a_service_proxy_reaches_a_ready_endpoint() {
     let (code, body) = s
         .get("/api/v1/namespaces/default/services/web:http/proxy/x")
         .await;
+    assert_eq!(code, 404, "{body}");
+    assert_eq!(body["message"], "endpoints \"web\" not found");
+    let (code, body) = s
+        .post_json(
+            "/api/v1/namespaces/default/endpoints",
+            json!({"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "web"}}),
+        )
+        .await;
+    assert_eq!(code, 201, "{body}");
+    let (code, body) = s
+        .get("/api/v1/namespaces/default/services/web:http/proxy/x")
+        .await;
     assert_eq!(code, 503, "{body}");
     assert_eq!(
         body["message"],
         "no endpoints available for service \"web\""
     );
 
+    let eps_url = s.at("/api/v1/namespaces/default/endpoints/web");
     let (code, body) = s
-        .post_json(
-            "/api/v1/namespaces/default/endpoints",
-            json!({"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "web"},
+        .send(s.http.put(eps_url).json(
+            &json!({"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "web"},
                    "subsets": [{"addresses": [{"ip": "127.0.0.64"}],
                                 "ports": [{"name": "http", "port": addr.port()}]}]}),
-        )
+        ))
         .await;
-    assert_eq!(code, 201, "{body}");
+    assert_eq!(code, 200, "{body}");
     let (code, seen) = s
         .get("/api/v1/namespaces/default/services/web:80/proxy/x?y=1")
         .await;
