@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::handlers::Ctx;
-use crate::handlers::read::Filter;
+use crate::handlers::read::{Filter, Spliced};
 use crate::negotiate::{Output, include_object};
 use crate::status::ApiError;
 use crate::watchcache::{CacheError, CacheEvent, EventType, ResourceCache};
@@ -75,9 +75,32 @@ struct Watcher {
     tx: mpsc::Sender<Bytes>,
 }
 
+/// One plain JSON watch frame, `{"type":..,"object":..}` and a newline, serialised
+/// straight from `obj` (no copy into a new `Value`).
+pub fn json_frame(ty: &str, obj: &Value) -> Bytes {
+    let envelope = json!({"type": ty, "object": null});
+    let mut v = serde_json::to_vec(&Spliced::new(&envelope, "object", obj)).unwrap_or_default();
+    v.push(b'\n');
+    Bytes::from(v)
+}
+
+/// The YAML form of a watch frame, followed by a document separator.
+fn yaml_frame(ty: &str, obj: &Value) -> Bytes {
+    let envelope = json!({"type": ty, "object": null});
+    let mut s = serde_yaml::to_string(&Spliced::new(&envelope, "object", obj)).unwrap_or_default();
+    s.push_str("---\n");
+    Bytes::from(s)
+}
+
 impl Watcher {
+    /// Whether this watcher takes the plain JSON form, which cache events encode once
+    /// for all such watchers ([`CacheEvent::json_frame`]).
+    fn plain_json(&self) -> bool {
+        self.table.is_none() && !self.yaml && !self.metadata_only
+    }
+
     fn encode(&self, ty: &str, obj: &Value) -> Bytes {
-        let object = match self.table {
+        let transformed = match self.table {
             Some(include) if ty != "ERROR" && ty != "BOOKMARK" => {
                 let mut t = refkube_resources::table::to_table(
                     self.info,
@@ -86,20 +109,28 @@ impl Watcher {
                     chrono::Utc::now(),
                 );
                 t["metadata"] = json!({"resourceVersion": obj["metadata"]["resourceVersion"]});
-                t
+                Some(t)
             }
-            _ if self.metadata_only && ty != "ERROR" => crate::negotiate::partial_metadata(obj),
-            _ => obj.clone(),
+            _ if self.metadata_only && ty != "ERROR" => {
+                Some(crate::negotiate::partial_metadata(obj))
+            }
+            _ => None,
         };
-        let ev = json!({"type": ty, "object": object});
+        let object = transformed.as_ref().unwrap_or(obj);
         if self.yaml {
-            let mut s = serde_yaml::to_string(&ev).unwrap_or_default();
-            s.push_str("---\n");
-            Bytes::from(s)
+            yaml_frame(ty, object)
         } else {
-            let mut v = serde_json::to_vec(&ev).unwrap_or_default();
-            v.push(b'\n');
-            Bytes::from(v)
+            json_frame(ty, object)
+        }
+    }
+
+    /// The frame for a cache event as `convert` decided it: the event's shared frame
+    /// when this watcher wants plain JSON and sees the event unchanged, else its own.
+    fn encode_event(&self, ev: &CacheEvent, ty: EventType, obj: &Arc<Value>) -> Bytes {
+        if self.plain_json() && ty == ev.kind && Arc::ptr_eq(obj, &ev.obj) {
+            ev.json_frame()
+        } else {
+            self.encode(ty.as_str(), obj)
         }
     }
 
@@ -261,7 +292,7 @@ async fn run(
                 for ev in evs {
                     cursor = ev.rev;
                     if let Some((ty, obj)) = convert(w.info, &w.filter, &ev)
-                        && !w.send(ty.as_str(), &obj).await
+                        && w.tx.send(w.encode_event(&ev, ty, &obj)).await.is_err()
                     {
                         return;
                     }
@@ -297,53 +328,5 @@ async fn run(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use refkube_resources::selector::LabelSelector;
-
-    fn filter(sel: &str) -> Filter {
-        Filter {
-            namespace: None,
-            labels: LabelSelector::parse(sel).unwrap(),
-            fields: Default::default(),
-        }
-    }
-
-    fn obj(app: &str) -> Arc<Value> {
-        Arc::new(json!({"metadata": {"name": "x", "labels": {"app": app}}}))
-    }
-
-    fn ev(kind: EventType, cur: &str, prev: Option<&str>) -> CacheEvent {
-        CacheEvent {
-            rev: 2,
-            kind,
-            obj: obj(cur),
-            prev: prev.map(obj),
-        }
-    }
-
-    #[test]
-    fn selector_enter_is_added_and_leave_is_deleted_with_the_previous_state() {
-        let info = refkube_resources::registry::lookup("", "v1", "configmaps").unwrap();
-        let f = filter("app=a");
-        let enter = convert(info, &f, &ev(EventType::Modified, "a", Some("b"))).unwrap();
-        assert_eq!(enter.0, EventType::Added);
-        let leave = convert(info, &f, &ev(EventType::Modified, "b", Some("a"))).unwrap();
-        assert_eq!(leave.0, EventType::Deleted);
-        assert_eq!(leave.1["metadata"]["labels"]["app"], "a");
-        assert_eq!(
-            convert(info, &f, &ev(EventType::Modified, "a", Some("a")))
-                .unwrap()
-                .0,
-            EventType::Modified
-        );
-        assert!(convert(info, &f, &ev(EventType::Modified, "b", Some("b"))).is_none());
-        assert!(convert(info, &f, &ev(EventType::Added, "b", None)).is_none());
-        assert_eq!(
-            convert(info, &f, &ev(EventType::Deleted, "a", Some("a")))
-                .unwrap()
-                .0,
-            EventType::Deleted
-        );
-    }
-}
+#[path = "watch_tests.rs"]
+mod tests;

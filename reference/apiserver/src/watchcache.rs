@@ -8,9 +8,10 @@
 //! with upstream's cacher.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures::StreamExt;
 use refkube_resources::ResourceInfo;
 use refkube_store::{EventKind, ListOptions, Revision, Store};
@@ -50,6 +51,29 @@ pub struct CacheEvent {
     pub obj: Arc<Value>,
     /// The state before the change (Modified, Deleted), with this event's revision.
     pub prev: Option<Arc<Value>>,
+    /// The plain JSON watch frame of `kind` and `obj`, encoded by the first watcher that
+    /// needs it and shared by the rest, so N watchers cost one serialisation, not N.
+    json_frame: OnceLock<Bytes>,
+}
+
+impl CacheEvent {
+    pub fn new(rev: Revision, kind: EventType, obj: Arc<Value>, prev: Option<Arc<Value>>) -> Self {
+        Self {
+            rev,
+            kind,
+            obj,
+            prev,
+            json_frame: OnceLock::new(),
+        }
+    }
+
+    /// `{"type":<kind>,"object":<obj>}\n`, byte for byte what a plain JSON watcher would
+    /// encode itself ([`crate::watch::json_frame`]), computed once per event.
+    pub fn json_frame(&self) -> Bytes {
+        self.json_frame
+            .get_or_init(|| crate::watch::json_frame(self.kind.as_str(), &self.obj))
+            .clone()
+    }
 }
 
 /// Why a watcher cannot continue from the cache.
@@ -216,12 +240,8 @@ impl ResourceCache {
                 g.ring.pop_front();
                 g.evicted = true;
             }
-            g.ring.push_back(Arc::new(CacheEvent {
-                rev,
-                kind,
-                obj,
-                prev,
-            }));
+            g.ring
+                .push_back(Arc::new(CacheEvent::new(rev, kind, obj, prev)));
             last = last.max(rev);
         }
         g.rev = last;

@@ -3,11 +3,13 @@
 //!
 //! Entry points: [`get`], [`list`].
 
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
+use http::{StatusCode, header};
 use refkube_resources::fields::FieldSelector;
 use refkube_resources::selector::LabelSelector;
 use refkube_store::{ListOptions, StoreError};
+use serde::{Serialize, Serializer, ser::SerializeMap};
 use serde_json::{Value, json};
 
 use super::Ctx;
@@ -158,12 +160,13 @@ pub async fn list(ctx: &Ctx) -> Result<Response, ApiError> {
         // Served from the watch cache, like upstream (limit is ignored there).
         if let Some(cache) = ctx.state.caches.get(info) {
             let (objs, rev) = cache.snapshot(ctx.path.namespace.as_deref());
-            let items: Vec<Value> = objs
+            // Serialised straight from the cache's shared objects: no per-request copy.
+            let items: Vec<&Value> = objs
                 .iter()
+                .map(|o| &**o)
                 .filter(|o| filter.matches(info, o))
-                .map(|o| (**o).clone())
                 .collect();
-            return Ok(ctx.respond_list(items, rev, None));
+            return Ok(ctx.respond_list_of(&items, rev, None));
         }
     }
 
@@ -228,6 +231,15 @@ pub async fn list(ctx: &Ctx) -> Result<Response, ApiError> {
     Ok(ctx.respond_list(items, revision, token))
 }
 
+/// A list's `metadata`: its resourceVersion and, when more remain, the continue token.
+fn list_meta(rev: i64, token: Option<String>) -> Value {
+    let mut meta = json!({"resourceVersion": rev.to_string()});
+    if let Some(t) = token {
+        meta["continue"] = json!(t);
+    }
+    meta
+}
+
 fn list_error(e: StoreError, with_continue: bool) -> ApiError {
     match e {
         StoreError::Compacted { .. } if with_continue => ApiError::expired(
@@ -243,33 +255,108 @@ fn list_error(e: StoreError, with_continue: bool) -> ApiError {
     }
 }
 
+/// A JSON object serialised with one member's value taken from borrowed data, so a
+/// large member (a list's items, a watch event's object) is written out without first
+/// being copied into a `Value`. Members come out in `envelope`'s own key order, so the
+/// bytes equal those of the `json!` object with the member filled in.
+pub(crate) struct Spliced<'a, T: ?Sized> {
+    envelope: &'a Value,
+    key: &'static str,
+    value: &'a T,
+}
+
+impl<'a, T: ?Sized> Spliced<'a, T> {
+    /// `envelope` must be an object with a (placeholder) member `key`.
+    pub(crate) fn new(envelope: &'a Value, key: &'static str, value: &'a T) -> Self {
+        Self {
+            envelope,
+            key,
+            value,
+        }
+    }
+}
+
+impl<T: Serialize + ?Sized> Serialize for Spliced<'_, T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let Value::Object(members) = self.envelope else {
+            return self.envelope.serialize(serializer);
+        };
+        // Same calls as serde_json's own `impl Serialize for Value` for an object.
+        let mut map = serializer.serialize_map(Some(members.len()))?;
+        for (k, v) in members {
+            if k == self.key {
+                map.serialize_entry(k, self.value)?;
+            } else {
+                map.serialize_entry(k, v)?;
+            }
+        }
+        map.end()
+    }
+}
+
+/// `Output::render` for any serialisable body (JSON, or YAML when asked).
+fn render_body<T: Serialize>(output: Output, code: StatusCode, body: &T) -> Response {
+    if output == Output::Yaml {
+        match serde_yaml::to_string(body) {
+            Ok(s) => (code, [(header::CONTENT_TYPE, "application/yaml")], s).into_response(),
+            Err(e) => ApiError::internal(e).into_response(),
+        }
+    } else {
+        match serde_json::to_vec(body) {
+            Ok(b) => (code, [(header::CONTENT_TYPE, "application/json")], b).into_response(),
+            Err(e) => ApiError::internal(e).into_response(),
+        }
+    }
+}
+
 impl Ctx {
     /// Renders a list (or a Table of it).
     pub fn respond_list(&self, items: Vec<Value>, rev: i64, token: Option<String>) -> Response {
-        let info = self.path.info;
-        let mut meta = json!({"resourceVersion": rev.to_string()});
-        if let Some(t) = token {
-            meta["continue"] = json!(t);
+        if self.output == Output::Table {
+            return self.respond_table_list(&items, rev, token);
         }
-        let body = if self.output == Output::Table {
-            let mut t = refkube_resources::table::to_table(
-                info,
-                &items,
-                include_object(&self.query),
-                chrono::Utc::now(),
-            );
-            t["metadata"] = meta;
-            t
-        } else if self.output == Output::Metadata {
+        let refs: Vec<&Value> = items.iter().collect();
+        self.respond_list_of(&refs, rev, token)
+    }
+
+    /// [`Ctx::respond_list`] for borrowed items (e.g. the watch cache's shared objects):
+    /// only a Table, which is computed from owned items, copies them.
+    pub fn respond_list_of(&self, items: &[&Value], rev: i64, token: Option<String>) -> Response {
+        let info = self.path.info;
+        if self.output == Output::Table {
+            let owned: Vec<Value> = items.iter().map(|v| (*v).clone()).collect();
+            return self.respond_table_list(&owned, rev, token);
+        }
+        let meta = list_meta(rev, token);
+        if self.output == Output::Metadata {
             let items: Vec<Value> = items
                 .iter()
-                .map(crate::negotiate::partial_metadata)
+                .map(|o| crate::negotiate::partial_metadata(o))
                 .collect();
-            json!({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1", "metadata": meta, "items": items})
-        } else {
-            json!({"kind": info.list_kind(), "apiVersion": info.api_version(), "metadata": meta, "items": items})
-        };
-        self.output.render(200, &body)
+            let envelope = json!({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1", "metadata": meta, "items": null});
+            return render_body(
+                self.output,
+                StatusCode::OK,
+                &Spliced::new(&envelope, "items", &items),
+            );
+        }
+        let envelope = json!({"kind": info.list_kind(), "apiVersion": info.api_version(), "metadata": meta, "items": null});
+        render_body(
+            self.output,
+            StatusCode::OK,
+            &Spliced::new(&envelope, "items", items),
+        )
+    }
+
+    fn respond_table_list(&self, items: &[Value], rev: i64, token: Option<String>) -> Response {
+        let mut t = refkube_resources::table::to_table(
+            self.path.info,
+            items,
+            include_object(&self.query),
+            chrono::Utc::now(),
+        );
+        t["metadata"] = list_meta(rev, token);
+        self.output.render(200, &t)
     }
 
     /// Renders one object (or a one-row Table of it, or its PartialObjectMetadata).
@@ -295,20 +382,5 @@ impl Ctx {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn continue_tokens_round_trip() {
-        let t = encode_continue(42, "ns/pod-7");
-        assert_eq!(decode_continue(&t).unwrap(), (42, "ns/pod-7".to_string()));
-    }
-
-    #[test]
-    fn garbage_continue_tokens_are_bad_requests() {
-        assert_eq!(decode_continue("!!!").unwrap_err().code, 400);
-        let t = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(r#"{"v":"meta.k8s.io/v1","rv":3,"start":"../x\u0000"}"#);
-        assert_eq!(decode_continue(&t).unwrap_err().code, 400);
-    }
-}
+#[path = "read_tests.rs"]
+mod tests;
