@@ -15,10 +15,10 @@ Feature: The containers of a Pod share one network namespace
         containers:
         - name: front
           image: registry.k8s.io/e2e-test-images/agnhost:2.53
-          args: ["netexec", "--http-port=8080"]
+          args: ["netexec", "--http-port=8080", "--udp-port=-1"]
         - name: back
           image: registry.k8s.io/e2e-test-images/agnhost:2.53
-          args: ["netexec", "--http-port=8081"]
+          args: ["netexec", "--http-port=8081", "--udp-port=-1"]
       """
     Then eventually the Pod "duo" is Ready
     And the Pod "duo" reaches itself on its own IP at port 8081
@@ -35,10 +35,10 @@ Feature: The containers of a Pod share one network namespace
         containers:
         - name: front
           image: registry.k8s.io/e2e-test-images/agnhost:2.53
-          args: ["netexec", "--http-port=8080"]
+          args: ["netexec", "--http-port=8080", "--udp-port=-1"]
         - name: back
           image: registry.k8s.io/e2e-test-images/agnhost:2.53
-          args: ["netexec", "--http-port=8081"]
+          args: ["netexec", "--http-port=8081", "--udp-port=-1"]
       """
     Then eventually the Pod "duo" is Ready
     And the Pod "duo" reaches itself on localhost port 8081

@@ -105,7 +105,11 @@ async fn target(args: &RunArgs) -> anyhow::Result<Arc<dyn Target>> {
             };
             let config = EmbeddedConfig::default()
                 .components(args.embedded.parse()?)
-                .cluster(ClusterConfig::default().pace(pace));
+                .cluster(
+                    ClusterConfig::default()
+                        .pace(pace)
+                        .agnhost_command(refkube::agnhost::this_executable()),
+                );
             Arc::new(EmbeddedTarget::new(config))
         }
         TargetKind::Containers => Arc::new(ContainersTarget),

@@ -48,9 +48,11 @@ fn main() -> ExitCode {
         },
         Err(_) => Components::default(),
     };
-    let embedded = EmbeddedConfig::default()
-        .components(components)
-        .cluster(ClusterConfig::default().pace(Pace::Fast));
+    let embedded = EmbeddedConfig::default().components(components).cluster(
+        ClusterConfig::default()
+            .pace(Pace::Fast)
+            .agnhost_command(refkube::agnhost::this_executable()),
+    );
     let target = Arc::new(EmbeddedTarget::new(embedded));
     match runtime.block_on(kubeproof::run(config, target)) {
         Ok(results) => {

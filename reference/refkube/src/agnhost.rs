@@ -15,6 +15,14 @@ pub fn dispatch() {
     std::process::exit(run(args.into_iter().skip(1).collect()));
 }
 
+/// `<this executable> agnhost`: the agnhost command for kubelets embedded in a binary
+/// that calls [`dispatch`] first thing (so it never picks up a stale `agnhost` binary
+/// lying beside it).
+pub fn this_executable() -> Option<Vec<std::path::PathBuf>> {
+    let exe = std::env::current_exe().ok()?;
+    Some(vec![exe, "agnhost".into()])
+}
+
 fn run(argv: Vec<OsString>) -> i32 {
     let cli = match refkube_kubelet::agnhost::parse(argv) {
         Ok(cli) => cli,

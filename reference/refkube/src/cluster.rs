@@ -46,6 +46,8 @@ pub struct ClusterConfig {
     /// Instances of the scheduler and of the controller manager: one leads, the others
     /// stand by.
     pub control_plane_replicas: usize,
+    /// How kubelets run agnhost containers (None: the kubelet's own lookup).
+    pub agnhost_command: Option<Vec<PathBuf>>,
     /// Applied to the components' configuration before they start.
     pub customize: Option<Customize>,
     /// Where state (audit log, generated token file) goes; None keeps nothing on disk.
@@ -69,6 +71,7 @@ impl Default for ClusterConfig {
             pace: Pace::Upstream,
             control_plane: true,
             control_plane_replicas: 1,
+            agnhost_command: None,
             customize: None,
             state_dir: None,
             service_cluster_ip_range: Ipv4Net::new([127, 10, 0, 0].into(), 16).unwrap_or_default(),
@@ -103,6 +106,10 @@ impl ClusterConfig {
         self.control_plane = on;
         self
     }
+    pub fn agnhost_command(mut self, command: Option<Vec<PathBuf>>) -> Self {
+        self.agnhost_command = command;
+        self
+    }
     pub fn control_plane_replicas(mut self, n: usize) -> Self {
         self.control_plane_replicas = n;
         self
@@ -116,6 +123,11 @@ impl ClusterConfig {
     pub fn components_config(&self) -> ComponentsConfig {
         let mut c = ComponentsConfig::cluster(self.nodes, self.runtime, self.pace);
         c.control_plane_replicas = self.control_plane_replicas;
+        if let Some(cmd) = &self.agnhost_command {
+            for k in &mut c.kubelets {
+                k.agnhost_command = cmd.clone();
+            }
+        }
         if !self.control_plane {
             c.scheduler = None;
             c.controller_manager = None;
