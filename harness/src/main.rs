@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use kubeproof::targets::{
     Target,
     containers::ContainersTarget,
-    embedded::{EmbeddedConfig, EmbeddedTarget},
+    embedded::{Components, EmbeddedConfig, EmbeddedTarget},
     kubeconfig::{KubeconfigConfig, KubeconfigTarget},
 };
 use kubeproof::{RunConfig, Timings};
@@ -83,13 +83,15 @@ struct RunArgs {
     /// Scenarios run at once.
     #[arg(long, default_value_t = 4)]
     concurrency: usize,
-    /// What the embedded reference runs, e.g. "control-plane,nodes=2,proxy,faults"
-    /// (default: the API server only).
-    #[arg(long, env = "KUBEPROOF_EMBEDDED", default_value = "")]
-    embedded: String,
-    /// Run the embedded reference with every timing shortened (leases, probes, back-off).
+    /// Run only part of the embedded reference, e.g. "control-plane,nodes=2" (default:
+    /// all of it: scheduler and controller manager with standbys, two nodes with
+    /// kubelets and kube-proxies, faults).
+    #[arg(long, env = "KUBEPROOF_EMBEDDED")]
+    embedded: Option<String>,
+    /// Run the embedded reference at upstream's timings (15 s leases, 10 s probe
+    /// periods, 50 s node grace ...) instead of shortened ones: much slower.
     #[arg(long)]
-    fast: bool,
+    upstream_timings: bool,
     /// Multiply every deadline (e.g. 0.25 for the in-process reference, 3 for slow clusters).
     #[arg(long, default_value_t = 1.0)]
     timing_scale: f64,
@@ -98,18 +100,20 @@ struct RunArgs {
 async fn target(args: &RunArgs) -> anyhow::Result<Arc<dyn Target>> {
     Ok(match args.target {
         TargetKind::Embedded => {
-            let pace = if args.fast {
-                Pace::Fast
-            } else {
+            let pace = if args.upstream_timings {
                 Pace::Upstream
+            } else {
+                Pace::Fast
             };
-            let config = EmbeddedConfig::default()
-                .components(args.embedded.parse()?)
-                .cluster(
-                    ClusterConfig::default()
-                        .pace(pace)
-                        .agnhost_command(refkube::agnhost::this_executable()),
-                );
+            let components = match &args.embedded {
+                Some(list) => list.parse()?,
+                None => Components::default(),
+            };
+            let config = EmbeddedConfig::default().components(components).cluster(
+                ClusterConfig::default()
+                    .pace(pace)
+                    .agnhost_command(refkube::agnhost::this_executable()),
+            );
             Arc::new(EmbeddedTarget::new(config))
         }
         TargetKind::Containers => Arc::new(ContainersTarget),

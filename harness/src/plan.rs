@@ -241,7 +241,10 @@ mod tests {
     use crate::targets::embedded::{EmbeddedConfig, EmbeddedTarget};
 
     fn target() -> Arc<dyn Target> {
-        Arc::new(EmbeddedTarget::new(EmbeddedConfig::default()))
+        // The API server alone, so scenarios needing a scheduler are skipped.
+        Arc::new(EmbeddedTarget::new(EmbeddedConfig::default().components(
+            crate::targets::embedded::Components::apiserver_only(),
+        )))
     }
 
     fn feature(text: &str) -> gherkin::Feature {

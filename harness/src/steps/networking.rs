@@ -96,17 +96,26 @@ async fn balanced(
     spread: usize,
 ) -> Outcome {
     let ip = cluster_ip(world, &service).await?;
-    let r = dial(world, &client, &ip, port, tries).await?;
-    let mut hosts = r.responses.clone();
-    hosts.sort();
-    hosts.dedup();
-    if hosts.len() < spread {
-        fail!(
-            "{tries} requests to Service {service:?} ({ip}:{port}) reached {hosts:?}, expected at least {spread} different Pods (errors {:?})",
-            r.errors
-        );
+    // kube-proxy programs a new Service or endpoint set shortly after it appears (upstream
+    // batches syncs by minSyncPeriod), so, like upstream's e2e reachability checks, retry
+    // the batch until the expectation deadline; traffic cannot be watched.
+    let deadline = tokio::time::Instant::now() + world.timings.expect;
+    loop {
+        let r = dial(world, &client, &ip, port, tries).await?;
+        let mut hosts = r.responses.clone();
+        hosts.sort();
+        hosts.dedup();
+        if hosts.len() >= spread {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            fail!(
+                "{tries} requests to Service {service:?} ({ip}:{port}) reached {hosts:?}, expected at least {spread} different Pods (errors {:?})",
+                r.errors
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
-    Ok(())
 }
 
 #[then(expr = "the Pod {string} reaches itself on its own IP at port {int}")]

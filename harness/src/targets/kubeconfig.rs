@@ -89,6 +89,9 @@ impl KubeconfigConfig {
 pub struct KubeconfigTarget {
     config: KubeconfigConfig,
     client: kube::Client,
+    /// Why the nodes cannot share a network namespace between a Pod's containers, when
+    /// they say so (refkube's process runtime reports `process://`).
+    no_shared_netns: Option<String>,
 }
 
 impl KubeconfigTarget {
@@ -108,7 +111,12 @@ impl KubeconfigTarget {
             .map_err(|e| TargetError::Kubeconfig(e.to_string()))?;
         let client =
             kube::Client::try_from(cfg).map_err(|e| TargetError::Kubeconfig(e.to_string()))?;
-        Ok(Self { config, client })
+        let no_shared_netns = process_runtime_nodes(&client).await;
+        Ok(Self {
+            config,
+            client,
+            no_shared_netns,
+        })
     }
 
     fn missing_hooks(&self, hooks: &[&str]) -> Option<String> {
@@ -126,6 +134,23 @@ impl KubeconfigTarget {
     }
 }
 
+/// Nodes whose container runtime is refkube's `process` runtime run a Pod's containers
+/// as processes that cannot share a network namespace; a cluster whose nodes all say so
+/// lacks that capability. Best effort: if nodes cannot be listed, nothing is assumed.
+async fn process_runtime_nodes(client: &kube::Client) -> Option<String> {
+    let nodes: kube::Api<k8s_openapi::api::core::v1::Node> = kube::Api::all(client.clone());
+    let list = nodes.list(&Default::default()).await.ok()?;
+    let runtimes: Vec<String> = list
+        .items
+        .iter()
+        .filter_map(|n| n.status.as_ref()?.node_info.as_ref())
+        .map(|i| i.container_runtime_version.clone())
+        .collect();
+    (!runtimes.is_empty() && runtimes.iter().all(|r| r.starts_with("process://"))).then(|| {
+        "the cluster's nodes run refkube's process runtime, which cannot share a network namespace between a pod's containers".to_string()
+    })
+}
+
 #[async_trait]
 impl Target for KubeconfigTarget {
     fn name(&self) -> &str {
@@ -139,8 +164,8 @@ impl Target for KubeconfigTarget {
             | Capability::Controllers
             | Capability::Nodes
             | Capability::Proxy
-            | Capability::SharedNetns
             | Capability::Slow => None,
+            Capability::SharedNetns => self.no_shared_netns.clone(),
             Capability::Disruptive if !self.config.allow_disruptive => Some(
                 "disruptive scenarios change cluster-wide state; pass --allow-disruptive".into(),
             ),

@@ -361,7 +361,8 @@ mod tests {
 
     #[test]
     fn missing_components_are_skipped_with_a_reason_naming_them() {
-        let t = EmbeddedTarget::new(EmbeddedConfig::default());
+        let t =
+            EmbeddedTarget::new(EmbeddedConfig::default().components(Components::apiserver_only()));
         assert_eq!(
             t.lacks(Capability::Scheduler).as_deref(),
             Some("the embedded cluster does not run a scheduler yet")
@@ -386,11 +387,26 @@ mod tests {
         let components = Components {
             scheduler: true,
             nodes: 2,
-            ..Components::default()
+            ..Components::apiserver_only()
         };
         let t = EmbeddedTarget::new(EmbeddedConfig::default().components(components));
         assert!(t.lacks(Capability::Scheduler).is_none());
         assert!(t.lacks(Capability::Nodes).is_none());
         assert!(t.lacks(Capability::Controllers).is_some());
+    }
+
+    #[test]
+    fn by_default_the_whole_reference_runs() {
+        let t = EmbeddedTarget::new(EmbeddedConfig::default());
+        for cap in [
+            Capability::Scheduler,
+            Capability::Controllers,
+            Capability::Nodes,
+            Capability::Proxy,
+            Capability::StopComponent,
+            Capability::LoseNode,
+        ] {
+            assert!(t.lacks(cap).is_none(), "{cap:?}: {:?}", t.lacks(cap));
+        }
     }
 }
