@@ -9,7 +9,7 @@ use std::sync::Arc;
 use kubeproof::report::Status;
 use kubeproof::targets::Target;
 use kubeproof::targets::containers::{ContainersTarget, NOT_AVAILABLE};
-use kubeproof::targets::embedded::{EmbeddedConfig, EmbeddedTarget};
+use kubeproof::targets::embedded::{Components, EmbeddedConfig, EmbeddedTarget};
 use kubeproof::targets::faulty::FaultyTarget;
 use kubeproof::{RunConfig, Timings};
 
@@ -61,7 +61,10 @@ async fn the_same_scenario_passes_on_the_unbroken_reference() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn scenarios_needing_a_missing_component_are_skipped_with_the_reason() {
-    let embedded = Arc::new(EmbeddedTarget::new(EmbeddedConfig::default()));
+    // An API server alone: the Deployment chain needs controllers, a scheduler, nodes.
+    let embedded = Arc::new(EmbeddedTarget::new(
+        EmbeddedConfig::default().components(Components::apiserver_only()),
+    ));
     let results = kubeproof::run(config("^Deployment → ReplicaSet → Pod"), embedded)
         .await
         .expect("the run itself works");
