@@ -45,3 +45,29 @@ Feature: One scheduler and one controller manager are active; a standby takes ov
               image: registry.k8s.io/pause:3.10
       """
     Then eventually there are 2 Pods labelled "app=after"
+
+  @needs-controllers @needs-nodes
+  Scenario: Nothing is created twice while the controller manager's leadership moves
+    When I create:
+      """
+      apiVersion: apps/v1
+      kind: ReplicaSet
+      metadata: {name: steady}
+      spec:
+        replicas: 3
+        selector:
+          matchLabels: {app: steady}
+        template:
+          metadata:
+            labels: {app: steady}
+          spec:
+            containers:
+            - name: app
+              image: registry.k8s.io/pause:3.10
+      """
+    Then eventually 3 Pods labelled "app=steady" are Running
+    When I stop the current holder of the Lease "kube-controller-manager" in "kube-system"
+    And I scale the ReplicaSet "steady" to 5 replicas
+    Then eventually another instance holds the Lease "kube-controller-manager" in "kube-system"
+    And eventually 5 Pods labelled "app=steady" are Running
+    And the Pods labelled "app=steady" never numbered more than 5

@@ -129,3 +129,41 @@ async fn availability_bound(world: &mut KubeWorld, deployment: String, min: i64)
     }
     Ok(())
 }
+
+/// Replays the observed Pods with `key=value`: after every observed change, how many
+/// existed (created and not yet gone; a terminating Pod still counts, as it still runs).
+fn pod_counts(world: &KubeWorld, selector: &str) -> Vec<usize> {
+    let (key, value) = selector.split_once('=').unwrap_or((selector, ""));
+    let mut live = std::collections::BTreeSet::new();
+    let mut counts = Vec::new();
+    for o in world.log.causal().into_iter().filter(|o| o.kind == "Pod") {
+        let label = o
+            .object
+            .pointer(&format!("/metadata/labels/{}", key.replace('/', "~1")))
+            .and_then(|v| v.as_str());
+        if label != Some(value) {
+            continue;
+        }
+        if o.event == "DELETED" {
+            live.remove(&o.name);
+        } else {
+            live.insert(o.name.clone());
+        }
+        counts.push(live.len());
+    }
+    counts
+}
+
+#[then(expr = "the Pods labelled {string} never numbered more than {int}")]
+async fn pod_count_bound(world: &mut KubeWorld, selector: String, max: usize) -> Outcome {
+    let counts = pod_counts(world, &selector);
+    if counts.is_empty() {
+        fail!("no Pod labelled {selector:?} was observed");
+    }
+    if let Some(n) = counts.iter().find(|n| **n > max) {
+        fail!(
+            "{n} Pods labelled {selector:?} existed at once (max {max}); counts over time: {counts:?}"
+        );
+    }
+    Ok(())
+}
