@@ -17,6 +17,7 @@ pub mod chains;
 pub mod common;
 pub mod controllers;
 pub mod ha;
+pub mod iptables;
 pub mod kubelet;
 pub mod networking;
 pub mod nodes;

@@ -150,7 +150,10 @@ impl Target for EmbeddedTarget {
             Capability::StopComponent | Capability::LoseNode if !c.faults => {
                 Some("faults are switched off for this embedded target".into())
             }
-            Capability::PartitionComponent | Capability::ProxyModes => {
+            Capability::ProxyModes => Some(
+                "the embedded cluster's kube-proxies stay in userspace mode: iptables mode would rewrite this machine's own netfilter tables (networking/iptables-rules.feature checks iptables mode's rules instead)".into(),
+            ),
+            Capability::PartitionComponent => {
                 Some("the embedded target cannot inject this fault yet".into())
             }
             Capability::StopApiServerReplica | Capability::StopStoreMember => {
