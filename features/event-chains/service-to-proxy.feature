@@ -58,6 +58,7 @@ Feature: A Service sets off Endpoints and proxy rules
       | kind      | name | milestone     |
       | Service   | web  | created       |
       | Endpoints | web  | has-endpoints |
+    And the event chain of "Service, Endpoints" matches the snapshot "service-chain"
     And 20 requests from the Pod "client" to the Service "web" on port 80 reach at least 2 different Pods
 
   Scenario: Scaling down removes the Pod from the Endpoints and from the rotation
