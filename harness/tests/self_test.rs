@@ -225,3 +225,39 @@ async fn a_reference_whose_scheduler_ignores_pods_fails_the_scheduling_scenario_
     );
     assert!(message.contains("--- recent events in kp-"), "{message}");
 }
+
+/// A deliberately broken reference: its scheduler has the TaintToleration plugin
+/// switched off, so it ignores taints. The taint scenario must fail and say what
+/// happened to the Pod that should have waited.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scheduler_that_ignores_taints_fails_the_taint_scenario_readably() {
+    use kubeproof::targets::embedded::Components;
+    let broken = refkube::ClusterConfig::default()
+        .pace(refkube::components::Pace::Fast)
+        .customize(|c| {
+            if let Some(s) = c.scheduler.as_mut() {
+                s.disabled_plugins.push("TaintToleration".into());
+            }
+        });
+    let components: Components = "scheduler".parse().expect("a valid component list");
+    let target = Arc::new(EmbeddedTarget::new(
+        EmbeddedConfig::default()
+            .components(components)
+            .cluster(broken),
+    ));
+    let mut timings = Timings::fast();
+    timings.expect = std::time::Duration::from_secs(2);
+    let results = kubeproof::run(config("The only node is tainted").timings(timings), target)
+        .await
+        .expect("the run itself works");
+    assert_eq!(results.counts(), (0, 1, 0), "{results:#?}");
+    let message = results.scenarios[0].message.as_deref().unwrap_or_default();
+    assert!(
+        message.contains(r#"Pod "intolerant""#),
+        "the failure names the Pod: {message}"
+    );
+    assert!(
+        message.contains("nodeName: tainted"),
+        "the Pod as observed shows where the broken scheduler put it: {message}"
+    );
+}

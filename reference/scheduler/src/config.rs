@@ -29,6 +29,9 @@ pub enum ConfigError {
     /// The scheduler needs a name.
     #[error("schedulerName must not be empty")]
     EmptyName,
+    /// A disabled plugin is not one of the default plugins.
+    #[error("cannot disable plugin {0:?}: not a default plugin (known: {1})")]
+    UnknownPlugin(String, String),
 }
 
 /// How the scheduler runs.
@@ -44,6 +47,9 @@ pub struct SchedulerConfig {
     pub percentage_of_nodes_to_score: Option<u32>,
     /// Seed for tie-breaking; None seeds from the OS. Tests set it for determinism.
     pub rng_seed: Option<u64>,
+    /// Default plugins switched off, by name (upstream's profile
+    /// `plugins.multiPoint.disabled`), e.g. `TaintToleration`.
+    pub disabled_plugins: Vec<String>,
     /// How long to wait for the secondary caches (PVCs, services, controllers) before
     /// scheduling anyway; nodes and pods are always waited for.
     pub secondary_cache_sync_timeout: Duration,
@@ -57,6 +63,7 @@ impl Default for SchedulerConfig {
             queue: QueueConfig::default(),
             percentage_of_nodes_to_score: None,
             rng_seed: None,
+            disabled_plugins: Vec::new(),
             secondary_cache_sync_timeout: Duration::from_secs(10),
         }
     }
@@ -113,9 +120,26 @@ impl SchedulerConfig {
     }
 
     /// Checks the values (leader election is validated by its elector).
+    /// Switches a default plugin off (upstream: a profile's `multiPoint.disabled`).
+    pub fn disable_plugin(mut self, name: impl Into<String>) -> Self {
+        self.disabled_plugins.push(name.into());
+        self
+    }
+
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.scheduler_name.is_empty() {
             return Err(ConfigError::EmptyName);
+        }
+        let known: Vec<&str> = crate::registry::default_plugins()
+            .iter()
+            .map(|(p, _)| p.name())
+            .collect();
+        if let Some(bad) = self
+            .disabled_plugins
+            .iter()
+            .find(|d| !known.contains(&d.as_str()))
+        {
+            return Err(ConfigError::UnknownPlugin(bad.clone(), known.join(", ")));
         }
         if let Some(p) = self.percentage_of_nodes_to_score
             && p > 100

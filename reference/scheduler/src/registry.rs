@@ -38,9 +38,15 @@ pub fn default_plugins() -> Vec<(Arc<dyn Plugin>, i64)> {
 
 /// The default profile as a runnable framework.
 pub fn default_framework() -> Framework {
+    framework_without(&[])
+}
+
+/// The default framework less the plugins named in `disabled`.
+pub fn framework_without(disabled: &[String]) -> Framework {
     Framework::new(
         default_plugins()
             .into_iter()
+            .filter(|(plugin, _)| !disabled.iter().any(|d| d == plugin.name()))
             .map(|(plugin, weight)| WeightedPlugin { plugin, weight })
             .collect(),
     )
@@ -49,6 +55,17 @@ pub fn default_framework() -> Framework {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_disabled_plugin_is_left_out_of_the_framework() {
+        let fw = framework_without(&["TaintToleration".to_string()]);
+        assert!(
+            fw.plugins()
+                .iter()
+                .all(|p| p.plugin.name() != "TaintToleration")
+        );
+        assert_eq!(fw.plugins().len() + 1, default_framework().plugins().len());
+    }
 
     #[test]
     fn the_default_weights_are_upstreams() {

@@ -27,7 +27,7 @@ use crate::cache::{Cache, is_terminal, pod_key};
 use crate::config::{ConfigError, SchedulerConfig};
 use crate::informers::{Stores, spawn_informers};
 use crate::queue::{QueuedPod, SharedQueue};
-use crate::registry::default_framework;
+use crate::registry::framework_without;
 use crate::schedule_one::{Algorithm, ScheduleError};
 
 /// Errors that stop the scheduler.
@@ -181,7 +181,7 @@ async fn scheduling_loop(shared: Arc<Shared>, stores: Stores, token: Cancellatio
     }
     tracing::info!(scheduler = %shared.config.scheduler_name, "caches synced; scheduling");
     let mut algorithm = Algorithm::new(
-        default_framework(),
+        framework_without(&shared.config.disabled_plugins),
         shared.config.percentage_of_nodes_to_score,
     );
     let mut rng = match shared.config.rng_seed {
