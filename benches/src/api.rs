@@ -10,8 +10,8 @@ use kube::api::PostParams;
 use refkube_apiserver::{ApiServer, ApiServerConfig};
 use refkube_store::MemoryStore;
 
-use crate::counting_store::CountingStore;
 use crate::objects;
+use refkube_store::CountingStore;
 
 /// Why the bench server could not be started or filled.
 #[derive(Debug, thiserror::Error)]

@@ -4,7 +4,6 @@
 //! bytes-retained criterion measurement ([`retained`]).
 
 pub mod api;
-pub mod counting_store;
 pub mod objects;
 pub mod proxying;
 pub mod retained;

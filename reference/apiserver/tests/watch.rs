@@ -223,9 +223,11 @@ async fn table_watches_carry_one_row_per_event() {
 
 #[tokio::test]
 async fn a_thousand_watchers_share_one_store_watch_per_resource() {
-    let store = common::CountingStore::new();
+    let store = std::sync::Arc::new(refkube_store::CountingStore::new(std::sync::Arc::new(
+        refkube_store::MemoryStore::new(),
+    )));
     let s = common::start_with(common::config(), store.clone()).await;
-    let base = store.watch_count();
+    let base = store.watches();
     assert!(base > 0, "the watch cache watches the store at start");
     let mut watches = Vec::new();
     for _ in 0..1000 {
@@ -255,7 +257,7 @@ async fn a_thousand_watchers_share_one_store_watch_per_resource() {
             .all(|e| e.len() == 1 && e[0]["object"]["metadata"]["name"] == "shared")
     );
     assert_eq!(
-        store.watch_count(),
+        store.watches(),
         base,
         "no watcher opened its own store watch"
     );

@@ -20,6 +20,7 @@ use futures::Stream;
 
 mod compactor;
 pub mod conformance;
+mod counting;
 mod embedded;
 mod engine;
 mod error;
@@ -31,6 +32,7 @@ mod wal;
 mod walfile;
 
 pub use compactor::{CompactorConfig, compaction_target, spawn_compactor};
+pub use counting::CountingStore;
 pub use error::StoreError;
 pub use etcd::{EtcdConfig, EtcdStore};
 pub use file::{FileConfig, FileStore};

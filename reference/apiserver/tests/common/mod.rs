@@ -1,18 +1,13 @@
 //! Shared helpers for the API server's integration tests: a server on 127.0.0.1:0 over
-//! a memory store, kube and raw HTTP clients, and a store decorator counting watches.
+//! a memory store, kube and raw HTTP clients, and reading watch streams.
 
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use async_trait::async_trait;
-use bytes::Bytes;
 use refkube_apiserver::{ApiServer, ApiServerConfig};
-use refkube_store::{
-    KeyValue, ListOptions, ListResult, MemberHealth, Revision, Store, StoreError, WatchStream,
-};
+use refkube_store::Store;
 
 pub struct TestServer {
     pub server: ApiServer,
@@ -69,71 +64,6 @@ impl TestServer {
 
     pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
         self.send(self.http.get(self.at(path))).await
-    }
-}
-
-/// A store decorator counting `watch` calls (to prove watchers share one store watch).
-pub struct CountingStore {
-    pub inner: Arc<dyn Store>,
-    pub watches: AtomicUsize,
-}
-
-impl CountingStore {
-    pub fn new() -> Arc<Self> {
-        Arc::new(Self {
-            inner: Arc::new(refkube_store::MemoryStore::new()),
-            watches: AtomicUsize::new(0),
-        })
-    }
-    pub fn watch_count(&self) -> usize {
-        self.watches.load(Ordering::SeqCst)
-    }
-}
-
-#[async_trait]
-impl Store for CountingStore {
-    fn backend(&self) -> &'static str {
-        self.inner.backend()
-    }
-    async fn get(&self, key: &str) -> Result<Option<KeyValue>, StoreError> {
-        self.inner.get(key).await
-    }
-    async fn list(&self, prefix: &str, opts: ListOptions) -> Result<ListResult, StoreError> {
-        self.inner.list(prefix, opts).await
-    }
-    async fn create(&self, key: &str, value: Bytes) -> Result<Revision, StoreError> {
-        self.inner.create(key, value).await
-    }
-    async fn update(
-        &self,
-        key: &str,
-        expected: Revision,
-        value: Bytes,
-    ) -> Result<Revision, StoreError> {
-        self.inner.update(key, expected, value).await
-    }
-    async fn delete(
-        &self,
-        key: &str,
-        expected: Option<Revision>,
-    ) -> Result<(Revision, KeyValue), StoreError> {
-        self.inner.delete(key, expected).await
-    }
-    async fn watch(&self, prefix: &str, after: Revision) -> Result<WatchStream, StoreError> {
-        self.watches.fetch_add(1, Ordering::SeqCst);
-        self.inner.watch(prefix, after).await
-    }
-    async fn compact(&self, revision: Revision) -> Result<(), StoreError> {
-        self.inner.compact(revision).await
-    }
-    async fn current_revision(&self) -> Result<Revision, StoreError> {
-        self.inner.current_revision().await
-    }
-    async fn compacted_revision(&self) -> Result<Revision, StoreError> {
-        self.inner.compacted_revision().await
-    }
-    async fn health(&self) -> Vec<MemberHealth> {
-        self.inner.health().await
     }
 }
 

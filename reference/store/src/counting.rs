@@ -1,15 +1,15 @@
 //! A [`Store`] decorator that counts the watches opened on it ([`CountingStore`]), so
-//! the API server bench can prove that its watch cache shares one store watch per
-//! resource however many clients watch.
+//! the API server's tests and benchmarks can prove its watch cache shares one store
+//! watch per resource however many clients watch.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use async_trait::async_trait;
-use bytes::Bytes;
-use refkube_store::{
+use crate::{
     KeyValue, ListOptions, ListResult, MemberHealth, Revision, Store, StoreError, WatchStream,
 };
+use async_trait::async_trait;
+use bytes::Bytes;
 
 /// Delegates every call to `inner`, counting `watch` calls.
 pub struct CountingStore {
@@ -90,7 +90,7 @@ impl Store for CountingStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use refkube_store::MemoryStore;
+    use crate::MemoryStore;
 
     #[tokio::test]
     async fn watches_are_counted_and_calls_reach_the_inner_store() {
