@@ -22,7 +22,7 @@ use crate::runtime::informers::{Change, Informer};
 use crate::runtime::podcontrol::PodControl;
 use crate::runtime::queue::WorkQueue;
 use crate::runtime::worker::{
-    Reconciler, SyncError, enqueue_all, key_of, spawn_resync, spawn_watch, split_key,
+    Reconciler, SyncError, enqueue_all, enqueue_owner, key_of, spawn_resync, spawn_watch, split_key,
 };
 use crate::util::json::semantically_equal;
 use crate::util::owner::{Owner, controller_key};
@@ -53,17 +53,9 @@ pub fn start(ctx: &Ctx, queue: Arc<WorkQueue>) -> Vec<JoinHandle<()>> {
         let (s, q) = (sets.clone(), queue.clone());
         move || enqueue_all(&s, &q)
     };
-    let (q, e) = (queue.clone(), expectations.clone());
     let mut tasks = vec![spawn_watch(
         &sets,
-        move |c: &Change<DaemonSet>| {
-            if let Some(ds) = c.latest() {
-                if c.is_delete() {
-                    e.delete(&key_of(ds.as_ref()));
-                }
-                q.add(key_of(ds.as_ref()));
-            }
-        },
+        enqueue_owner(queue.clone(), expectations.clone()),
         resync.clone(),
     )];
     let (q, e, s) = (queue.clone(), expectations.clone(), sets.clone());

@@ -19,7 +19,7 @@ use crate::runtime::informers::{Change, Informer};
 use crate::runtime::podcontrol::PodControl;
 use crate::runtime::queue::WorkQueue;
 use crate::runtime::worker::{
-    Reconciler, SyncError, enqueue_all, key_of, spawn_resync, spawn_watch, split_key,
+    Reconciler, SyncError, enqueue_all, enqueue_owner, spawn_resync, spawn_watch, split_key,
 };
 use crate::util::owner::{Owner, controller_key};
 use crate::util::pods;
@@ -47,17 +47,9 @@ pub fn start(ctx: &Ctx, queue: Arc<WorkQueue>) -> Vec<JoinHandle<()>> {
         let (j, q) = (jobs.clone(), queue.clone());
         move || enqueue_all(&j, &q)
     };
-    let (q, e) = (queue.clone(), expectations.clone());
     let mut tasks = vec![spawn_watch(
         &jobs,
-        move |c: &Change<Job>| {
-            if let Some(j) = c.latest() {
-                if c.is_delete() {
-                    e.delete(&key_of(j.as_ref()));
-                }
-                q.add(key_of(j.as_ref()));
-            }
-        },
+        enqueue_owner(queue.clone(), expectations.clone()),
         resync.clone(),
     )];
     let (q, e) = (queue.clone(), expectations.clone());

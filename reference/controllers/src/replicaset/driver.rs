@@ -19,7 +19,7 @@ use crate::runtime::informers::{Change, Informer};
 use crate::runtime::podcontrol::PodControl;
 use crate::runtime::queue::WorkQueue;
 use crate::runtime::worker::{
-    Reconciler, SyncError, enqueue_all, key_of, spawn_resync, spawn_watch, split_key,
+    Reconciler, SyncError, enqueue_all, enqueue_owner, key_of, spawn_resync, spawn_watch, split_key,
 };
 use crate::util::owner::{adopt_patch, controller_of, release_patch};
 use crate::util::pods::{self, is_active};
@@ -46,18 +46,10 @@ pub fn start<K: ReplicaKind>(ctx: &Ctx, queue: Arc<WorkQueue>) -> Vec<JoinHandle
     let expectations = Arc::new(Expectations::new(ctx.config.expectations_timeout));
     let mut tasks = Vec::new();
 
-    let (q, e) = (queue.clone(), expectations.clone());
     let (o, o2) = (owners.clone(), owners.clone());
     tasks.push(spawn_watch(
         &owners,
-        move |c: &Change<K>| {
-            if let Some(obj) = c.latest() {
-                if c.is_delete() {
-                    e.delete(&key_of(obj.as_ref()));
-                }
-                q.add(key_of(obj.as_ref()));
-            }
-        },
+        enqueue_owner(queue.clone(), expectations.clone()),
         {
             let q = queue.clone();
             move || enqueue_all(&o, &q)

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::broadcast;
 
+use super::expectations::Expectations;
 use super::informers::{Change, Informed, Informer};
 use super::queue::WorkQueue;
 
@@ -127,6 +128,22 @@ pub fn spawn_resync<K: Informed>(
 }
 
 /// Queues every object of `informer` now.
+/// The handler of a pod-owning controller's watch on its own objects: queue the key,
+/// and on delete forget the key's expectations so a recreated owner starts afresh.
+pub fn enqueue_owner<K: Informed>(
+    queue: Arc<WorkQueue>,
+    expectations: Arc<Expectations>,
+) -> impl Fn(&Change<K>) + Send + Sync + 'static {
+    move |c: &Change<K>| {
+        if let Some(obj) = c.latest() {
+            if c.is_delete() {
+                expectations.delete(&key_of(obj.as_ref()));
+            }
+            queue.add(key_of(obj.as_ref()));
+        }
+    }
+}
+
 pub fn enqueue_all<K: Informed>(informer: &Informer<K>, queue: &WorkQueue) {
     for obj in informer.list() {
         queue.add(key_of(obj.as_ref()));
