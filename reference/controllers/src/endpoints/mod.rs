@@ -5,10 +5,14 @@
 pub mod driver;
 pub mod plan;
 
-use k8s_openapi::api::core::v1::{Pod, Service};
+use std::sync::Arc;
 
-use crate::runtime::informers::Informer;
-use crate::runtime::worker::key_of;
+use k8s_openapi::api::core::v1::{Pod, Service};
+use tokio::task::JoinHandle;
+
+use crate::runtime::informers::{Change, Informer};
+use crate::runtime::queue::WorkQueue;
+use crate::runtime::worker::{key_of, spawn_watch};
 use crate::util::selector::matches;
 use crate::util::service::service_selector;
 
@@ -23,4 +27,36 @@ pub fn services_for_pod(services: &Informer<Service>, pod: &Pod) -> Vec<String> 
         })
         .map(|s| key_of(s.as_ref()))
         .collect()
+}
+
+/// The watches both endpoint controllers (Endpoints and EndpointSlice) start with: a
+/// Service queues itself, and a Pod (before and after a change) queues every Service
+/// that selects it. Both watches re-list with `resync`.
+pub fn watch_services_and_pods(
+    services: &Arc<Informer<Service>>,
+    pods: &Arc<Informer<Pod>>,
+    queue: &Arc<WorkQueue>,
+    resync: impl Fn() + Clone + Send + Sync + 'static,
+) -> Vec<JoinHandle<()>> {
+    let q = queue.clone();
+    let by_service = spawn_watch(
+        services,
+        move |c: &Change<Service>| {
+            c.latest()
+                .into_iter()
+                .for_each(|s| q.add(key_of(s.as_ref())))
+        },
+        resync.clone(),
+    );
+    let (q, s) = (queue.clone(), services.clone());
+    let by_pod = spawn_watch(
+        pods,
+        move |c: &Change<Pod>| {
+            for pod in c.old.iter().chain(c.new.iter()) {
+                services_for_pod(&s, pod).into_iter().for_each(|k| q.add(k));
+            }
+        },
+        resync,
+    );
+    vec![by_service, by_pod]
 }

@@ -12,12 +12,12 @@ use kube::api::{Api, DeleteParams, PostParams};
 use tokio::task::JoinHandle;
 
 use super::plan::{CONTROLLER_NAME, MANAGED_BY, SERVICE_NAME, ZONE_LABEL, plan};
-use crate::endpoints::services_for_pod;
+use crate::endpoints::watch_services_and_pods;
 use crate::runtime::context::Ctx;
 use crate::runtime::informers::{Change, Informer};
 use crate::runtime::queue::WorkQueue;
 use crate::runtime::worker::{
-    Reconciler, SyncError, enqueue_all, key_of, spawn_resync, spawn_watch, split_key,
+    Reconciler, SyncError, enqueue_all, spawn_resync, spawn_watch, split_key,
 };
 
 /// Upstream `--concurrent-service-endpoint-syncs` default.
@@ -51,24 +51,10 @@ pub fn start(ctx: &Ctx, queue: Arc<WorkQueue>) -> Vec<JoinHandle<()>> {
         let (s, q) = (services.clone(), queue.clone());
         move || enqueue_all(&s, &q)
     };
-    let q = queue.clone();
-    tasks.push(spawn_watch(
+    tasks.extend(watch_services_and_pods(
         &services,
-        move |c: &Change<Service>| {
-            c.latest()
-                .into_iter()
-                .for_each(|s| q.add(key_of(s.as_ref())))
-        },
-        resync.clone(),
-    ));
-    let (q, s) = (queue.clone(), services.clone());
-    tasks.push(spawn_watch(
         &pods,
-        move |c: &Change<Pod>| {
-            for pod in c.old.iter().chain(c.new.iter()) {
-                services_for_pod(&s, pod).into_iter().for_each(|k| q.add(k));
-            }
-        },
+        &queue,
         resync.clone(),
     ));
     let q = queue.clone();
