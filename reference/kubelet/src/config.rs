@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Taint;
 
+use crate::network::PodNetwork;
+
 /// Which container runtime backs the kubelet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum RuntimeKind {
@@ -149,6 +151,9 @@ pub struct KubeletConfig {
     pub port: u16,
     /// Which runtime runs containers.
     pub runtime: RuntimeKind,
+    /// How the process runtime networks pods: loopback addresses on the machine's own
+    /// stack, or a network namespace per pod (root only).
+    pub pod_network: PodNetwork,
     /// The command that runs agnhost, e.g. `["/usr/bin/refkube", "agnhost"]` or
     /// `["/path/to/agnhost"]`. Empty: `<this executable> agnhost`.
     pub agnhost_command: Vec<PathBuf>,
@@ -189,6 +194,7 @@ impl KubeletConfig {
             node_ip: IpAddr::V4(node_ip),
             port: 0,
             runtime: RuntimeKind::Process,
+            pod_network: PodNetwork::Loopback,
             agnhost_command: Vec::new(),
             image_policy: ImagePolicy::Strict,
             static_pod_dir: None,
@@ -236,6 +242,11 @@ impl KubeletConfig {
     /// Chooses the runtime.
     pub fn runtime(mut self, runtime: RuntimeKind) -> Self {
         self.runtime = runtime;
+        self
+    }
+    /// Chooses the pod network.
+    pub fn pod_network(mut self, network: PodNetwork) -> Self {
+        self.pod_network = network;
         self
     }
     /// Sets the agnhost command prefix.

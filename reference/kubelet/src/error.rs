@@ -17,6 +17,9 @@ pub enum KubeletError {
     /// The static pod directory is unusable.
     #[error("static pod directory {0}: not a directory")]
     StaticPodDir(PathBuf),
+    /// The pod network cannot be set up here.
+    #[error("pod network: {0}")]
+    Network(#[from] crate::network::NetworkError),
     /// The configuration is inconsistent.
     #[error("invalid kubelet configuration: {0}")]
     Config(String),

@@ -39,6 +39,13 @@ impl IpAllocator {
         self.cidr
     }
 
+    /// The gateway address of the range (its first address), which pods route through
+    /// and which is never handed out.
+    pub fn gateway(&self) -> Option<IpAddr> {
+        let first = to_u128(self.cidr.network()) + 1;
+        (first < to_u128(self.cidr.broadcast())).then(|| from_u128(first, &self.cidr))
+    }
+
     /// The usable range as numbers: network+2 (network and gateway skipped) to the
     /// address before broadcast.
     fn bounds(&self) -> Option<(u128, u128)> {
@@ -118,6 +125,15 @@ mod tests {
             a.allocate(),
             Err(IpamError::Exhausted("127.100.1.0/24".parse().unwrap()))
         );
+    }
+
+    #[test]
+    fn the_gateway_is_the_first_address_and_tiny_ranges_have_none() {
+        assert_eq!(
+            alloc("10.244.3.0/24").gateway().map(|g| g.to_string()),
+            Some("10.244.3.1".to_string())
+        );
+        assert_eq!(alloc("10.0.0.1/32").gateway(), None);
     }
 
     #[test]

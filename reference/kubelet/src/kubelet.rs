@@ -22,6 +22,7 @@ use crate::events::{COMPONENT, EventSink};
 use crate::ipam::IpAllocator;
 use crate::logs::LogStore;
 use crate::mirror::{self, PodKey};
+use crate::network::PodNetwork;
 use crate::podapi::{KubePodApi, PodApi};
 use crate::runtime::Runtime;
 use crate::runtime::process::ProcessRuntime;
@@ -49,6 +50,10 @@ impl Kubelet {
             && !dir.is_dir()
         {
             return Err(KubeletError::StaticPodDir(dir.clone()));
+        }
+        if config.runtime == RuntimeKind::Process && config.pod_network == PodNetwork::Netns {
+            crate::network::preflight()?;
+            crate::network::enable_forwarding()?;
         }
         let bind = SocketAddr::new(config.node_ip, config.port);
         let listener = tokio::net::TcpListener::bind(bind)
@@ -140,10 +145,10 @@ struct Driver {
 impl Driver {
     fn new(config: KubeletConfig, client: kube::Client, port: u16, logs: Arc<LogStore>) -> Self {
         let runtime: Arc<dyn Runtime> = match config.runtime {
-            RuntimeKind::Process => Arc::new(ProcessRuntime::with_policy(
-                config.resolved_agnhost_command(),
-                config.image_policy,
-            )),
+            RuntimeKind::Process => Arc::new(
+                ProcessRuntime::with_policy(config.resolved_agnhost_command(), config.image_policy)
+                    .with_network(config.pod_network),
+            ),
             RuntimeKind::Sim => Arc::new(SimRuntime::new()),
         };
         let events: Arc<dyn EventSink> = Arc::new(EventRecorder::new(

@@ -17,29 +17,35 @@
 //! [`mirror`], [`logs`] / [`server`], [`ipam`], [`events`] / [`podapi`] (the two narrow
 //! traits through which workers write to the API), [`agnhost`].
 //!
-//! ## Pod networking on loopback, and what "localhost" means here
+//! ## Pod networking, and what "localhost" means here
 //!
-//! Each node has a pod CIDR inside 127.0.0.0/8 (default `127.100.<n>.0/24`) and each pod
-//! sandbox gets a unique address from it ([`ipam`]); Linux routes all of 127/8 locally,
-//! so any process can bind such an address without privileges, and every pod reaches
-//! every other pod by its IP without NAT, as the chapter's network model asks. The node's
-//! InternalIP is `127.0.1.<n>`.
+//! The process runtime networks pods in one of two ways ([`network::PodNetwork`]):
 //!
-//! A real pod's containers share one network namespace, so `localhost` reaches a sibling
-//! container. Processes cannot share a network namespace without privileges, so the
-//! process runtime models it this way: every container of a pod gets `POD_IP` in its
-//! environment (and `HOSTNAME` = pod name, as the UTS namespace would give), agnhost's
-//! servers bind `$POD_IP`, and containers of one pod reach each other on `$POD_IP:<port>`
-//! — the pod IP plays the role of the shared `localhost`. The differences, honestly:
-//! a program that binds or dials the literal `127.0.0.1`/`localhost` uses the machine's
-//! loopback, shared by all pods (two pods binding `0.0.0.0:8080` would collide); ports
-//! are not isolated per pod; and the filesystem, PIDs and users are the machine's. A
-//! restarted container is a new process in the same sandbox, so it keeps the pod IP, as
-//! a restarted container keeps the pause container's network namespace.
+//! - **`netns`** (root only; what the conformance suite uses when it runs as root): as
+//!   upstream. The sandbox's pause process holds the pod's network, UTS and IPC
+//!   namespaces and every container joins them, so the containers of a pod reach each
+//!   other on `localhost`, see the pod's hostname, and bind `0.0.0.0` without meeting
+//!   other pods. A veth pair ([`network::ptp`]) gives the pod its IP from the node's pod
+//!   CIDR (default `10.244.<n>.0/24`) with a route through the node's gateway, so every
+//!   pod reaches every other pod by IP, across nodes, without NAT. A restarted container
+//!   joins the same namespaces, so it keeps the pod's IP. The namespaces live exactly as
+//!   long as the pause process.
+//! - **`loopback`** (the default; no privileges): each node's pod CIDR lies inside
+//!   127.0.0.0/8 (default `127.100.<n>.0/24`) and each sandbox gets a unique address from
+//!   it ([`ipam`]); Linux routes all of 127/8 locally, so any process can bind such an
+//!   address and every pod reaches every other pod by its IP. Processes cannot share a
+//!   network namespace without privileges, so here the pod IP plays the role of the
+//!   shared `localhost`: the runtime tells agnhost's servers to bind the pod IP
+//!   (`REFKUBE_BIND_IP`) and containers of one pod reach each other on
+//!   `$POD_IP:<port>`. The differences, honestly: a program that binds or dials the
+//!   literal `127.0.0.1`/`localhost` uses the machine's loopback, shared by all pods;
+//!   ports are not isolated per pod; and the hostname is the machine's (`HOSTNAME` is
+//!   set to the pod's).
 //!
-//! The sandbox itself is a real `agnhost pause` process (the chapter's infrastructure
-//! container) with the pod's `POD_IP`; removing the sandbox kills every process group
-//! of the pod.
+//! In both modes the node's InternalIP is `127.0.1.<n>`, every container gets `POD_IP`
+//! and `HOSTNAME` in its environment, and the filesystem, PIDs and users are the
+//! machine's. The sandbox itself is a real `agnhost pause` process (the chapter's
+//! infrastructure container); removing the sandbox kills every process group of the pod.
 //!
 //! ## Runtimes
 //!
@@ -61,7 +67,8 @@
 //! - gRPC probes fail with a message saying they are unsupported.
 //! - The `BackOff` event is posted once per back-off period rather than on every sync.
 //! - Static pods come from files only (no HTTP source).
-//! - `hostNetwork: true` pods get the node IP; host ports are not reserved.
+//! - `hostNetwork: true` pods get the node IP and share the machine's network stack;
+//!   host ports are not reserved.
 //! - Node status is posted every `nodeStatusUpdateFrequency` (not only on change).
 //! - Admission does not evaluate required node affinity terms (the scheduler does).
 //! - A restarted kubelet starts the pods bound to it again (restart counts start over),
@@ -76,6 +83,7 @@ pub mod ipam;
 pub mod kubelet;
 pub mod logs;
 pub mod mirror;
+pub mod network;
 pub mod node;
 pub mod podapi;
 pub mod probe;
@@ -89,4 +97,5 @@ pub mod worker;
 pub use config::{Capacity, ImagePolicy, KubeletConfig, RuntimeKind, Timings};
 pub use error::KubeletError;
 pub use kubelet::{Kubelet, run};
+pub use network::PodNetwork;
 pub mod admission;

@@ -4,8 +4,9 @@
 //!
 //! Subcommands: `pause`, `netexec`, `serve-hostname`, `liveness`, `logs-generator`,
 //! `connect`.
-//! Servers bind `$POD_IP` (the pod's loopback address, see the crate docs) or `0.0.0.0`
-//! when it is unset; the hostname they report is `$HOSTNAME` (the kubelet sets it to the
+//! Servers bind all interfaces, as upstream's do, unless the process runtime passes
+//! `$REFKUBE_BIND_IP` for a pod that shares the machine's network stack (the `loopback`
+//! pod network, or `hostNetwork`); the hostname they report is `$HOSTNAME` (the kubelet sets it to the
 //! pod name, as a container's UTS namespace would) or the machine's.
 
 pub mod dial;
@@ -162,9 +163,13 @@ pub fn parse_go_duration(text: &str) -> Result<Duration, AgnhostError> {
     Duration::try_from_secs_f64(total).map_err(|_| bad())
 }
 
-/// The address servers bind: `$POD_IP`, else all interfaces.
+/// The environment variable through which the process runtime tells a container that
+/// shares the machine's network stack which address is its pod's.
+pub const BIND_IP_ENV: &str = "REFKUBE_BIND_IP";
+
+/// The address servers bind: `$REFKUBE_BIND_IP`, else all interfaces.
 pub fn bind_ip() -> IpAddr {
-    std::env::var("POD_IP")
+    std::env::var(BIND_IP_ENV)
         .ok()
         .and_then(|ip| ip.parse().ok())
         .unwrap_or(IpAddr::from([0, 0, 0, 0]))

@@ -5,6 +5,7 @@
 //! processes, for thousands of pods). Entry point: the [`Runtime`] trait.
 
 pub mod images;
+pub mod namespaces;
 pub mod process;
 pub mod sim;
 
@@ -54,8 +55,15 @@ pub struct SandboxConfig {
     pub name: String,
     /// Pod namespace.
     pub namespace: String,
-    /// The pod IP (allocated by the kubelet's network plugin, [`crate::ipam`]).
+    /// The pod's hostname (`spec.hostname`, else its name).
+    pub hostname: String,
+    /// The pod IP (allocated by the kubelet's network plugin, [`crate::ipam`]); the
+    /// node's IP for a `hostNetwork` pod.
     pub ip: IpAddr,
+    /// The node's gateway address for pods (the first address of its pod CIDR).
+    pub gateway: Option<IpAddr>,
+    /// `spec.hostNetwork`: the pod shares the machine's network stack.
+    pub host_network: bool,
     /// Pod annotations (the sim runtime reads its knobs here).
     pub annotations: BTreeMap<String, String>,
 }

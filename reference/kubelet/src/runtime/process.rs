@@ -1,10 +1,15 @@
 //! The process runtime: every container is a real child process in its own process
 //! group, killed (the whole group) when the runtime drops it. The sandbox is a real
-//! `agnhost pause` process holding the pod's identity; the pod IP reaches containers as
-//! `POD_IP` (see the crate docs for how "localhost" is modelled). Entry point:
+//! `agnhost pause` process holding the pod's identity. With the `loopback` pod network
+//! the containers share the machine's network stack and their servers bind the pod IP
+//! (see the crate docs); with `netns` the pause process holds the pod's network, UTS and
+//! IPC namespaces ([`super::namespaces`]), wired to the machine by a veth pair
+//! ([`crate::network::ptp`]), and every container joins them. Entry point:
 //! [`ProcessRuntime::new`].
 
 use std::collections::HashMap;
+use std::ffi::OsString;
+use std::net::IpAddr;
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -19,11 +24,17 @@ use tokio::process::Command;
 use tokio::sync::watch;
 
 use super::images::{self, Workload};
+use super::namespaces;
 use super::{
     ContainerConfig, ContainerState, ExecResult, Runtime, RuntimeError, SandboxConfig, new_id,
 };
+use crate::agnhost::BIND_IP_ENV;
 use crate::config::ImagePolicy;
 use crate::logs::ContainerLog;
+use crate::network::{PodNetwork, ptp};
+
+/// How long `unshare` may take to give the pause process its namespaces.
+const NAMESPACE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Kills a process group when dropped, so nothing outlives the runtime.
 #[derive(Debug)]
@@ -51,6 +62,20 @@ struct Container {
 
 struct Sandbox {
     pause: Option<GroupGuard>,
+    /// The pause process holding the pod's namespaces (`netns` pod network), which
+    /// containers join.
+    namespaces: Option<u32>,
+    /// The address servers bind when the pod shares the machine's network stack.
+    bind_ip: Option<IpAddr>,
+}
+
+impl Sandbox {
+    /// The argv prefix that puts a process into this sandbox's namespaces.
+    fn join_prefix(&self) -> Vec<OsString> {
+        self.namespaces
+            .map(namespaces::join_prefix)
+            .unwrap_or_default()
+    }
 }
 
 #[derive(Default)]
@@ -64,6 +89,7 @@ struct State {
 pub struct ProcessRuntime {
     agnhost: Vec<PathBuf>,
     policy: ImagePolicy,
+    network: PodNetwork,
     state: Arc<Mutex<State>>,
 }
 
@@ -71,6 +97,7 @@ impl std::fmt::Debug for ProcessRuntime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ProcessRuntime")
             .field("agnhost", &self.agnhost)
+            .field("network", &self.network)
             .finish()
     }
 }
@@ -110,45 +137,61 @@ impl ProcessRuntime {
         ProcessRuntime {
             agnhost,
             policy,
+            network: PodNetwork::Loopback,
             state: Arc::new(Mutex::new(State::default())),
         }
+    }
+
+    /// Uses the given pod network (the kubelet checks `netns` with
+    /// [`crate::network::preflight`] first).
+    pub fn with_network(mut self, network: PodNetwork) -> Self {
+        self.network = network;
+        self
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn command(&self, workload: &Workload) -> Result<Command, String> {
+    fn argv(&self, workload: &Workload) -> Result<Vec<OsString>, String> {
         match workload {
             Workload::Agnhost(args) => {
-                let (program, prefix) = self
-                    .agnhost
-                    .split_first()
-                    .ok_or_else(|| "no agnhost command configured".to_string())?;
-                let mut cmd = Command::new(program);
-                cmd.args(prefix).args(args);
-                Ok(cmd)
+                if self.agnhost.is_empty() {
+                    return Err("no agnhost command configured".to_string());
+                }
+                let mut argv: Vec<OsString> =
+                    self.agnhost.iter().map(|p| p.as_os_str().into()).collect();
+                argv.extend(args.iter().map(OsString::from));
+                Ok(argv)
             }
             // Through `agnhost exec`, which ties the program's life to this process
             // before becoming it (see agnhost::tie_to_parent).
             Workload::Host { program, args } => {
                 let mut argv = vec!["exec".to_string(), "--".to_string(), program.clone()];
                 argv.extend(args.iter().cloned());
-                self.command(&Workload::Agnhost(argv))
+                self.argv(&Workload::Agnhost(argv))
             }
         }
     }
 
-    /// Spawns `workload` in a new process group with `env`, logging to `log`.
+    /// Spawns `workload` behind `prefix` (a namespace tool, or nothing) in a new process
+    /// group with `env`, logging to `log`.
     fn spawn(
         &self,
+        prefix: Vec<OsString>,
         workload: &Workload,
         env: &[(String, String)],
         working_dir: Option<&str>,
         log: Arc<ContainerLog>,
     ) -> Result<(tokio::process::Child, GroupGuard), String> {
-        let mut cmd = self.command(workload)?;
-        cmd.env_clear()
+        let mut argv = prefix;
+        argv.extend(self.argv(workload)?);
+        let (program, args) = argv
+            .split_first()
+            .ok_or_else(|| "empty command".to_string())?;
+        let mut cmd = Command::new(program);
+        cmd.args(args)
+            .env_clear()
             .env(
                 "PATH",
                 "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -196,6 +239,35 @@ impl ProcessRuntime {
     }
 }
 
+/// Gives the pause process `pid` its pod network: waits for its namespaces, names the
+/// pod in its UTS namespace, and wires its network namespace to the machine.
+async fn wire(
+    sandbox_id: &str,
+    pid: u32,
+    config: &SandboxConfig,
+    log: &ContainerLog,
+) -> Result<(), String> {
+    namespaces::wait_created(pid, NAMESPACE_TIMEOUT)
+        .await
+        .map_err(|e| {
+            let said: Vec<String> = log.read_from(0).lines.into_iter().map(|l| l.text).collect();
+            if said.is_empty() {
+                e
+            } else {
+                format!("{e}: {}", said.join("; "))
+            }
+        })?;
+    namespaces::set_hostname(pid, &config.hostname)
+        .await
+        .map_err(|e| e.to_string())?;
+    let gateway = config
+        .gateway
+        .ok_or("the pod network has no gateway address for this pod")?;
+    ptp::attach(pid, &ptp::plan(sandbox_id, pid, config.ip, gateway))
+        .await
+        .map_err(|e| e.to_string())
+}
+
 fn not_found(kind: &'static str, id: &str) -> RuntimeError {
     RuntimeError::NotFound {
         kind,
@@ -223,25 +295,48 @@ impl Runtime for ProcessRuntime {
 
     async fn run_pod_sandbox(&self, config: &SandboxConfig) -> Result<String, RuntimeError> {
         let id = new_id();
+        let own_netns = self.network == PodNetwork::Netns && !config.host_network;
         let env = vec![
             ("POD_IP".to_string(), config.ip.to_string()),
-            ("HOSTNAME".to_string(), config.name.clone()),
+            ("HOSTNAME".to_string(), config.hostname.clone()),
         ];
+        let sandbox_err = |message: String| RuntimeError::Start {
+            name: "POD".into(),
+            message,
+        };
+        let prefix = if own_netns {
+            namespaces::create_prefix()
+        } else {
+            Vec::new()
+        };
         let log = Arc::new(ContainerLog::new(16));
+        let pause = Workload::Agnhost(vec!["pause".into()]);
         let (child, guard) = self
-            .spawn(&Workload::Agnhost(vec!["pause".into()]), &env, None, log)
-            .map_err(|message| RuntimeError::Start {
-                name: "POD".into(),
-                message,
-            })?;
+            .spawn(prefix, &pause, &env, None, log.clone())
+            .map_err(sandbox_err)?;
+        let pid = child.id();
         // The pause process is reaped by a task; the guard kills it on removal.
         tokio::spawn(async move {
             let mut child = child;
             let _ = child.wait().await;
         });
-        self.lock()
-            .sandboxes
-            .insert(id.clone(), Sandbox { pause: Some(guard) });
+        let namespaces = if own_netns {
+            let pid = pid.ok_or_else(|| sandbox_err("the pause process exited at once".into()))?;
+            // On failure the guard kills the pause process, and its namespaces and veth
+            // go with it.
+            wire(&id, pid, config, &log).await.map_err(sandbox_err)?;
+            Some(pid)
+        } else {
+            None
+        };
+        self.lock().sandboxes.insert(
+            id.clone(),
+            Sandbox {
+                pause: Some(guard),
+                namespaces,
+                bind_ip: (!own_netns).then_some(config.ip),
+            },
+        );
         Ok(id)
     }
 
@@ -278,13 +373,22 @@ impl Runtime for ProcessRuntime {
     }
 
     async fn start_container(&self, container_id: &str) -> Result<(), RuntimeError> {
-        let (config, state_tx) = {
+        let (config, state_tx, prefix, bind_ip) = {
             let state = self.lock();
             let c = state
                 .containers
                 .get(container_id)
                 .ok_or_else(|| not_found("container", container_id))?;
-            (c.config.clone(), c.state.clone())
+            let sandbox = state
+                .sandboxes
+                .get(&c.sandbox_id)
+                .ok_or_else(|| not_found("sandbox", &c.sandbox_id))?;
+            (
+                c.config.clone(),
+                c.state.clone(),
+                sandbox.join_prefix(),
+                sandbox.bind_ip,
+            )
         };
         let start_err = |message: String| RuntimeError::Start {
             name: config.name.clone(),
@@ -297,10 +401,15 @@ impl Runtime for ProcessRuntime {
             }
             Err(e) => return Err(start_err(e)),
         };
+        let mut env = config.env.clone();
+        if let Some(ip) = bind_ip {
+            env.push((BIND_IP_ENV.to_string(), ip.to_string()));
+        }
         let (mut child, guard) = self
             .spawn(
+                prefix,
                 &workload,
-                &config.env,
+                &env,
                 config.working_dir.as_deref(),
                 config.log.clone(),
             )
@@ -384,13 +493,24 @@ impl Runtime for ProcessRuntime {
         cmd: &[String],
         timeout: Duration,
     ) -> Result<ExecResult, RuntimeError> {
-        let config = self
-            .lock()
-            .containers
-            .get(container_id)
-            .map(|c| c.config.clone())
-            .ok_or_else(|| not_found("container", container_id))?;
-        let (program, args) = cmd
+        let (config, mut argv) = {
+            let state = self.lock();
+            let c = state
+                .containers
+                .get(container_id)
+                .ok_or_else(|| not_found("container", container_id))?;
+            let prefix = state
+                .sandboxes
+                .get(&c.sandbox_id)
+                .map(Sandbox::join_prefix)
+                .unwrap_or_default();
+            (c.config.clone(), prefix)
+        };
+        if cmd.is_empty() {
+            return Err(RuntimeError::Exec("empty command".into()));
+        }
+        argv.extend(cmd.iter().map(OsString::from));
+        let (program, args) = argv
             .split_first()
             .ok_or_else(|| RuntimeError::Exec("empty command".into()))?;
         let mut command = Command::new(program);

@@ -223,14 +223,18 @@ impl Worker {
     /// sandbox; false (with an event) on failure.
     pub(super) async fn ensure_sandbox(&mut self) -> bool {
         let host_network = self.pod.spec.as_ref().and_then(|s| s.host_network) == Some(true);
-        let allocated = if host_network {
-            Ok(self.deps.node_ip)
-        } else {
-            self.deps
+        let (allocated, gateway) = {
+            let mut ipam = self
+                .deps
                 .ipam
                 .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .allocate()
+                .unwrap_or_else(PoisonError::into_inner);
+            let ip = if host_network {
+                Ok(self.deps.node_ip)
+            } else {
+                ipam.allocate()
+            };
+            (ip, ipam.gateway())
         };
         let ip = match allocated {
             Ok(ip) => ip,
@@ -241,11 +245,20 @@ impl Worker {
                 return false;
             }
         };
+        let hostname = self
+            .pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.hostname.clone())
+            .unwrap_or_else(|| self.name().to_string());
         let config = SandboxConfig {
             uid: self.uid().to_string(),
             name: self.name().to_string(),
             namespace: self.namespace().to_string(),
+            hostname,
             ip,
+            gateway,
+            host_network,
             annotations: self.pod.metadata.annotations.clone().unwrap_or_default(),
         };
         match self.deps.runtime.run_pod_sandbox(&config).await {

@@ -1,0 +1,226 @@
+//! The `netns` pod network on real namespaces: the containers of a pod share one network
+//! and UTS namespace (localhost, hostname), pods on different nodes reach each other by
+//! IP through their veths, a container started again in the sandbox is in the same
+//! namespace, and removing the sandbox removes its veth.
+//!
+//! Needs root. Each test moves its own thread into a fresh network namespace first, so
+//! nothing it creates touches the machine's network. Without root: fails when `CI` is
+//! set, otherwise prints SKIPPED and passes.
+#![allow(clippy::unwrap_used)]
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use refkube_kubelet::logs::ContainerLog;
+use refkube_kubelet::network::{self, PodNetwork, ptp};
+use refkube_kubelet::runtime::process::ProcessRuntime;
+use refkube_kubelet::runtime::{ContainerConfig, Runtime, SandboxConfig};
+use tokio::sync::Notify;
+
+/// Moves this thread into a new network namespace with `lo` up and forwarding on; false
+/// (after saying why) when this machine cannot.
+fn isolated() -> bool {
+    if let Err(e) = network::preflight() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "the netns pod network tests cannot run in CI: {e}"
+        );
+        eprintln!("SKIPPED: the netns pod network tests: {e}");
+        return false;
+    }
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+    let up = std::process::Command::new("ip")
+        .args(["link", "set", "lo", "up"])
+        .status()
+        .unwrap();
+    assert!(up.success());
+    network::enable_forwarding().unwrap();
+    true
+}
+
+fn runtime() -> ProcessRuntime {
+    let agnhost = PathBuf::from(env!("CARGO_BIN_EXE_agnhost"));
+    ProcessRuntime::new(vec![agnhost]).with_network(PodNetwork::Netns)
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+async fn sandbox(rt: &ProcessRuntime, name: &str, pod_ip: &str, gateway: &str) -> String {
+    rt.run_pod_sandbox(&SandboxConfig {
+        uid: format!("uid-{name}"),
+        name: name.into(),
+        namespace: "default".into(),
+        hostname: name.into(),
+        ip: ip(pod_ip),
+        gateway: Some(ip(gateway)),
+        host_network: false,
+        annotations: Default::default(),
+    })
+    .await
+    .unwrap()
+}
+
+async fn start(rt: &ProcessRuntime, sandbox: &str, name: &str, args: &[&str]) -> String {
+    let id = rt
+        .create_container(
+            sandbox,
+            ContainerConfig {
+                name: name.into(),
+                image: "registry.k8s.io/e2e-test-images/agnhost:2.53".into(),
+                command: vec![],
+                args: args.iter().map(|a| a.to_string()).collect(),
+                env: vec![],
+                working_dir: None,
+                log: Arc::new(ContainerLog::new(100)),
+                on_exit: Arc::new(Notify::new()),
+            },
+        )
+        .await
+        .unwrap();
+    rt.start_container(&id).await.unwrap();
+    id
+}
+
+/// Runs `agnhost args` inside `container`'s namespaces; its exit code and output.
+async fn exec(rt: &ProcessRuntime, container: &str, args: &[&str]) -> (i32, String) {
+    let mut cmd = vec![env!("CARGO_BIN_EXE_agnhost").to_string()];
+    cmd.extend(args.iter().map(|a| a.to_string()));
+    let r = rt
+        .exec_sync(container, &cmd, Duration::from_secs(10))
+        .await
+        .unwrap();
+    (r.exit_code, r.output)
+}
+
+/// Retries `agnhost connect dest` from inside `container` until the server is up.
+async fn connects(rt: &ProcessRuntime, container: &str, dest: &str) -> bool {
+    for _ in 0..100 {
+        if exec(rt, container, &["connect", dest, "--timeout", "1s"])
+            .await
+            .0
+            == 0
+        {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+async fn tcp_connects(addr: &str) -> bool {
+    tokio::time::timeout(Duration::from_secs(2), tokio::net::TcpStream::connect(addr))
+        .await
+        .is_ok_and(|r| r.is_ok())
+}
+
+#[tokio::test]
+async fn containers_of_a_pod_share_localhost_and_the_hostname() {
+    if !isolated() {
+        return;
+    }
+    let rt = runtime();
+    let pod = sandbox(&rt, "duo", "10.77.1.2", "10.77.1.1").await;
+    start(
+        &rt,
+        &pod,
+        "front",
+        &["netexec", "--http-port=8080", "--udp-port=-1"],
+    )
+    .await;
+    let back = start(&rt, &pod, "back", &["pause"]).await;
+    assert!(
+        connects(&rt, &back, "127.0.0.1:8080").await,
+        "the back container did not reach the front one on localhost"
+    );
+    let (code, out) = exec(&rt, &back, &["exec", "--", "hostname"]).await;
+    assert_eq!((code, out.trim()), (0, "duo"));
+    // localhost is the pod's own: from the machine, 127.0.0.1:8080 is someone else's,
+    // while the pod IP reaches the pod through its veth.
+    assert!(!tcp_connects("127.0.0.1:8080").await);
+    assert!(tcp_connects("10.77.1.2:8080").await);
+}
+
+#[tokio::test]
+async fn pods_on_different_nodes_reach_each_other_by_ip_on_the_same_port() {
+    if !isolated() {
+        return;
+    }
+    let rt = runtime();
+    let left = sandbox(&rt, "left", "10.77.1.2", "10.77.1.1").await;
+    let right = sandbox(&rt, "right", "10.77.2.2", "10.77.2.1").await;
+    // Both bind 0.0.0.0:8080: each in its own namespace, so neither collides.
+    let l = start(
+        &rt,
+        &left,
+        "web",
+        &["netexec", "--http-port=8080", "--udp-port=-1"],
+    )
+    .await;
+    let r = start(
+        &rt,
+        &right,
+        "web",
+        &["netexec", "--http-port=8080", "--udp-port=-1"],
+    )
+    .await;
+    assert!(connects(&rt, &l, "10.77.2.2:8080").await, "left -> right");
+    assert!(connects(&rt, &r, "10.77.1.2:8080").await, "right -> left");
+}
+
+#[tokio::test]
+async fn a_container_started_again_keeps_the_pod_ip_and_the_sandbox_takes_its_veth_along() {
+    if !isolated() {
+        return;
+    }
+    let rt = runtime();
+    let pod = sandbox(&rt, "phoenix", "10.77.1.9", "10.77.1.1").await;
+    let first = start(
+        &rt,
+        &pod,
+        "web",
+        &["netexec", "--http-port=8080", "--udp-port=-1"],
+    )
+    .await;
+    let helper = start(&rt, &pod, "helper", &["pause"]).await;
+    assert!(connects(&rt, &helper, "10.77.1.9:8080").await);
+    rt.stop_container(&first, Duration::from_secs(5))
+        .await
+        .unwrap();
+    start(
+        &rt,
+        &pod,
+        "web",
+        &["netexec", "--http-port=8080", "--udp-port=-1"],
+    )
+    .await;
+    assert!(
+        connects(&rt, &helper, "127.0.0.1:8080").await,
+        "the restarted container is not in the pod's namespace"
+    );
+    assert!(tcp_connects("10.77.1.9:8080").await);
+
+    let veth = ptp::host_interface(&pod);
+    let exists = |name: &str| {
+        std::process::Command::new("ip")
+            .args(["link", "show", name])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    };
+    assert!(exists(&veth), "{veth} should exist while the pod runs");
+    rt.remove_pod_sandbox(&pod).await.unwrap();
+    let mut gone = false;
+    for _ in 0..100 {
+        if !exists(&veth) {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(gone, "{veth} outlived its sandbox");
+}
