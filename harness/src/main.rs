@@ -11,12 +11,13 @@ use clap::{Parser, Subcommand, ValueEnum};
 use kubeproof::targets::{
     Target,
     containers::ContainersTarget,
-    embedded::{Components, EmbeddedConfig, EmbeddedTarget},
+    embedded::{Components, EmbeddedConfig, EmbeddedTarget, PodNetworkChoice, prepare},
     kubeconfig::{KubeconfigConfig, KubeconfigTarget},
 };
 use kubeproof::{RunConfig, Timings};
 use refkube::ClusterConfig;
 use refkube::components::Pace;
+use refkube::network::PodNetwork;
 
 #[derive(Parser)]
 #[command(
@@ -95,9 +96,15 @@ struct RunArgs {
     /// Multiply every deadline (e.g. 0.25 for the in-process reference, 3 for slow clusters).
     #[arg(long, default_value_t = 1.0)]
     timing_scale: f64,
+    /// The embedded reference's pod network: `netns` (a network namespace per pod, so a
+    /// pod's containers share localhost; needs root, and runs the whole run in a network
+    /// namespace of its own), `loopback` (pod IPs on this machine's loopback; no
+    /// privileges), or `auto` (netns when root).
+    #[arg(long, env = "KUBEPROOF_POD_NETWORK", default_value = "auto")]
+    pod_network: PodNetworkChoice,
 }
 
-async fn target(args: &RunArgs) -> anyhow::Result<Arc<dyn Target>> {
+async fn target(args: &RunArgs, network: PodNetwork) -> anyhow::Result<Arc<dyn Target>> {
     Ok(match args.target {
         TargetKind::Embedded => {
             let pace = if args.upstream_timings {
@@ -112,6 +119,7 @@ async fn target(args: &RunArgs) -> anyhow::Result<Arc<dyn Target>> {
             let config = EmbeddedConfig::default().components(components).cluster(
                 ClusterConfig::default()
                     .pace(pace)
+                    .pod_network(network)
                     .agnhost_command(refkube::agnhost::this_executable()),
             );
             Arc::new(EmbeddedTarget::new(config))
@@ -135,8 +143,21 @@ async fn target(args: &RunArgs) -> anyhow::Result<Arc<dyn Target>> {
 fn main() -> ExitCode {
     // The process runtime may start agnhost containers as `<this executable> agnhost`.
     refkube::agnhost::dispatch();
+    let Command::Run(args) = Cli::parse().command;
+    // Before the async runtime's threads exist: netns isolates this whole process.
+    let network = match args.target {
+        TargetKind::Embedded => prepare(args.pod_network, false),
+        _ => Ok(PodNetwork::Loopback),
+    };
+    let network = match network {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("kubeproof: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
     match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt.block_on(run_cli()),
+        Ok(rt) => rt.block_on(run_cli(args, network)),
         Err(e) => {
             eprintln!("kubeproof: cannot start the async runtime: {e}");
             ExitCode::from(2)
@@ -144,10 +165,9 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run_cli() -> ExitCode {
-    let Command::Run(args) = Cli::parse().command;
+async fn run_cli(args: RunArgs, network: PodNetwork) -> ExitCode {
     let outcome = async {
-        let target = target(&args).await?;
+        let target = target(&args, network).await?;
         let mut config = RunConfig {
             tags: args.tags.clone(),
             name: args.name.clone(),

@@ -12,6 +12,7 @@ use ipnet::Ipv4Net;
 use refkube_apiserver::ApiServerConfig;
 
 use crate::cluster::{Cluster, ClusterConfig};
+use crate::network::ClusterNetwork;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -49,7 +50,8 @@ pub struct ServerArgs {
     /// Store: `memory`, `file:DIR` or `etcd:URL[,URL...]`.
     #[arg(long, default_value = "memory")]
     pub store: String,
-    /// Service ClusterIP range (`up` defaults to 127.10.0.0/16, `apiserver` to 10.0.0.0/24).
+    /// Service ClusterIP range (`up` defaults to 127.10.0.0/16, or 10.96.0.0/16 with
+    /// `--pod-network netns`; `apiserver` to 10.0.0.0/24).
     #[arg(long)]
     pub service_cluster_ip_range: Option<Ipv4Net>,
     /// The IP clients use to reach this server (default: the listen IP, or
@@ -89,6 +91,15 @@ pub struct UpArgs {
     /// The kubelets' container runtime: `process` (real processes) or `sim`.
     #[arg(long, default_value = "process")]
     pub runtime: refkube_kubelet::RuntimeKind,
+    /// How pods are networked: `loopback` (pod IPs are loopback addresses on this
+    /// machine's network stack; no privileges) or `netns` (root: each pod has its own
+    /// network namespace and a veth, so its containers share `localhost`).
+    #[arg(long, default_value = "loopback")]
+    pub pod_network: refkube_kubelet::PodNetwork,
+    /// The pod range; node N gets its N-th /24 (default 127.100.0.0/16, or
+    /// 10.244.0.0/16 with `--pod-network netns`).
+    #[arg(long)]
+    pub cluster_cidr: Option<Ipv4Net>,
     /// State directory (kubeconfig, audit log); default `$HOME/.refkube`.
     #[arg(long)]
     pub state_dir: Option<PathBuf>,
@@ -155,6 +166,12 @@ async fn up(a: UpArgs) -> anyhow::Result<()> {
             .join(".refkube"),
     };
     let defaults = ClusterConfig::default();
+    let mut network = ClusterNetwork::for_mode(a.pod_network);
+    network.cluster_cidr = a.cluster_cidr.unwrap_or(network.cluster_cidr);
+    network.service_range = a
+        .server
+        .service_cluster_ip_range
+        .unwrap_or(network.service_range);
     let mut cfg = ClusterConfig {
         listen: a
             .server
@@ -164,12 +181,9 @@ async fn up(a: UpArgs) -> anyhow::Result<()> {
         nodes: a.nodes,
         runtime: a.runtime,
         state_dir: Some(state_dir.clone()),
-        service_cluster_ip_range: a
-            .server
-            .service_cluster_ip_range
-            .unwrap_or(defaults.service_cluster_ip_range),
+        network,
         audit: true,
-        apiserver: apiserver_config(&a.server, defaults.service_cluster_ip_range),
+        apiserver: apiserver_config(&a.server, network.service_range),
         ..defaults
     };
     cfg.apiserver.audit_log_path = a.server.audit_log_path.clone();

@@ -9,12 +9,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use ipnet::Ipv4Net;
 use refkube_apiserver::{ApiServer, ApiServerConfig};
-use refkube_kubelet::RuntimeKind;
+use refkube_kubelet::{PodNetwork, RuntimeKind};
 use refkube_store::Store;
 
 use crate::components::{Components, ComponentsConfig, Pace};
+use crate::network::{ClusterNetwork, ServiceRoute};
 
 /// A last say over the components' configuration (disable a scheduler plugin, taint a
 /// node, ...), applied after the defaults are built.
@@ -52,9 +52,9 @@ pub struct ClusterConfig {
     pub customize: Option<Customize>,
     /// Where state (audit log, generated token file) goes; None keeps nothing on disk.
     pub state_dir: Option<PathBuf>,
-    /// `--service-cluster-ip-range`: a loopback range so that the embedded kube-proxy
-    /// can listen on Service IPs without privileges.
-    pub service_cluster_ip_range: Ipv4Net,
+    /// How pods are networked and the pod and Service ranges (by default loopback
+    /// ranges, so that nothing needs privileges).
+    pub network: ClusterNetwork,
     /// Write an audit log to `state_dir/audit.log` (needs `state_dir`).
     pub audit: bool,
     /// Every other API server setting (listen and service range are taken from above).
@@ -74,7 +74,7 @@ impl Default for ClusterConfig {
             agnhost_command: None,
             customize: None,
             state_dir: None,
-            service_cluster_ip_range: Ipv4Net::new([127, 10, 0, 0].into(), 16).unwrap_or_default(),
+            network: ClusterNetwork::for_mode(PodNetwork::Loopback),
             audit: false,
             apiserver: ApiServerConfig::default(),
         }
@@ -114,14 +114,24 @@ impl ClusterConfig {
         self.control_plane_replicas = n;
         self
     }
+    /// Networks pods the `mode` way, with that mode's default ranges.
+    pub fn pod_network(mut self, mode: PodNetwork) -> Self {
+        self.network = ClusterNetwork::for_mode(mode);
+        self
+    }
+    /// Sets the pod network and both ranges.
+    pub fn network(mut self, network: ClusterNetwork) -> Self {
+        self.network = network;
+        self
+    }
     pub fn customize(mut self, f: impl Fn(&mut ComponentsConfig) + Send + Sync + 'static) -> Self {
         self.customize = Some(Customize(Arc::new(f)));
         self
     }
 
     /// The components this configuration runs beside the API server.
-    pub fn components_config(&self) -> ComponentsConfig {
-        let mut c = ComponentsConfig::cluster(self.nodes, self.runtime, self.pace);
+    pub fn components_config(&self) -> anyhow::Result<ComponentsConfig> {
+        let mut c = ComponentsConfig::cluster(self.nodes, self.runtime, self.pace, &self.network)?;
         c.control_plane_replicas = self.control_plane_replicas;
         if let Some(cmd) = &self.agnhost_command {
             for k in &mut c.kubelets {
@@ -135,7 +145,7 @@ impl ClusterConfig {
         if let Some(Customize(f)) = &self.customize {
             f(&mut c);
         }
-        c
+        Ok(c)
     }
 
     pub fn state_dir(mut self, d: PathBuf) -> Self {
@@ -158,6 +168,8 @@ pub struct Cluster {
     server: ApiServer,
     token: Option<String>,
     components: Components,
+    /// The Service range's route (`netns` pod network), removed at shutdown.
+    service_route: Option<ServiceRoute>,
     /// Holds the token file for the server's lifetime (a temp dir is removed on drop).
     _token_dir: TokenDir,
 }
@@ -254,10 +266,11 @@ fn generate_token() -> String {
 
 impl Cluster {
     pub async fn start(cfg: ClusterConfig) -> anyhow::Result<Cluster> {
+        cfg.network.validate()?;
         let store = open_store(&cfg.store).await?;
         let mut api = cfg.apiserver.clone();
         api.listen = cfg.listen;
-        api.service_cluster_ip_range = cfg.service_cluster_ip_range;
+        api.service_cluster_ip_range = cfg.network.service_range;
         if let Some(dir) = &cfg.state_dir {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
             if cfg.audit && api.audit_log_path.is_none() {
@@ -266,7 +279,11 @@ impl Cluster {
         }
         // Every request is authenticated, so the audit log says who made it: the admin
         // (the kubeconfig's token) and each component as its upstream identity.
-        let components_config = cfg.components_config();
+        let components_config = cfg.components_config()?;
+        let netns = cfg.network.mode == PodNetwork::Netns;
+        if netns {
+            refkube_kubelet::network::preflight()?;
+        }
         let tokens = Tokens::generate(&components_config);
         let token_dir = match &cfg.state_dir {
             Some(dir) => TokenDir::State(dir.clone()),
@@ -293,12 +310,18 @@ impl Cluster {
             token.as_deref(),
         ))
         .await?;
+        let service_route = if netns {
+            Some(ServiceRoute::add(cfg.network.service_range).await?)
+        } else {
+            None
+        };
         let components = Components::start(api_config, components_config, tokens.by_user).await;
         Ok(Cluster {
             store,
             server,
             token,
             components,
+            service_route,
             _token_dir: token_dir,
         })
     }
@@ -334,6 +357,9 @@ impl Cluster {
     pub async fn shutdown(self) {
         self.components.shutdown().await;
         self.server.shutdown().await;
+        if let Some(route) = self.service_route {
+            route.remove().await;
+        }
     }
 }
 

@@ -13,11 +13,12 @@ use clap::{Args, Subcommand};
 use k8s_openapi::api::core::v1::Taint;
 use refkube_common::leader_election::LeaderElectionConfig;
 use refkube_controllers::ControllerManagerConfig;
-use refkube_kubelet::{ImagePolicy, KubeletConfig, RuntimeKind};
+use refkube_kubelet::{ImagePolicy, KubeletConfig, PodNetwork, RuntimeKind};
 use refkube_proxy::{ProxyConfig, ProxyMode};
 use refkube_scheduler::SchedulerConfig;
 
 use crate::components::{VERSION, client_as};
+use crate::network::ClusterNetwork;
 
 /// The components that run on their own.
 #[derive(Debug, Subcommand)]
@@ -111,9 +112,14 @@ pub struct KubeletArgs {
     /// The node's InternalIP (the kubelet's log server binds it).
     #[arg(long)]
     pub node_ip: Option<IpAddr>,
-    /// Pod CIDR to take pod IPs from.
+    /// Pod CIDR to take pod IPs from (default 127.100.N.0/24, or 10.244.N.0/24 with
+    /// `--pod-network netns`).
     #[arg(long)]
     pub pod_cidr: Option<ipnet::IpNet>,
+    /// How pods are networked: `loopback` (no privileges) or `netns` (root: a network
+    /// namespace and a veth per pod).
+    #[arg(long, default_value = "loopback")]
+    pub pod_network: PodNetwork,
     /// Container runtime: `process` (real processes) or `sim` (simulated).
     #[arg(long, default_value = "process")]
     pub runtime: RuntimeKind,
@@ -215,12 +221,23 @@ fn kubelet_config(a: &KubeletArgs) -> anyhow::Result<KubeletConfig> {
     let mut config = KubeletConfig::for_node(number)
         .node_name(a.node_name.clone())
         .runtime(a.runtime)
+        .pod_network(a.pod_network)
         .port(a.port);
     if let Some(ip) = a.node_ip {
         config = config.node_ip(ip);
     }
     if a.pod_cidr.is_some() {
         config = config.pod_cidr(a.pod_cidr);
+    } else if a.pod_network == PodNetwork::Netns {
+        let cidr = ClusterNetwork::for_mode(PodNetwork::Netns).node_pod_cidr(number.into())?;
+        config = config.pod_cidr(Some(cidr));
+    }
+    if a.pod_network == PodNetwork::Netns
+        && let Some(cidr) = config.pod_cidr.filter(|c| c.addr().is_loopback())
+    {
+        anyhow::bail!(
+            "--pod-network netns cannot use the loopback pod CIDR {cidr}: inside a pod, 127.0.0.0/8 is the pod's own"
+        );
     }
     if let Some(policy) = a.image_policy {
         config = config.image_policy(policy);

@@ -19,6 +19,8 @@ use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::network::ClusterNetwork;
+
 /// The name a component is known by for [`Components::stop`] / [`Components::restart`].
 pub const SCHEDULER: &str = "scheduler";
 /// See [`SCHEDULER`].
@@ -64,12 +66,6 @@ pub struct Identity {
     pub groups: Vec<String>,
 }
 
-/// The pod network every node's podCIDR is carved from (`127.100.<n>.0/24`): the
-/// proxies' cluster CIDR, so they can tell pod traffic from outside traffic.
-pub fn cluster_cidr() -> IpNet {
-    IpNet::V4(ipnet::Ipv4Net::new([127, 100, 0, 0].into(), 16).unwrap_or_default())
-}
-
 impl ComponentsConfig {
     /// No components: only the API server runs.
     pub fn none() -> Self {
@@ -77,9 +73,15 @@ impl ComponentsConfig {
     }
 
     /// A whole control plane: scheduler, controller manager, and `nodes` nodes each with
-    /// a kubelet (`node-1` ...) using `runtime` and a userspace kube-proxy (userspace,
-    /// because iptables mode would rewrite this machine's own netfilter tables).
-    pub fn cluster(nodes: usize, runtime: RuntimeKind, pace: Pace) -> Self {
+    /// a kubelet (`node-1` ...) using `runtime`, its pods addressed from `network`, and a
+    /// userspace kube-proxy (userspace, because iptables mode would rewrite this
+    /// machine's own netfilter tables). Fails if the cluster CIDR is too small.
+    pub fn cluster(
+        nodes: usize,
+        runtime: RuntimeKind,
+        pace: Pace,
+        network: &ClusterNetwork,
+    ) -> anyhow::Result<Self> {
         let fast = pace == Pace::Fast;
         let mut scheduler = SchedulerConfig::default();
         let mut cm = ControllerManagerConfig::default();
@@ -104,15 +106,19 @@ impl ComponentsConfig {
         let mut kubelets = Vec::new();
         let mut proxies = Vec::new();
         for n in 1..=nodes {
+            let cidr = network.node_pod_cidr(n)?;
             let n = u16::try_from(n).unwrap_or(u16::MAX);
-            let mut k = KubeletConfig::for_node(n).runtime(runtime);
+            let mut k = KubeletConfig::for_node(n)
+                .runtime(runtime)
+                .pod_cidr(Some(cidr))
+                .pod_network(network.mode);
             if fast {
                 k = k.timings(fast_kubelet_timings());
             }
             let mut p = ProxyConfig::new(k.node_name.clone())
                 .node_ip(k.node_ip)
                 .mode(ProxyMode::Userspace)
-                .cluster_cidr(cluster_cidr());
+                .cluster_cidr(IpNet::V4(network.cluster_cidr));
             if fast {
                 p = p
                     .min_sync_period(Duration::from_millis(50))
@@ -121,13 +127,13 @@ impl ComponentsConfig {
             kubelets.push(k);
             proxies.push(p);
         }
-        ComponentsConfig {
+        Ok(ComponentsConfig {
             scheduler: Some(scheduler),
             controller_manager: Some(cm),
             control_plane_replicas: 1,
             kubelets,
             proxies,
-        }
+        })
     }
 
     /// The identities the components authenticate as (one token each in the cluster's
@@ -275,7 +281,8 @@ pub struct Components {
     /// Bearer token per user (see [`ComponentsConfig::identities`]); none: the server
     /// does not authenticate.
     tokens: BTreeMap<String, String>,
-    specs: BTreeMap<String, Spec>,
+    /// Each component's configuration; changed only by [`Components::set_proxy_mode`].
+    specs: std::sync::Mutex<BTreeMap<String, Spec>>,
     running: Mutex<BTreeMap<String, Running>>,
     /// Leader-election identity of each running scheduler / controller manager instance
     /// → its component name, so a fault can stop "the current Lease holder".
@@ -285,7 +292,7 @@ pub struct Components {
 impl std::fmt::Debug for Components {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Components")
-            .field("components", &self.specs.keys().collect::<Vec<_>>())
+            .field("components", &self.names())
             .finish()
     }
 }
@@ -301,11 +308,11 @@ impl Components {
         let components = Components {
             api,
             tokens,
-            specs: cfg.specs(),
+            specs: std::sync::Mutex::new(cfg.specs()),
             running: Mutex::new(BTreeMap::new()),
             holders: std::sync::Mutex::new(BTreeMap::new()),
         };
-        let names: Vec<String> = components.specs.keys().cloned().collect();
+        let names = components.names();
         for name in names {
             if let Err(e) = components.restart(&name).await {
                 tracing::error!(component = %name, error = %e, "not started");
@@ -326,7 +333,7 @@ impl Components {
 
     /// Every component's name, e.g. `scheduler`, `kubelet/node-1`.
     pub fn names(&self) -> Vec<String> {
-        self.specs.keys().cloned().collect()
+        self.lock_specs().keys().cloned().collect()
     }
 
     /// Whether the component is running (started and not stopped or crashed).
@@ -353,7 +360,7 @@ impl Components {
     /// Starts a component again with its original configuration (a fresh process: a
     /// new leader-election identity, empty caches). A running one is stopped first.
     pub async fn restart(&self, name: &str) -> Result<(), ComponentError> {
-        let mut spec = self.spec(name)?.clone();
+        let mut spec = self.spec(name)?;
         self.stop(name).await?;
         if let Some(le) = spec.leader_election() {
             // A fresh identity per start, as a new process would have (upstream:
@@ -389,9 +396,38 @@ impl Components {
         }
     }
 
-    fn spec(&self, name: &str) -> Result<&Spec, ComponentError> {
-        self.specs
+    /// Switches every kube-proxy to `mode`, restarting those that run (upstream:
+    /// changing `--proxy-mode` and restarting the DaemonSet's pods).
+    pub async fn set_proxy_mode(&self, mode: ProxyMode) -> Result<(), ComponentError> {
+        let proxies: Vec<String> = {
+            let mut specs = self.lock_specs();
+            specs
+                .iter_mut()
+                .filter_map(|(name, spec)| match spec {
+                    Spec::Proxy(p) => {
+                        p.mode = mode;
+                        Some(name.clone())
+                    }
+                    _ => None,
+                })
+                .collect()
+        };
+        for name in proxies {
+            if self.running.lock().await.contains_key(&name) {
+                self.restart(&name).await?;
+            }
+        }
+        Ok(())
+    }
+
+    fn lock_specs(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Spec>> {
+        self.specs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn spec(&self, name: &str) -> Result<Spec, ComponentError> {
+        self.lock_specs()
             .get(name)
+            .cloned()
             .ok_or_else(|| ComponentError::Unknown(name.to_string(), self.names().join(", ")))
     }
 }

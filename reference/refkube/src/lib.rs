@@ -9,5 +9,6 @@ pub mod cluster;
 pub mod commands;
 pub mod components;
 pub mod kubeconfig;
+pub mod network;
 
 pub use cluster::{Cluster, ClusterConfig};

@@ -9,11 +9,14 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use refkube::cluster::{Cluster, ClusterConfig, Customize};
 use refkube::components::{CONTROLLER_MANAGER, SCHEDULER, kubelet_name, proxy_name};
+use refkube::network::{ClusterNetwork, PodNetwork};
 use tokio::sync::Mutex;
 
 mod components;
+mod network;
 
 pub use components::{BadComponent, Components};
+pub use network::{PodNetworkChoice, prepare};
 
 use super::{Capability, Fault, Session, SessionNeeds, Target, TargetError};
 
@@ -85,6 +88,7 @@ impl EmbeddedTarget {
             .control_plane(scheduler || controllers)
             // With faults on, a standby of each runs, so failover can be observed.
             .control_plane_replicas(if c.faults { 2 } else { 1 })
+            .network(distinct_ranges(self.config.cluster.network.mode))
             .state_dir(state.path().to_path_buf())
             .audit(c.audit_log)
             .customize({
@@ -126,6 +130,28 @@ impl EmbeddedTarget {
     }
 }
 
+/// Pod and Service ranges no other cluster of this process uses: the shared cluster and
+/// each dedicated one live side by side on one network stack, where equal pod IPs or
+/// ClusterIPs would take each other's routes and ports. Cluster `k` gets
+/// `X.(100+k).0.0/17` for pods and `X.(100+k).128.0/17` for Services, with X = 127
+/// (loopback) or 10 (netns), cycling after 100 clusters.
+fn distinct_ranges(mode: PodNetwork) -> ClusterNetwork {
+    use std::sync::atomic::{AtomicU8, Ordering};
+    static NEXT: AtomicU8 = AtomicU8::new(0);
+    let k = NEXT
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |k| {
+            Some((k + 1) % 100)
+        })
+        .unwrap_or(0);
+    let first = if mode == PodNetwork::Netns { 10 } else { 127 };
+    let block = |third: u8| ipnet::Ipv4Net::new([first, 100 + k, third, 0].into(), 17);
+    ClusterNetwork {
+        mode,
+        cluster_cidr: block(0).unwrap_or_default(),
+        service_range: block(128).unwrap_or_default(),
+    }
+}
+
 /// Why the embedded cluster lacks a component, in the words the report prints.
 fn not_running(what: &str) -> Option<String> {
     Some(format!("the embedded cluster does not run {what} yet"))
@@ -150,8 +176,8 @@ impl Target for EmbeddedTarget {
             Capability::StopComponent | Capability::LoseNode if !c.faults => {
                 Some("faults are switched off for this embedded target".into())
             }
-            Capability::ProxyModes => Some(
-                "the embedded cluster's kube-proxies stay in userspace mode: iptables mode would rewrite this machine's own netfilter tables (networking/iptables-rules.feature checks iptables mode's rules instead)".into(),
+            Capability::ProxyModes if self.config.cluster.network.mode != PodNetwork::Netns => Some(
+                "with the loopback pod network the embedded cluster's kube-proxies stay in userspace mode: iptables mode would rewrite this machine's own netfilter tables (run as root: the netns pod network gives the run a network namespace of its own)".into(),
             ),
             Capability::PartitionComponent => {
                 Some("the embedded target cannot inject this fault yet".into())
@@ -163,8 +189,8 @@ impl Target for EmbeddedTarget {
                 Some("compaction on demand is switched off for this target".into())
             }
             Capability::Containers => Some("the embedded target runs no containers".into()),
-            Capability::SharedNetns => Some(
-                "the reference's process runtime cannot share a network namespace between a pod's containers (they meet on the pod IP instead; see refkube-kubelet's docs)".into(),
+            Capability::SharedNetns if self.config.cluster.network.mode != PodNetwork::Netns => Some(
+                "the embedded cluster uses the loopback pod network, where a pod's containers share no network namespace and meet on the pod IP instead; run as root for the netns pod network (see refkube-kubelet's docs)".into(),
             ),
             _ => None,
         }
@@ -305,6 +331,17 @@ impl Session for EmbeddedSession {
                 }
                 Ok(())
             }
+            Fault::ProxyMode { mode } => {
+                let mode = mode
+                    .parse::<refkube_proxy::ProxyMode>()
+                    .map_err(|e| TargetError::FaultUnsupported(e.to_string()))?;
+                running
+                    .cluster
+                    .components()
+                    .set_proxy_mode(mode)
+                    .await
+                    .map_err(|e| TargetError::Unavailable(e.to_string()))
+            }
             Fault::PlaceStaticPod {
                 node,
                 file,
@@ -396,6 +433,35 @@ mod tests {
         assert!(t.lacks(Capability::Scheduler).is_none());
         assert!(t.lacks(Capability::Nodes).is_none());
         assert!(t.lacks(Capability::Controllers).is_some());
+    }
+
+    #[test]
+    fn only_the_netns_pod_network_shares_a_pods_network_namespace() {
+        let loopback = EmbeddedTarget::new(EmbeddedConfig::default());
+        let reason = loopback.lacks(Capability::SharedNetns).unwrap();
+        assert!(reason.contains("loopback pod network"), "{reason}");
+        let netns = EmbeddedTarget::new(
+            EmbeddedConfig::default()
+                .cluster(ClusterConfig::default().pod_network(PodNetwork::Netns)),
+        );
+        assert_eq!(netns.lacks(Capability::SharedNetns), None);
+        assert_eq!(netns.lacks(Capability::ProxyModes), None);
+        assert!(loopback.lacks(Capability::ProxyModes).is_some());
+    }
+
+    #[test]
+    fn every_cluster_gets_its_own_pod_and_service_ranges() {
+        let a = distinct_ranges(PodNetwork::Netns);
+        let b = distinct_ranges(PodNetwork::Netns);
+        assert_ne!(a.cluster_cidr, b.cluster_cidr);
+        assert_ne!(a.service_range, b.service_range);
+        for n in [a, b] {
+            n.validate().unwrap();
+            assert!(!n.cluster_cidr.addr().is_loopback());
+        }
+        let l = distinct_ranges(PodNetwork::Loopback);
+        assert!(l.cluster_cidr.addr().is_loopback() && l.service_range.addr().is_loopback());
+        l.validate().unwrap();
     }
 
     #[test]

@@ -1,0 +1,191 @@
+//! The cluster's network: its pod and Service ranges for each pod network mode, the
+//! route that lets kube-proxy's userspace mode serve Service IPs in `netns` mode, and
+//! moving a whole process into a network namespace of its own. Entry points:
+//! [`ClusterNetwork`], [`ServiceRoute`], [`isolate_process`].
+//!
+//! In `netns` mode every pod sits behind a veth on this machine's network stack, which
+//! all nodes share (they are one machine), so routes between nodes' pods need nothing
+//! beyond the per-pod host routes the kubelets add. Service IPs are not loopback
+//! addresses there (a pod's `127.0.0.0/8` is its own), so the Service range is routed
+//! to this machine as a `local` route: a userspace kube-proxy can then listen on any
+//! ClusterIP, and a pod's connection to one arrives through its veth.
+
+use anyhow::{Context as _, bail};
+use ipnet::{IpNet, Ipv4Net};
+pub use refkube_kubelet::PodNetwork;
+pub use refkube_kubelet::network::preflight;
+
+/// The cluster's address plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClusterNetwork {
+    /// How pods are networked.
+    pub mode: PodNetwork,
+    /// The pod range (`--cluster-cidr`); node `n` gets its `n`-th /24.
+    pub cluster_cidr: Ipv4Net,
+    /// The Service range (`--service-cluster-ip-range`).
+    pub service_range: Ipv4Net,
+}
+
+fn net(a: [u8; 4], len: u8) -> Ipv4Net {
+    Ipv4Net::new(a.into(), len).unwrap_or_default()
+}
+
+impl ClusterNetwork {
+    /// The default plan of `mode`: loopback ranges (`127.100.0.0/16` for pods,
+    /// `127.10.0.0/16` for Services) so that nothing needs privileges, or upstream's
+    /// usual `10.244.0.0/16` and `10.96.0.0/16` for `netns`.
+    pub fn for_mode(mode: PodNetwork) -> Self {
+        let (pods, services) = match mode {
+            PodNetwork::Loopback => (net([127, 100, 0, 0], 16), net([127, 10, 0, 0], 16)),
+            PodNetwork::Netns => (net([10, 244, 0, 0], 16), net([10, 96, 0, 0], 16)),
+        };
+        Self {
+            mode,
+            cluster_cidr: pods,
+            service_range: services,
+        }
+    }
+
+    /// Node `n`'s pod CIDR (1-based): the `n`-th /24 of the cluster CIDR.
+    pub fn node_pod_cidr(&self, n: usize) -> anyhow::Result<IpNet> {
+        let size = if self.cluster_cidr.prefix_len() <= 24 {
+            1usize << (24 - self.cluster_cidr.prefix_len())
+        } else {
+            0
+        };
+        if n >= size {
+            bail!(
+                "the cluster CIDR {} holds {} node pod CIDRs (/24, the first one unused); node {n} does not fit",
+                self.cluster_cidr,
+                size.saturating_sub(1)
+            );
+        }
+        self.cluster_cidr
+            .subnets(24)
+            .ok()
+            .and_then(|mut s| s.nth(n))
+            .map(IpNet::V4)
+            .with_context(|| format!("no /24 number {n} in {}", self.cluster_cidr))
+    }
+
+    /// Checks that the ranges fit the mode and do not overlap.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let (pods, services) = (self.cluster_cidr, self.service_range);
+        if pods.contains(&services.network()) || services.contains(&pods.network()) {
+            bail!("the cluster CIDR {pods} and the Service range {services} overlap");
+        }
+        if self.mode == PodNetwork::Netns {
+            for (what, range) in [("cluster CIDR", pods), ("Service range", services)] {
+                if range.network().is_loopback() {
+                    bail!(
+                        "with --pod-network netns the {what} cannot be a loopback range ({range}): inside a pod, 127.0.0.0/8 is the pod's own"
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The `local` route of the Service range in `netns` mode; removed by
+/// [`ServiceRoute::remove`].
+#[derive(Debug)]
+pub struct ServiceRoute {
+    range: Ipv4Net,
+}
+
+impl ServiceRoute {
+    /// Routes `range` to this machine (`ip route replace local <range> dev lo`).
+    pub async fn add(range: Ipv4Net) -> anyhow::Result<Self> {
+        ip_route("replace", range)
+            .await
+            .with_context(|| format!("routing the Service range {range} to this machine"))?;
+        Ok(Self { range })
+    }
+
+    /// Removes the route.
+    pub async fn remove(self) {
+        if let Err(e) = ip_route("del", self.range).await {
+            tracing::warn!(error = %e, range = %self.range, "removing the Service range's route");
+        }
+    }
+}
+
+async fn ip_route(verb: &str, range: Ipv4Net) -> anyhow::Result<()> {
+    let out = tokio::process::Command::new("ip")
+        .args(["route", verb, "local", &range.to_string(), "dev", "lo"])
+        .output()
+        .await
+        .context("running ip")?;
+    if !out.status.success() {
+        bail!("{}", String::from_utf8_lossy(&out.stderr).trim());
+    }
+    Ok(())
+}
+
+/// Moves this process into a new network namespace holding only an `lo` that is up, so
+/// that a `netns` cluster run by tests leaves the machine's network untouched (the
+/// namespace goes when the process ends). Call it before any thread starts: a network
+/// namespace is per thread, and only threads started afterwards inherit it.
+pub fn isolate_process() -> anyhow::Result<()> {
+    preflight()?;
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET)
+        .context("creating a network namespace for this process")?;
+    let status = std::process::Command::new("ip")
+        .args(["link", "set", "lo", "up"])
+        .status()
+        .context("running ip")?;
+    if !status.success() {
+        bail!("ip link set lo up failed in the new network namespace");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nodes_get_consecutive_24s_of_the_cluster_cidr() {
+        let n = ClusterNetwork::for_mode(PodNetwork::Netns);
+        assert_eq!(n.node_pod_cidr(1).unwrap().to_string(), "10.244.1.0/24");
+        assert_eq!(n.node_pod_cidr(3).unwrap().to_string(), "10.244.3.0/24");
+        let l = ClusterNetwork::for_mode(PodNetwork::Loopback);
+        assert_eq!(l.node_pod_cidr(2).unwrap().to_string(), "127.100.2.0/24");
+    }
+
+    #[test]
+    fn a_cluster_cidr_too_small_for_the_nodes_is_an_error() {
+        let n = ClusterNetwork {
+            cluster_cidr: net([10, 1, 0, 0], 23),
+            ..ClusterNetwork::for_mode(PodNetwork::Netns)
+        };
+        assert!(n.node_pod_cidr(1).is_ok());
+        let err = n.node_pod_cidr(2).unwrap_err().to_string();
+        assert!(err.contains("holds 1 node pod CIDRs"), "{err}");
+    }
+
+    #[test]
+    fn the_defaults_are_valid_and_netns_refuses_loopback_or_overlapping_ranges() {
+        for mode in [PodNetwork::Loopback, PodNetwork::Netns] {
+            ClusterNetwork::for_mode(mode).validate().unwrap();
+        }
+        let loopback_in_netns = ClusterNetwork {
+            mode: PodNetwork::Netns,
+            ..ClusterNetwork::for_mode(PodNetwork::Loopback)
+        };
+        let err = loopback_in_netns.validate().unwrap_err().to_string();
+        assert!(err.contains("cannot be a loopback range"), "{err}");
+        let overlapping = ClusterNetwork {
+            service_range: net([10, 244, 128, 0], 20),
+            ..ClusterNetwork::for_mode(PodNetwork::Netns)
+        };
+        assert!(
+            overlapping
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("overlap")
+        );
+    }
+}
