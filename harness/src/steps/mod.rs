@@ -24,6 +24,7 @@ pub mod nodes;
 pub mod pods;
 pub mod rollout;
 pub mod scheduling;
+pub mod service_ips;
 pub mod watch;
 
 use std::fmt;

@@ -16,15 +16,15 @@ use crate::world::KubeWorld;
 pub const NETEXEC_PORT: u16 = 8080;
 
 #[derive(Debug, Default, Deserialize)]
-struct DialResult {
+pub(crate) struct DialResult {
     #[serde(default)]
-    responses: Vec<String>,
+    pub responses: Vec<String>,
     #[serde(default)]
-    errors: Vec<String>,
+    pub errors: Vec<String>,
 }
 
 /// Asks `client`'s netexec to send `tries` HTTP "hostname" requests to `host:port`.
-async fn dial(
+pub(crate) async fn dial(
     world: &KubeWorld,
     client: &str,
     host: &str,
@@ -43,14 +43,14 @@ async fn dial(
     serde_json::from_str(&text).with_context(|| format!("netexec /dial answered {text:?}"))
 }
 
-async fn pod_ip(world: &KubeWorld, pod: &str) -> anyhow::Result<String> {
+pub(crate) async fn pod_ip(world: &KubeWorld, pod: &str) -> anyhow::Result<String> {
     let p = world.get("Pod", pod).await?;
     field(&p, "status.podIP")
         .filter(|ip| !ip.is_empty())
         .ok_or_else(|| anyhow!("Pod {pod:?} has no IP yet"))
 }
 
-async fn cluster_ip(world: &KubeWorld, service: &str) -> anyhow::Result<String> {
+pub(crate) async fn cluster_ip(world: &KubeWorld, service: &str) -> anyhow::Result<String> {
     let s = world.get("Service", service).await?;
     field(&s, "spec.clusterIP")
         .filter(|ip| !ip.is_empty() && ip != "None")

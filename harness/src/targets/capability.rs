@@ -48,6 +48,8 @@ pub enum Capability {
     /// The containers of a pod share one network namespace, so `localhost` reaches a
     /// sibling container (`@shared-network-namespace`).
     SharedNetns,
+    /// `ping` works in a busybox Pod (`@needs-ping`).
+    Ping,
 }
 
 /// Tag (without `@`) → capability. Tags not listed here (e.g. `@serial`) need nothing.
@@ -71,6 +73,7 @@ pub const TAGS: &[(&str, Capability)] = &[
     ("proxy-modes", Capability::ProxyModes),
     ("shared-network-namespace", Capability::SharedNetns),
     ("fake-nodes", Capability::OnlyFakeNodes),
+    ("needs-ping", Capability::Ping),
 ];
 
 impl Capability {

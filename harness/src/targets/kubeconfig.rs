@@ -134,20 +134,30 @@ impl KubeconfigTarget {
     }
 }
 
-/// Nodes whose container runtime is refkube's `process` runtime run a Pod's containers
-/// as processes that cannot share a network namespace; a cluster whose nodes all say so
-/// lacks that capability. Best effort: if nodes cannot be listed, nothing is assumed.
+/// Nodes whose container runtime is refkube's `process` runtime with the `loopback` pod
+/// network run a Pod's containers as processes that share no network namespace; a
+/// cluster whose nodes all say so lacks that capability (with `refkube.io/pod-network:
+/// netns` they do share one). Best effort: if nodes cannot be listed, nothing is assumed.
 async fn process_runtime_nodes(client: &kube::Client) -> Option<String> {
     let nodes: kube::Api<k8s_openapi::api::core::v1::Node> = kube::Api::all(client.clone());
     let list = nodes.list(&Default::default()).await.ok()?;
-    let runtimes: Vec<String> = list
-        .items
-        .iter()
-        .filter_map(|n| n.status.as_ref()?.node_info.as_ref())
-        .map(|i| i.container_runtime_version.clone())
-        .collect();
-    (!runtimes.is_empty() && runtimes.iter().all(|r| r.starts_with("process://"))).then(|| {
-        "the cluster's nodes run refkube's process runtime, which cannot share a network namespace between a pod's containers".to_string()
+    let loopback = |n: &k8s_openapi::api::core::v1::Node| {
+        let runtime = n
+            .status
+            .as_ref()
+            .and_then(|s| s.node_info.as_ref())
+            .map(|i| i.container_runtime_version.as_str())
+            .unwrap_or_default();
+        let network = n
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get("refkube.io/pod-network"))
+            .map(String::as_str);
+        runtime.starts_with("process://") && network != Some("netns")
+    };
+    (!list.items.is_empty() && list.items.iter().all(loopback)).then(|| {
+        "the cluster's nodes run refkube's process runtime with the loopback pod network, where a pod's containers share no network namespace (start it with --pod-network netns)".to_string()
     })
 }
 
@@ -164,7 +174,8 @@ impl Target for KubeconfigTarget {
             | Capability::Controllers
             | Capability::Nodes
             | Capability::Proxy
-            | Capability::Slow => None,
+            | Capability::Slow
+            | Capability::Ping => None,
             Capability::SharedNetns => self.no_shared_netns.clone(),
             Capability::Disruptive if !self.config.allow_disruptive => Some(
                 "disruptive scenarios change cluster-wide state; pass --allow-disruptive".into(),

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use refkube_apiserver::{ApiServer, ApiServerConfig};
 use refkube_kubelet::{PodNetwork, RuntimeKind};
+use refkube_proxy::ProxyMode;
 use refkube_store::Store;
 
 use crate::components::{Components, ComponentsConfig, Pace};
@@ -168,8 +169,11 @@ pub struct Cluster {
     server: ApiServer,
     token: Option<String>,
     components: Components,
-    /// The Service range's route (`netns` pod network), removed at shutdown.
-    service_route: Option<ServiceRoute>,
+    /// The pod network and ranges the cluster runs with.
+    network: ClusterNetwork,
+    /// The Service range's `local` route, present while userspace proxies serve a
+    /// `netns` cluster (see [`crate::network`]); removed at shutdown.
+    service_route: tokio::sync::Mutex<Option<ServiceRoute>>,
     /// Holds the token file for the server's lifetime (a temp dir is removed on drop).
     _token_dir: TokenDir,
 }
@@ -310,7 +314,11 @@ impl Cluster {
             token.as_deref(),
         ))
         .await?;
-        let service_route = if netns {
+        let userspace = components_config
+            .proxies
+            .iter()
+            .any(|p| p.mode == ProxyMode::Userspace);
+        let service_route = if netns && userspace {
             Some(ServiceRoute::add(cfg.network.service_range).await?)
         } else {
             None
@@ -321,7 +329,8 @@ impl Cluster {
             server,
             token,
             components,
-            service_route,
+            network: cfg.network,
+            service_route: tokio::sync::Mutex::new(service_route),
             _token_dir: token_dir,
         })
     }
@@ -329,6 +338,24 @@ impl Cluster {
     /// The scheduler, controller manager, kubelets and proxies, to stop and restart.
     pub fn components(&self) -> &Components {
         &self.components
+    }
+
+    /// Switches every kube-proxy to `mode`. In a `netns` cluster the Service range is
+    /// routed to this machine only while proxies run in userspace mode: in iptables mode
+    /// a ClusterIP is nobody's address, so only its DNAT rules answer, as upstream.
+    pub async fn set_proxy_mode(&self, mode: ProxyMode) -> anyhow::Result<()> {
+        if self.network.mode == PodNetwork::Netns {
+            let mut route = self.service_route.lock().await;
+            match (mode, route.take()) {
+                (ProxyMode::Userspace, None) => {
+                    *route = Some(ServiceRoute::add(self.network.service_range).await?);
+                }
+                (ProxyMode::Iptables, Some(r)) => r.remove().await,
+                (_, kept) => *route = kept,
+            }
+        }
+        self.components.set_proxy_mode(mode).await?;
+        Ok(())
     }
 
     /// The API server URL, e.g. `http://127.0.0.1:41234`.
@@ -357,7 +384,7 @@ impl Cluster {
     pub async fn shutdown(self) {
         self.components.shutdown().await;
         self.server.shutdown().await;
-        if let Some(route) = self.service_route {
+        if let Some(route) = self.service_route.into_inner() {
             route.remove().await;
         }
     }

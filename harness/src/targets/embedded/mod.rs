@@ -16,7 +16,7 @@ mod components;
 mod network;
 
 pub use components::{BadComponent, Components};
-pub use network::{PodNetworkChoice, prepare};
+pub use network::{PodNetworkChoice, SCENARIO_TOOLS, installed, prepare};
 
 use super::{Capability, Fault, Session, SessionNeeds, Target, TargetError};
 
@@ -179,6 +179,12 @@ impl Target for EmbeddedTarget {
             Capability::ProxyModes if self.config.cluster.network.mode != PodNetwork::Netns => Some(
                 "with the loopback pod network the embedded cluster's kube-proxies stay in userspace mode: iptables mode would rewrite this machine's own netfilter tables (run as root: the netns pod network gives the run a network namespace of its own)".into(),
             ),
+            Capability::ProxyModes if !installed("iptables-restore") => Some(
+                "iptables-restore is not installed, which kube-proxy's iptables mode runs (apt-get install iptables)".into(),
+            ),
+            Capability::Ping if !installed("ping") => Some(
+                "this machine has no `ping`, which the reference's busybox image runs (apt-get install iputils-ping)".into(),
+            ),
             Capability::PartitionComponent => {
                 Some("the embedded target cannot inject this fault yet".into())
             }
@@ -337,10 +343,9 @@ impl Session for EmbeddedSession {
                     .map_err(|e| TargetError::FaultUnsupported(e.to_string()))?;
                 running
                     .cluster
-                    .components()
                     .set_proxy_mode(mode)
                     .await
-                    .map_err(|e| TargetError::Unavailable(e.to_string()))
+                    .map_err(|e| TargetError::Unavailable(format!("{e:#}")))
             }
             Fault::PlaceStaticPod {
                 node,

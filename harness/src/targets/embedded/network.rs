@@ -34,10 +34,40 @@ impl std::str::FromStr for PodNetworkChoice {
     }
 }
 
-/// Resolves `choice` and, for `netns`, isolates this process's network. With
-/// `require_netns` (CI) an `auto` that cannot have `netns` is an error rather than a
-/// quiet fall-back, so the scenarios that need it never go unchecked there.
-pub fn prepare(choice: PodNetworkChoice, require_netns: bool) -> anyhow::Result<PodNetwork> {
+/// The machine's programs some scenarios need on the embedded reference beyond what the
+/// pod network itself checks, with their Debian packages: kube-proxy's iptables mode
+/// (`@proxy-modes`) and busybox's `ping` (`@needs-ping`).
+pub const SCENARIO_TOOLS: &[(&str, &str)] =
+    &[("iptables-restore", "iptables"), ("ping", "iputils-ping")];
+
+/// Whether `program` is an executable on `PATH`.
+pub fn installed(program: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path).any(|dir| {
+        dir.join(program)
+            .metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    })
+}
+
+/// Resolves `choice` and, for `netns`, isolates this process's network. With `require`
+/// (CI) everything the suite can use must be here: an `auto` that cannot have `netns`,
+/// or a missing [`SCENARIO_TOOLS`] program, is an error rather than a skipped scenario.
+pub fn prepare(choice: PodNetworkChoice, require: bool) -> anyhow::Result<PodNetwork> {
+    if require {
+        let missing: Vec<String> = SCENARIO_TOOLS
+            .iter()
+            .filter(|(tool, _)| !installed(tool))
+            .map(|(tool, package)| format!("{tool} ({package})"))
+            .collect();
+        if !missing.is_empty() {
+            anyhow::bail!(
+                "the suite needs these programs here (CI is set): {}",
+                missing.join(", ")
+            );
+        }
+    }
     match choice {
         PodNetworkChoice::Loopback => Ok(PodNetwork::Loopback),
         PodNetworkChoice::Netns => {
@@ -49,7 +79,7 @@ pub fn prepare(choice: PodNetworkChoice, require_netns: bool) -> anyhow::Result<
                 refkube::network::isolate_process()?;
                 Ok(PodNetwork::Netns)
             }
-            Err(e) if require_netns => Err(anyhow::anyhow!(
+            Err(e) if require => Err(anyhow::anyhow!(
                 "the netns pod network is required here (CI is set) but unavailable: {e}"
             )),
             Err(e) => {
@@ -75,10 +105,19 @@ mod tests {
     }
 
     #[test]
-    fn loopback_needs_nothing() {
+    fn loopback_needs_nothing_but_required_tools_must_be_there() {
+        let all_here = SCENARIO_TOOLS.iter().all(|(tool, _)| installed(tool));
+        let prepared = prepare(PodNetworkChoice::Loopback, true);
+        assert_eq!(prepared.is_ok(), all_here, "{prepared:?}");
         assert_eq!(
-            prepare(PodNetworkChoice::Loopback, true).unwrap(),
+            prepare(PodNetworkChoice::Loopback, false).unwrap(),
             PodNetwork::Loopback
         );
+    }
+
+    #[test]
+    fn only_executables_on_path_count_as_installed() {
+        assert!(installed("sh"));
+        assert!(!installed("no-such-program-kubeproof"));
     }
 }

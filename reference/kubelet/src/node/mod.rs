@@ -40,9 +40,17 @@ pub fn go_arch() -> &'static str {
     }
 }
 
-/// The node's labels: the configured ones plus the well-known hostname/os/arch labels.
+/// The label saying how the process runtime networks this node's pods (`loopback` or
+/// `netns`), so a client can tell whether a pod's containers share `localhost`.
+pub const POD_NETWORK_LABEL: &str = "refkube.io/pod-network";
+
+/// The node's labels: the configured ones plus the well-known hostname/os/arch labels
+/// and, for the process runtime, [`POD_NETWORK_LABEL`].
 pub fn labels(config: &KubeletConfig) -> BTreeMap<String, String> {
     let mut labels = config.labels.clone();
+    if config.runtime == crate::config::RuntimeKind::Process {
+        labels.insert(POD_NETWORK_LABEL.into(), config.pod_network.to_string());
+    }
     labels.insert(
         "kubernetes.io/hostname".into(),
         config.node_name.to_lowercase(),
@@ -270,6 +278,7 @@ mod tests {
         let labels = node.metadata.labels.unwrap();
         assert_eq!(labels["kubernetes.io/hostname"], "node-2");
         assert_eq!(labels["kubernetes.io/os"], "linux");
+        assert_eq!(labels[POD_NETWORK_LABEL], "loopback");
         assert!(!labels.keys().any(|k| k.starts_with("node-role")));
         let spec = node.spec.unwrap();
         assert_eq!(spec.pod_cidr.as_deref(), Some("127.100.2.0/24"));
