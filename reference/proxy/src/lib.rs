@@ -8,10 +8,14 @@
 //! applier) or [`userspace`] (listeners + round-robin [`userspace::balancer`]); [`run()`]
 //! drives one of the two from any [`ModelSource`], paced by [`limiter`].
 //!
-//! Service IPs are virtual: in iptables mode only the DNAT rules know them, and in
-//! userspace mode only the listened-on ports answer. Nothing answers ping on a ClusterIP
-//! (no ICMP handling exists in either mode), and unknown ports on it are not answered.
-//!
+//! Service IPs are virtual: in iptables mode only the DNAT rules know them, so nothing
+//! answers ping on a ClusterIP, nor on a port the Service does not declare
+//! (`features/networking/proxy-modes.feature` checks both on real rules). In userspace
+//! mode only the listened-on ports are served, but the listener binds the ClusterIP
+//! itself, so the address must be local to the machine (a loopback range in `refkube up`,
+//! a `local` route with the `netns` pod network) and the kernel answers ping on it and
+//! refuses its other ports; upstream's userspace mode redirected with iptables instead.
+
 //! Where the reference differs from upstream, on purpose:
 //! - The restore input is printed in the canonical order of upstream's test helper
 //!   (`sortIPTablesRules`) instead of upstream's random map order; the mark prints as

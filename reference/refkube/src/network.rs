@@ -6,9 +6,12 @@
 //! In `netns` mode every pod sits behind a veth on this machine's network stack, which
 //! all nodes share (they are one machine), so routes between nodes' pods need nothing
 //! beyond the per-pod host routes the kubelets add. Service IPs are not loopback
-//! addresses there (a pod's `127.0.0.0/8` is its own), so the Service range is routed
-//! to this machine as a `local` route: a userspace kube-proxy can then listen on any
-//! ClusterIP, and a pod's connection to one arrives through its veth.
+//! addresses there (a pod's `127.0.0.0/8` is its own). While the kube-proxies run in
+//! userspace mode, which listens on each ClusterIP itself, the Service range is routed to
+//! this machine as a `local` route, so a pod's connection to a ClusterIP arrives through
+//! its veth at the proxy (and, unlike upstream's userspace mode, the kernel then answers
+//! ping on ClusterIPs). In iptables mode there is no such route: a ClusterIP is nobody's
+//! address and only the DNAT rules for the Service's ports answer, as upstream.
 
 use anyhow::{Context as _, bail};
 use ipnet::{IpNet, Ipv4Net};
