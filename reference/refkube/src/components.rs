@@ -425,10 +425,9 @@ impl Components {
     }
 
     fn spec(&self, name: &str) -> Result<Spec, ComponentError> {
-        self.lock_specs()
-            .get(name)
-            .cloned()
-            .ok_or_else(|| ComponentError::Unknown(name.to_string(), self.names().join(", ")))
+        // Released before the error lists the names, which takes the lock again.
+        let spec = self.lock_specs().get(name).cloned();
+        spec.ok_or_else(|| ComponentError::Unknown(name.to_string(), self.names().join(", ")))
     }
 }
 

@@ -16,7 +16,7 @@
 use anyhow::{Context as _, bail};
 use ipnet::{IpNet, Ipv4Net};
 pub use refkube_kubelet::PodNetwork;
-pub use refkube_kubelet::network::preflight;
+pub use refkube_kubelet::network::{installed, preflight};
 
 /// The cluster's address plan.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -7,6 +7,7 @@
 //! starts its threads, which is why [`prepare`] is synchronous and called from `main`.
 
 use refkube::network::PodNetwork;
+pub use refkube::network::installed;
 
 /// What the user asked for.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -39,17 +40,6 @@ impl std::str::FromStr for PodNetworkChoice {
 /// (`@proxy-modes`) and busybox's `ping` (`@needs-ping`).
 pub const SCENARIO_TOOLS: &[(&str, &str)] =
     &[("iptables-restore", "iptables"), ("ping", "iputils-ping")];
-
-/// Whether `program` is an executable on `PATH`.
-pub fn installed(program: &str) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path).any(|dir| {
-        dir.join(program)
-            .metadata()
-            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    })
-}
 
 /// Resolves `choice` and, for `netns`, isolates this process's network. With `require`
 /// (CI) everything the suite can use must be here: an `auto` that cannot have `netns`,

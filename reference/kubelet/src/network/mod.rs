@@ -86,7 +86,12 @@ pub const TOOLS: &[(&str, &str)] = &[
     ("hostname", "hostname"),
 ];
 
-/// Whether `program` is an executable file in one of the `PATH` directories.
+/// Whether `program` is an executable on this process's `PATH`.
+pub fn installed(program: &str) -> bool {
+    on_path(program, &std::env::var_os("PATH").unwrap_or_default()).is_some()
+}
+
+/// Where `program` is as an executable file in one of the `path` directories.
 fn on_path(program: &str, path: &std::ffi::OsStr) -> Option<PathBuf> {
     std::env::split_paths(path)
         .map(|dir| dir.join(program))
@@ -104,9 +109,8 @@ pub fn preflight() -> Result<(), NetworkError> {
     if !nix::unistd::geteuid().is_root() {
         return Err(NetworkError::NotPrivileged);
     }
-    let path = std::env::var_os("PATH").unwrap_or_default();
     for (tool, package) in TOOLS {
-        if on_path(tool, &path).is_none() {
+        if !installed(tool) {
             return Err(NetworkError::MissingTool { tool, package });
         }
     }
