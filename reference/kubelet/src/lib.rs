@@ -71,6 +71,9 @@
 //!   host ports are not reserved.
 //! - Node status is posted every `nodeStatusUpdateFrequency` (not only on change).
 //! - Admission does not evaluate required node affinity terms (the scheduler does).
+//! - A pod whose pause process dies is not given a new sandbox (upstream kills the
+//!   pod's containers and creates one, `SandboxChanged`); with `netns`, its containers
+//!   that exit afterwards fail to start again, saying the sandbox is gone.
 //! - A restarted kubelet starts the pods bound to it again (restart counts start over),
 //!   because the process runtime's containers die with it.
 

@@ -224,3 +224,71 @@ async fn a_container_started_again_keeps_the_pod_ip_and_the_sandbox_takes_its_ve
     }
     assert!(gone, "{veth} outlived its sandbox");
 }
+
+/// The pause process of the sandbox whose pod is called `hostname` (its environment
+/// says so), among this test process's children.
+fn pause_of(hostname: &str) -> Option<i32> {
+    let me = std::process::id().to_string();
+    let wanted = format!("HOSTNAME={hostname}");
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            let ppid = stat.rsplit(')').next()?.split_whitespace().nth(1)?;
+            let environ = std::fs::read(entry.path().join("environ")).ok()?;
+            let has_name = environ
+                .split(|b| *b == 0)
+                .any(|var| var == wanted.as_bytes());
+            (ppid == me && has_name).then_some(pid)
+        })
+}
+
+#[tokio::test]
+async fn no_container_joins_the_namespaces_of_a_pause_process_that_is_gone() {
+    if !isolated() {
+        return;
+    }
+    let rt = runtime();
+    let pod = sandbox(&rt, "orphaned", "10.77.1.3", "10.77.1.1").await;
+    let pause = pause_of("orphaned").expect("the sandbox's pause process");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pause),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let mut refused = None;
+    for _ in 0..200 {
+        let id = rt
+            .create_container(
+                &pod,
+                ContainerConfig {
+                    name: "late".into(),
+                    image: "registry.k8s.io/pause:3.10".into(),
+                    command: vec![],
+                    args: vec![],
+                    env: vec![],
+                    working_dir: None,
+                    log: Arc::new(ContainerLog::new(10)),
+                    on_exit: Arc::new(Notify::new()),
+                },
+            )
+            .await
+            .unwrap();
+        match rt.start_container(&id).await {
+            Err(e) => {
+                refused = Some(e.to_string());
+                break;
+            }
+            // Not reaped yet: stop that one and try again.
+            Ok(()) => rt
+                .stop_container(&id, Duration::from_secs(1))
+                .await
+                .unwrap(),
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let refused = refused.expect("containers still started in a dead sandbox");
+    assert!(refused.contains("pause process has exited"), "{refused}");
+}

@@ -13,6 +13,7 @@ use std::net::IpAddr;
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -67,14 +68,22 @@ struct Sandbox {
     namespaces: Option<u32>,
     /// The address servers bind when the pod shares the machine's network stack.
     bind_ip: Option<IpAddr>,
+    /// Cleared when the pause process exits: its pid (and so `/proc/<pid>/ns`) may then
+    /// belong to another process.
+    alive: Arc<AtomicBool>,
 }
 
 impl Sandbox {
-    /// The argv prefix that puts a process into this sandbox's namespaces.
-    fn join_prefix(&self) -> Vec<OsString> {
-        self.namespaces
-            .map(namespaces::join_prefix)
-            .unwrap_or_default()
+    /// The argv prefix that puts a process into this sandbox's namespaces; an error once
+    /// the process holding them is gone.
+    fn join_prefix(&self) -> Result<Vec<OsString>, String> {
+        match self.namespaces {
+            None => Ok(Vec::new()),
+            Some(_) if !self.alive.load(Ordering::SeqCst) => {
+                Err("the pod sandbox's pause process has exited, and its namespaces with it".into())
+            }
+            Some(pid) => Ok(namespaces::join_prefix(pid)),
+        }
     }
 }
 
@@ -315,10 +324,15 @@ impl Runtime for ProcessRuntime {
             .spawn(prefix, &pause, &env, None, log.clone())
             .map_err(sandbox_err)?;
         let pid = child.id();
+        let alive = Arc::new(AtomicBool::new(true));
         // The pause process is reaped by a task; the guard kills it on removal.
-        tokio::spawn(async move {
-            let mut child = child;
-            let _ = child.wait().await;
+        tokio::spawn({
+            let alive = alive.clone();
+            async move {
+                let mut child = child;
+                let _ = child.wait().await;
+                alive.store(false, Ordering::SeqCst);
+            }
         });
         let namespaces = if own_netns {
             let pid = pid.ok_or_else(|| sandbox_err("the pause process exited at once".into()))?;
@@ -335,6 +349,7 @@ impl Runtime for ProcessRuntime {
                 pause: Some(guard),
                 namespaces,
                 bind_ip: (!own_netns).then_some(config.ip),
+                alive,
             },
         );
         Ok(id)
@@ -390,6 +405,10 @@ impl Runtime for ProcessRuntime {
                 sandbox.bind_ip,
             )
         };
+        let prefix = prefix.map_err(|message| RuntimeError::Start {
+            name: config.name.clone(),
+            message,
+        })?;
         let start_err = |message: String| RuntimeError::Start {
             name: config.name.clone(),
             message,
@@ -503,6 +522,8 @@ impl Runtime for ProcessRuntime {
                 .sandboxes
                 .get(&c.sandbox_id)
                 .map(Sandbox::join_prefix)
+                .transpose()
+                .map_err(RuntimeError::Exec)?
                 .unwrap_or_default();
             (c.config.clone(), prefix)
         };
