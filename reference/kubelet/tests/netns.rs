@@ -64,21 +64,23 @@ async fn sandbox(rt: &ProcessRuntime, name: &str, pod_ip: &str, gateway: &str) -
     .unwrap()
 }
 
+/// An agnhost container running `args`.
+fn agnhost(name: &str, args: &[&str]) -> ContainerConfig {
+    ContainerConfig {
+        name: name.into(),
+        image: "registry.k8s.io/e2e-test-images/agnhost:2.53".into(),
+        command: vec![],
+        args: args.iter().map(|a| a.to_string()).collect(),
+        env: vec![],
+        working_dir: None,
+        log: Arc::new(ContainerLog::new(100)),
+        on_exit: Arc::new(Notify::new()),
+    }
+}
+
 async fn start(rt: &ProcessRuntime, sandbox: &str, name: &str, args: &[&str]) -> String {
     let id = rt
-        .create_container(
-            sandbox,
-            ContainerConfig {
-                name: name.into(),
-                image: "registry.k8s.io/e2e-test-images/agnhost:2.53".into(),
-                command: vec![],
-                args: args.iter().map(|a| a.to_string()).collect(),
-                env: vec![],
-                working_dir: None,
-                log: Arc::new(ContainerLog::new(100)),
-                on_exit: Arc::new(Notify::new()),
-            },
-        )
+        .create_container(sandbox, agnhost(name, args))
         .await
         .unwrap();
     rt.start_container(&id).await.unwrap();
@@ -261,19 +263,7 @@ async fn no_container_joins_the_namespaces_of_a_pause_process_that_is_gone() {
     let mut refused = None;
     for _ in 0..200 {
         let id = rt
-            .create_container(
-                &pod,
-                ContainerConfig {
-                    name: "late".into(),
-                    image: "registry.k8s.io/pause:3.10".into(),
-                    command: vec![],
-                    args: vec![],
-                    env: vec![],
-                    working_dir: None,
-                    log: Arc::new(ContainerLog::new(10)),
-                    on_exit: Arc::new(Notify::new()),
-                },
-            )
+            .create_container(&pod, agnhost("late", &["pause"]))
             .await
             .unwrap();
         match rt.start_container(&id).await {
