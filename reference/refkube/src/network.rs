@@ -16,6 +16,7 @@
 use anyhow::{Context as _, bail};
 use ipnet::{IpNet, Ipv4Net};
 pub use refkube_kubelet::PodNetwork;
+use refkube_kubelet::network::{NetworkError, run};
 pub use refkube_kubelet::network::{installed, preflight};
 
 /// The cluster's address plan.
@@ -100,9 +101,7 @@ pub struct ServiceRoute {
 impl ServiceRoute {
     /// Routes `range` to this machine (`ip route replace local <range> dev lo`).
     pub async fn add(range: Ipv4Net) -> anyhow::Result<Self> {
-        ip_route("replace", range)
-            .await
-            .with_context(|| format!("routing the Service range {range} to this machine"))?;
+        ip_route("replace", range).await?;
         Ok(Self { range })
     }
 
@@ -114,16 +113,15 @@ impl ServiceRoute {
     }
 }
 
-async fn ip_route(verb: &str, range: Ipv4Net) -> anyhow::Result<()> {
-    let out = tokio::process::Command::new("ip")
-        .args(["route", verb, "local", &range.to_string(), "dev", "lo"])
-        .output()
-        .await
-        .context("running ip")?;
-    if !out.status.success() {
-        bail!("{}", String::from_utf8_lossy(&out.stderr).trim());
-    }
-    Ok(())
+async fn ip_route(verb: &str, range: Ipv4Net) -> Result<(), NetworkError> {
+    let range = range.to_string();
+    run(
+        format!("ip route {verb} local {range} (the Service range's route to this machine)"),
+        "ip",
+        &["route", verb, "local", &range, "dev", "lo"],
+        None,
+    )
+    .await
 }
 
 /// Moves this process into a new network namespace holding only an `lo` that is up, so

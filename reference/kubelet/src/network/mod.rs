@@ -130,8 +130,9 @@ pub fn enable_forwarding() -> Result<(), NetworkError> {
     }
 }
 
-/// Runs `program args`, feeding it `stdin`; an error carries its stderr.
-pub(crate) async fn run(
+/// Runs `program args`, feeding it `stdin`; an error says `what` was being done and
+/// carries the program's stderr.
+pub async fn run(
     what: impl Into<String>,
     program: &str,
     args: &[&str],

@@ -405,14 +405,11 @@ impl Runtime for ProcessRuntime {
                 sandbox.bind_ip,
             )
         };
-        let prefix = prefix.map_err(|message| RuntimeError::Start {
-            name: config.name.clone(),
-            message,
-        })?;
         let start_err = |message: String| RuntimeError::Start {
             name: config.name.clone(),
             message,
         };
+        let prefix = prefix.map_err(start_err)?;
         let workload = match images::resolve(&config.image, &config.command, &config.args) {
             Ok(w) => w,
             Err(_) if self.policy == ImagePolicy::PauseUnknown => {
