@@ -24,7 +24,7 @@ pub(crate) struct DialResult {
 }
 
 /// Asks `client`'s netexec to send `tries` HTTP "hostname" requests to `host:port`.
-pub(crate) async fn dial(
+async fn dial(
     world: &KubeWorld,
     client: &str,
     host: &str,
@@ -41,6 +41,30 @@ pub(crate) async fn dial(
         format!("asking Pod {client:?} to dial {host}:{port} through the API server's pod proxy")
     })?;
     serde_json::from_str(&text).with_context(|| format!("netexec /dial answered {text:?}"))
+}
+
+/// Dials like [`dial`] until `done` holds for the result or `world.timings.expect`
+/// passes, and returns the last result. A Pod is Ready once its container has started,
+/// which can be a moment before its server listens, and kube-proxy programs a new
+/// Service shortly after it appears; traffic cannot be watched, so, like upstream's e2e
+/// reachability checks (`DialFromContainer`), the check polls.
+pub(crate) async fn dial_until(
+    world: &KubeWorld,
+    client: &str,
+    host: &str,
+    port: u16,
+    tries: u32,
+    done: impl Fn(&DialResult) -> bool,
+) -> anyhow::Result<DialResult> {
+    let deadline = tokio::time::Instant::now() + world.timings.expect;
+    loop {
+        let result = dial(world, client, host, port, tries).await;
+        let finished = matches!(&result, Ok(r) if done(r));
+        if finished || tokio::time::Instant::now() >= deadline {
+            return result;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
 }
 
 pub(crate) async fn pod_ip(world: &KubeWorld, pod: &str) -> anyhow::Result<String> {
@@ -60,8 +84,11 @@ pub(crate) async fn cluster_ip(world: &KubeWorld, service: &str) -> anyhow::Resu
 #[then(expr = "the Pod {string} reaches the Pod {string} on port {int}")]
 async fn pod_to_pod(world: &mut KubeWorld, client: String, target: String, port: u16) -> Outcome {
     let ip = pod_ip(world, &target).await?;
-    let r = dial(world, &client, &ip, port, 1).await?;
     let target = world.expand(&target);
+    let r = dial_until(world, &client, &ip, port, 1, |r| {
+        r.responses.contains(&target)
+    })
+    .await?;
     if !r.responses.contains(&target) {
         fail!(
             "Pod {client:?} dialled {target:?} at {ip}:{port}: responses {:?}, errors {:?}",
@@ -74,7 +101,10 @@ async fn pod_to_pod(world: &mut KubeWorld, client: String, target: String, port:
 
 #[then(expr = "the Pod {string} reaches itself on localhost port {int}")]
 async fn localhost(world: &mut KubeWorld, pod: String, port: u16) -> Outcome {
-    let r = dial(world, &pod, "localhost", port, 1).await?;
+    let r = dial_until(world, &pod, "localhost", port, 1, |r| {
+        !r.responses.is_empty()
+    })
+    .await?;
     if r.responses.is_empty() {
         fail!(
             "Pod {pod:?} could not reach localhost:{port} (the other container of its sandbox): {:?}",
@@ -96,32 +126,30 @@ async fn balanced(
     spread: usize,
 ) -> Outcome {
     let ip = cluster_ip(world, &service).await?;
-    // kube-proxy programs a new Service or endpoint set shortly after it appears (upstream
-    // batches syncs by minSyncPeriod), so, like upstream's e2e reachability checks, retry
-    // the batch until the expectation deadline; traffic cannot be watched.
-    let deadline = tokio::time::Instant::now() + world.timings.expect;
-    loop {
-        let r = dial(world, &client, &ip, port, tries).await?;
+    let hosts = |r: &DialResult| {
         let mut hosts = r.responses.clone();
         hosts.sort();
         hosts.dedup();
-        if hosts.len() >= spread {
-            return Ok(());
-        }
-        if tokio::time::Instant::now() >= deadline {
-            fail!(
-                "{tries} requests to Service {service:?} ({ip}:{port}) reached {hosts:?}, expected at least {spread} different Pods (errors {:?})",
-                r.errors
-            );
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        hosts
+    };
+    let r = dial_until(world, &client, &ip, port, tries, |r| {
+        hosts(r).len() >= spread
+    })
+    .await?;
+    if hosts(&r).len() < spread {
+        fail!(
+            "{tries} requests to Service {service:?} ({ip}:{port}) reached {:?}, expected at least {spread} different Pods (errors {:?})",
+            hosts(&r),
+            r.errors
+        );
     }
+    Ok(())
 }
 
 #[then(expr = "the Pod {string} reaches itself on its own IP at port {int}")]
 async fn own_ip(world: &mut KubeWorld, pod: String, port: u16) -> Outcome {
     let ip = pod_ip(world, &pod).await?;
-    let r = dial(world, &pod, &ip, port, 1).await?;
+    let r = dial_until(world, &pod, &ip, port, 1, |r| !r.responses.is_empty()).await?;
     if r.responses.is_empty() {
         fail!(
             "Pod {pod:?} could not reach its own IP {ip}:{port} (its other container): {:?}",
@@ -134,7 +162,8 @@ async fn own_ip(world: &mut KubeWorld, pod: String, port: u16) -> Outcome {
 #[then(expr = "requests from the Pod {string} to the Service {string} on port {int} are refused")]
 async fn refused(world: &mut KubeWorld, client: String, service: String, port: u16) -> Outcome {
     let ip = cluster_ip(world, &service).await?;
-    let r = dial(world, &client, &ip, port, 3).await?;
+    // Retried only while the client itself cannot be reached: any answer is the verdict.
+    let r = dial_until(world, &client, &ip, port, 3, |_| true).await?;
     if !r.responses.is_empty() || r.errors.is_empty() {
         fail!(
             "Service {service:?} without endpoints answered: responses {:?}, errors {:?}",

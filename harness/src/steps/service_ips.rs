@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use cucumber::then;
 
 use super::common::create_all;
-use super::networking::{cluster_ip, dial, pod_ip};
+use super::networking::{cluster_ip, dial_until, pod_ip};
 use super::{Outcome, field, name_of};
 use crate::world::KubeWorld;
 
@@ -84,7 +84,8 @@ async fn ping_service(world: &mut KubeWorld, service: String) -> Outcome {
 #[then(expr = "requests from the Pod {string} to the Service {string} on port {int} get no reply")]
 async fn no_reply(world: &mut KubeWorld, client: String, service: String, port: u16) -> Outcome {
     let ip = cluster_ip(world, &service).await?;
-    let r = dial(world, &client, &ip, port, 1).await?;
+    // Retried only while the client itself cannot be reached: any answer is the verdict.
+    let r = dial_until(world, &client, &ip, port, 1, |_| true).await?;
     // A refusal is a reply too: a TCP reset from whoever owns the address.
     let refused = r.errors.iter().any(|e| e.contains("connection refused"));
     if !r.responses.is_empty() || r.errors.is_empty() || refused {
