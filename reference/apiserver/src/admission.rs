@@ -8,7 +8,7 @@ use refkube_resources::ResourceInfo;
 use refkube_resources::validation::{self, Cause};
 use serde_json::{Value, json};
 
-use crate::ipalloc::Allocated;
+use crate::ipalloc::{AllocError, Allocated};
 use crate::state::AppState;
 use crate::status::ApiError;
 
@@ -105,20 +105,30 @@ fn invalid(info: &ResourceInfo, obj: &Value, causes: Vec<Cause>) -> Result<(), A
     }
 }
 
+/// Maps an allocator error to upstream's answer: 422 for the request, 500 for the range.
+fn alloc_error(info: &ResourceInfo, obj: &Value, e: AllocError) -> ApiError {
+    match e {
+        AllocError::Invalid(causes) => {
+            ApiError::invalid(info, crate::keys::meta_str(obj, "name"), &causes)
+        }
+        other => ApiError::internal(other),
+    }
+}
+
 /// Runs the create chain; returns what was allocated (release it if the write fails).
-pub fn admit_create(
+/// A dry run allocates nothing.
+pub async fn admit_create(
     state: &AppState,
     info: &ResourceInfo,
     obj: &mut Value,
+    dry_run: bool,
 ) -> Result<Allocated, ApiError> {
     prepare_for_create(info, obj);
     refkube_resources::defaults::apply_defaults(info, obj, &state.config.defaults);
     invalid(info, obj, validation::validate_create(info, obj))?;
     if info.group.is_empty() && info.plural == "services" {
-        return state
-            .allocators()
-            .admit_service(obj, None)
-            .map_err(|c| ApiError::invalid(info, crate::keys::meta_str(obj, "name"), &c));
+        let got = state.alloc.admit_service(obj, None, dry_run).await;
+        return got.map_err(|e| alloc_error(info, obj, e));
     }
     Ok(Allocated::default())
 }
@@ -170,13 +180,15 @@ pub fn prepare_for_update(info: &ResourceInfo, old: &Value, new: Value, mode: Mo
     out
 }
 
-/// Runs the update chain on an already merged object; returns new allocations.
-pub fn admit_update(
+/// Runs the update chain on an already merged object; returns new allocations (none
+/// on a dry run).
+pub async fn admit_update(
     state: &AppState,
     info: &ResourceInfo,
     old: &Value,
     new: &mut Value,
     mode: Mode,
+    dry_run: bool,
 ) -> Result<Allocated, ApiError> {
     refkube_resources::defaults::apply_defaults(info, new, &state.config.defaults);
     if mode == Mode::Main && new.get("spec").is_some() {
@@ -196,10 +208,8 @@ pub fn admit_update(
     }
     invalid(info, new, validation::validate_update(info, old, new))?;
     if info.group.is_empty() && info.plural == "services" && mode == Mode::Main {
-        return state
-            .allocators()
-            .admit_service(new, Some(old))
-            .map_err(|c| ApiError::invalid(info, crate::keys::meta_str(new, "name"), &c));
+        let got = state.alloc.admit_service(new, Some(old), dry_run).await;
+        return got.map_err(|e| alloc_error(info, new, e));
     }
     Ok(Allocated::default())
 }

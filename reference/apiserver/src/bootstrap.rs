@@ -1,9 +1,10 @@
 //! Start-up objects every cluster has: the `default`, `kube-system`, `kube-public` and
 //! `kube-node-lease` namespaces, and the `kubernetes` Service (first address of the
-//! service range, port 443 → the API server) with its Endpoints and EndpointSlice.
+//! service range, port 443 → the API servers). Its Endpoints and EndpointSlice are kept
+//! by [`crate::lease_reconciler`], which [`ensure`] runs once.
 //!
-//! Entry point: [`ensure`]. Idempotent: objects that exist are left alone, except the
-//! `kubernetes` Endpoints and EndpointSlice, which always point at this server.
+//! Entry points: [`ensure`] (at start-up) and [`ensure_kubernetes_service`] (also run
+//! periodically). Idempotent: objects that exist are left alone.
 
 use refkube_resources::registry::lookup;
 use serde_json::json;
@@ -44,7 +45,27 @@ pub async fn ensure(state: &AppState) -> Result<(), ApiError> {
         )
         .await?;
     }
-    let ip = state.allocators().first_ip().to_string();
+    match ensure_kubernetes_service(state).await {
+        // Its address is held, but no Service has it: an API server that crashed while
+        // creating it leaked the address, or another one is creating it right now. The
+        // periodic run retries once the repair pass has freed it (or it exists).
+        Err(e) if e.reason == "Invalid" => {
+            tracing::warn!(error = %e.message, "the kubernetes Service could not be created yet");
+        }
+        other => other?,
+    }
+    crate::lease_reconciler::reconcile(state).await
+}
+
+/// Creates the `kubernetes` Service unless it exists.
+pub async fn ensure_kubernetes_service(state: &AppState) -> Result<(), ApiError> {
+    let services = registered("services")?;
+    let key = keys::key(services, Some("default"), "kubernetes");
+    // Checked first, so a running cluster does not pay an allocation attempt per run.
+    if state.store.get(&key).await?.is_some() {
+        return Ok(());
+    }
+    let ip = state.alloc.first_ip().to_string();
     let port = state.advertise.port();
     let svc = json!({
         "apiVersion": "v1", "kind": "Service",
@@ -54,67 +75,9 @@ pub async fn ensure(state: &AppState) -> Result<(), ApiError> {
             "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": port}],
         },
     });
-    // Another API server on the same store may have created it (and holds the IP).
-    let services = registered("services")?;
-    if state
-        .store
-        .get(&keys::key(services, Some("default"), "kubernetes"))
-        .await?
-        .is_none()
-    {
-        create_if_absent(state, "services", Some("default"), svc).await?;
-    }
-    let ip = state.advertise.ip().to_string();
-    let ep = json!({
-        "apiVersion": "v1", "kind": "Endpoints",
-        "metadata": {"name": "kubernetes", "namespace": "default", "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
-        "subsets": [{"addresses": [{"ip": ip}],
-                     "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}],
-    });
-    upsert(state, registered("endpoints")?, ep, &["subsets"]).await?;
-    let address_type = if state.advertise.is_ipv6() {
-        "IPv6"
-    } else {
-        "IPv4"
-    };
-    let slice = json!({
-        "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
-        "metadata": {"name": "kubernetes", "namespace": "default", "labels": {"kubernetes.io/service-name": "kubernetes"}},
-        "addressType": address_type,
-        "endpoints": [{"addresses": [ip], "conditions": {"ready": true}}],
-        "ports": [{"name": "https", "port": port, "protocol": "TCP"}],
-    });
-    let slices = lookup("discovery.k8s.io", "v1", "endpointslices")
-        .ok_or_else(|| ApiError::internal("endpointslices are not registered"))?;
-    upsert(state, slices, slice, &["addressType", "endpoints", "ports"]).await
-}
-
-/// Creates `obj` in `default`, or points the existing one's `fields` at this server
-/// (the last API server to start wins; upstream reconciles a list of all of them).
-async fn upsert(
-    state: &AppState,
-    info: &'static refkube_resources::ResourceInfo,
-    obj: serde_json::Value,
-    fields: &[&str],
-) -> Result<(), ApiError> {
-    let key = keys::key(info, Some("default"), "kubernetes");
-    match state.store.get(&key).await? {
-        None => match create_object(state, info, Some("default"), obj, false).await {
-            Err(e) if e.reason != "AlreadyExists" => Err(e),
-            _ => Ok(()),
-        },
-        Some(kv) => {
-            let mut old = keys::decode_kv(info, &kv)?;
-            if fields.iter().any(|f| old[*f] != obj[*f]) {
-                for f in fields {
-                    old[*f] = obj[*f].clone();
-                }
-                state
-                    .store
-                    .update(&key, kv.mod_revision, keys::encode(info, &old)?)
-                    .await?;
-            }
-            Ok(())
-        }
+    match create_if_absent(state, "services", Some("default"), svc).await {
+        // Another API server created it between our read and our allocation.
+        Err(e) if e.reason == "Invalid" && state.store.get(&key).await?.is_some() => Ok(()),
+        other => other,
     }
 }

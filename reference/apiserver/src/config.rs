@@ -60,6 +60,17 @@ pub struct ApiServerConfig {
     pub bootstrap: bool,
     /// `--etcd-compaction-interval` (upstream 5 min); None never compacts.
     pub compaction_interval: Option<Duration>,
+    /// How often the ClusterIP and NodePort ranges are rebuilt from the Services, which
+    /// frees what a crash between allocating and storing a Service leaked (upstream's
+    /// `RepairServicesInterval`, 3 min). A pass also runs at start-up.
+    pub repair_services_interval: Duration,
+    /// How often this server renews its lease under `/registry/masterleases/` and
+    /// re-syncs the `kubernetes` Endpoints (upstream's `EndpointReconcilerConfig.Interval`,
+    /// `DefaultEndpointReconcilerInterval` 10 s).
+    pub endpoint_reconciler_interval: Duration,
+    /// How long a lease keeps a server in the `kubernetes` Endpoints without renewal
+    /// (upstream's `MasterEndpointReconcileTTL`, `DefaultEndpointReconcilerTTL` 15 s).
+    pub master_endpoint_reconcile_ttl: Duration,
 }
 
 impl Default for ApiServerConfig {
@@ -85,6 +96,9 @@ impl Default for ApiServerConfig {
             proxy_allow_loopback: true,
             bootstrap: true,
             compaction_interval: Some(Duration::from_secs(300)),
+            repair_services_interval: Duration::from_secs(180),
+            endpoint_reconciler_interval: Duration::from_secs(10),
+            master_endpoint_reconcile_ttl: Duration::from_secs(15),
         }
     }
 }
@@ -153,6 +167,18 @@ impl ApiServerConfig {
     }
     pub fn bootstrap(mut self, on: bool) -> Self {
         self.bootstrap = on;
+        self
+    }
+    pub fn repair_services_interval(mut self, every: Duration) -> Self {
+        self.repair_services_interval = every;
+        self
+    }
+    pub fn endpoint_reconciler_interval(mut self, every: Duration) -> Self {
+        self.endpoint_reconciler_interval = every;
+        self
+    }
+    pub fn master_endpoint_reconcile_ttl(mut self, ttl: Duration) -> Self {
+        self.master_endpoint_reconcile_ttl = ttl;
         self
     }
 }

@@ -17,6 +17,8 @@ pub mod discovery;
 pub mod handlers;
 pub mod ipalloc;
 pub mod keys;
+pub mod lease_endpoints;
+pub mod lease_reconciler;
 pub mod logs;
 pub mod negotiate;
 pub mod protobuf;

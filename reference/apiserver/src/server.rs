@@ -5,7 +5,8 @@
 
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::time::Duration;
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::service::TowerToHyperService;
@@ -18,8 +19,13 @@ use crate::audit::AuditLog;
 use crate::auth::TokenAuth;
 use crate::config::ApiServerConfig;
 use crate::ipalloc::Allocators;
+use crate::ipalloc::range::RangeError;
 use crate::state::AppState;
 use crate::watchcache::WatchCaches;
+
+/// How long a graceful shutdown may spend taking itself out of the `kubernetes`
+/// Endpoints.
+const REMOVE_ENDPOINTS_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why the API server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +51,10 @@ pub enum ServerError {
     /// The store failed while the watch caches were filled.
     #[error("store: {0}")]
     Store(#[from] refkube_store::StoreError),
+    /// The start-up repair of the ClusterIP and NodePort ranges failed (store error, or
+    /// a stored range object that cannot be read).
+    #[error("service ranges: {0}")]
+    Ranges(crate::ipalloc::range::RangeError),
     /// Creating the start-up namespaces and Service failed.
     #[error("bootstrap: {0}")]
     Bootstrap(crate::status::ApiError),
@@ -60,6 +70,11 @@ pub struct ApiServer {
     ca_pem: Option<String>,
     shutdown: watch::Sender<bool>,
     task: Option<tokio::task::JoinHandle<()>>,
+    /// Stops the periodic repair and endpoint reconciliation, apart from serving, so
+    /// that a graceful shutdown can finish them before taking itself out of the
+    /// Endpoints.
+    stop_background: watch::Sender<bool>,
+    background: Vec<tokio::task::JoinHandle<()>>,
     state: Arc<AppState>,
 }
 
@@ -112,25 +127,34 @@ impl ApiServer {
             None => None,
         };
         let caches = WatchCaches::start(store.clone(), config.watch_cache_size).await?;
-        let mut alloc = Allocators::new(
+        let alloc = Allocators::new(
             config.service_cluster_ip_range,
             config.service_node_port_range,
+            store.clone(),
         );
-        if let Some(services) =
-            refkube_resources::registry::lookup("", "v1", "services").and_then(|i| caches.get(i))
-        {
-            for svc in services.snapshot(None).0 {
-                alloc.load(&svc);
+        // Before serving: the first pass creates the ranges (from the Services, on a
+        // store written before ranges were stored, or for a changed range), and nothing
+        // is allocated without them.
+        match alloc.repair_once().await {
+            Ok(()) => {}
+            // Others kept changing the ranges: so they exist, and allocation works.
+            Err(RangeError::Contended(what)) => {
+                tracing::warn!(
+                    what,
+                    "start-up repair of the service ranges lost every race"
+                );
             }
+            Err(e) => return Err(ServerError::Ranges(e)),
         }
         let (shutdown, shutdown_rx) = watch::channel(false);
+        let (stop_background, background_rx) = watch::channel(false);
         let bootstrap = config.bootstrap;
         let anonymous_is_admin = config.anonymous_loopback_admin && loopback && tls.is_none();
         let state = Arc::new(AppState {
             config,
             store,
             caches,
-            alloc: Mutex::new(alloc),
+            alloc,
             auth,
             anonymous_is_admin,
             audit,
@@ -155,6 +179,14 @@ impl ApiServer {
             .config
             .compaction_interval
             .map(|every| crate::compactor::spawn(state.store.clone(), every));
+        let mut background = vec![
+            state
+                .alloc
+                .spawn_repair(state.config.repair_services_interval, background_rx.clone()),
+        ];
+        if bootstrap {
+            background.push(crate::lease_reconciler::spawn(state.clone(), background_rx));
+        }
         let task = tokio::spawn(async move {
             accept_loop(listener, router, acceptor, shutdown_rx).await;
             if let Some(c) = compactor {
@@ -167,6 +199,8 @@ impl ApiServer {
             ca_pem,
             shutdown,
             task: Some(task),
+            stop_background,
+            background,
             state,
         })
     }
@@ -197,8 +231,31 @@ impl ApiServer {
         self.ca_pem.as_deref()
     }
 
-    /// Stops accepting, ends open watches and connections.
+    /// Takes this server out of the `kubernetes` Endpoints (upstream's
+    /// `RemoveEndpoints`), then stops accepting and ends open watches and connections.
     pub async fn shutdown(mut self) {
+        // Bounded throughout: a store that is gone must not hold the shutdown up; the
+        // lease then expires on its own.
+        let deadline = tokio::time::Instant::now() + REMOVE_ENDPOINTS_TIMEOUT;
+        let _ = self.stop_background.send(true);
+        for mut task in self.background.drain(..) {
+            // Waited for, not aborted, so that no renewal lands after the removal below.
+            if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
+                task.abort();
+            }
+        }
+        if self.state.config.bootstrap {
+            let removed =
+                tokio::time::timeout_at(deadline, crate::lease_reconciler::remove(&self.state))
+                    .await;
+            match removed {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e.message, "leaving the kubernetes endpoints")
+                }
+                Err(_) => tracing::warn!("leaving the kubernetes endpoints timed out"),
+            }
+        }
         let _ = self.shutdown.send(true);
         if let Some(task) = self.task.take() {
             let _ = task.await;
@@ -207,9 +264,11 @@ impl ApiServer {
 }
 
 /// Dropping the handle stops the server too (without waiting for it), so a harness
-/// that forgets `shutdown` does not leave a server behind.
+/// that forgets `shutdown` does not leave a server behind. It does not leave the
+/// `kubernetes` Endpoints: like a crash, its lease expires.
 impl Drop for ApiServer {
     fn drop(&mut self) {
+        let _ = self.stop_background.send(true);
         let _ = self.shutdown.send(true);
     }
 }

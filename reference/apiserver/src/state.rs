@@ -3,7 +3,7 @@
 //!
 //! Entry point: [`AppState`], built once by `server::ApiServer::bind`.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use refkube_store::Store;
 use tokio::sync::watch;
@@ -18,7 +18,7 @@ pub struct AppState {
     pub config: ApiServerConfig,
     pub store: Arc<dyn Store>,
     pub caches: WatchCaches,
-    pub alloc: Mutex<Allocators>,
+    pub alloc: Allocators,
     pub auth: Option<TokenAuth>,
     /// A request without a token acts as `system:admin` (see
     /// [`ApiServerConfig::anonymous_loopback_admin`]; only ever true on plain loopback).
@@ -42,13 +42,5 @@ impl std::fmt::Debug for AppState {
             .field("store", &self.store.backend())
             .field("advertise", &self.advertise)
             .finish()
-    }
-}
-
-impl AppState {
-    /// The allocator lock; a poisoned lock only means a panic elsewhere, the bitmaps are
-    /// still consistent (every mutation is a single insert/remove).
-    pub fn allocators(&self) -> std::sync::MutexGuard<'_, Allocators> {
-        self.alloc.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

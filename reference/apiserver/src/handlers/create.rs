@@ -144,20 +144,30 @@ pub async fn create_object(
     if info.namespaced {
         check_namespace(state, info, url_ns.unwrap_or_default(), &name).await?;
     }
-    let allocated = crate::admission::admit_create(state, info, &mut obj)?;
+    let allocated = crate::admission::admit_create(state, info, &mut obj, dry_run).await?;
     if dry_run {
-        state.allocators().release(&allocated);
         return Ok(obj);
     }
     let key = keys::key(info, url_ns, &name);
-    let bytes = keys::encode(info, &obj)?;
+    let bytes = match keys::encode(info, &obj) {
+        Ok(b) => b,
+        Err(e) => {
+            state.alloc.release(&allocated).await;
+            return Err(e);
+        }
+    };
     match state.store.create(&key, bytes).await {
         Ok(rev) => {
             keys::set_resource_version(&mut obj, rev);
             Ok(obj)
         }
         Err(e) => {
-            state.allocators().release(&allocated);
+            // An unreachable store may still have written the object; then the values
+            // are in use, and releasing them could hand them out twice. The repair pass
+            // frees them if the write really was lost.
+            if !matches!(e, StoreError::Unavailable(_)) {
+                state.alloc.release(&allocated).await;
+            }
             Err(match e {
                 StoreError::AlreadyExists(_) => ApiError::already_exists(info, &name),
                 other => other.into(),

@@ -217,7 +217,7 @@ pub async fn delete_object(
         match state.store.delete(&key, Some(rev)).await {
             Ok((drev, _)) => {
                 if info.group.is_empty() && info.plural == "services" {
-                    state.allocators().release_service(&old);
+                    state.alloc.release_service(&old).await;
                 }
                 let mut last = old;
                 keys::set_resource_version(&mut last, drev);

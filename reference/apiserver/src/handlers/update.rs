@@ -14,6 +14,7 @@ use super::Ctx;
 use super::create::{add_warnings, create_object, decode_body};
 use super::read::fetch;
 use crate::admission::{Mode, admit_update, prepare_for_update};
+use crate::ipalloc::Allocated;
 use crate::keys;
 use crate::state::AppState;
 use crate::status::ApiError;
@@ -81,12 +82,13 @@ pub async fn commit(
         }
         _ => prepare_for_update(info, old, new, mode),
     };
-    let allocated = admit_update(state, info, old, &mut merged, mode)?;
+    let allocated = admit_update(state, info, old, &mut merged, mode, dry_run).await?;
     if dry_run || without_rv(&merged) == without_rv(old) {
         // A no-op write is not stored: no new resourceVersion, no watch event.
-        state.allocators().release(&allocated);
+        state.alloc.release(&allocated).await;
         return Ok(if dry_run { merged } else { old.clone() });
     }
+    let is_service = info.group.is_empty() && info.plural == "services";
     let key = keys::key(info, ns, name);
     let map_err = |e: StoreError| match e {
         StoreError::Conflict { .. } => ApiError::conflict_modified(info, name),
@@ -94,9 +96,18 @@ pub async fn commit(
         other => other.into(),
     };
     if should_delete_during_update(info, &merged) {
-        let (drev, _) = state.store.delete(&key, Some(rev)).await.map_err(map_err)?;
-        if info.plural == "services" {
-            state.allocators().release_service(&merged);
+        let deleted = state.store.delete(&key, Some(rev)).await;
+        let (drev, _) = match deleted {
+            Ok(d) => d,
+            Err(e) => {
+                release_unless_unsure(state, &allocated, &e).await;
+                return Err(map_err(e));
+            }
+        };
+        if is_service {
+            // Both: what the Service held before and what this update just took.
+            state.alloc.release_service(old).await;
+            state.alloc.release(&allocated).await;
         }
         keys::set_resource_version(&mut merged, drev);
         return Ok(merged);
@@ -107,24 +118,24 @@ pub async fn commit(
         .await
     {
         Ok(nrev) => {
-            if info.group.is_empty() && info.plural == "services" {
-                let kept = crate::ipalloc::node_ports(&merged);
-                let gone: Vec<u16> = crate::ipalloc::node_ports(old)
-                    .into_iter()
-                    .filter(|p| !kept.contains(p))
-                    .collect();
-                state.allocators().release(&crate::ipalloc::Allocated {
-                    ips: vec![],
-                    ports: gone,
-                });
+            if is_service {
+                state.alloc.release_dropped(old, &merged).await;
             }
             keys::set_resource_version(&mut merged, nrev);
             Ok(merged)
         }
         Err(e) => {
-            state.allocators().release(&allocated);
+            release_unless_unsure(state, &allocated, &e).await;
             Err(map_err(e))
         }
+    }
+}
+
+/// Gives back what a failed write allocated, unless the store may have applied the
+/// write anyway (unreachable): then the repair pass frees it if it really is unused.
+async fn release_unless_unsure(state: &AppState, allocated: &Allocated, e: &StoreError) {
+    if !matches!(e, StoreError::Unavailable(_)) {
+        state.alloc.release(allocated).await;
     }
 }
 
