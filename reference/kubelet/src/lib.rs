@@ -14,8 +14,9 @@
 //! Modules by concern: [`node`] (the Node object and its heartbeat), [`kubelet`] (the
 //! driver), [`worker`] (one task per pod), [`runtime`] (CRI-like runtimes), [`prober`] /
 //! [`probe`], [`backoff`], [`status`] (phase and conditions), [`static_pods`] /
-//! [`mirror`], [`logs`] / [`server`], [`ipam`], [`events`] / [`podapi`] (the two narrow
-//! traits through which workers write to the API), [`agnhost`].
+//! [`mirror`], [`logs`] / [`server`], [`ipam`], [`network`] (pod networking, and the
+//! node routes task that runs beside the kubelet), [`events`] / [`podapi`] (the two
+//! narrow traits through which workers write to the API), [`agnhost`].
 //!
 //! ## Pod networking, and what "localhost" means here
 //!
@@ -27,7 +28,10 @@
 //!   other on `localhost`, see the pod's hostname, and bind `0.0.0.0` without meeting
 //!   other pods. A veth pair ([`network::ptp`]) gives the pod its IP from the node's pod
 //!   CIDR (default `10.244.<n>.0/24`) with a route through the node's gateway, so every
-//!   pod reaches every other pod by IP, across nodes, without NAT. A restarted container
+//!   pod reaches every other pod by IP, across nodes, without NAT: on one machine
+//!   through the per-pod host routes, between machines (node containers) through the
+//!   routes [`network::route_sync`] keeps to every other node's pod CIDR via its
+//!   InternalIP (`refkube node --node-routes`). A restarted container
 //!   joins the same namespaces, so it keeps the pod's IP. The namespaces live exactly as
 //!   long as the pause process.
 //! - **`loopback`** (the default; no privileges): each node's pod CIDR lies inside
@@ -42,7 +46,8 @@
 //!   ports are not isolated per pod; and the hostname is the machine's (`HOSTNAME` is
 //!   set to the pod's).
 //!
-//! In both modes the node's InternalIP is `127.0.1.<n>`, every container gets `POD_IP`
+//! In both modes the node's InternalIP is `127.0.1.<n>` unless configured (a node
+//! container gives its own address, `--node-ip`), every container gets `POD_IP`
 //! and `HOSTNAME` in its environment, and the filesystem, PIDs and users are the
 //! machine's. The sandbox itself is a real `agnhost pause` process (the chapter's
 //! infrastructure container); removing the sandbox kills every process group of the pod.

@@ -1,5 +1,6 @@
-//! The command line: `refkube up` (the whole control plane in one process) and
-//! `refkube apiserver` (only the API server).
+//! The command line: `refkube up` (the whole control plane in one process),
+//! `refkube apiserver` (only the API server), and the one-component commands of
+//! [`crate::commands`] (`scheduler`, `controller-manager`, `kubelet`, `proxy`, `node`).
 //!
 //! Entry point: [`run`] with a parsed [`Cli`].
 
@@ -197,9 +198,7 @@ async fn up(a: UpArgs) -> anyhow::Result<()> {
         "refkube is ready: kubectl --kubeconfig {} get componentstatuses",
         kubeconfig.display()
     );
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for Ctrl-C")?;
+    crate::commands::shutdown_signal().await;
     cluster.shutdown().await;
     Ok(())
 }
@@ -220,9 +219,7 @@ async fn apiserver(a: ApiserverArgs) -> anyhow::Result<()> {
             &crate::kubeconfig::render(&server.url(), server.ca_pem(), None),
         )?;
     }
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for Ctrl-C")?;
+    crate::commands::shutdown_signal().await;
     server.shutdown().await;
     Ok(())
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 use refkube_common::leader_election::LeaderElectionConfig;
 use refkube_controllers::ControllerManagerConfig;
-use refkube_kubelet::{KubeletConfig, RuntimeKind, Timings};
+use refkube_kubelet::{KubeletConfig, RuntimeKind};
 use refkube_proxy::{ProxyConfig, ProxyMode};
 use refkube_scheduler::SchedulerConfig;
 use tokio::sync::Mutex;
@@ -20,6 +20,8 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::network::ClusterNetwork;
+/// Re-exported from [`crate::pace`], where the fast timings live.
+pub use crate::pace::Pace;
 
 /// The name a component is known by for [`Components::stop`] / [`Components::restart`].
 pub const SCHEDULER: &str = "scheduler";
@@ -34,17 +36,6 @@ pub fn kubelet_name(node: &str) -> String {
 /// `proxy/<node>`.
 pub fn proxy_name(node: &str) -> String {
     format!("proxy/{node}")
-}
-
-/// How fast the components' clocks run.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Pace {
-    /// Upstream's defaults (15 s leases, 10 s probes, 40 s node leases, ...).
-    #[default]
-    Upstream,
-    /// Everything shortened (sub-second retries, 2 s leases, spec seconds of 100 ms) so
-    /// tests observe whole lifecycles quickly. Ratios between timings are kept.
-    Fast,
 }
 
 /// What to run beside the API server.
@@ -82,48 +73,24 @@ impl ComponentsConfig {
         pace: Pace,
         network: &ClusterNetwork,
     ) -> anyhow::Result<Self> {
-        let fast = pace == Pace::Fast;
-        let mut scheduler = SchedulerConfig::default();
-        let mut cm = ControllerManagerConfig::default();
-        if fast {
-            scheduler.leader_election = Some(fast_election("kube-scheduler"));
-            scheduler.queue.initial_backoff = Duration::from_millis(50);
-            scheduler.queue.max_backoff = Duration::from_millis(500);
-            scheduler.queue.max_in_unschedulable = Duration::from_secs(5);
-            scheduler.secondary_cache_sync_timeout = Duration::from_secs(1);
-            cm = cm
-                .leader_election(Some(fast_election("kube-controller-manager")))
-                .resync_period(Duration::from_secs(10))
-                .rate_limiter(Duration::from_millis(5), Duration::from_secs(1))
-                .expectations_timeout(Duration::from_secs(10))
-                .node_monitor_period(Duration::from_millis(250))
-                .node_monitor_grace_period(Duration::from_secs(3))
-                .node_startup_grace_period(Duration::from_secs(5))
-                .eviction_rates(50.0, 5.0)
-                .pod_gc(Duration::from_secs(1), Duration::from_secs(1))
-                .job_backoff(Duration::from_millis(100), Duration::from_secs(2));
-        }
+        let scheduler = pace.scheduler(SchedulerConfig::default());
+        let cm = pace.controller_manager(ControllerManagerConfig::default());
         let mut kubelets = Vec::new();
         let mut proxies = Vec::new();
         for n in 1..=nodes {
             let cidr = network.node_pod_cidr(n)?;
             let n = u16::try_from(n).unwrap_or(u16::MAX);
-            let mut k = KubeletConfig::for_node(n)
+            let k = KubeletConfig::for_node(n)
                 .runtime(runtime)
                 .pod_cidr(Some(cidr))
-                .pod_network(network.mode);
-            if fast {
-                k = k.timings(fast_kubelet_timings());
-            }
-            let mut p = ProxyConfig::new(k.node_name.clone())
-                .node_ip(k.node_ip)
-                .mode(ProxyMode::Userspace)
-                .cluster_cidr(IpNet::V4(network.cluster_cidr));
-            if fast {
-                p = p
-                    .min_sync_period(Duration::from_millis(50))
-                    .sync_period(Duration::from_secs(5));
-            }
+                .pod_network(network.mode)
+                .timings(pace.kubelet_timings());
+            let p = pace.proxy(
+                ProxyConfig::new(k.node_name.clone())
+                    .node_ip(k.node_ip)
+                    .mode(ProxyMode::Userspace)
+                    .cluster_cidr(IpNet::V4(network.cluster_cidr)),
+            );
             kubelets.push(k);
             proxies.push(p);
         }
@@ -191,29 +158,6 @@ fn identity(spec: &Spec) -> Identity {
     let mut groups = groups;
     groups.push("system:authenticated".to_string());
     Identity { user, groups }
-}
-
-/// Leader election for tests: 2 s leases, renewed every 0.5 s.
-fn fast_election(component: &str) -> LeaderElectionConfig {
-    LeaderElectionConfig {
-        lease_duration: Duration::from_secs(2),
-        renew_deadline: Duration::from_millis(1500),
-        retry_period: Duration::from_millis(250),
-        ..LeaderElectionConfig::for_component(component)
-    }
-}
-
-fn fast_kubelet_timings() -> Timings {
-    Timings {
-        node_status_update: Duration::from_millis(500),
-        node_lease_duration: Duration::from_secs(2),
-        node_lease_renew: Duration::from_millis(500),
-        backoff_base: Duration::from_millis(200),
-        backoff_max: Duration::from_secs(2),
-        spec_second: Duration::from_millis(100),
-        pod_resync: Duration::from_secs(1),
-        static_pod_poll: Duration::from_millis(200),
-    }
 }
 
 /// One component's configuration, kept so a stopped component can be restarted.

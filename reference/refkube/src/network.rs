@@ -5,7 +5,9 @@
 //!
 //! In `netns` mode every pod sits behind a veth on this machine's network stack, which
 //! all nodes share (they are one machine), so routes between nodes' pods need nothing
-//! beyond the per-pod host routes the kubelets add. Service IPs are not loopback
+//! beyond the per-pod host routes the kubelets add. (Nodes that are machines of their
+//! own, `refkube node --node-routes`, route each other's pod CIDRs instead: see
+//! `refkube_kubelet::network::route_sync`.) Service IPs are not loopback
 //! addresses there (a pod's `127.0.0.0/8` is its own). While the kube-proxies run in
 //! userspace mode, which listens on each ClusterIP itself, the Service range is routed to
 //! this machine as a `local` route, so a pod's connection to a ClusterIP arrives through

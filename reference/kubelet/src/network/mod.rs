@@ -1,6 +1,8 @@
 //! The pod network: how a pod sandbox gets its IP and how pods reach each other. Entry
 //! points: [`PodNetwork`] (the two modes), [`preflight`] and [`enable_forwarding`] (what
-//! the kubelet checks and sets once), [`ptp`] (the veth set-up of one pod).
+//! the kubelet checks and sets once), [`ptp`] (the veth set-up of one pod), [`routes`] /
+//! [`route_sync`] (routes to other machines' pods), [`run`] / [`output`] (how all of them
+//! run `ip`).
 //!
 //! Upstream leaves this to a CNI plugin; the reference has two built in:
 //!
@@ -14,9 +16,14 @@
 //!   held by the machine's end of the veth), and the machine routes the pod IP to that
 //!   veth. Containers of a pod reach each other on `localhost`, and every pod reaches
 //!   every other one by IP, across nodes, without NAT, since all nodes' routes live in
-//!   one network namespace.
+//!   one network namespace. When each node is a machine (or container) of its own, the
+//!   [`route_sync`] task adds, as kind's kindnetd does, a route to every other node's pod
+//!   CIDR via that node's InternalIP, so a pod's packets leave through the node's own
+//!   interface with the pod IP as their source.
 
 pub mod ptp;
+pub mod route_sync;
+pub mod routes;
 
 use std::path::{Path, PathBuf};
 
@@ -123,9 +130,11 @@ pub fn enable_forwarding() -> Result<(), NetworkError> {
     const KNOB: &str = "/proc/sys/net/ipv4/ip_forward";
     match std::fs::read_to_string(KNOB) {
         Ok(v) if v.trim() == "1" => Ok(()),
+        // Docker mounts /proc/sys read-only even with CAP_NET_ADMIN, so a node container
+        // can only get the setting from the engine, at creation.
         _ => std::fs::write(KNOB, "1").map_err(|e| NetworkError::Command {
             what: format!("enabling IPv4 forwarding ({KNOB})"),
-            message: e.to_string(),
+            message: format!("{e} (in a container, create it with --sysctl net.ipv4.ip_forward=1)"),
         }),
     }
 }
@@ -138,6 +147,16 @@ pub async fn run(
     args: &[&str],
     stdin: Option<&str>,
 ) -> Result<(), NetworkError> {
+    output(what, program, args, stdin).await.map(drop)
+}
+
+/// As [`run`], returning what the program printed on stdout (for `ip -json ...`).
+pub async fn output(
+    what: impl Into<String>,
+    program: &str,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> Result<String, NetworkError> {
     use tokio::io::AsyncWriteExt;
     let what = what.into();
     let fail = |message: String| NetworkError::Command {
@@ -151,7 +170,7 @@ pub async fn run(
         } else {
             std::process::Stdio::null()
         })
-        .stdout(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true);
     let mut child = cmd.spawn().map_err(|e| fail(format!("{program}: {e}")))?;
@@ -165,7 +184,7 @@ pub async fn run(
         .await
         .map_err(|e| fail(format!("{program}: {e}")))?;
     if out.status.success() {
-        Ok(())
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {
         Err(fail(
             String::from_utf8_lossy(&out.stderr).trim().to_string(),
