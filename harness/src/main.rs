@@ -10,7 +10,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand, ValueEnum};
 use kubeproof::targets::{
     Target,
-    containers::ContainersTarget,
+    containers::{ContainersConfig, ContainersTarget, topology::Topology},
     embedded::{Components, EmbeddedConfig, EmbeddedTarget, PodNetworkChoice, prepare},
     kubeconfig::{KubeconfigConfig, KubeconfigTarget},
 };
@@ -34,6 +34,26 @@ struct Cli {
 enum Command {
     /// Run the features against a target.
     Run(RunArgs),
+    /// Keep a cluster of the containers target up, to drive it with kubectl.
+    Cluster {
+        #[command(subcommand)]
+        command: ClusterCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClusterCommand {
+    /// Start the reference in containers, write its kubeconfig, and keep it up until
+    /// Ctrl-C (which removes every container and network it made).
+    Up {
+        /// The cluster's shape, e.g. "etcd=1,apiservers=1,nodes=1" (default: 3 etcd
+        /// members, 2 API servers, 2 schedulers, 2 controller managers, 3 nodes).
+        #[arg(long, default_value = "")]
+        containers_topology: Topology,
+        /// Where to write the administrator's kubeconfig.
+        #[arg(long, default_value = "kubeproof-containers.kubeconfig")]
+        kubeconfig: PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -81,6 +101,11 @@ struct RunArgs {
     /// Directory of .feature files.
     #[arg(long)]
     features: Option<PathBuf>,
+    /// The containers target's cluster shape, e.g. "etcd=1,apiservers=1,nodes=1"
+    /// (default: 3 etcd members, 2 API servers, 2 schedulers, 2 controller managers,
+    /// 3 nodes).
+    #[arg(long, default_value = "")]
+    containers_topology: Topology,
     /// Scenarios run at once.
     #[arg(long, default_value_t = 4)]
     concurrency: usize,
@@ -124,7 +149,13 @@ async fn target(args: &RunArgs, network: PodNetwork) -> anyhow::Result<Arc<dyn T
             );
             Arc::new(EmbeddedTarget::new(config))
         }
-        TargetKind::Containers => Arc::new(ContainersTarget),
+        TargetKind::Containers => Arc::new(
+            ContainersTarget::new(ContainersConfig {
+                topology: args.containers_topology,
+                refkube: None,
+            })
+            .await?,
+        ),
         TargetKind::Kubeconfig => {
             let mut cfg = KubeconfigConfig {
                 path: args.kubeconfig.clone(),
@@ -143,7 +174,18 @@ async fn target(args: &RunArgs, network: PodNetwork) -> anyhow::Result<Arc<dyn T
 fn main() -> ExitCode {
     // The process runtime may start agnhost containers as `<this executable> agnhost`.
     refkube::agnhost::dispatch();
-    let Command::Run(args) = Cli::parse().command;
+    // Inside the reference image this executable is `refkube`.
+    kubeproof::targets::containers::dispatch_as_refkube();
+    let args = match Cli::parse().command {
+        Command::Run(args) => args,
+        Command::Cluster {
+            command:
+                ClusterCommand::Up {
+                    containers_topology,
+                    kubeconfig,
+                },
+        } => return cluster_up(containers_topology, kubeconfig),
+    };
     // Before the async runtime's threads exist: netns isolates this whole process.
     let network = match args.target {
         TargetKind::Embedded => prepare(args.pod_network, false),
@@ -190,6 +232,46 @@ async fn run_cli(args: RunArgs, network: PodNetwork) -> ExitCode {
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("kubeproof: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `kubeproof cluster up`: the containers target's cluster, kept up until Ctrl-C.
+fn cluster_up(topology: Topology, kubeconfig: PathBuf) -> ExitCode {
+    let outcome = async {
+        let target = ContainersTarget::new(ContainersConfig {
+            topology,
+            refkube: None,
+        })
+        .await?;
+        eprintln!(
+            "kubeproof: starting {} containers from {}",
+            topology.containers(),
+            target.image()
+        );
+        let cluster = target.start_cluster(topology).await?;
+        std::fs::write(&kubeconfig, &cluster.kubeconfig)?;
+        println!(
+            "the cluster is up: kubectl --kubeconfig {} get componentstatuses,nodes",
+            kubeconfig.display()
+        );
+        println!(
+            "its containers: docker ps --filter label=io.kubeproof.cluster={}",
+            cluster.name
+        );
+        let _ = tokio::signal::ctrl_c().await;
+        cluster.shutdown().await;
+        anyhow::Ok(())
+    };
+    match tokio::runtime::Runtime::new().map(|rt| rt.block_on(outcome)) {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) => {
+            eprintln!("kubeproof: {e:#}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("kubeproof: cannot start the async runtime: {e}");
             ExitCode::from(2)
         }
     }

@@ -22,6 +22,8 @@ use crate::steps::watch::Capture;
 use crate::targets::{Fault, Session, SessionNeeds};
 use crate::wait;
 
+/// How long a scenario's best-effort clean-up may take.
+const CLEANUP_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
 /// One scenario's state.
 #[derive(cucumber::World)]
 #[world(init = Self::empty)]
@@ -131,16 +133,23 @@ impl KubeWorld {
             );
         }
         if let Some(client) = self.client.clone() {
-            // Best effort: a broken cluster must not hide the scenario's own result.
-            for (kind, name) in std::mem::take(&mut self.cluster_scoped) {
-                let api: Api<DynamicObject> = Api::all_with(client.clone(), &kind.resource);
-                let _ = api.delete(&name, &DeleteParams::background()).await;
-            }
-            if !self.namespace.is_empty() {
-                let _ = Api::<Namespace>::all(client)
-                    .delete(&self.namespace, &DeleteParams::background())
-                    .await;
-            }
+            // Best effort, and bounded: a broken cluster (a store without a majority, an
+            // API server cut off) must neither hide the scenario's own result nor hold
+            // up the run.
+            let cluster_scoped = std::mem::take(&mut self.cluster_scoped);
+            let namespace = self.namespace.clone();
+            let cleanup = async move {
+                for (kind, name) in cluster_scoped {
+                    let api: Api<DynamicObject> = Api::all_with(client.clone(), &kind.resource);
+                    let _ = api.delete(&name, &DeleteParams::background()).await;
+                }
+                if !namespace.is_empty() {
+                    let _ = Api::<Namespace>::all(client)
+                        .delete(&namespace, &DeleteParams::background())
+                        .await;
+                }
+            };
+            let _ = tokio::time::timeout(CLEANUP_WITHIN, cleanup).await;
         }
         if let Some(session) = self.session.take() {
             session.release().await;

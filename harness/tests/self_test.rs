@@ -7,10 +7,9 @@
 use std::sync::Arc;
 
 use kubeproof::report::Status;
-use kubeproof::targets::Target;
-use kubeproof::targets::containers::{ContainersTarget, NOT_AVAILABLE};
 use kubeproof::targets::embedded::{Components, EmbeddedConfig, EmbeddedTarget};
 use kubeproof::targets::faulty::FaultyTarget;
+use kubeproof::targets::{Capability, Session, SessionNeeds, Target, TargetError};
 use kubeproof::{RunConfig, Timings};
 
 fn config(name: &str) -> RunConfig {
@@ -73,9 +72,35 @@ async fn scenarios_needing_a_missing_component_are_skipped_with_the_reason() {
     assert!(reason.contains("does not run"), "{reason}");
 }
 
+/// A target that cannot run anything, as one whose prerequisites are missing.
+struct Unavailable;
+
+const NOT_AVAILABLE: &str = "this target cannot run anything here";
+
+#[async_trait::async_trait]
+impl Target for Unavailable {
+    fn name(&self) -> &str {
+        "unavailable"
+    }
+
+    fn lacks(&self, _cap: Capability) -> Option<String> {
+        Some(NOT_AVAILABLE.into())
+    }
+
+    fn unavailable(&self) -> Option<String> {
+        Some(NOT_AVAILABLE.into())
+    }
+
+    async fn session(&self, _needs: &SessionNeeds) -> Result<Box<dyn Session>, TargetError> {
+        Err(TargetError::Unavailable(NOT_AVAILABLE.into()))
+    }
+
+    async fn shutdown(&self) {}
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn the_containers_slot_skips_everything_and_passes_nothing() {
-    let results = kubeproof::run(config("optimistic|Conflict"), Arc::new(ContainersTarget))
+async fn an_unavailable_target_skips_everything_and_passes_nothing() {
+    let results = kubeproof::run(config("optimistic|Conflict"), Arc::new(Unavailable))
         .await
         .expect("the run itself works");
     let (passed, failed, skipped) = results.counts();

@@ -33,9 +33,13 @@ pub enum Capability {
     PartitionComponent,
     /// A node can be lost: its kubelet stops heart-beating (`@fault-lose-node`).
     LoseNode,
-    /// One of several API server replicas can be stopped (`@fault-apiserver-replica`).
+    /// A node can be cut off from the network and reconnected (`@fault-partition-node`).
+    PartitionNode,
+    /// One of several API server replicas can be stopped and started again
+    /// (`@fault-apiserver-replica`).
     StopApiServerReplica,
-    /// One member of a replicated store can be stopped (`@fault-store-member`).
+    /// Members of a replicated store can be stopped and started again
+    /// (`@fault-store-member`).
     StopStoreMember,
     /// The store can be compacted on demand (`@fault-compact`).
     Compact,
@@ -66,6 +70,7 @@ pub const TAGS: &[(&str, Capability)] = &[
     ("fault-stop-component", Capability::StopComponent),
     ("fault-partition", Capability::PartitionComponent),
     ("fault-lose-node", Capability::LoseNode),
+    ("fault-partition-node", Capability::PartitionNode),
     ("fault-apiserver-replica", Capability::StopApiServerReplica),
     ("fault-store-member", Capability::StopStoreMember),
     ("fault-compact", Capability::Compact),

@@ -34,12 +34,25 @@ pub const HOOKS: &[(&str, &str)] = &[
     ),
     ("restore-node", "bring node $KUBEPROOF_NODE back"),
     (
+        "partition-node",
+        "cut node $KUBEPROOF_NODE off from the network",
+    ),
+    ("heal-node", "reconnect node $KUBEPROOF_NODE"),
+    (
         "stop-apiserver-replica",
         "stop API server replica $KUBEPROOF_INDEX",
     ),
     (
+        "start-apiserver-replica",
+        "start API server replica $KUBEPROOF_INDEX again",
+    ),
+    (
         "stop-store-member",
         "stop store (etcd) member $KUBEPROOF_INDEX",
+    ),
+    (
+        "start-store-member",
+        "start store (etcd) member $KUBEPROOF_INDEX again, with its data",
     ),
     ("compact", "compact the store up to its current revision"),
     (
@@ -189,8 +202,13 @@ impl Target for KubeconfigTarget {
                 self.missing_hooks(&["partition-component", "heal-component"])
             }
             Capability::LoseNode => self.missing_hooks(&["lose-node", "restore-node"]),
-            Capability::StopApiServerReplica => self.missing_hooks(&["stop-apiserver-replica"]),
-            Capability::StopStoreMember => self.missing_hooks(&["stop-store-member"]),
+            Capability::PartitionNode => self.missing_hooks(&["partition-node", "heal-node"]),
+            Capability::StopApiServerReplica => {
+                self.missing_hooks(&["stop-apiserver-replica", "start-apiserver-replica"])
+            }
+            Capability::StopStoreMember => {
+                self.missing_hooks(&["stop-store-member", "start-store-member"])
+            }
             Capability::Compact => self.missing_hooks(&["compact"]),
             Capability::StaticPods => {
                 self.missing_hooks(&["place-static-pod", "remove-static-pod"])

@@ -2,7 +2,7 @@
 //!
 //! Entry points: [`Target`] (one per run), [`Session`] (one cluster handle per scenario),
 //! [`Fault`]. Implementations: [`embedded`] (the reference in this process), [`kubeconfig`]
-//! (any cluster), [`containers`] (a slot until the containers target lands), [`faulty`]
+//! (any cluster), [`containers`] (the reference as a cluster of containers), [`faulty`]
 //! (a wrapper that breaks writes on purpose, used to test the harness itself).
 
 pub mod capability;
@@ -55,10 +55,18 @@ pub enum Fault {
     LoseNode { node: String },
     /// Bring a lost node back.
     RestoreNode { node: String },
+    /// Cut a node (its kubelet, kube-proxy and pods) off from the network.
+    PartitionNode { node: String },
+    /// Reconnect a partitioned node.
+    HealNode { node: String },
     /// Stop the n-th API server replica (0-based).
     StopApiServerReplica { index: usize },
+    /// Start a stopped API server replica again.
+    StartApiServerReplica { index: usize },
     /// Stop the n-th store member (0-based).
     StopStoreMember { index: usize },
+    /// Start a stopped store member again (its data kept).
+    StartStoreMember { index: usize },
     /// Compact the store's history up to its current revision.
     Compact,
     /// Place a static pod manifest (YAML) on a node.
@@ -83,8 +91,12 @@ impl Fault {
             Fault::Heal { .. } => "heal-component",
             Fault::LoseNode { .. } => "lose-node",
             Fault::RestoreNode { .. } => "restore-node",
+            Fault::PartitionNode { .. } => "partition-node",
+            Fault::HealNode { .. } => "heal-node",
             Fault::StopApiServerReplica { .. } => "stop-apiserver-replica",
+            Fault::StartApiServerReplica { .. } => "start-apiserver-replica",
             Fault::StopStoreMember { .. } => "stop-store-member",
+            Fault::StartStoreMember { .. } => "start-store-member",
             Fault::Compact => "compact",
             Fault::PlaceStaticPod { .. } => "place-static-pod",
             Fault::RemoveStaticPod { .. } => "remove-static-pod",
@@ -114,10 +126,14 @@ impl Fault {
                 ("KUBEPROOF_COMPONENT", component.clone()),
                 ("KUBEPROOF_INSTANCE", instance.clone()),
             ],
-            Fault::LoseNode { node } | Fault::RestoreNode { node } => {
-                vec![("KUBEPROOF_NODE", node.clone())]
-            }
-            Fault::StopApiServerReplica { index } | Fault::StopStoreMember { index } => {
+            Fault::LoseNode { node }
+            | Fault::RestoreNode { node }
+            | Fault::PartitionNode { node }
+            | Fault::HealNode { node } => vec![("KUBEPROOF_NODE", node.clone())],
+            Fault::StopApiServerReplica { index }
+            | Fault::StartApiServerReplica { index }
+            | Fault::StopStoreMember { index }
+            | Fault::StartStoreMember { index } => {
                 vec![("KUBEPROOF_INDEX", index.to_string())]
             }
             Fault::Compact => vec![],

@@ -185,9 +185,9 @@ impl Target for EmbeddedTarget {
             Capability::Ping if !installed("ping") => Some(
                 "this machine has no `ping`, which the reference's busybox image runs (apt-get install iputils-ping)".into(),
             ),
-            Capability::PartitionComponent => {
-                Some("the embedded target cannot inject this fault yet".into())
-            }
+            Capability::PartitionComponent | Capability::PartitionNode => Some(
+                "the embedded target's components share one network stack; partitions need the containers target".into(),
+            ),
             Capability::StopApiServerReplica | Capability::StopStoreMember => {
                 Some("the embedded cluster runs a single API server on one store".into())
             }
