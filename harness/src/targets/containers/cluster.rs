@@ -32,6 +32,8 @@ pub struct ContainerCluster {
     pub dirs: HostDirs,
     /// The administrator's kubeconfig (through the load balancer's address).
     pub kubeconfig: String,
+    /// The mode every node's kube-proxy runs in (iptables at start).
+    proxy_mode: tokio::sync::Mutex<refkube_proxy::ProxyMode>,
     _state: tempfile::TempDir,
 }
 
@@ -75,6 +77,7 @@ impl ContainerCluster {
         let containers = plan(&topology, &name, subnet, image, &dirs);
         let mut cluster = Self {
             kubeconfig: credentials.admin_kubeconfig(address(subnet, &Role::LoadBalancer)),
+            proxy_mode: tokio::sync::Mutex::new(refkube_proxy::ProxyMode::Iptables),
             docker,
             name,
             subnet,
@@ -233,6 +236,32 @@ impl ContainerCluster {
         )
         .await
         .map_err(unavailable("undoing the fault"))
+    }
+
+    /// Runs every node's kube-proxy in `mode`: each node container is replaced by one
+    /// whose kube-proxy starts in that mode (the kubelet in it starts the node's pods
+    /// again, as after a reboot). A fresh network namespace also means no rule of the
+    /// previous mode is left behind.
+    pub async fn set_proxy_mode(&self, mode: refkube_proxy::ProxyMode) -> Result<(), TargetError> {
+        let mut current = self.proxy_mode.lock().await;
+        if *current == mode {
+            return Ok(());
+        }
+        for c in self
+            .containers
+            .iter()
+            .filter(|c| matches!(c.role, Role::Node(_)))
+        {
+            let spec = super::topology::with_proxy_mode(&c.spec, mode);
+            docker::remove(&self.docker, &spec.name)
+                .await
+                .map_err(unavailable("replacing a node"))?;
+            docker::run(&self.docker, &spec, &self.name, &self.name)
+                .await
+                .map_err(unavailable("replacing a node"))?;
+        }
+        *current = mode;
+        Ok(())
     }
 
     /// The etcd members' client URLs as this machine reaches them.

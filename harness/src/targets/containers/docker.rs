@@ -201,6 +201,19 @@ fn endpoint(ip: Ipv4Addr, alias: &str) -> EndpointSettings {
     }
 }
 
+/// `docker rm -f`.
+pub async fn remove(docker: &Docker, name: &str) -> Result<(), DockerError> {
+    let options = RemoveContainerOptions {
+        force: true,
+        v: true,
+        ..Default::default()
+    };
+    docker
+        .remove_container(name, Some(options))
+        .await
+        .map_err(call("rm", name))
+}
+
 /// `docker start`.
 pub async fn start(docker: &Docker, name: &str) -> Result<(), DockerError> {
     docker

@@ -102,9 +102,6 @@ impl Target for ContainersTarget {
     fn lacks(&self, cap: Capability) -> Option<String> {
         let t = &self.config.topology;
         match cap {
-            Capability::ProxyModes => Some(
-                "the node containers run kube-proxy in iptables mode; the containers target does not switch it to userspace mode".into(),
-            ),
             Capability::Nodes | Capability::Proxy | Capability::LoseNode | Capability::PartitionNode
                 if t.nodes == 0 =>
             {
@@ -355,9 +352,12 @@ impl Session for ContainersSession {
                         TargetError::Unavailable(format!("removing a static pod manifest: {e}"))
                     })
             }
-            Fault::ProxyMode { .. } => Err(TargetError::FaultUnsupported(
-                "proxy-mode (the node containers run kube-proxy in iptables mode)".into(),
-            )),
+            Fault::ProxyMode { mode } => {
+                let mode = mode
+                    .parse::<refkube_proxy::ProxyMode>()
+                    .map_err(|e| TargetError::FaultUnsupported(e.to_string()))?;
+                c.set_proxy_mode(mode).await
+            }
         }
     }
 

@@ -387,10 +387,39 @@ fn command(t: &Topology, role: &Role, subnet: Ipv4Net) -> Vec<String> {
                 "--node-routes",
                 "--pod-manifest-path",
                 MANIFESTS_DIR,
+                "--proxy-mode",
+                "iptables",
                 "--pace",
                 "fast",
             ])
         }
+    }
+}
+
+/// A node container's spec with its kube-proxy in `mode`: userspace mode also routes the
+/// Service range to the node, so its listeners can bind ClusterIPs.
+pub fn with_proxy_mode(spec: &ContainerSpec, mode: refkube_proxy::ProxyMode) -> ContainerSpec {
+    let mut cmd: Vec<String> = Vec::with_capacity(spec.cmd.len() + 2);
+    let mut args = spec.cmd.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            // Dropped with their values; put back below as `mode` wants them.
+            "--proxy-mode" | "--service-cluster-ip-range" => {
+                args.next();
+            }
+            _ => cmd.push(arg.clone()),
+        }
+    }
+    cmd.extend(["--proxy-mode".to_string(), mode.to_string()]);
+    if mode == refkube_proxy::ProxyMode::Userspace {
+        cmd.extend([
+            "--service-cluster-ip-range".to_string(),
+            SERVICE_RANGE.to_string(),
+        ]);
+    }
+    ContainerSpec {
+        cmd,
+        ..spec.clone()
     }
 }
 
@@ -493,6 +522,25 @@ mod tests {
         assert!(etcd.spec.cmd.join(" ").contains(
             "--initial-cluster etcd-0=http://etcd-0:2380,etcd-1=http://etcd-1:2380,etcd-2=http://etcd-2:2380"
         ));
+    }
+
+    #[test]
+    fn switching_a_nodes_proxy_mode_rewrites_only_its_proxy_flags() {
+        let p = plan(&Topology::default(), "kp", subnet(), "img", &dirs());
+        let node = &p.iter().find(|c| c.role == Role::Node(1)).unwrap().spec;
+        let user = with_proxy_mode(node, refkube_proxy::ProxyMode::Userspace);
+        let text = user.cmd.join(" ");
+        assert!(
+            text.ends_with("--proxy-mode userspace --service-cluster-ip-range 10.96.0.0/16"),
+            "{text}"
+        );
+        assert_eq!(text.matches("--proxy-mode").count(), 1);
+        let back = with_proxy_mode(&user, refkube_proxy::ProxyMode::Iptables);
+        let text = back.cmd.join(" ");
+        assert!(!text.contains("--service-cluster-ip-range"), "{text}");
+        assert!(text.contains("--proxy-mode iptables"), "{text}");
+        assert_eq!(back.cmd.len(), node.cmd.len());
+        assert_eq!((back.ip, &back.name), (node.ip, &node.name));
     }
 
     #[test]
