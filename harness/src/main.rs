@@ -260,8 +260,9 @@ fn cluster_up(topology: Topology, kubeconfig: PathBuf) -> ExitCode {
             "its containers: docker ps --filter label=io.kubeproof.cluster={}",
             cluster.name
         );
-        let _ = tokio::signal::ctrl_c().await;
-        cluster.shutdown().await;
+        // The target removes every container of this run on Ctrl-C or SIGTERM, then exits.
+        let _keep = cluster;
+        std::future::pending::<()>().await;
         anyhow::Ok(())
     };
     match tokio::runtime::Runtime::new().map(|rt| rt.block_on(outcome)) {

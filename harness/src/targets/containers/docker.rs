@@ -314,6 +314,7 @@ pub async fn sweep(docker: &Docker, which: Sweep<'_>) -> Result<(), DockerError>
         Sweep::Orphans => LABEL_MANAGED.to_string(),
     };
     let filters = HashMap::from([("label".to_string(), vec![filter])]);
+    let mut first_error = None;
     let containers = docker
         .list_containers(Some(ListContainersOptions {
             all: true,
@@ -335,10 +336,13 @@ pub async fn sweep(docker: &Docker, which: Sweep<'_>) -> Result<(), DockerError>
                 v: true,
                 ..Default::default()
             };
-            docker
-                .remove_container(&id, Some(options))
-                .await
-                .map_err(call("rm", &id))?;
+            let removed = docker.remove_container(&id, Some(options)).await;
+            // Keep going: one container that resists must not leave the others behind.
+            if let Err(e) = removed.map_err(call("rm", &id))
+                && !gone_already(&e)
+            {
+                first_error.get_or_insert(e);
+            }
         }
     }
     let networks = docker
@@ -352,13 +356,23 @@ pub async fn sweep(docker: &Docker, which: Sweep<'_>) -> Result<(), DockerError>
             continue;
         }
         if let Some(id) = n.id {
-            docker
-                .remove_network(&id)
-                .await
-                .map_err(call("network rm", &id))?;
+            let removed = docker.remove_network(&id).await;
+            if let Err(e) = removed.map_err(call("network rm", &id))
+                && !gone_already(&e)
+            {
+                first_error.get_or_insert(e);
+            }
         }
     }
-    Ok(())
+    first_error.map_or(Ok(()), Err)
+}
+
+/// Another sweep (of this run, on Ctrl-C) got there first.
+fn gone_already(e: &DockerError) -> bool {
+    let text = e.to_string();
+    ["No such container", "not found", "is already in progress"]
+        .iter()
+        .any(|m| text.contains(m))
 }
 
 /// Whether the process named by an owner label still runs.

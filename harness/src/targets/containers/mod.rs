@@ -65,14 +65,16 @@ impl ContainersTarget {
         let image = image::ensure(&docker, &rootfs)
             .await
             .map_err(|e| TargetError::Unavailable(format!("building the reference image: {e}")))?;
-        // Interrupted runs leave nothing behind either.
+        // Interrupted runs (Ctrl-C, or a SIGTERM from a CI runner) leave nothing behind
+        // either.
         let on_interrupt = docker.clone();
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("kubeproof: interrupted; removing this run's containers");
-                let _ = docker::sweep(&on_interrupt, docker::Sweep::Mine).await;
-                std::process::exit(130);
+            let signal = interrupted().await;
+            eprintln!("kubeproof: {signal}; removing this run's containers");
+            if let Err(e) = docker::sweep(&on_interrupt, docker::Sweep::Mine).await {
+                eprintln!("kubeproof: {e}");
             }
+            std::process::exit(130);
         });
         Ok(Self {
             config,
@@ -398,6 +400,21 @@ impl Session for ContainersSession {
             if let Err(e) = self.undo(step).await {
                 eprintln!("kubeproof: undoing a fault on the shared cluster: {e}");
             }
+        }
+    }
+}
+
+/// Waits for SIGINT or SIGTERM and names it.
+async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => tokio::select! {
+            _ = tokio::signal::ctrl_c() => "interrupted",
+            _ = term.recv() => "terminated",
+        },
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            "interrupted"
         }
     }
 }
