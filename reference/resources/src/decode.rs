@@ -110,6 +110,14 @@ pub fn decode(
     Ok(Decoded { object, warnings })
 }
 
+/// Parses a YAML (or JSON) body into a plain value, with the alias budget of
+/// [`decode`]'s YAML path: every server path that reads YAML goes through here.
+pub fn yaml_value(body: &[u8]) -> Result<Value, DecodeError> {
+    tree::parse_yaml(body)
+        .map(Node::into_value)
+        .map_err(DecodeError)
+}
+
 /// Checks an already-built object (the result of a PATCH) the way [`decode`] checks a
 /// body: upstream validates patched objects against `fieldValidation` too, so a patch
 /// that introduces `spec.foo` fails under Strict and warns under Warn.

@@ -4,7 +4,8 @@
 //! to know about a kind lives here as pure functions over `serde_json::Value` objects:
 //! the resource registry (what discovery serves), decoding with strict field validation,
 //! defaulting and admission mutations, validation with upstream's field errors, label and
-//! field selectors, the three patch types, server-side Table printing for `kubectl get`,
+//! field selectors, the three patch types (with upstream's limits on what a request may
+//! make the server build), server-side Table printing for `kubectl get`,
 //! and the OpenAPI v3 documents kubectl reads.
 //!
 //! This file is the contract the API server codes against; each module documents its
@@ -13,6 +14,7 @@
 pub mod decode;
 pub mod defaults;
 pub mod fields;
+pub mod limits;
 /// Upstream's name and label format checks, shared by selectors and validation.
 pub mod names;
 pub mod openapi;

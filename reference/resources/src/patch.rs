@@ -3,12 +3,18 @@
 //! `$patch`, `$setElementOrder`, `$deleteFromPrimitiveList` and `$retainKeys`
 //! directives).
 //!
-//! Entry point: [`apply_patch`]. The merge-key table is [`strategy::TABLE`].
+//! Entry point: [`apply_patch`]. The merge-key table is [`strategy::TABLE`]. What a
+//! patch may make the server build is bounded: JSON patch by upstream's operation and
+//! copy limits (`json.rs`); merge and strategic merge patches have no operator that
+//! repeats data, so their result is at most the object plus the patch (itself within
+//! the request body limit); an apply patch is YAML, whose aliases are charged by
+//! [`crate::decode::yaml_value`].
 //!
 //! Server-side apply is an approximation: the applied configuration is merged like a
 //! strategic merge patch (same merge keys), with no managedFields, no field ownership
 //! and no conflict detection, so fields dropped from a later apply are not removed.
 
+mod json;
 mod smp;
 pub mod strategy;
 
@@ -41,12 +47,13 @@ impl PatchKind {
     }
 }
 
-/// A patch that cannot be applied; the API server returns 422 or 400 as upstream does
-/// (`reason` says which).
+/// A patch that cannot be applied; the API server returns 400, 413 or 422 as upstream
+/// does (`code` says which).
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 #[error("{message}")]
 pub struct PatchError {
-    /// HTTP code upstream uses for this failure: 400 (malformed) or 422 (cannot apply).
+    /// HTTP code upstream uses for this failure: 400 (malformed), 413 (too many JSON
+    /// patch operations) or 422 (cannot apply).
     pub code: u16,
     pub message: String,
 }
@@ -73,13 +80,7 @@ pub fn apply_patch(
     patch: &[u8],
 ) -> Result<serde_json::Value, PatchError> {
     match kind {
-        PatchKind::Json => {
-            let ops: json_patch::Patch =
-                serde_json::from_slice(patch).map_err(|e| bad_request(e.to_string()))?;
-            let mut doc = original.clone();
-            json_patch::patch(&mut doc, &ops).map_err(|e| unprocessable(e.to_string()))?;
-            Ok(doc)
-        }
+        PatchKind::Json => json::apply(original, patch),
         PatchKind::Merge => {
             let p: Value = serde_json::from_slice(patch).map_err(|e| bad_request(e.to_string()))?;
             let mut doc = original.clone();
@@ -91,7 +92,7 @@ pub fn apply_patch(
             strategic(info, original, &p)
         }
         PatchKind::Apply => {
-            let p: Value = serde_yaml::from_slice(patch)
+            let p = crate::decode::yaml_value(patch)
                 .map_err(|e| bad_request(format!("error decoding YAML: {e}")))?;
             if !p.is_object() {
                 return Err(bad_request("apply patch must be an object"));

@@ -16,7 +16,8 @@ pub struct ResourceInfo {
     pub namespaced: bool,
     pub short_names: &'static [&'static str],
     pub categories: &'static [&'static str],
-    /// Subresources served: any of "status", "scale", "binding", "eviction", "log", "proxy".
+    /// Subresources served: any of "status", "scale", "binding", "eviction", "log", "proxy",
+    /// "token".
     pub subresources: &'static [&'static str],
     /// Verbs as discovery lists them ("create", "delete", "deletecollection", "get",
     /// "list", "patch", "update", "watch").
@@ -232,7 +233,7 @@ static RESOURCES: &[ResourceInfo] = &[
         true,
         &["sa"],
         NONE,
-        NONE,
+        &["token"],
         STD,
     ),
     res(

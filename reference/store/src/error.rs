@@ -30,13 +30,28 @@ pub enum StoreError {
         requested: Revision,
         current: Revision,
     },
-    /// The backend could not be reached or failed.
+    /// The backend could not be reached or failed. For a write, the outcome is
+    /// unknown: it may have been applied.
     #[error("store backend unavailable: {0}")]
     Unavailable(String),
+    /// The backend was reached but could not complete the request now: etcd without a
+    /// leader (no majority, or an election running) or timing out its proposal. The
+    /// message is etcd's (`etcdserver: request timed out`), which upstream shows as
+    /// is. For a write, the outcome is unknown: it may still be applied.
+    #[error("{0}")]
+    Timeout(String),
     /// The backend's data on disk or on the wire is not what it should be.
     #[error("store data corrupt: {0}")]
     Corrupt(String),
     /// The store spec string could not be parsed.
     #[error("invalid store spec {spec:?}: {reason}")]
     InvalidSpec { spec: String, reason: String },
+}
+
+impl StoreError {
+    /// Whether a failed write may have been applied after all (the backend was
+    /// unreachable or did not confirm in time), so what it allocated must be kept.
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_) | StoreError::Timeout(_))
+    }
 }

@@ -4,8 +4,9 @@
 //!
 //! Entry points: [`parse_json`], [`parse_yaml`], [`check`], [`Node::into_value`].
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
+use std::cell::Cell;
 use std::collections::HashSet;
 use std::fmt;
 
@@ -27,12 +28,53 @@ pub fn parse_json(body: &[u8]) -> Result<Node, String> {
     Ok(node)
 }
 
+/// Parses a YAML document. What it builds is charged against
+/// [`crate::limits::decoded_limit`] of its length (one unit per node plus the bytes of
+/// each string), so anchors aliased many times cannot expand a small body into a huge
+/// tree; the error is go-yaml's.
 pub fn parse_yaml(body: &[u8]) -> Result<Node, String> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Node::Null);
     }
+    let budget = Budget(Cell::new(crate::limits::decoded_limit(body.len())));
     let de = serde_yaml::Deserializer::from_slice(body);
-    Node::deserialize(de).map_err(|e| format!("error converting YAML to JSON: {e}"))
+    Seed(Some(&budget))
+        .deserialize(de)
+        .map_err(|e| format!("error converting YAML to JSON: {e}"))
+}
+
+/// go-yaml's error for a document whose aliases expand too far.
+const EXCESSIVE_ALIASING: &str = "yaml: document contains excessive aliasing";
+
+/// What a YAML document may still build.
+struct Budget(Cell<usize>);
+
+impl Budget {
+    fn charge<E: de::Error>(&self, units: usize) -> Result<(), E> {
+        let left = self.0.get();
+        if units > left {
+            return Err(E::custom(EXCESSIVE_ALIASING));
+        }
+        self.0.set(left - units);
+        Ok(())
+    }
+}
+
+/// Builds a [`Node`], charging a budget when there is one (YAML; JSON has no aliases).
+#[derive(Clone, Copy)]
+struct Seed<'b>(Option<&'b Budget>);
+
+impl Seed<'_> {
+    fn charge<E: de::Error>(self, units: usize) -> Result<(), E> {
+        self.0.map_or(Ok(()), |b| b.charge(units))
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Seed<'_> {
+    type Value = Node;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Node, D::Error> {
+        d.deserialize_any(NodeVisitor(self))
+    }
 }
 
 impl Node {
@@ -55,54 +97,64 @@ impl Node {
     }
 }
 
-struct NodeVisitor;
+struct NodeVisitor<'b>(Seed<'b>);
 
-impl<'de> Visitor<'de> for NodeVisitor {
+impl<'de> Visitor<'de> for NodeVisitor<'_> {
     type Value = Node;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON value")
     }
-    fn visit_bool<E>(self, v: bool) -> Result<Node, E> {
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Node, E> {
+        self.0.charge(1)?;
         Ok(Node::Bool(v))
     }
-    fn visit_i64<E>(self, v: i64) -> Result<Node, E> {
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Node, E> {
+        self.0.charge(1)?;
         Ok(Node::Num(v.into()))
     }
-    fn visit_u64<E>(self, v: u64) -> Result<Node, E> {
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Node, E> {
+        self.0.charge(1)?;
         Ok(Node::Num(v.into()))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Node, E> {
+        self.0.charge(1)?;
         Number::from_f64(v)
             .map(Node::Num)
             .ok_or_else(|| E::custom(format!("unsupported number {v}")))
     }
-    fn visit_str<E>(self, v: &str) -> Result<Node, E> {
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Node, E> {
+        self.0.charge(1 + v.len())?;
         Ok(Node::Str(v.to_string()))
     }
-    fn visit_string<E>(self, v: String) -> Result<Node, E> {
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Node, E> {
+        self.0.charge(1 + v.len())?;
         Ok(Node::Str(v))
     }
-    fn visit_unit<E>(self) -> Result<Node, E> {
+    fn visit_unit<E: de::Error>(self) -> Result<Node, E> {
+        self.0.charge(1)?;
         Ok(Node::Null)
     }
-    fn visit_none<E>(self) -> Result<Node, E> {
+    fn visit_none<E: de::Error>(self) -> Result<Node, E> {
+        self.0.charge(1)?;
         Ok(Node::Null)
     }
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Node, D::Error> {
-        Node::deserialize(d)
+        self.0.deserialize(d)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
+        self.0.charge(1)?;
         let mut items = Vec::new();
-        while let Some(item) = seq.next_element::<Node>()? {
+        while let Some(item) = seq.next_element_seed(self.0)? {
             items.push(item);
         }
         Ok(Node::Arr(items))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
+        self.0.charge(1)?;
         let mut entries = Vec::new();
-        while let Some(key) = map.next_key::<Key>()? {
-            entries.push((key.0, map.next_value::<Node>()?));
+        while let Some(key) = map.next_key_seed(KeySeed(self.0))? {
+            entries.push((key.0, map.next_value_seed(self.0)?));
         }
         Ok(Node::Obj(entries))
     }
@@ -110,16 +162,19 @@ impl<'de> Visitor<'de> for NodeVisitor {
 
 impl<'de> Deserialize<'de> for Node {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Node, D::Error> {
-        d.deserialize_any(NodeVisitor)
+        Seed(None).deserialize(d)
     }
 }
 
 /// A map key; YAML allows non-string keys, which become strings as in YAML-to-JSON.
 struct Key(String);
 
-impl<'de> Deserialize<'de> for Key {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Key, D::Error> {
-        match Node::deserialize(d)? {
+struct KeySeed<'b>(Seed<'b>);
+
+impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
+    type Value = Key;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Key, D::Error> {
+        match self.0.deserialize(d)? {
             Node::Str(s) => Ok(Key(s)),
             Node::Bool(b) => Ok(Key(b.to_string())),
             Node::Num(n) => Ok(Key(n.to_string())),

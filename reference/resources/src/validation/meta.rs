@@ -103,7 +103,14 @@ pub fn annotations(annotations: Option<&Value>, path: &str, errs: &mut Errs) {
 
 /// `ValidateObjectMetaUpdate`: identity fields never change.
 pub fn object_meta_update(old: &Value, new: &Value, errs: &mut Errs) {
-    for field in ["name", "namespace", "uid", "creationTimestamp"] {
+    for field in [
+        "name",
+        "namespace",
+        "uid",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+    ] {
         let ptr = format!("/metadata/{field}");
         let (o, n) = (old.pointer(&ptr), new.pointer(&ptr));
         // An unset value on the update keeps the stored one (the server fills it in).

@@ -3,10 +3,13 @@
 //! Entry point: [`EtcdStore::new`] (or `open("etcd:http://127.0.0.1:2379,...")`). Keys
 //! are stored as given (kube-apiserver's `/registry/...`). Creates, compare-and-swap
 //! updates and deletes are etcd transactions comparing `create_revision` or
-//! `mod_revision`, exactly as kube-apiserver's etcd3 storage does.
+//! `mod_revision`, exactly as kube-apiserver's etcd3 storage does. Requests fail over
+//! between members as `retry.rs` explains; a write retried after an unknown outcome
+//! whose compare then fails is resolved here, by the value found (`resolve_*`).
 
 mod client;
 pub mod process;
+mod retry;
 mod watch;
 mod wire;
 
@@ -16,7 +19,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use serde_json::json;
 
-use self::client::{Client, EtcdError};
+use self::client::{Client, EtcdError, Reply};
+use self::retry::Idempotence;
 use self::wire::{RangeResponse, TxnResponse, b64, prefix_end};
 use crate::{
     KeyValue, ListOptions, ListResult, MemberHealth, Revision, Store, StoreError, WatchStream,
@@ -29,8 +33,17 @@ pub struct EtcdConfig {
     pub endpoints: Vec<String>,
     /// Connection timeout per endpoint (kube-apiserver's etcd dial timeout: 20 s).
     pub dial_timeout: Duration,
-    /// Timeout of one unary request (kube-apiserver's default request timeout: 60 s).
+    /// Timeout of one unary request across all its attempts (kube-apiserver's default
+    /// request timeout: 60 s).
     pub request_timeout: Duration,
+    /// How long one attempt on one member may take before the request moves on (10 s:
+    /// longer than etcd's own 7 s proposal timeout, so etcd reports its verdict first;
+    /// a member that says nothing in that time is hung, paused or cut off).
+    pub attempt_timeout: Duration,
+    /// How long a request keeps retrying while every reachable member says it has no
+    /// leader (7 s, etcd's own request timeout: 5 s plus two election timeouts). An
+    /// election ends well within it; a store without a majority fails after it.
+    pub leader_wait: Duration,
     /// Timeout of one `/health` probe (`--etcd-healthcheck-timeout`: 2 s).
     pub health_timeout: Duration,
     /// Pause before re-opening a broken watch stream on the next endpoint.
@@ -45,6 +58,8 @@ impl EtcdConfig {
             endpoints,
             dial_timeout: Duration::from_secs(20),
             request_timeout: Duration::from_secs(60),
+            attempt_timeout: Duration::from_secs(10),
+            leader_wait: Duration::from_secs(7),
             health_timeout: Duration::from_secs(2),
             watch_retry_backoff: Duration::from_millis(500),
             watch_retries: 10,
@@ -58,6 +73,16 @@ impl EtcdConfig {
 
     pub fn with_request_timeout(mut self, t: Duration) -> Self {
         self.request_timeout = t;
+        self
+    }
+
+    pub fn with_attempt_timeout(mut self, t: Duration) -> Self {
+        self.attempt_timeout = t;
+        self
+    }
+
+    pub fn with_leader_wait(mut self, t: Duration) -> Self {
+        self.leader_wait = t;
         self
     }
 
@@ -98,18 +123,50 @@ impl EtcdStore {
         body: serde_json::Value,
         at: Option<Revision>,
     ) -> Result<RangeResponse, StoreError> {
-        match self
-            .client
-            .post::<RangeResponse>("/v3/kv/range", body)
-            .await
-        {
+        match self.read::<RangeResponse>("/v3/kv/range", body).await {
             Ok(r) => Ok(r),
             Err(e) => Err(self.revision_error(e, at.unwrap_or(0)).await),
         }
     }
 
-    async fn txn(&self, body: serde_json::Value) -> Result<TxnResponse, StoreError> {
-        Ok(self.client.post("/v3/kv/txn", body).await?)
+    async fn read<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+    ) -> Result<T, EtcdError> {
+        Ok(self.client.post(path, body, Idempotence::Read).await?.body)
+    }
+
+    /// Sends a revision-guarded transaction (see `retry.rs`).
+    async fn txn(&self, body: serde_json::Value) -> Result<Reply<TxnResponse>, StoreError> {
+        Ok(self
+            .client
+            .post("/v3/kv/txn", body, Idempotence::Guarded)
+            .await?)
+    }
+
+    /// A write whose compare failed after an earlier attempt's outcome was unknown:
+    /// done if the key holds exactly `value` at a revision after `expected` (that
+    /// attempt applied it), otherwise unknown, never a clash it may have caused itself.
+    fn resolve_uncertain(
+        key: &str,
+        expected: Revision,
+        value: &[u8],
+        first: &str,
+        resp: &TxnResponse,
+    ) -> Result<Revision, StoreError> {
+        match resp.range_kvs()?.first() {
+            Some(kv) if kv.value.as_ref() == value && kv.mod_revision > expected => {
+                Ok(kv.mod_revision)
+            }
+            _ => Err(Self::unknown_outcome(key, first)),
+        }
+    }
+
+    fn unknown_outcome(key: &str, first: &str) -> StoreError {
+        StoreError::Unavailable(format!(
+            "{first}; retried on another member, where {key:?} no longer matched: whether this write was applied is unknown"
+        ))
     }
 
     /// Turns etcd's compacted / future-revision errors into the store's, with the
@@ -190,16 +247,21 @@ impl Store for EtcdStore {
 
     async fn create(&self, key: &str, value: Bytes) -> Result<Revision, StoreError> {
         let k = b64(key.as_bytes());
-        let resp = self
+        let Reply {
+            body: resp,
+            uncertain,
+        } = self
             .txn(json!({
                 "compare": [{ "target": "CREATE", "key": k, "create_revision": 0, "result": "EQUAL" }],
                 "success": [{ "request_put": { "key": k, "value": b64(&value) } }],
+                "failure": [{ "request_range": { "key": k } }],
             }))
             .await?;
-        if !resp.succeeded {
-            return Err(StoreError::AlreadyExists(key.to_string()));
+        match (resp.succeeded, uncertain) {
+            (true, _) => Ok(resp.header.revision),
+            (false, None) => Err(StoreError::AlreadyExists(key.to_string())),
+            (false, Some(first)) => Self::resolve_uncertain(key, 0, &value, &first, &resp),
         }
-        Ok(resp.header.revision)
     }
 
     async fn update(
@@ -209,7 +271,10 @@ impl Store for EtcdStore {
         value: Bytes,
     ) -> Result<Revision, StoreError> {
         let k = b64(key.as_bytes());
-        let resp = self
+        let Reply {
+            body: resp,
+            uncertain,
+        } = self
             .txn(json!({
                 "compare": [
                     { "target": "VERSION", "key": k, "version": 0, "result": "GREATER" },
@@ -219,10 +284,11 @@ impl Store for EtcdStore {
                 "failure": [{ "request_range": { "key": k } }],
             }))
             .await?;
-        if !resp.succeeded {
-            return Err(Self::cas_failure(key, expected, &resp));
+        match (resp.succeeded, uncertain) {
+            (true, _) => Ok(resp.header.revision),
+            (false, None) => Err(Self::cas_failure(key, expected, &resp)),
+            (false, Some(first)) => Self::resolve_uncertain(key, expected, &value, &first, &resp),
         }
-        Ok(resp.header.revision)
     }
 
     async fn delete(
@@ -237,7 +303,10 @@ impl Store for EtcdStore {
             compare
                 .push(json!({ "target": "MOD", "key": k, "mod_revision": rev, "result": "EQUAL" }));
         }
-        let resp = self
+        let Reply {
+            body: resp,
+            uncertain,
+        } = self
             .txn(json!({
                 "compare": compare,
                 "success": [{ "request_delete_range": { "key": k, "prev_kv": true } }],
@@ -245,7 +314,12 @@ impl Store for EtcdStore {
             }))
             .await?;
         if !resp.succeeded {
-            return Err(Self::cas_failure(key, expected.unwrap_or(0), &resp));
+            // A delete leaves nothing to recognise it by: after an unknown outcome a
+            // missing or changed key may be this delete's doing.
+            return Err(match uncertain {
+                Some(first) => Self::unknown_outcome(key, &first),
+                None => Self::cas_failure(key, expected.unwrap_or(0), &resp),
+            });
         }
         let prev = resp.deleted_kvs()?.into_iter().next();
         let prev = prev.ok_or_else(|| {
@@ -284,9 +358,11 @@ impl Store for EtcdStore {
     }
 
     async fn compact(&self, revision: Revision) -> Result<(), StoreError> {
+        let body = json!({ "revision": revision });
+        // Not guarded: resent after it applied, it would fail as compacted already.
         match self
             .client
-            .post::<serde_json::Value>("/v3/kv/compaction", json!({ "revision": revision }))
+            .post::<serde_json::Value>("/v3/kv/compaction", body, Idempotence::Unguarded)
             .await
         {
             Ok(_) => Ok(()),
@@ -297,8 +373,7 @@ impl Store for EtcdStore {
     async fn current_revision(&self) -> Result<Revision, StoreError> {
         let body = json!({ "key": b64(b"\0"), "limit": 1, "count_only": true });
         Ok(self
-            .client
-            .post::<RangeResponse>("/v3/kv/range", body)
+            .read::<RangeResponse>("/v3/kv/range", body)
             .await?
             .header
             .revision)
@@ -307,11 +382,7 @@ impl Store for EtcdStore {
     async fn compacted_revision(&self) -> Result<Revision, StoreError> {
         // Revision 1 is readable unless something was compacted past it.
         let body = json!({ "key": b64(b"\0"), "limit": 1, "count_only": true, "revision": 1 });
-        match self
-            .client
-            .post::<RangeResponse>("/v3/kv/range", body)
-            .await
-        {
+        match self.read::<RangeResponse>("/v3/kv/range", body).await {
             Ok(_) => Ok(0),
             Err(e) if e.is_compacted() => watch::probe_compacted(&self.client).await,
             Err(e) => Err(e.into()),

@@ -34,7 +34,7 @@ async fn open(client: &Client, prefix: &str, start: Revision) -> Result<Body, Et
         "start_revision": start,
         "prev_kv": true,
     }});
-    let resp = client.send("/v3/watch", &body, None).await?;
+    let resp = client.open_stream("/v3/watch", &body).await?;
     Ok(Box::pin(resp.bytes_stream()))
 }
 
