@@ -38,7 +38,7 @@ Feature: The API server stores objects and serves them back (RESTful CRUD)
       """
     Then listing ConfigMaps labelled "tier" returns exactly "back, front"
     And listing ConfigMaps labelled "tier=front" returns exactly "front"
-    And listing ConfigMaps labelled "tier!=front" returns exactly "back"
+    And listing ConfigMaps labelled "tier,tier!=front" returns exactly "back"
     And listing ConfigMaps labelled "tier in (front, back)" returns exactly "back, front"
 
   Scenario: An update changes the object and its resourceVersion

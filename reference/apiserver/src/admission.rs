@@ -125,6 +125,7 @@ pub async fn admit_create(
 ) -> Result<Allocated, ApiError> {
     prepare_for_create(info, obj);
     refkube_resources::defaults::apply_defaults(info, obj, &state.config.defaults);
+    crate::serviceaccount::admission::admit(state, info, obj).await?;
     invalid(info, obj, validation::validate_create(info, obj))?;
     if info.group.is_empty() && info.plural == "services" {
         let got = state.alloc.admit_service(obj, None, dry_run).await;
@@ -133,8 +134,13 @@ pub async fn admit_create(
     Ok(Allocated::default())
 }
 
-/// Carries server-owned fields from `old` into `new` (upstream's `PrepareForUpdate`).
+/// Carries server-owned fields from `old` into `new` (upstream's `rest.BeforeUpdate` and
+/// `PrepareForUpdate`). Name and namespace were checked against the URL already
+/// (`update::check_name`). A uid or deletion field the client changed is kept, so that
+/// validation refuses it as immutable (422) instead of the change being dropped
+/// silently; left out, they keep the stored values, as upstream fills them in.
 pub fn prepare_for_update(info: &ResourceInfo, old: &Value, new: Value, mode: Mode) -> Value {
+    let sent = new.get("metadata").cloned().unwrap_or(Value::Null);
     let mut out = match mode {
         Mode::Status => {
             let mut o = old.clone();
@@ -156,6 +162,8 @@ pub fn prepare_for_update(info: &ResourceInfo, old: &Value, new: Value, mode: Mo
             n
         }
     };
+    let stored = |f: &str| old["metadata"].get(f).filter(|v| !v.is_null()).cloned();
+    let given = |f: &str| sent.get(f).filter(|v| !v.is_null() && *v != "").cloned();
     for f in [
         "uid",
         "creationTimestamp",
@@ -165,10 +173,17 @@ pub fn prepare_for_update(info: &ResourceInfo, old: &Value, new: Value, mode: Mo
         "namespace",
         "name",
     ] {
-        let m = crate::keys::meta_mut(&mut out);
-        if let Some(m) = m {
-            match old["metadata"].get(f) {
-                Some(v) => m.insert(f.into(), v.clone()),
+        let keep = match f {
+            "uid" => given(f).or_else(|| stored(f)),
+            // An update can never set, change or remove a deletion timestamp, nor
+            // remove a grace period; setting or changing a grace period is refused.
+            "deletionTimestamp" => stored(f).or_else(|| given(f)),
+            "deletionGracePeriodSeconds" => given(f).or_else(|| stored(f)),
+            _ => stored(f),
+        };
+        if let Some(m) = crate::keys::meta_mut(&mut out) {
+            match keep {
+                Some(v) => m.insert(f.into(), v),
                 None => m.remove(f),
             };
         }
@@ -244,10 +259,34 @@ mod tests {
     fn main_updates_ignore_status() {
         let pods = refkube_resources::registry::lookup("", "v1", "pods").unwrap();
         let old = json!({"metadata": {"name": "p", "uid": "u"}, "spec": {"x": 1}, "status": {"phase": "Pending"}});
-        let new = json!({"metadata": {"name": "p", "uid": "forged"}, "spec": {"x": 2}, "status": {"phase": "Running"}});
+        let new =
+            json!({"metadata": {"name": "p"}, "spec": {"x": 2}, "status": {"phase": "Running"}});
         let out = prepare_for_update(pods, &old, new, Mode::Main);
         assert_eq!(out["spec"]["x"], 2);
         assert_eq!(out["status"]["phase"], "Pending");
         assert_eq!(out["metadata"]["uid"], "u");
+    }
+
+    #[test]
+    fn a_forged_uid_or_deletion_timestamp_is_kept_for_validation_to_refuse() {
+        let cm = refkube_resources::registry::lookup("", "v1", "configmaps").unwrap();
+        let old = json!({"metadata": {"name": "c", "uid": "u", "creationTimestamp": "t0"}});
+        let new = json!({"metadata": {"name": "c", "uid": "forged", "creationTimestamp": "t1",
+                                      "deletionTimestamp": "t2"}});
+        let out = prepare_for_update(cm, &old, new, Mode::Main);
+        assert_eq!(out["metadata"]["uid"], "forged");
+        assert_eq!(out["metadata"]["deletionTimestamp"], "t2");
+        // Upstream ignores a changed creationTimestamp rather than refusing it.
+        assert_eq!(out["metadata"]["creationTimestamp"], "t0");
+        let deleting = json!({"metadata": {"name": "c", "uid": "u", "deletionTimestamp": "t3",
+                                           "deletionGracePeriodSeconds": 30}});
+        let out = prepare_for_update(
+            cm,
+            &deleting,
+            json!({"metadata": {"name": "c"}}),
+            Mode::Main,
+        );
+        assert_eq!(out["metadata"]["deletionTimestamp"], "t3");
+        assert_eq!(out["metadata"]["deletionGracePeriodSeconds"], 30);
     }
 }

@@ -6,7 +6,9 @@
 //! (`kube-system/kube-scheduler`, `kube-system/kube-controller-manager`) is held and not
 //! expired: components here are ordinary API clients whose addresses the API server
 //! does not know. Store members come from `Store::health()`; an embedded backend is
-//! reported as `etcd-0` with a message naming it.
+//! reported as `etcd-0` with a message naming it. Every probe runs at once and within
+//! `--etcd-healthcheck-timeout`: without a majority each store read would otherwise
+//! wait for etcd's own timeout, one after the other.
 
 use axum::response::Response;
 use chrono::{DateTime, Utc};
@@ -52,7 +54,15 @@ async fn leader(state: &AppState, lease: &str, name: &str) -> Value {
         return component(name, false, "", "leases are not served");
     };
     let key = keys::key(leases, Some("kube-system"), lease);
-    match state.store.get(&key).await {
+    let timeout = state.config.etcd_healthcheck_timeout;
+    let read = match tokio::time::timeout(timeout, state.store.get(&key)).await {
+        Ok(read) => read,
+        Err(_) => {
+            let why = format!("reading lease kube-system/{lease}: no answer within {timeout:?}");
+            return component(name, false, "", &why);
+        }
+    };
+    match read {
         Ok(Some(kv)) => match keys::decode_kv(leases, &kv)
             .map_err(|e| e.message)
             .and_then(|l| lease_held(&l, Utc::now()))
@@ -70,14 +80,34 @@ async fn leader(state: &AppState, lease: &str, name: &str) -> Value {
     }
 }
 
+/// The store members' health within the health-check timeout (the etcd backend bounds
+/// each probe itself; this bounds any backend), or `None` if it did not come.
+pub async fn store_health(state: &AppState) -> Option<Vec<refkube_store::MemberHealth>> {
+    let timeout = state.config.etcd_healthcheck_timeout;
+    tokio::time::timeout(timeout, state.store.health())
+        .await
+        .ok()
+}
+
 /// Every component status, in upstream's order.
 pub async fn all(state: &AppState) -> Vec<Value> {
-    let mut out = vec![
-        leader(state, "kube-scheduler", "scheduler").await,
-        leader(state, "kube-controller-manager", "controller-manager").await,
-    ];
+    let (scheduler, controller_manager, members) = tokio::join!(
+        leader(state, "kube-scheduler", "scheduler"),
+        leader(state, "kube-controller-manager", "controller-manager"),
+        store_health(state),
+    );
+    let mut out = vec![scheduler, controller_manager];
     let backend = state.store.backend();
-    for (i, m) in state.store.health().await.into_iter().enumerate() {
+    let Some(members) = members else {
+        out.push(component(
+            "etcd-0",
+            false,
+            "",
+            "the store health check timed out",
+        ));
+        return out;
+    };
+    for (i, m) in members.into_iter().enumerate() {
         let name = if m.name.starts_with("etcd-") {
             m.name.clone()
         } else {
@@ -101,8 +131,14 @@ pub async fn handle(ctx: &Ctx) -> Result<Response, ApiError> {
     if ctx.method != http::Method::GET || ctx.path.subresource.is_some() {
         return Err(ApiError::method_not_allowed());
     }
-    let items = all(&ctx.state).await;
-    let rev = ctx.state.store.current_revision().await.unwrap_or(0);
+    let timeout = ctx.state.config.etcd_healthcheck_timeout;
+    let (items, rev) = tokio::join!(
+        all(&ctx.state),
+        tokio::time::timeout(timeout, ctx.state.store.current_revision()),
+    );
+    // The list's resourceVersion is informational here; a store that cannot say
+    // leaves it 0 rather than delaying the answer.
+    let rev = rev.ok().and_then(Result::ok).unwrap_or(0);
     match ctx.path.name.as_deref() {
         None => Ok(ctx.respond_list(items, rev, None)),
         Some(n) => items

@@ -51,15 +51,21 @@ pub struct ApiServerConfig {
     pub defaults: DefaultsConfig,
     /// Kubelet port used by pods/log when a node does not report one (upstream 10250).
     pub default_kubelet_port: u16,
-    /// Let `pods/proxy` and `services/proxy` connect to loopback addresses. Upstream
+    /// Let `pods/proxy` and `services/proxy` connect to loopback pod addresses. Upstream
     /// allows only global unicast addresses (400 "address not allowed" otherwise); on
-    /// by default here because refkube's pod network lives in 127/8 (see the kubelet
-    /// crate docs), so without it nothing could be proxied to.
+    /// by default here because refkube's `loopback` pod network lives in 127/8 (see the
+    /// kubelet crate docs). Even on, a loopback destination must lie in a loopback pod
+    /// CIDR (or be an address) of the pod's Node, and never be this server's own
+    /// address: other loopback ports (etcd, the other components) stay out of reach.
     pub proxy_allow_loopback: bool,
     /// Create the system namespaces and the `kubernetes` Service at start-up.
     pub bootstrap: bool,
     /// `--etcd-compaction-interval` (upstream 5 min); None never compacts.
     pub compaction_interval: Option<Duration>,
+    /// `--etcd-healthcheck-timeout` (upstream 2 s): how long the `etcd` check of
+    /// `/healthz` and `/readyz` and each probe of `componentstatuses` may take, so that
+    /// a store without a majority is reported at once rather than waited for.
+    pub etcd_healthcheck_timeout: Duration,
     /// How often the ClusterIP and NodePort ranges are rebuilt from the Services, which
     /// frees what a crash between allocating and storing a Service leaked (upstream's
     /// `RepairServicesInterval`, 3 min). A pass also runs at start-up.
@@ -71,6 +77,26 @@ pub struct ApiServerConfig {
     /// How long a lease keeps a server in the `kubernetes` Endpoints without renewal
     /// (upstream's `MasterEndpointReconcileTTL`, `DefaultEndpointReconcilerTTL` 15 s).
     pub master_endpoint_reconcile_ttl: Duration,
+    /// `--service-account-signing-key-file`: the PEM private key service account tokens
+    /// are signed with (EC P-256: ES256; RSA: RS256). None: a key is generated at
+    /// start-up, so only this server, while it runs, accepts its tokens; API servers
+    /// that must accept each other's tokens share one key file.
+    pub service_account_signing_key_file: Option<PathBuf>,
+    /// `--service-account-key-file` (repeatable): PEM public or private keys tokens are
+    /// verified with, besides the signing key's own public half.
+    pub service_account_key_files: Vec<PathBuf>,
+    /// `--service-account-issuer` (repeatable): the first is the `iss` of new tokens,
+    /// tokens of any are accepted. Empty: `https://kubernetes.default.svc.cluster.local`.
+    pub service_account_issuers: Vec<String>,
+    /// `--api-audiences`: a token must be meant for one of these. Empty: the first
+    /// issuer, as upstream.
+    pub api_audiences: Vec<String>,
+    /// `--service-account-max-token-expiration`: longer requests are shortened.
+    pub service_account_max_token_expiration: Option<Duration>,
+    /// `--service-account-extend-token-expiration` (upstream default true): a pod-bound
+    /// token asked for 3607 s (what the admission plugin's volume asks) is valid for a
+    /// year and only "stale" after 3607 s.
+    pub service_account_extend_token_expiration: bool,
 }
 
 impl Default for ApiServerConfig {
@@ -82,7 +108,7 @@ impl Default for ApiServerConfig {
             watch_cache_size: 1000,
             bookmark_interval: Duration::from_secs(60),
             min_request_timeout: Duration::from_secs(1800),
-            max_request_body_bytes: 3 * 1024 * 1024,
+            max_request_body_bytes: refkube_resources::limits::MAX_REQUEST_BODY_BYTES,
             tls_cert_file: None,
             tls_private_key_file: None,
             self_signed_tls: false,
@@ -96,9 +122,16 @@ impl Default for ApiServerConfig {
             proxy_allow_loopback: true,
             bootstrap: true,
             compaction_interval: Some(Duration::from_secs(300)),
+            etcd_healthcheck_timeout: Duration::from_secs(2),
             repair_services_interval: Duration::from_secs(180),
             endpoint_reconciler_interval: Duration::from_secs(10),
             master_endpoint_reconcile_ttl: Duration::from_secs(15),
+            service_account_signing_key_file: None,
+            service_account_key_files: Vec::new(),
+            service_account_issuers: Vec::new(),
+            api_audiences: Vec::new(),
+            service_account_max_token_expiration: None,
+            service_account_extend_token_expiration: true,
         }
     }
 }
@@ -161,6 +194,10 @@ impl ApiServerConfig {
         self.compaction_interval = every;
         self
     }
+    pub fn etcd_healthcheck_timeout(mut self, t: Duration) -> Self {
+        self.etcd_healthcheck_timeout = t;
+        self
+    }
     pub fn proxy_allow_loopback(mut self, on: bool) -> Self {
         self.proxy_allow_loopback = on;
         self
@@ -179,6 +216,23 @@ impl ApiServerConfig {
     }
     pub fn master_endpoint_reconcile_ttl(mut self, ttl: Duration) -> Self {
         self.master_endpoint_reconcile_ttl = ttl;
+        self
+    }
+    /// Signs service account tokens with `key` and verifies them with it too.
+    pub fn service_account_signing_key_file(mut self, key: PathBuf) -> Self {
+        self.service_account_signing_key_file = Some(key);
+        self
+    }
+    pub fn service_account_key_files(mut self, files: Vec<PathBuf>) -> Self {
+        self.service_account_key_files = files;
+        self
+    }
+    pub fn service_account_issuers(mut self, issuers: Vec<String>) -> Self {
+        self.service_account_issuers = issuers;
+        self
+    }
+    pub fn api_audiences(mut self, audiences: Vec<String>) -> Self {
+        self.api_audiences = audiences;
         self
     }
 }

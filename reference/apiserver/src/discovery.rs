@@ -45,6 +45,7 @@ fn subresource_entries(r: &ResourceInfo) -> Vec<Value> {
                 "binding" => ("", "v1", "Binding", &["create"]),
                 "eviction" => ("policy", "v1", "Eviction", &["create"]),
                 "log" => ("", "v1", "Pod", &["get"]),
+                "token" => ("authentication.k8s.io", "v1", "TokenRequest", &["create"]),
                 "proxy" if r.kind == "Service" => (
                     "",
                     "v1",

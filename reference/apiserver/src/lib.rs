@@ -27,6 +27,7 @@ pub mod request;
 pub mod router;
 pub mod selfreview;
 pub mod server;
+pub mod serviceaccount;
 pub mod state;
 pub mod status;
 pub mod tls;

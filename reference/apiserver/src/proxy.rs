@@ -4,8 +4,9 @@
 //! the service, and the answer is streamed back with its status and headers.
 //!
 //! Entry points: [`route`] (does a path name a proxy request?) and [`serve`]. The
-//! decisions — [`split_scheme_name_port`], [`pod_location`], [`service_location`] — are
-//! pure functions, as upstream's `ResourceLocation` in `pkg/registry/core/{pod,service}`.
+//! decisions — [`split_scheme_name_port`], [`pod_location`], [`service_candidates`],
+//! [`address_of_pod`] and the destination rules of `proxy/destination.rs` — are pure
+//! functions, as upstream's `ResourceLocation` in `pkg/registry/core/{pod,service}`.
 
 use std::net::IpAddr;
 
@@ -17,6 +18,10 @@ use serde_json::Value;
 use crate::keys;
 use crate::state::AppState;
 use crate::status::ApiError;
+
+mod destination;
+
+pub use destination::{Policy, PortRef, allowed, parse_port};
 
 /// What is proxied to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,127 +103,169 @@ pub struct Location {
     pub authority: String,
 }
 
-fn authority(ip: &str, port: &str) -> String {
-    let host = if ip.contains(':') {
-        format!("[{ip}]")
-    } else {
-        ip.to_string()
-    };
-    if port.is_empty() {
-        host
-    } else {
-        format!("{host}:{port}")
-    }
-}
-
-/// Whether the API server may connect to `ip`. Upstream allows only global unicast
-/// addresses (so the proxy cannot reach the API server's own loopback); refkube's pod
-/// network lives in 127/8, so loopback is allowed when `allow_loopback` is set.
-fn proxyable(ip: IpAddr, allow_loopback: bool) -> bool {
-    let special = match ip {
-        IpAddr::V4(v4) => v4.is_link_local() || v4.is_broadcast(),
-        IpAddr::V6(v6) => v6.is_unicast_link_local(),
-    };
-    if ip.is_loopback() {
-        return allow_loopback;
-    }
-    !(ip.is_unspecified() || ip.is_multicast() || special)
-}
-
-/// Upstream's pod `ResourceLocation`: the port defaults to the first declared container
-/// port (then to the scheme's default); a pod without a usable IP is a 400
-/// "address not allowed".
-pub fn pod_location(
-    pod: &Value,
-    scheme: &str,
-    port: &str,
-    allow_loopback: bool,
-) -> Result<Location, ApiError> {
-    let mut port = port.to_string();
-    if port.is_empty() {
-        let first = pod["spec"]["containers"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find_map(|c| c["ports"].as_array().and_then(|p| p.first()).cloned());
-        if let Some(p) = first.and_then(|p| p["containerPort"].as_i64()) {
-            port = p.to_string();
+impl Location {
+    /// Built from a parsed address and number only, so nothing from the request (an
+    /// `@host` in the port part) can end up in the authority.
+    fn new(scheme: &str, ip: IpAddr, port: Option<u16>) -> Self {
+        let host = match ip {
+            IpAddr::V6(v6) => format!("[{v6}]"),
+            IpAddr::V4(v4) => v4.to_string(),
+        };
+        Location {
+            scheme: if scheme.is_empty() { "http" } else { scheme }.to_string(),
+            authority: match port {
+                Some(p) => format!("{host}:{p}"),
+                None => host,
+            },
         }
     }
-    let ip = pod["status"]["podIPs"][0]["ip"]
-        .as_str()
-        .or_else(|| pod["status"]["podIP"].as_str())
-        .unwrap_or_default();
-    match ip.parse::<IpAddr>() {
-        Ok(addr) if proxyable(addr, allow_loopback) => Ok(Location {
-            scheme: if scheme.is_empty() { "http" } else { scheme }.to_string(),
-            authority: authority(ip, &port),
-        }),
-        _ => Err(ApiError::bad_request("address not allowed")),
-    }
 }
 
-/// Upstream's service `ResourceLocation`: a numeric port segment is turned into the
-/// name of the service port with that number (503 "no service port N found" if none);
-/// any other segment is the port name itself (empty for an unnamed port). One ready
-/// address of an Endpoints subset carrying that port name is chosen (`pick` draws an
-/// index; upstream draws at random). None is a 503 "no endpoints available".
-pub fn service_location(
+/// The port a URL without one reaches.
+fn scheme_default_port(scheme: &str) -> u16 {
+    if scheme == "https" { 443 } else { 80 }
+}
+
+fn address_not_allowed() -> ApiError {
+    ApiError::bad_request("address not allowed")
+}
+
+/// The pod's IP (`status.podIPs[0]`, else `status.podIP`), if it parses.
+fn pod_ip(pod: &Value) -> Option<IpAddr> {
+    pod["status"]["podIPs"][0]["ip"]
+        .as_str()
+        .or_else(|| pod["status"]["podIP"].as_str())
+        .and_then(|ip| ip.parse().ok())
+}
+
+/// The number of the container port named `name`, or of the first declared port.
+fn container_port(pod: &Value, name: Option<&str>) -> Option<u16> {
+    pod["spec"]["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|c| c["ports"].as_array().into_iter().flatten())
+        .find(|p| name.is_none_or(|n| p["name"].as_str() == Some(n)))
+        .and_then(|p| p["containerPort"].as_u64())
+        .and_then(|n| u16::try_from(n).ok())
+}
+
+/// Upstream's pod `ResourceLocation`: the port is a number, a named container port of
+/// the pod, or (absent) the first declared container port, then the scheme's default;
+/// any other port part is a 400 for the id. A pod without an IP, or whose address the
+/// [`destination::allowed`] rules refuse on its `node`, is a 400 "address not allowed".
+pub fn pod_location(
+    pod: &Value,
+    node: Option<&Value>,
+    id: &str,
+    policy: &Policy,
+) -> Result<Location, ApiError> {
+    let invalid = || ApiError::bad_request(format!("invalid pod request {id:?}"));
+    let (scheme, _, port) = split_scheme_name_port(id).ok_or_else(invalid)?;
+    let port = match parse_port(port).ok_or_else(invalid)? {
+        PortRef::Default => container_port(pod, None),
+        PortRef::Number(n) => Some(n),
+        PortRef::Name(name) => Some(container_port(pod, Some(name)).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "invalid pod request {id:?}: no container port named {name:?}"
+            ))
+        })?),
+    };
+    let ip = pod_ip(pod).ok_or_else(address_not_allowed)?;
+    let dialled = port.unwrap_or_else(|| scheme_default_port(scheme));
+    if !allowed(ip, dialled, node, policy) {
+        return Err(address_not_allowed());
+    }
+    Ok(Location::new(scheme, ip, port))
+}
+
+/// One ready address of a service's Endpoints that carries the requested port.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    pub ip: IpAddr,
+    pub port: u16,
+    /// The pod the address claims to be (`targetRef` of kind Pod in the namespace).
+    pub pod: Option<String>,
+}
+
+/// Upstream's service `ResourceLocation`, up to the choice of an address: a numeric port
+/// part is turned into the name of the service port with that number (503 "no service
+/// port N found" if none); otherwise it is the port name itself (empty for an unnamed
+/// port, 400 if not a valid name). Returns the ready addresses of Endpoints subsets
+/// carrying that port name; none is a 503 "no endpoints available".
+pub fn service_candidates(
     svc: &Value,
     endpoints: &Value,
-    name: &str,
-    scheme: &str,
-    port: &str,
-    allow_loopback: bool,
-    pick: impl FnOnce(usize) -> usize,
-) -> Result<Location, ApiError> {
-    let port_name = match port.parse::<i64>() {
-        Ok(number) => svc["spec"]["ports"]
+    id: &str,
+    namespace: &str,
+) -> Result<Vec<Candidate>, ApiError> {
+    let invalid = || ApiError::bad_request(format!("invalid service request {id:?}"));
+    let (_, name, port) = split_scheme_name_port(id).ok_or_else(invalid)?;
+    let port_name = match parse_port(port).ok_or_else(invalid)? {
+        PortRef::Number(number) => svc["spec"]["ports"]
             .as_array()
             .into_iter()
             .flatten()
-            .find(|p| p["port"].as_i64() == Some(number))
+            .find(|p| p["port"].as_u64() == Some(u64::from(number)))
             .map(|p| p["name"].as_str().unwrap_or_default())
             .ok_or_else(|| {
                 ApiError::service_unavailable(format!(
                     "no service port {number} found for service {name:?}"
                 ))
             })?,
-        Err(_) => port,
+        PortRef::Name(n) => n,
+        PortRef::Default => "",
     };
     let mut candidates = Vec::new();
     for subset in endpoints["subsets"].as_array().into_iter().flatten() {
-        let Some(ep_port) = subset["ports"]
+        let Some(number) = subset["ports"]
             .as_array()
             .into_iter()
             .flatten()
             .find(|p| p["name"].as_str().unwrap_or_default() == port_name)
+            .and_then(|p| p["port"].as_u64())
+            .and_then(|n| u16::try_from(n).ok())
+            .filter(|n| *n != 0)
         else {
             continue;
         };
-        let Some(number) = ep_port["port"].as_i64() else {
-            continue;
-        };
         for addr in subset["addresses"].as_array().into_iter().flatten() {
-            if let Some(ip) = addr["ip"].as_str()
-                && ip
-                    .parse::<IpAddr>()
-                    .is_ok_and(|a| proxyable(a, allow_loopback))
-            {
-                candidates.push(authority(ip, &number.to_string()));
-            }
+            let Some(ip) = addr["ip"].as_str().and_then(|ip| ip.parse().ok()) else {
+                continue;
+            };
+            let target = &addr["targetRef"];
+            let pod = (matches!(target["kind"].as_str(), Some("Pod") | None)
+                && target["namespace"].as_str() == Some(namespace))
+            .then(|| target["name"].as_str().map(str::to_string))
+            .flatten();
+            candidates.push(Candidate {
+                ip,
+                port: number,
+                pod,
+            });
         }
     }
     if candidates.is_empty() {
-        return Err(ApiError::service_unavailable(format!(
-            "no endpoints available for service {name:?}"
-        )));
+        return Err(no_endpoints(name));
     }
-    let chosen = pick(candidates.len()).min(candidates.len() - 1);
-    Ok(Location {
-        scheme: if scheme.is_empty() { "http" } else { scheme }.to_string(),
-        authority: candidates.swap_remove(chosen),
-    })
+    Ok(candidates)
+}
+
+fn no_endpoints(name: &str) -> ApiError {
+    ApiError::service_unavailable(format!("no endpoints available for service {name:?}"))
+}
+
+/// Upstream's `isValidAddress`: the address belongs to the pod it names, so an
+/// Endpoints object someone wrote by hand cannot send the proxy anywhere.
+pub fn address_of_pod(candidate: &Candidate, pod: &Value) -> bool {
+    let ips = pod["status"]["podIPs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| &p["ip"])
+        .chain(std::iter::once(&pod["status"]["podIP"]));
+    ips.filter_map(Value::as_str)
+        .any(|ip| ip.parse::<IpAddr>().is_ok_and(|ip| ip == candidate.ip))
 }
 
 /// Headers that belong to one hop and are never forwarded (RFC 9110 §7.6.1), plus the
@@ -257,30 +304,58 @@ async fn load(state: &AppState, plural: &str, ns: &str, name: &str) -> Result<Va
     }
 }
 
+/// The Node a pod is bound to, if it can be read.
+async fn node_of(state: &AppState, pod: &Value) -> Option<Value> {
+    let node = pod["spec"]["nodeName"].as_str().filter(|n| !n.is_empty())?;
+    let info = registry_info("nodes").ok()?;
+    let kv = state.store.get(&keys::key(info, None, node)).await.ok()??;
+    keys::decode_kv(info, &kv).ok()
+}
+
+/// This server's part of the [`destination::allowed`] decision.
+fn policy(state: &AppState) -> Policy {
+    Policy {
+        loopback_pod_network: state.config.proxy_allow_loopback,
+        own: vec![state.listen, state.advertise],
+    }
+}
+
 async fn locate(state: &AppState, p: &ProxyPath) -> Result<Location, ApiError> {
-    let plural = p.kind.plural();
-    let Some((scheme, name, port)) = split_scheme_name_port(&p.id) else {
-        let what = if p.kind == Kind::Pod {
-            "pod"
-        } else {
-            "service"
-        };
+    let what = match p.kind {
+        Kind::Pod => "pod",
+        Kind::Service => "service",
+    };
+    let Some((scheme, name, _)) = split_scheme_name_port(&p.id) else {
         return Err(ApiError::bad_request(format!(
             "invalid {what} request {:?}",
             p.id
         )));
     };
-    let obj = load(state, plural, &p.namespace, name).await?;
-    let loopback = state.config.proxy_allow_loopback;
-    match p.kind {
-        Kind::Pod => pod_location(&obj, scheme, port, loopback),
-        Kind::Service => {
-            let eps = load(state, "endpoints", &p.namespace, name).await?;
-            service_location(&obj, &eps, name, scheme, port, loopback, |n| {
-                rand::random_range(0..n)
-            })
+    let obj = load(state, p.kind.plural(), &p.namespace, name).await?;
+    let policy = policy(state);
+    if p.kind == Kind::Pod {
+        let node = node_of(state, &obj).await;
+        return pod_location(&obj, node.as_ref(), &p.id, &policy);
+    }
+    let eps = load(state, "endpoints", &p.namespace, name).await?;
+    let mut candidates = service_candidates(&obj, &eps, &p.id, &p.namespace)?;
+    // Upstream tries the addresses from a random one on, skipping invalid ones.
+    let start = rand::random_range(0..candidates.len());
+    candidates.rotate_left(start);
+    for c in candidates {
+        let Some(pod_name) = &c.pod else { continue };
+        let Ok(pod) = load(state, "pods", &p.namespace, pod_name).await else {
+            continue;
+        };
+        if !address_of_pod(&c, &pod) {
+            continue;
+        }
+        let node = node_of(state, &pod).await;
+        if allowed(c.ip, c.port, node.as_ref(), &policy) {
+            return Ok(Location::new(scheme, c.ip, Some(c.port)));
         }
     }
+    Err(no_endpoints(name))
 }
 
 /// Go's wording for a failed connection, as `net.Dial` reports it.

@@ -70,9 +70,15 @@ async fn entry(State(state): State<Arc<AppState>>, req: Request) -> Response {
         .headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    let user = match &state.auth {
-        None => Some(User::admin()),
-        Some(a) => match a.authenticate(auth_header) {
+    // A service account token of ours decides on its own (401 when invalid); any
+    // other token goes to the token file.
+    let service_account = crate::serviceaccount::authenticator::authenticate(&state, auth_header);
+    let user = match (service_account.await, &state.auth) {
+        (Some(result), _) => result
+            .inspect_err(|e| tracing::debug!(error = %e, "service account token refused"))
+            .ok(),
+        (None, None) => Some(User::admin()),
+        (None, Some(a)) => match a.authenticate(auth_header) {
             Some(u) => Some(u),
             None if auth_header.is_none() && state.anonymous_is_admin => Some(User::admin()),
             None if auth_header.is_none() && public(parts.uri.path()) => Some(User::anonymous()),
@@ -130,6 +136,14 @@ async fn handle(
         record.verb = "create".into();
         return match read_body(state, parts.headers, body).await {
             Ok((_, body)) => crate::selfreview::respond(review, user, &body),
+            Err(r) => r,
+        };
+    }
+    if let Some(request) = crate::serviceaccount::route(&parts.method, &path) {
+        record.verb = "create".into();
+        record.object_ref = Some(request.object_ref());
+        return match read_body(state, parts.headers, body).await {
+            Ok((_, body)) => crate::serviceaccount::serve(state, request, &body).await,
             Err(r) => r,
         };
     }
@@ -218,6 +232,9 @@ async fn read_body(
                 );
             }
             Ok(Err(e)) => return Err(ApiError::internal(e).into_response()),
+            Err(e @ crate::protobuf::ProtoError::TooLarge { .. }) => {
+                return Err(ApiError::entity_too_large(e).into_response());
+            }
             Err(e) => return Err(ApiError::bad_request(e.to_string()).into_response()),
         }
     }
@@ -270,8 +287,10 @@ fn text(code: StatusCode, s: String) -> Response {
 async fn health(state: &AppState, path: &str, verbose: bool) -> Response {
     let mut checks = vec![("ping".to_string(), true)];
     if path != "/livez" {
-        let members = state.store.health().await;
-        let ok = !members.is_empty() && members.iter().any(|m| m.healthy);
+        // Within --etcd-healthcheck-timeout, so a store without a majority fails the
+        // check at once instead of holding the probe.
+        let members = crate::componentstatus::store_health(state).await;
+        let ok = members.is_some_and(|m| m.iter().any(|m| m.healthy));
         checks.push(("etcd".to_string(), ok));
     }
     let ok = checks.iter().all(|(_, ok)| *ok);

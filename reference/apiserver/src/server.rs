@@ -20,6 +20,7 @@ use crate::auth::TokenAuth;
 use crate::config::ApiServerConfig;
 use crate::ipalloc::Allocators;
 use crate::ipalloc::range::RangeError;
+use crate::serviceaccount::tokens::ServiceAccountTokens;
 use crate::state::AppState;
 use crate::watchcache::WatchCaches;
 
@@ -55,6 +56,9 @@ pub enum ServerError {
     /// a stored range object that cannot be read).
     #[error("service ranges: {0}")]
     Ranges(crate::ipalloc::range::RangeError),
+    /// The service account keys are unusable.
+    #[error("service account keys: {0}")]
+    ServiceAccountKeys(#[from] crate::serviceaccount::keys::KeyError),
     /// Creating the start-up namespaces and Service failed.
     #[error("bootstrap: {0}")]
     Bootstrap(crate::status::ApiError),
@@ -97,6 +101,7 @@ impl ApiServer {
             Some(p) => Some(TokenAuth::load(p)?),
             None => None,
         };
+        let service_accounts = ServiceAccountTokens::from_config(&config)?;
         let listener =
             TcpListener::bind(config.listen)
                 .await
@@ -156,6 +161,7 @@ impl ApiServer {
             caches,
             alloc,
             auth,
+            service_accounts,
             anonymous_is_admin,
             audit,
             shutdown: shutdown_rx.clone(),
@@ -166,6 +172,7 @@ impl ApiServer {
                 .build()
                 .unwrap_or_default(),
             advertise,
+            listen: addr,
         });
         if bootstrap {
             crate::bootstrap::ensure(&state)

@@ -12,6 +12,7 @@ use crate::audit::AuditLog;
 use crate::auth::TokenAuth;
 use crate::config::ApiServerConfig;
 use crate::ipalloc::Allocators;
+use crate::serviceaccount::tokens::ServiceAccountTokens;
 use crate::watchcache::WatchCaches;
 
 pub struct AppState {
@@ -20,6 +21,8 @@ pub struct AppState {
     pub caches: WatchCaches,
     pub alloc: Allocators,
     pub auth: Option<TokenAuth>,
+    /// Signs and verifies service account tokens.
+    pub service_accounts: ServiceAccountTokens,
     /// A request without a token acts as `system:admin` (see
     /// [`ApiServerConfig::anonymous_loopback_admin`]; only ever true on plain loopback).
     pub anonymous_is_admin: bool,
@@ -34,6 +37,8 @@ pub struct AppState {
     pub proxy_http: reqwest::Client,
     /// The address clients reach this server at (for `/api` serverAddressByClientCIDRs).
     pub advertise: std::net::SocketAddr,
+    /// The address this server is bound to (the proxy never connects there).
+    pub listen: std::net::SocketAddr,
 }
 
 impl std::fmt::Debug for AppState {

@@ -171,11 +171,17 @@ impl ApiError {
         )
     }
 
+    /// 413 for a body over the size limit.
     pub fn too_large(limit: usize) -> Self {
+        Self::entity_too_large(format!("limit is {limit}"))
+    }
+
+    /// 413 `Request entity too large: {why}` (upstream's `NewRequestEntityTooLargeError`).
+    pub fn entity_too_large(why: impl std::fmt::Display) -> Self {
         Self::new(
             413,
             "RequestEntityTooLarge",
-            format!("Request entity too large: limit is {limit}"),
+            format!("Request entity too large: {why}"),
         )
     }
 
@@ -241,6 +247,9 @@ impl From<refkube_store::StoreError> for ApiError {
         use refkube_store::StoreError as E;
         match e {
             E::Unavailable(m) => Self::service_unavailable(format!("store unavailable: {m}")),
+            // etcd's own "etcdserver: request timed out" / "no leader", which upstream
+            // returns as a 500 with that message.
+            E::Timeout(m) => Self::internal(m),
             other => Self::internal(other),
         }
     }

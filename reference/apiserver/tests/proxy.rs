@@ -1,5 +1,7 @@
 //! pods/proxy and services/proxy end to end: a small HTTP server on a 127.0.0.x address
-//! stands in for the pod, and requests reach it through the API server.
+//! stands in for the pod, and requests reach it through the API server. The pods run on
+//! a Node whose pod CIDR is loopback, as with refkube's `loopback` pod network; that is
+//! what lets the proxy connect to loopback at all.
 
 #![allow(clippy::unwrap_used)]
 
@@ -58,15 +60,44 @@ async fn closed_port(ip: &str) -> u16 {
     l.local_addr().unwrap().port()
 }
 
+/// The Node the test pods run on: its pod CIDR is loopback (`127.0.0.0/24`).
+const NODE: &str = "loopback-node";
+
+async fn make_node(s: &common::TestServer) {
+    let (code, body) = s
+        .post_json(
+            "/api/v1/nodes",
+            json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": NODE},
+                   "spec": {"podCIDR": "127.0.0.0/24", "podCIDRs": ["127.0.0.0/24"]}}),
+        )
+        .await;
+    assert!(code == 201 || code == 409, "{body}");
+}
+
 async fn make_pod(s: &common::TestServer, name: &str, ip: Option<&str>, port: Option<u16>) {
+    make_pod_on(s, name, Some(NODE), ip, port).await;
+}
+
+async fn make_pod_on(
+    s: &common::TestServer,
+    name: &str,
+    node: Option<&str>,
+    ip: Option<&str>,
+    port: Option<u16>,
+) {
     let mut c = json!({"name": "web", "image": "agnhost"});
     if let Some(p) = port {
-        c["ports"] = json!([{"containerPort": p}]);
+        c["ports"] = json!([{"containerPort": p, "name": "http"}]);
+    }
+    let mut spec = json!({"containers": [c]});
+    if let Some(n) = node {
+        make_node(s).await;
+        spec["nodeName"] = json!(n);
     }
     let (code, body) = s
         .post_json(
             "/api/v1/namespaces/default/pods",
-            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": {"containers": [c]}}),
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": spec}),
         )
         .await;
     assert_eq!(code, 201, "{body}");
@@ -229,13 +260,33 @@ async fn a_service_proxy_reaches_a_ready_endpoint() {
         "no endpoints available for service \"web\""
     );
 
+    // An address must belong to a pod of the namespace (upstream's isValidAddress):
+    // without a targetRef, or naming a pod with another IP, it is skipped.
+    make_pod(&s, "web-0", Some("127.0.0.64"), None).await;
     let eps_url = s.at("/api/v1/namespaces/default/endpoints/web");
+    let endpoints = |ip: &str, target: Value| {
+        let mut address = json!({"ip": ip});
+        if !target.is_null() {
+            address["targetRef"] = target;
+        }
+        json!({"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "web"},
+               "subsets": [{"addresses": [address],
+                            "ports": [{"name": "http", "port": addr.port()}]}]})
+    };
+    let pod_ref = json!({"kind": "Pod", "namespace": "default", "name": "web-0"});
+    for unproven in [
+        endpoints("127.0.0.64", Value::Null),
+        endpoints("127.0.0.1", pod_ref.clone()),
+    ] {
+        let (code, body) = s.send(s.http.put(&eps_url).json(&unproven)).await;
+        assert_eq!(code, 200, "{body}");
+        let (code, body) = s
+            .get("/api/v1/namespaces/default/services/web:http/proxy/x")
+            .await;
+        assert_eq!(code, 503, "{body}");
+    }
     let (code, body) = s
-        .send(s.http.put(eps_url).json(
-            &json!({"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "web"},
-                   "subsets": [{"addresses": [{"ip": "127.0.0.64"}],
-                                "ports": [{"name": "http", "port": addr.port()}]}]}),
-        ))
+        .send(s.http.put(&eps_url).json(&endpoints("127.0.0.64", pod_ref)))
         .await;
     assert_eq!(code, 200, "{body}");
     let (code, seen) = s
@@ -246,6 +297,66 @@ async fn a_service_proxy_reaches_a_ready_endpoint() {
         (seen["path"].as_str(), seen["query"].as_str()),
         (Some("/x"), Some("y=1"))
     );
+}
+
+#[tokio::test]
+async fn a_port_that_smuggles_in_another_host_is_refused() {
+    let s = common::start().await;
+    let other = backend("127.0.0.73").await;
+    make_pod(&s, "x", Some("127.0.0.74"), None).await;
+    for id in [
+        format!("http:x:{}@127.0.0.73", other.port()),
+        format!("x:{}@127.0.0.73", other.port()),
+        "x:80%2f..".to_string(),
+        "x:99999".to_string(),
+        "x:0".to_string(),
+        "x:nosuchport".to_string(),
+    ] {
+        let (code, body) = s
+            .get(&format!("/api/v1/namespaces/default/pods/{id}/proxy/"))
+            .await;
+        assert_eq!(code, 400, "{id}: {body}");
+        assert_eq!(body["reason"], "BadRequest", "{id}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn a_named_container_port_is_resolved() {
+    let s = common::start().await;
+    let addr = backend("127.0.0.76").await;
+    make_pod(&s, "named", Some("127.0.0.76"), Some(addr.port())).await;
+    let (code, seen) = s
+        .get("/api/v1/namespaces/default/pods/named:http/proxy/p")
+        .await;
+    assert_eq!(code, 200, "{seen}");
+    assert_eq!(seen["path"], "/p");
+}
+
+#[tokio::test]
+async fn the_proxy_never_connects_to_the_api_server_itself_or_to_loopback_off_a_loopback_node() {
+    let s = common::start().await;
+    let own = s.url.rsplit(':').next().unwrap().to_string();
+    // 127.0.0.1 lies in the node's loopback pod CIDR, but it is where the API server
+    // listens: a request relayed there would come back without credentials.
+    make_pod(&s, "self", Some("127.0.0.1"), None).await;
+    let (code, body) = s
+        .get(&format!(
+            "/api/v1/namespaces/default/pods/self:{own}/proxy/api"
+        ))
+        .await;
+    assert_eq!(code, 400, "{body}");
+    assert_eq!(body["message"], "address not allowed");
+
+    let addr = backend("127.0.0.75").await;
+    make_pod_on(&s, "nodeless", None, Some("127.0.0.75"), None).await;
+    let (code, body) = s
+        .get(&format!(
+            "/api/v1/namespaces/default/pods/nodeless:{}/proxy/",
+            addr.port()
+        ))
+        .await;
+    assert_eq!(code, 400, "{body}");
+    assert_eq!(body["message"], "address not allowed");
 }
 
 #[tokio::test]

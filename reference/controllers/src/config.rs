@@ -56,6 +56,9 @@ pub struct ControllerManagerConfig {
     pub terminated_pod_gc_threshold: usize,
     /// Leader election; `None` runs without it (`--leader-elect=false`).
     pub leader_election: Option<LeaderElectionConfig>,
+    /// The CA bundle (PEM) published in every namespace's `kube-root-ca.crt`
+    /// (`--root-ca-file`'s contents); `None` publishes an empty bundle.
+    pub root_ca: Option<String>,
 }
 
 impl Default for ControllerManagerConfig {
@@ -81,6 +84,7 @@ impl Default for ControllerManagerConfig {
             pod_gc_quarantine: Duration::from_secs(40),
             terminated_pod_gc_threshold: 12500,
             leader_election: Some(LeaderElectionConfig::for_component(COMPONENT)),
+            root_ca: None,
         }
     }
 }
@@ -170,6 +174,12 @@ impl ControllerManagerConfig {
     /// Sets (or with `None` disables) leader election.
     pub fn leader_election(mut self, config: Option<LeaderElectionConfig>) -> Self {
         self.leader_election = config;
+        self
+    }
+
+    /// Sets the CA bundle published to every namespace.
+    pub fn root_ca(mut self, pem: Option<String>) -> Self {
+        self.root_ca = pem;
         self
     }
 

@@ -75,6 +75,10 @@ pub const CONTROLLERS: &[ControllerEntry] = &[
         start: crate::serviceaccount::start,
     },
     ControllerEntry {
+        name: "root-ca-certificate-publisher-controller",
+        start: crate::rootcacertpublisher::start,
+    },
+    ControllerEntry {
         name: "ttl-after-finished-controller",
         start: crate::ttlafterfinished::start,
     },
@@ -125,6 +129,7 @@ mod tests {
             "podgc",
             "serviceaccount",
             "ttl-after-finished-controller",
+            "root-ca-certificate-publisher-controller",
         ] {
             assert!(find(name).is_some(), "{name} is not in the inventory");
         }

@@ -16,6 +16,7 @@ pub mod nodelifecycle;
 pub mod podgc;
 pub mod replicaset;
 pub mod replication;
+pub mod rootcacertpublisher;
 pub mod runtime;
 pub mod serviceaccount;
 pub mod statefulset;

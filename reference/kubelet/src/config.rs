@@ -167,6 +167,10 @@ pub struct KubeletConfig {
     pub log_lines: usize,
     /// Reported `nodeInfo.kubeletVersion`.
     pub kubelet_version: String,
+    /// Where pods' volumes are written (`--root-dir`; upstream `/var/lib/kubelet`):
+    /// `<root_dir>/pods/<uid>/volumes/...`. Default `$TMPDIR/refkube-kubelet`, which
+    /// any user can write; kubelets of one machine may share it.
+    pub root_dir: PathBuf,
 }
 
 impl Default for KubeletConfig {
@@ -201,6 +205,7 @@ impl KubeletConfig {
             timings: Timings::default(),
             log_lines: 10_000,
             kubelet_version: "v1.33.0-refkube".into(),
+            root_dir: std::env::temp_dir().join("refkube-kubelet"),
         }
     }
 
@@ -267,6 +272,11 @@ impl KubeletConfig {
     /// Replaces the timings.
     pub fn timings(mut self, timings: Timings) -> Self {
         self.timings = timings;
+        self
+    }
+    /// Sets where pods' volumes are written.
+    pub fn root_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.root_dir = dir.into();
         self
     }
 

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::{Node, ObjectReference, Pod, PodStatus};
+use k8s_openapi::api::core::v1::{Node, ObjectReference, Pod, PodStatus, Service};
 use kube::api::Api;
 use kube::runtime::{WatchStreamExt, watcher};
 use refkube_common::events::EventRecorder;
@@ -27,8 +27,10 @@ use crate::podapi::{KubePodApi, PodApi};
 use crate::runtime::Runtime;
 use crate::runtime::process::ProcessRuntime;
 use crate::runtime::sim::SimRuntime;
+use crate::services::Services;
 use crate::static_pods;
 use crate::status::phase::is_terminal;
+use crate::volumes::{KubeVolumeApi, VolumeManager};
 use crate::worker::{PodWorker, WorkerDeps};
 
 /// A running kubelet.
@@ -140,6 +142,8 @@ struct Driver {
     rejected: HashSet<String>,
     /// Pods that arrived before the pod CIDR was known.
     waiting: Vec<Pod>,
+    /// Every Service, for the containers' service variables.
+    services: Services,
 }
 
 impl Driver {
@@ -171,11 +175,19 @@ impl Driver {
             listing: None,
             rejected: HashSet::new(),
             waiting: Vec::new(),
+            services: Services::none(),
         }
     }
 
     fn make_deps(&mut self, cidr: ipnet::IpNet) {
+        // The simulator runs no process that could read a volume: none is filled.
+        let volumes = (self.config.runtime == RuntimeKind::Process).then(|| {
+            let api = Arc::new(KubeVolumeApi::new(self.client.clone()));
+            Arc::new(VolumeManager::new(api, self.config.root_dir.clone()))
+        });
         self.deps = Some(Arc::new(WorkerDeps {
+            volumes,
+            services: self.services.clone(),
             runtime: self.runtime.clone(),
             ipam: Arc::new(Mutex::new(IpAllocator::new(cidr))),
             logs: self.logs.clone(),
@@ -199,6 +211,7 @@ impl Driver {
             node_tx,
             self.events.clone(),
         ));
+        let services_task = self.watch_services();
         if let Some(cidr) = self.config.pod_cidr {
             self.make_deps(cidr);
         }
@@ -234,10 +247,29 @@ impl Driver {
             self.sync_mirrors(node.as_ref()).await;
         }
         node_task.abort();
+        services_task.abort();
         for (_, worker) in self.workers.drain() {
             worker.remove();
             let _ = tokio::time::timeout(Duration::from_secs(5), worker.join()).await;
         }
+    }
+
+    /// Starts the reflector over every Service the workers' [`Services`] read.
+    fn watch_services(&mut self) -> JoinHandle<()> {
+        let (store, writer) = kube::runtime::reflector::store();
+        self.services = Services::watched(store);
+        let api: Api<Service> = Api::all(self.client.clone());
+        let stream = kube::runtime::reflector(writer, watcher(api, watcher::Config::default()))
+            .default_backoff()
+            .touched_objects();
+        tokio::spawn(async move {
+            let mut stream = std::pin::pin!(stream);
+            while let Some(event) = stream.next().await {
+                if let Err(e) = event {
+                    tracing::debug!(error = %e, "service watch");
+                }
+            }
+        })
     }
 
     fn on_watch(&mut self, event: watcher::Event<Pod>) {

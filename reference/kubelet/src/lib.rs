@@ -15,8 +15,33 @@
 //! driver), [`worker`] (one task per pod), [`runtime`] (CRI-like runtimes), [`prober`] /
 //! [`probe`], [`backoff`], [`status`] (phase and conditions), [`static_pods`] /
 //! [`mirror`], [`logs`] / [`server`], [`ipam`], [`network`] (pod networking, and the
-//! node routes task that runs beside the kubelet), [`events`] / [`podapi`] (the two
-//! narrow traits through which workers write to the API), [`agnhost`].
+//! node routes task that runs beside the kubelet), [`volumes`] (projected volumes: the
+//! service account token), [`services`] (the Services behind the service variables),
+//! [`events`] / [`podapi`] (the two narrow traits through which workers write to the
+//! API), [`agnhost`].
+//!
+//! ## In-cluster clients: the service account volume and the service variables
+//!
+//! As upstream, every container gets the service variables of the `kubernetes`
+//! Service (`KUBERNETES_SERVICE_HOST`, `KUBERNETES_SERVICE_PORT`=443,
+//! `KUBERNETES_SERVICE_PORT_HTTPS`, `KUBERNETES_PORT`, `KUBERNETES_PORT_443_TCP*`) and,
+//! with `enableServiceLinks` (the default), of every Service of its namespace; an API
+//! pod waits (`CreateContainerConfigError`) until the Services have been listed once.
+//! Before the sandbox, the kubelet fills the pod's projected volumes ([`volumes`]):
+//! for the `kube-api-access-*` volume the API server's admission adds, a token bound to
+//! the pod (TokenRequest, renewed at 80% of its life), `ca.crt` from ConfigMap
+//! `kube-root-ca.crt` and `namespace`, under
+//! `<root_dir>/pods/<uid>/volumes/kubernetes.io~projected/<volume>/`; until it can (the
+//! account or the ConfigMap does not exist yet) the pod stays in `ContainerCreating`
+//! with `FailedMount` events. With `netns` the pause process also holds a mount
+//! namespace in which each volume is bound read-only at its mount path
+//! (`/var/run/secrets/kubernetes.io/serviceaccount`) and the kubelet's `pods`
+//! directory is covered by an empty tmpfs, so a pod sees its own token there and no
+//! other pod's: `kubectl` or kube-rs with the in-cluster configuration work inside it.
+//! With `loopback` there is no mount namespace (it takes root), so nothing is mounted:
+//! the files exist only in the pod's directory, the well-known path is not there, and
+//! in-cluster clients do not work (upstream has no other place for them). The
+//! simulator fills no volume.
 //!
 //! ## Pod networking, and what "localhost" means here
 //!
@@ -66,9 +91,11 @@
 //!
 //! ## Known differences from upstream
 //!
-//! - Env `valueFrom` `configMapKeyRef`/`secretKeyRef`/`resourceFieldRef`, volumes,
-//!   service-link env vars and `KUBERNETES_SERVICE_*` are not provided (the container
-//!   waits with `CreateContainerConfigError` for the former).
+//! - Env `valueFrom` `configMapKeyRef`/`secretKeyRef`/`resourceFieldRef` are not
+//!   provided (the container waits with `CreateContainerConfigError`); of the volumes
+//!   only projected `serviceAccountToken`, `configMap` and `downwardAPI` (`metadata.*`)
+//!   sources are filled, and only mounted with `netns` (one mount namespace per pod, so
+//!   a path mounted in one container is seen by all of the pod's containers).
 //! - gRPC probes fail with a message saying they are unsupported.
 //! - The `BackOff` event is posted once per back-off period rather than on every sync.
 //! - Static pods come from files only (no HTTP source).
@@ -98,8 +125,10 @@ pub mod probe;
 pub mod prober;
 pub mod runtime;
 pub mod server;
+pub mod services;
 pub mod static_pods;
 pub mod status;
+pub mod volumes;
 pub mod worker;
 
 pub use config::{Capacity, ImagePolicy, KubeletConfig, RuntimeKind, Timings};

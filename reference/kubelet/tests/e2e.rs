@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{Event, Node, Pod};
+use k8s_openapi::api::core::v1::{ConfigMap, Event, Node, Pod, ServiceAccount};
 use kube::api::{Api, DeleteParams, ListParams, LogParams, PostParams};
 use refkube_kubelet::{Kubelet, KubeletConfig, Timings};
 
@@ -57,6 +57,22 @@ fn condition(pod: &Pod, type_: &str) -> Option<String> {
         .iter()
         .find(|c| c.type_ == type_)
         .map(|c| c.status.clone())
+}
+
+/// What a controller manager keeps in `default` and the kubelet needs to fill a pod's
+/// service account volume: the `default` account and the `kube-root-ca.crt` ConfigMap
+/// (made here when the API server runs alone).
+async fn in_cluster_objects(client: &kube::Client) {
+    let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), "default");
+    let account: ServiceAccount =
+        serde_json::from_value(serde_json::json!({"metadata": {"name": "default"}})).unwrap();
+    let _ = accounts.create(&PostParams::default(), &account).await;
+    let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    let ca: ConfigMap = serde_json::from_value(
+        serde_json::json!({"metadata": {"name": "kube-root-ca.crt"}, "data": {"ca.crt": ""}}),
+    )
+    .unwrap();
+    let _ = config_maps.create(&PostParams::default(), &ca).await;
 }
 
 #[tokio::test]
@@ -116,6 +132,7 @@ async fn the_kubelet_registers_runs_pods_serves_logs_and_mirrors_static_pods() {
     );
 
     // A pod bound to the node runs as a real process on its pod IP.
+    in_cluster_objects(&client).await;
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
     let pod: Pod = serde_yaml::from_str(
         r#"

@@ -1,7 +1,8 @@
 //! The `netns` pod network on real namespaces: the containers of a pod share one network
 //! and UTS namespace (localhost, hostname), pods on different nodes reach each other by
 //! IP through their veths, a container started again in the sandbox is in the same
-//! namespace, and removing the sandbox removes its veth.
+//! namespace, removing the sandbox removes its veth, and each pod's mount namespace
+//! shows its own volume (its token) at the mount path and hides the others'.
 //!
 //! Needs root. Each test moves its own thread into a fresh network namespace first, so
 //! nothing it creates touches the machine's network. Without root: fails when `CI` is
@@ -16,7 +17,7 @@ use std::time::Duration;
 use refkube_kubelet::logs::ContainerLog;
 use refkube_kubelet::network::{self, PodNetwork, ptp};
 use refkube_kubelet::runtime::process::ProcessRuntime;
-use refkube_kubelet::runtime::{ContainerConfig, Runtime, SandboxConfig};
+use refkube_kubelet::runtime::{ContainerConfig, Mount, Runtime, SandboxConfig};
 use tokio::sync::Notify;
 
 /// Moves this thread into a new network namespace with `lo` up and forwarding on; false
@@ -50,6 +51,18 @@ fn ip(s: &str) -> IpAddr {
 }
 
 async fn sandbox(rt: &ProcessRuntime, name: &str, pod_ip: &str, gateway: &str) -> String {
+    sandbox_with(rt, name, pod_ip, gateway, vec![], vec![]).await
+}
+
+/// A sandbox whose mount namespace has `mounts` and covers `masked`.
+async fn sandbox_with(
+    rt: &ProcessRuntime,
+    name: &str,
+    pod_ip: &str,
+    gateway: &str,
+    mounts: Vec<Mount>,
+    masked: Vec<PathBuf>,
+) -> String {
     rt.run_pod_sandbox(&SandboxConfig {
         uid: format!("uid-{name}"),
         name: name.into(),
@@ -59,6 +72,8 @@ async fn sandbox(rt: &ProcessRuntime, name: &str, pod_ip: &str, gateway: &str) -
         gateway: Some(ip(gateway)),
         host_network: false,
         annotations: Default::default(),
+        mounts,
+        masked,
     })
     .await
     .unwrap()
@@ -281,4 +296,70 @@ async fn no_container_joins_the_namespaces_of_a_pause_process_that_is_gone() {
     }
     let refused = refused.expect("containers still started in a dead sandbox");
     assert!(refused.contains("pause process has exited"), "{refused}");
+}
+
+const SA_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+#[tokio::test]
+async fn each_pod_sees_its_own_token_read_only_and_no_other_pods() {
+    if !isolated() {
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let pods = root.path().join("pods");
+    let dir = |pod: &str| {
+        pods.join(pod)
+            .join("volumes/kubernetes.io~projected/kube-api-access-x")
+    };
+    for pod in ["alpha", "beta"] {
+        std::fs::create_dir_all(dir(pod)).unwrap();
+        std::fs::write(dir(pod).join("token"), format!("token-{pod}")).unwrap();
+    }
+    let mount = |pod: &str| Mount {
+        host_path: dir(pod),
+        container_path: SA_PATH.into(),
+        read_only: true,
+    };
+    let rt = runtime();
+    let mut containers = Vec::new();
+    for (pod, ip) in [("alpha", "10.77.1.4"), ("beta", "10.77.1.5")] {
+        let sb = sandbox_with(
+            &rt,
+            pod,
+            ip,
+            "10.77.1.1",
+            vec![mount(pod)],
+            vec![pods.clone()],
+        )
+        .await;
+        containers.push(start(&rt, &sb, "main", &["pause"]).await);
+    }
+    let token = format!("{SA_PATH}/token");
+    let cat = |c: &str| {
+        let (rt, c, token) = (&rt, c.to_string(), token.clone());
+        async move { exec(rt, &c, &["exec", "--", "cat", &token]).await }
+    };
+    assert_eq!(cat(&containers[0]).await, (0, "token-alpha".to_string()));
+    assert_eq!(cat(&containers[1]).await, (0, "token-beta".to_string()));
+    // The kubelet's pod directories, where every token lives, are covered.
+    let pods_dir = pods.display().to_string();
+    let (code, listing) = exec(&rt, &containers[0], &["exec", "--", "ls", "-A", &pods_dir]).await;
+    assert_eq!((code, listing.trim()), (0, ""));
+    // Read-only inside; renewed from outside.
+    let (code, _) = exec(
+        &rt,
+        &containers[0],
+        &["exec", "--", "touch", &format!("{SA_PATH}/x")],
+    )
+    .await;
+    assert_ne!(code, 0, "the token directory is writable from the pod");
+    let fresh = dir("alpha").join(".token.tmp");
+    std::fs::write(&fresh, "token-alpha-2").unwrap();
+    std::fs::rename(&fresh, dir("alpha").join("token")).unwrap();
+    assert_eq!(cat(&containers[0]).await, (0, "token-alpha-2".to_string()));
+    // Nothing of this is mounted on the machine itself.
+    assert_ne!(
+        std::fs::read_to_string(&token).ok().as_deref(),
+        Some("token-alpha-2")
+    );
 }

@@ -47,6 +47,8 @@ fn harness(runtime: Arc<dyn Runtime>, cidr: &str) -> Harness {
         api: Arc::new(api.clone()),
         timings: timings(),
         node_ip: "127.0.1.1".parse().unwrap(),
+        volumes: None,
+        services: refkube_kubelet::services::Services::none(),
     });
     Harness {
         api,

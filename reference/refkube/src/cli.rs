@@ -80,6 +80,50 @@ pub struct ServerArgs {
     /// Where to write the kubeconfig.
     #[arg(long)]
     pub kubeconfig: Option<PathBuf>,
+    #[command(flatten)]
+    pub service_accounts: ServiceAccountArgs,
+}
+
+/// Upstream's service account token flags.
+#[derive(Debug, Args)]
+pub struct ServiceAccountArgs {
+    /// PEM private key that signs service account tokens (EC P-256: ES256, RSA: RS256;
+    /// PKCS#8, or PKCS#1 for RSA). Default: a key generated at start-up (`up` keeps it
+    /// in its state directory), which only this server accepts: API servers that must
+    /// accept each other's tokens are given the same file.
+    #[arg(long)]
+    pub service_account_signing_key_file: Option<PathBuf>,
+    /// PEM public or private keys that verify service account tokens, besides the
+    /// signing key (repeatable).
+    #[arg(long = "service-account-key-file")]
+    pub service_account_key_files: Vec<PathBuf>,
+    /// Issuer (`iss`) of service account tokens; the first is written, all are
+    /// accepted (repeatable) [default: https://kubernetes.default.svc.cluster.local].
+    #[arg(long = "service-account-issuer")]
+    pub service_account_issuers: Vec<String>,
+    /// Audiences the API accepts tokens for, comma-separated [default: the first
+    /// issuer].
+    #[arg(long, value_delimiter = ',')]
+    pub api_audiences: Vec<String>,
+    /// Longest service account token issued; longer requests are shortened.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub service_account_max_token_expiration: Option<std::time::Duration>,
+    /// Issue the pod-bound 3607 s tokens of projected volumes for a year, warning
+    /// after 3607 s (upstream's safe transition to bound tokens).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub service_account_extend_token_expiration: bool,
+}
+
+impl ServiceAccountArgs {
+    /// Copies the flags into `c`.
+    pub fn apply(&self, c: &mut ApiServerConfig) {
+        c.service_account_signing_key_file = self.service_account_signing_key_file.clone();
+        c.service_account_key_files = self.service_account_key_files.clone();
+        c.service_account_issuers = self.service_account_issuers.clone();
+        c.api_audiences = self.api_audiences.clone();
+        c.service_account_max_token_expiration = self.service_account_max_token_expiration;
+        c.service_account_extend_token_expiration = self.service_account_extend_token_expiration;
+    }
 }
 
 #[derive(Debug, Args)]
@@ -122,6 +166,7 @@ fn apiserver_config(a: &ServerArgs, default_range: Ipv4Net) -> ApiServerConfig {
     c.tls_cert_file = a.tls_cert_file.clone();
     c.tls_private_key_file = a.tls_private_key_file.clone();
     c.audit_log_path = a.audit_log_path.clone();
+    a.service_accounts.apply(&mut c);
     c
 }
 

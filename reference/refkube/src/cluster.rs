@@ -275,6 +275,13 @@ impl Cluster {
         let mut api = cfg.apiserver.clone();
         api.listen = cfg.listen;
         api.service_cluster_ip_range = cfg.network.service_range;
+        // In-cluster clients dial the `kubernetes` Service's IP and check the server's
+        // certificate against it, as upstream's self-signed certificate allows.
+        if let Some(ip) = cfg.network.service_range.hosts().next() {
+            api.tls_sans.push(ip.to_string());
+        }
+        api.tls_sans
+            .push("kubernetes.default.svc.cluster.local".into());
         if let Some(dir) = &cfg.state_dir {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
             if cfg.audit && api.audit_log_path.is_none() {
@@ -283,7 +290,7 @@ impl Cluster {
         }
         // Every request is authenticated, so the audit log says who made it: the admin
         // (the kubeconfig's token) and each component as its upstream identity.
-        let components_config = cfg.components_config()?;
+        let mut components_config = cfg.components_config()?;
         let netns = cfg.network.mode == PodNetwork::Netns;
         if netns {
             refkube_kubelet::network::preflight()?;
@@ -304,6 +311,17 @@ impl Cluster {
         };
         write_private(&path, &(user_lines + &tokens.csv()))?;
         api.token_auth_file = Some(path);
+        // A key file rather than the server's own generated key, so that a restarted
+        // (or second) API server of this cluster accepts the tokens pods already hold.
+        if api.service_account_signing_key_file.is_none() {
+            let key = token_dir.path().join("sa.key");
+            if !key.is_file() {
+                let (_, pem) = refkube_apiserver::serviceaccount::keys::SigningKey::generate()?;
+                write_private(&key, &pem)?;
+            }
+            api.service_account_key_files.push(key.clone());
+            api.service_account_signing_key_file = Some(key);
+        }
         let token = Some(tokens.admin.clone());
         let server = ApiServer::bind(api, store.clone())
             .await
@@ -323,6 +341,12 @@ impl Cluster {
         } else {
             None
         };
+        // Pods verify the API server with the CA it serves (none over plain HTTP).
+        if let Some(cm) = components_config.controller_manager.as_mut()
+            && cm.root_ca.is_none()
+        {
+            cm.root_ca = server.ca_pem().map(str::to_string);
+        }
         let components = Components::start(api_config, components_config, tokens.by_user).await;
         Ok(Cluster {
             store,

@@ -59,8 +59,11 @@ pub async fn run(cmd: ComponentCommand) -> anyhow::Result<()> {
             Ok(refkube_scheduler::run(a.config(), client, shutdown).await?)
         }
         ComponentCommand::ControllerManager(a) => {
-            let client = client(&a.client, &format!("kube-controller-manager/{VERSION}")).await?;
-            Ok(refkube_controllers::run(a.config(), client, shutdown).await?)
+            let config = client_config(&a.client).await?;
+            let root_ca = a.root_ca(&config)?;
+            let client = client_as(&config, &format!("kube-controller-manager/{VERSION}"))?;
+            let config = a.config().root_ca(root_ca);
+            Ok(refkube_controllers::run(config, client, shutdown).await?)
         }
         ComponentCommand::Kubelet(a) => kubelet::run(a, shutdown).await,
         ComponentCommand::Proxy(a) => proxy::run(a, shutdown).await,
@@ -88,6 +91,11 @@ pub async fn shutdown_signal() {
 
 /// A client from `--kubeconfig` (or the usual inference) sending `agent`.
 async fn client(a: &ClientArgs, agent: &str) -> anyhow::Result<kube::Client> {
+    Ok(client_as(&client_config(a).await?, agent)?)
+}
+
+/// The client configuration `--kubeconfig` (or the usual inference) gives.
+async fn client_config(a: &ClientArgs) -> anyhow::Result<kube::Config> {
     let config = match &a.kubeconfig {
         Some(path) => {
             let kc = kube::config::Kubeconfig::read_from(path)
@@ -98,7 +106,7 @@ async fn client(a: &ClientArgs, agent: &str) -> anyhow::Result<kube::Client> {
             .await
             .context("no --kubeconfig, and none could be inferred")?,
     };
-    Ok(client_as(&config, agent)?)
+    Ok(config)
 }
 
 #[cfg(test)]

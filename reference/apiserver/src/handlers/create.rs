@@ -165,7 +165,7 @@ pub async fn create_object(
             // An unreachable store may still have written the object; then the values
             // are in use, and releasing them could hand them out twice. The repair pass
             // frees them if the write really was lost.
-            if !matches!(e, StoreError::Unavailable(_)) {
+            if !e.outcome_unknown() {
                 state.alloc.release(&allocated).await;
             }
             Err(match e {

@@ -46,7 +46,7 @@ impl Ctx {
                 serde_json::from_slice(&self.body).map_err(|e| e.to_string())
             }
             refkube_resources::decode::Format::Yaml => {
-                serde_yaml::from_slice(&self.body).map_err(|e| e.to_string())
+                refkube_resources::decode::yaml_value(&self.body).map_err(|e| e.to_string())
             }
         };
         parsed.map_err(|e| ApiError::bad_request(format!("error decoding request body: {e}")))

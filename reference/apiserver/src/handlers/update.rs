@@ -134,9 +134,36 @@ pub async fn commit(
 /// Gives back what a failed write allocated, unless the store may have applied the
 /// write anyway (unreachable): then the repair pass frees it if it really is unused.
 async fn release_unless_unsure(state: &AppState, allocated: &Allocated, e: &StoreError) {
-    if !matches!(e, StoreError::Unavailable(_)) {
+    if !e.outcome_unknown() {
         state.alloc.release(allocated).await;
     }
+}
+
+/// Upstream's `checkName`: the object a PUT sends or a PATCH produces must carry the
+/// URL's name, and the URL's namespace if it names one. Without it a patch that renames
+/// or moves an object would answer 200 and quietly drop the change.
+pub fn check_name(obj: &Value, name: &str, ns: Option<&str>) -> Result<(), ApiError> {
+    let obj_name = keys::meta_str(obj, "name");
+    if obj_name.is_empty() {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({name} based on URL) was undeterminable: name must be provided"
+        )));
+    }
+    if obj_name != name {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({obj_name}) does not match the name on the URL ({name})"
+        )));
+    }
+    let obj_ns = keys::meta_str(obj, "namespace");
+    if let Some(ns) = ns.filter(|ns| !ns.is_empty())
+        && !obj_ns.is_empty()
+        && obj_ns != ns
+    {
+        return Err(ApiError::bad_request(format!(
+            "the namespace of the object ({obj_ns}) does not match the namespace on the request ({ns})"
+        )));
+    }
+    Ok(())
 }
 
 /// The resourceVersion a client sent as a precondition, if any.
@@ -167,12 +194,7 @@ pub async fn put(ctx: &Ctx, name: &str, target: Target) -> Result<Response, ApiE
     let ns = ctx.path.namespace.as_deref();
     let decoded = decode_body(ctx, info)?;
     let new = decoded.object;
-    let body_name = keys::meta_str(&new, "name");
-    if !body_name.is_empty() && body_name != name {
-        return Err(ApiError::bad_request(format!(
-            "the name of the object ({body_name}) does not match the name on the URL ({name})"
-        )));
-    }
+    check_name(&new, name, ns)?;
     let (old, rev) = match fetch(ctx, name).await {
         Err(e) if e.code == 404 && target == Target::Main && allow_create_on_update(info) => {
             let obj = create_object(&ctx.state, info, ns, new, ctx.dry_run()).await?;
@@ -220,10 +242,10 @@ pub fn patch_kind(ctx: &Ctx) -> Result<PatchKind, ApiError> {
 
 /// Maps a patch failure to upstream's code.
 pub fn patch_error(e: refkube_resources::patch::PatchError) -> ApiError {
-    if e.code == 422 {
-        ApiError::new(422, "Invalid", e.message)
-    } else {
-        ApiError::bad_request(e.message)
+    match e.code {
+        422 => ApiError::new(422, "Invalid", e.message),
+        413 => ApiError::entity_too_large(e.message),
+        _ => ApiError::bad_request(e.message),
     }
 }
 
@@ -240,14 +262,16 @@ pub async fn patch(ctx: &Ctx, name: &str, target: Target) -> Result<Response, Ap
         let (old, rev) = match fetch(ctx, name).await {
             Err(e) if e.code == 404 && kind == PatchKind::Apply && target == Target::Main => {
                 // Server-side apply creates what does not exist yet.
-                let obj: Value = serde_yaml::from_slice(&ctx.body)
+                let obj = refkube_resources::decode::yaml_value(&ctx.body)
                     .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
+                check_name(&obj, name, ns)?;
                 let obj = create_object(&ctx.state, info, ns, obj, ctx.dry_run()).await?;
                 return Ok(ctx.respond_object(201, obj));
             }
             other => other?,
         };
         let patched = apply_patch(info, kind, &old, &ctx.body).map_err(patch_error)?;
+        check_name(&patched, name, ns)?;
         // The patched object gets the same fieldValidation as a created one: a patch
         // that adds an unknown field is refused (Strict), warned about, or dropped.
         let decoded = refkube_resources::decode::decode_value(

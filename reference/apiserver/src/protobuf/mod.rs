@@ -33,6 +33,9 @@ pub enum ProtoError {
     /// The envelope names a kind the server has no schema for.
     #[error("no protobuf schema for {0}")]
     UnknownKind(String),
+    /// The JSON form is larger than a decoder may produce from a body this size.
+    #[error("the protobuf body decodes to {size} bytes of JSON, more than the limit {limit}")]
+    TooLarge { size: usize, limit: usize },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,8 +105,23 @@ fn package(api_version: &str) -> String {
     format!("api.{group}.{version}")
 }
 
-/// Decodes a protobuf request body into the JSON object it encodes.
+/// Decodes a protobuf request body into the JSON object it encodes, held to
+/// [`refkube_resources::limits::decoded_limit`] like every decoder: empty messages cost
+/// two bytes on the wire and become named JSON fields.
 pub fn to_json(body: &[u8]) -> Result<Value, ProtoError> {
+    to_json_within(body, refkube_resources::limits::decoded_limit(body.len()))
+}
+
+fn to_json_within(body: &[u8], limit: usize) -> Result<Value, ProtoError> {
+    let obj = decode_body(body)?;
+    let size = refkube_resources::limits::json_size(&obj);
+    if size > limit {
+        return Err(ProtoError::TooLarge { size, limit });
+    }
+    Ok(obj)
+}
+
+fn decode_body(body: &[u8]) -> Result<Value, ProtoError> {
     let rest = body.strip_prefix(MAGIC).ok_or(ProtoError::NoMagic)?;
     let envelope = decode_message("apimachinery.pkg.runtime.Unknown", rest, 0)?;
     let api_version = envelope["typeMeta"]["apiVersion"]

@@ -82,3 +82,15 @@ fn malformed_bodies_are_errors_not_panics() {
     let truncated = envelope("v1", "ConfigMap", &ld(1, b"xx"));
     assert!(to_json(&truncated[..truncated.len() - 1]).is_err());
 }
+
+#[test]
+fn a_body_whose_json_form_exceeds_the_decoder_limit_is_refused() {
+    let meta = ld(1, b"cfg");
+    let data = [ld(1, b"a"), ld(2, b"1")].concat();
+    let body = envelope("v1", "ConfigMap", &[ld(1, &meta), ld(2, &data)].concat());
+    assert!(to_json_within(&body, 1000).is_ok());
+    assert!(matches!(
+        to_json_within(&body, 10),
+        Err(ProtoError::TooLarge { limit: 10, .. })
+    ));
+}

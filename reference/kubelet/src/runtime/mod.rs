@@ -5,6 +5,7 @@
 //! processes, for thousands of pods). Entry point: the [`Runtime`] trait.
 
 pub mod images;
+pub mod mounts;
 pub mod namespaces;
 pub mod process;
 pub mod sim;
@@ -66,6 +67,23 @@ pub struct SandboxConfig {
     pub host_network: bool,
     /// Pod annotations (the sim runtime reads its knobs here).
     pub annotations: BTreeMap<String, String>,
+    /// Directories of this machine the pod's containers see at other paths (its
+    /// volumes). Only a runtime with a mount namespace per pod can honour them (the
+    /// process runtime with the `netns` pod network); others ignore them.
+    pub mounts: Vec<Mount>,
+    /// Directories hidden from the pod under an empty read-only tmpfs (the kubelet's
+    /// pod directories, which hold every pod's tokens), where mounts are honoured.
+    pub masked: Vec<std::path::PathBuf>,
+}
+
+/// A bind mount into a pod (CRI's `Mount`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    /// The directory (or file) on this machine.
+    pub host_path: std::path::PathBuf,
+    /// Where the pod's containers see it.
+    pub container_path: std::path::PathBuf,
+    pub read_only: bool,
 }
 
 /// What creating a container needs.

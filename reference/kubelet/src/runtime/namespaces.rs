@@ -1,36 +1,49 @@
-//! The Linux namespaces a pod sandbox holds in the `netns` pod network: network, UTS and
-//! IPC, created by the pause process (started under `unshare`) and joined by every
-//! container of the pod (started under `nsenter`), as a real runtime does with the
-//! pause container's namespaces. Entry points: [`create_prefix`], [`join_prefix`],
+//! The Linux namespaces a pod sandbox holds in the `netns` pod network: network, UTS,
+//! IPC and mount, created by the pause process (started under `unshare`) and joined by
+//! every container of the pod (started under `nsenter`), as a real runtime does with
+//! the pause container's namespaces. The mount namespace carries the pod's volumes
+//! ([`super::mounts`]). Entry points: [`create_prefix`], [`join_prefix`],
 //! [`wait_created`], [`set_hostname`].
 //!
 //! Both tools exec the workload in place, so the process the runtime signals is the
 //! workload itself, and the namespaces live exactly as long as the pause process.
 
 use std::ffi::OsString;
+use std::path::Path;
 use std::time::Duration;
 
 use crate::network::{NetworkError, run};
 
 /// The namespaces a pod's containers share: (`/proc/<pid>/ns/` entry, flag).
-const SHARED: [(&str, &str); 3] = [("net", "--net"), ("uts", "--uts"), ("ipc", "--ipc")];
+const SHARED: [(&str, &str); 4] = [
+    ("net", "--net"),
+    ("uts", "--uts"),
+    ("ipc", "--ipc"),
+    ("mnt", "--mount"),
+];
 
 /// The argv prefix that runs a program in new namespaces of the shared kinds.
 pub fn create_prefix() -> Vec<OsString> {
     let mut argv: Vec<OsString> = vec!["unshare".into()];
     argv.extend(SHARED.iter().map(|(_, flag)| OsString::from(flag)));
+    // Mounts made in the pod stay in the pod (unshare's default, said out loud).
+    argv.push("--propagation=private".into());
     argv.push("--".into());
     argv
 }
 
-/// The argv prefix that runs a program in the namespaces held by process `pid`.
-pub fn join_prefix(pid: u32) -> Vec<OsString> {
+/// The argv prefix that runs a program in the namespaces held by process `pid`, in
+/// directory `wd` (entering a mount namespace resets the working directory).
+pub fn join_prefix(pid: u32, wd: &Path) -> Vec<OsString> {
     let mut argv: Vec<OsString> = vec!["nsenter".into()];
     argv.extend(
         SHARED
             .iter()
             .map(|(ns, flag)| OsString::from(format!("{flag}=/proc/{pid}/ns/{ns}"))),
     );
+    let mut wd_flag = OsString::from("--wd=");
+    wd_flag.push(wd.as_os_str());
+    argv.push(wd_flag);
     argv.push("--".into());
     argv
 }
@@ -86,18 +99,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_sandbox_creates_and_containers_join_net_uts_and_ipc() {
+    fn the_sandbox_creates_and_containers_join_net_uts_ipc_and_mount() {
         assert_eq!(
             create_prefix(),
-            ["unshare", "--net", "--uts", "--ipc", "--"].map(OsString::from)
+            [
+                "unshare",
+                "--net",
+                "--uts",
+                "--ipc",
+                "--mount",
+                "--propagation=private",
+                "--"
+            ]
+            .map(OsString::from)
         );
         assert_eq!(
-            join_prefix(42),
+            join_prefix(42, Path::new("/tmp")),
             [
                 "nsenter",
                 "--net=/proc/42/ns/net",
                 "--uts=/proc/42/ns/uts",
                 "--ipc=/proc/42/ns/ipc",
+                "--mount=/proc/42/ns/mnt",
+                "--wd=/tmp",
                 "--"
             ]
             .map(OsString::from)

@@ -2,16 +2,17 @@
 //! group, killed (the whole group) when the runtime drops it. The sandbox is a real
 //! `agnhost pause` process holding the pod's identity. With the `loopback` pod network
 //! the containers share the machine's network stack and their servers bind the pod IP
-//! (see the crate docs); with `netns` the pause process holds the pod's network, UTS and
-//! IPC namespaces ([`super::namespaces`]), wired to the machine by a veth pair
-//! ([`crate::network::ptp`]), and every container joins them. Entry point:
+//! (see the crate docs); with `netns` the pause process holds the pod's network, UTS,
+//! IPC and mount namespaces ([`super::namespaces`]), wired to the machine by a veth pair
+//! ([`crate::network::ptp`]) and given the pod's volume mounts ([`super::mounts`]), and
+//! every container joins them. Entry point:
 //! [`ProcessRuntime::new`].
 
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::net::IpAddr;
 use std::os::unix::process::ExitStatusExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -25,10 +26,10 @@ use tokio::process::Command;
 use tokio::sync::watch;
 
 use super::images::{self, Workload};
-use super::namespaces;
 use super::{
     ContainerConfig, ContainerState, ExecResult, Runtime, RuntimeError, SandboxConfig, new_id,
 };
+use super::{mounts, namespaces};
 use crate::agnhost::BIND_IP_ENV;
 use crate::config::ImagePolicy;
 use crate::logs::ContainerLog;
@@ -74,15 +75,15 @@ struct Sandbox {
 }
 
 impl Sandbox {
-    /// The argv prefix that puts a process into this sandbox's namespaces; an error once
-    /// the process holding them is gone.
-    fn join_prefix(&self) -> Result<Vec<OsString>, String> {
+    /// The argv prefix that puts a process into this sandbox's namespaces, working in
+    /// `wd`; an error once the process holding them is gone.
+    fn join_prefix(&self, wd: &Path) -> Result<Vec<OsString>, String> {
         match self.namespaces {
             None => Ok(Vec::new()),
             Some(_) if !self.alive.load(Ordering::SeqCst) => {
                 Err("the pod sandbox's pause process has exited, and its namespaces with it".into())
             }
-            Some(pid) => Ok(namespaces::join_prefix(pid)),
+            Some(pid) => Ok(namespaces::join_prefix(pid, wd)),
         }
     }
 }
@@ -109,6 +110,15 @@ impl std::fmt::Debug for ProcessRuntime {
             .field("network", &self.network)
             .finish()
     }
+}
+
+/// Where a container's process starts: its `workingDir` when that exists here, else
+/// the temporary directory.
+fn work_dir(working_dir: Option<&str>) -> PathBuf {
+    working_dir
+        .map(PathBuf::from)
+        .filter(|d| d.is_dir())
+        .unwrap_or_else(std::env::temp_dir)
 }
 
 /// The exit code a shell would report: the code, or 128+signal.
@@ -190,7 +200,7 @@ impl ProcessRuntime {
         prefix: Vec<OsString>,
         workload: &Workload,
         env: &[(String, String)],
-        working_dir: Option<&str>,
+        dir: &Path,
         log: Arc<ContainerLog>,
     ) -> Result<(tokio::process::Child, GroupGuard), String> {
         let mut argv = prefix;
@@ -215,10 +225,6 @@ impl ProcessRuntime {
             .stderr(Stdio::piped())
             .process_group(0)
             .kill_on_drop(true);
-        let dir = working_dir
-            .map(PathBuf::from)
-            .filter(|d| d.is_dir())
-            .unwrap_or_else(std::env::temp_dir);
         cmd.current_dir(dir);
         let mut child = cmd.spawn().map_err(|e| e.to_string())?;
         let pid = child
@@ -321,7 +327,7 @@ impl Runtime for ProcessRuntime {
         let log = Arc::new(ContainerLog::new(16));
         let pause = Workload::Agnhost(vec!["pause".into()]);
         let (child, guard) = self
-            .spawn(prefix, &pause, &env, None, log.clone())
+            .spawn(prefix, &pause, &env, &work_dir(None), log.clone())
             .map_err(sandbox_err)?;
         let pid = child.id();
         let alive = Arc::new(AtomicBool::new(true));
@@ -339,6 +345,9 @@ impl Runtime for ProcessRuntime {
             // On failure the guard kills the pause process, and its namespaces and veth
             // go with it.
             wire(&id, pid, config, &log).await.map_err(sandbox_err)?;
+            mounts::apply(pid, &config.mounts, &config.masked)
+                .await
+                .map_err(|e| sandbox_err(e.to_string()))?;
             Some(pid)
         } else {
             None
@@ -388,7 +397,7 @@ impl Runtime for ProcessRuntime {
     }
 
     async fn start_container(&self, container_id: &str) -> Result<(), RuntimeError> {
-        let (config, state_tx, prefix, bind_ip) = {
+        let (config, state_tx, prefix, bind_ip, dir) = {
             let state = self.lock();
             let c = state
                 .containers
@@ -398,11 +407,13 @@ impl Runtime for ProcessRuntime {
                 .sandboxes
                 .get(&c.sandbox_id)
                 .ok_or_else(|| not_found("sandbox", &c.sandbox_id))?;
+            let dir = work_dir(c.config.working_dir.as_deref());
             (
                 c.config.clone(),
                 c.state.clone(),
-                sandbox.join_prefix(),
+                sandbox.join_prefix(&dir),
                 sandbox.bind_ip,
+                dir,
             )
         };
         let start_err = |message: String| RuntimeError::Start {
@@ -422,13 +433,7 @@ impl Runtime for ProcessRuntime {
             env.push((BIND_IP_ENV.to_string(), ip.to_string()));
         }
         let (mut child, guard) = self
-            .spawn(
-                prefix,
-                &workload,
-                &env,
-                config.working_dir.as_deref(),
-                config.log.clone(),
-            )
+            .spawn(prefix, &workload, &env, &dir, config.log.clone())
             .map_err(|e| start_err(format!("exec: {e}")))?;
         let started_at = Timestamp::now();
         state_tx.send_replace(ContainerState::Running { started_at });
@@ -509,20 +514,21 @@ impl Runtime for ProcessRuntime {
         cmd: &[String],
         timeout: Duration,
     ) -> Result<ExecResult, RuntimeError> {
-        let (config, mut argv) = {
+        let (config, mut argv, dir) = {
             let state = self.lock();
             let c = state
                 .containers
                 .get(container_id)
                 .ok_or_else(|| not_found("container", container_id))?;
+            let dir = work_dir(c.config.working_dir.as_deref());
             let prefix = state
                 .sandboxes
                 .get(&c.sandbox_id)
-                .map(Sandbox::join_prefix)
+                .map(|s| s.join_prefix(&dir))
                 .transpose()
                 .map_err(RuntimeError::Exec)?
                 .unwrap_or_default();
-            (c.config.clone(), prefix)
+            (c.config.clone(), prefix, dir)
         };
         if cmd.is_empty() {
             return Err(RuntimeError::Exec("empty command".into()));
@@ -540,6 +546,7 @@ impl Runtime for ProcessRuntime {
                 "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             )
             .envs(config.env.iter().map(|(k, v)| (k, v)))
+            .current_dir(&dir)
             .stdin(Stdio::null())
             .kill_on_drop(true);
         let output = tokio::time::timeout(timeout, command.output())

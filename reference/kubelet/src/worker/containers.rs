@@ -140,6 +140,7 @@ impl Worker {
             }
         }
 
+        wake = min_wake(wake, self.refresh_volumes().await);
         if let Some(deadline) = deadline {
             wake = min_wake(
                 wake,

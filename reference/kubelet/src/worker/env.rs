@@ -18,6 +18,9 @@ pub enum EnvError {
         /// `configMapKeyRef`, `secretKeyRef`, ...
         source_kind: &'static str,
     },
+    /// The Services are not known yet (upstream's message).
+    #[error("{0}")]
+    Services(String),
     /// A `fieldRef` path that is not a supported downward API field.
     #[error("env {name:?}: unsupported fieldRef fieldPath {path:?}")]
     FieldPath {
@@ -89,12 +92,15 @@ fn field(pod: &Pod, path: &str, pod_ip: IpAddr, host_ip: IpAddr) -> Option<Strin
 
 /// The environment of `container` in `pod`: `HOSTNAME` (the pod's hostname, as its UTS
 /// namespace would give), `POD_IP` (the pod's "localhost", see the crate docs), then the
-/// spec's `env` in order with `$(VAR)` expansion and downward-API `fieldRef`s.
+/// spec's `env` in order with `$(VAR)` expansion and downward-API `fieldRef`s, then
+/// the `service_vars` ([`super::service_env`]) the spec did not set, which `$(VAR)`
+/// references may use too (upstream's order).
 pub fn container_env(
     pod: &Pod,
     container: &Container,
     pod_ip: IpAddr,
     host_ip: IpAddr,
+    service_vars: &[(String, String)],
 ) -> Result<Vec<(String, String)>, EnvError> {
     let spec = pod.spec.clone().unwrap_or_default();
     let hostname = spec
@@ -106,7 +112,8 @@ pub fn container_env(
         ("HOSTNAME".to_string(), hostname),
         ("POD_IP".to_string(), pod_ip.to_string()),
     ];
-    let mut vars: HashMap<String, String> = env.iter().cloned().collect();
+    let mut vars: HashMap<String, String> =
+        service_vars.iter().chain(env.iter()).cloned().collect();
     for var in container.env.as_deref().unwrap_or_default() {
         let value = match &var.value_from {
             None => expand(var.value.as_deref().unwrap_or_default(), &vars),
@@ -134,6 +141,11 @@ pub fn container_env(
         vars.insert(var.name.clone(), value.clone());
         env.retain(|(k, _)| k != &var.name);
         env.push((var.name.clone(), value));
+    }
+    for (name, value) in service_vars {
+        if !env.iter().any(|(k, _)| k == name) {
+            env.push((name.clone(), value.clone()));
+        }
     }
     Ok(env)
 }
@@ -199,6 +211,13 @@ mod tests {
             &c,
             "127.100.1.5".parse().unwrap(),
             "127.0.1.1".parse().unwrap(),
+            &[
+                (
+                    "KUBERNETES_SERVICE_HOST".to_string(),
+                    "10.96.0.1".to_string(),
+                ),
+                ("NODE".to_string(), "shadowed".to_string()),
+            ],
         )
         .unwrap();
         let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
@@ -206,5 +225,7 @@ mod tests {
         assert_eq!(get("POD_IP"), Some("127.100.1.5"));
         assert_eq!(get("NODE"), Some("node-1"));
         assert_eq!(get("URL"), Some("http://127.100.1.5:8080"));
+        assert_eq!(get("KUBERNETES_SERVICE_HOST"), Some("10.96.0.1"));
+        assert_eq!(env.iter().filter(|(k, _)| k == "NODE").count(), 1);
     }
 }

@@ -7,8 +7,10 @@
 mod containers;
 pub mod env;
 pub mod record;
+pub mod service_env;
 mod start;
 mod status;
+mod volumes;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -29,7 +31,9 @@ use crate::logs::LogStore;
 use crate::podapi::PodApi;
 use crate::prober::ProbeResults;
 use crate::runtime::Runtime;
+use crate::services::Services;
 use crate::static_pods;
+use crate::volumes::VolumeManager;
 use record::Record;
 
 /// Everything a pod worker talks to.
@@ -48,6 +52,10 @@ pub struct WorkerDeps {
     pub timings: Timings,
     /// The node's IP (`status.hostIP`).
     pub node_ip: IpAddr,
+    /// Fills pods' projected volumes; None leaves them empty (the simulator, tests).
+    pub volumes: Option<Arc<VolumeManager>>,
+    /// The Services, for the service environment variables.
+    pub services: Services,
 }
 
 /// What the worker is told.
@@ -128,6 +136,8 @@ struct Worker {
     terminal: bool,
     /// Write the next status even if it equals the last one written.
     force_write: bool,
+    /// When the pod's volumes are filled again (a token is due for renewal).
+    volumes_due: Option<tokio::time::Instant>,
 }
 
 impl Worker {
@@ -156,6 +166,7 @@ impl Worker {
             last_written,
             terminal: false,
             force_write: false,
+            volumes_due: None,
         }
     }
 
@@ -283,6 +294,7 @@ impl Worker {
             rec.waiting = None;
         }
         self.remove_sandbox().await;
+        self.tear_down_volumes();
         if !via_api {
             self.deps
                 .logs

@@ -45,7 +45,10 @@ impl Worker {
 
         let sandbox = self.sandbox.as_ref()?;
         let (sandbox_id, pod_ip) = (sandbox.id.clone(), sandbox.ip);
-        let env = match container_env(&self.pod, c, pod_ip, self.deps.node_ip) {
+        let env = self
+            .service_vars()
+            .and_then(|vars| container_env(&self.pod, c, pod_ip, self.deps.node_ip, &vars));
+        let env = match env {
             Ok(env) => env,
             Err(e) => {
                 let rec = self.records.entry(c.name.clone()).or_default();
@@ -222,6 +225,10 @@ impl Worker {
     /// Allocates the pod IP (a `hostNetwork` pod uses the node's) and starts the
     /// sandbox; false (with an event) on failure.
     pub(super) async fn ensure_sandbox(&mut self) -> bool {
+        // Volumes first, as upstream waits for them before it creates the sandbox.
+        let Some((mounts, masked)) = self.set_up_volumes().await else {
+            return false;
+        };
         let host_network = self.pod.spec.as_ref().and_then(|s| s.host_network) == Some(true);
         let (allocated, gateway) = {
             let mut ipam = self
@@ -260,6 +267,8 @@ impl Worker {
             gateway,
             host_network,
             annotations: self.pod.metadata.annotations.clone().unwrap_or_default(),
+            mounts,
+            masked,
         };
         match self.deps.runtime.run_pod_sandbox(&config).await {
             Ok(id) => {

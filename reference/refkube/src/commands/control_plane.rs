@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use anyhow::Context;
 use clap::Args;
 use refkube_common::leader_election::LeaderElectionConfig;
 use refkube_controllers::ControllerManagerConfig;
@@ -103,6 +104,10 @@ pub struct ControllerManagerArgs {
     /// How often node health is checked [default: 5s, 250ms with --pace fast].
     #[arg(long, value_parser = humantime::parse_duration)]
     pub node_monitor_period: Option<Duration>,
+    /// PEM CA bundle published to every namespace as ConfigMap `kube-root-ca.crt` (what
+    /// pods verify the API server with) [default: the kubeconfig's CA].
+    #[arg(long)]
+    pub root_ca_file: Option<std::path::PathBuf>,
 }
 
 impl ControllerManagerArgs {
@@ -124,6 +129,38 @@ impl ControllerManagerArgs {
         }
         config
     }
+
+    /// The bundle `kube-root-ca.crt` publishes: `--root-ca-file`, else the CA the
+    /// client trusts (upstream's fallback), else none.
+    pub fn root_ca(&self, client: &kube::Config) -> anyhow::Result<Option<String>> {
+        if let Some(path) = &self.root_ca_file {
+            let pem = std::fs::read_to_string(path)
+                .with_context(|| format!("reading --root-ca-file {}", path.display()))?;
+            anyhow::ensure!(
+                pem.contains("-----BEGIN CERTIFICATE-----"),
+                "--root-ca-file {}: no PEM certificate in it",
+                path.display()
+            );
+            return Ok(Some(pem));
+        }
+        Ok(client
+            .root_cert
+            .as_ref()
+            .map(|certs| certs.iter().map(|der| der_to_pem(der)).collect::<String>()))
+    }
+}
+
+/// A DER certificate as PEM.
+fn der_to_pem(der: &[u8]) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(line));
+        out.push('\n');
+    }
+    out.push_str("-----END CERTIFICATE-----\n");
+    out
 }
 
 #[cfg(test)]
@@ -209,6 +246,29 @@ mod tests {
         // Given explicitly with the upstream value, it still wins over the fast pace.
         let cm = controller_manager(&["--pace", "fast", "--node-monitor-period", "5s"]);
         assert_eq!(cm.node_monitor_period, secs(5));
+    }
+
+    #[test]
+    fn the_root_ca_is_the_file_else_the_clients_ca() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("ca.crt");
+        std::fs::write(
+            &file,
+            "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        let argv = ["cm", "--root-ca-file", file.to_str().unwrap()];
+        let args = ControllerManager::parse_from(argv).args;
+        let client = kube::Config::new("https://x".parse().unwrap());
+        assert!(args.root_ca(&client).unwrap().unwrap().contains("AA=="));
+        let args = ControllerManager::parse_from(["cm"]).args;
+        assert_eq!(args.root_ca(&client).unwrap(), None);
+        let mut with_ca = client;
+        with_ca.root_cert = Some(vec![vec![1, 2, 3]]);
+        assert_eq!(
+            args.root_ca(&with_ca).unwrap().as_deref(),
+            Some("-----BEGIN CERTIFICATE-----\nAQID\n-----END CERTIFICATE-----\n")
+        );
     }
 
     #[test]
