@@ -33,3 +33,5 @@ Feature: Every Pod reaches every other Pod by its IP, across nodes, without NAT
     And the Pods "left" and "right" run on different nodes
     And the Pod "left" reaches the Pod "right" on port 8080
     And the Pod "right" reaches the Pod "left" on port 8080
+    And the Pod "right" sees requests from the Pod "left" come from its own IP
+    And the Pod "left" sees requests from the Pod "right" come from its own IP

@@ -33,7 +33,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the features against a target.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Keep a cluster of the containers target up, to drive it with kubectl.
     Cluster {
         #[command(subcommand)]
@@ -43,6 +43,9 @@ enum Command {
 
 #[derive(Subcommand)]
 enum ClusterCommand {
+    /// Build the reference image (unless one with the same content exists) and print
+    /// its name. `run --target containers` and `cluster up` do this themselves.
+    Image,
     /// Start the reference in containers, write its kubeconfig, and keep it up until
     /// Ctrl-C (which removes every container and network it made).
     Up {
@@ -177,7 +180,7 @@ fn main() -> ExitCode {
     // Inside the reference image this executable is `refkube`.
     kubeproof::targets::containers::dispatch_as_refkube();
     let args = match Cli::parse().command {
-        Command::Run(args) => args,
+        Command::Run(args) => *args,
         Command::Cluster {
             command:
                 ClusterCommand::Up {
@@ -185,6 +188,9 @@ fn main() -> ExitCode {
                     kubeconfig,
                 },
         } => return cluster_up(containers_topology, kubeconfig),
+        Command::Cluster {
+            command: ClusterCommand::Image,
+        } => return build_image(),
     };
     // Before the async runtime's threads exist: netns isolates this whole process.
     let network = match args.target {
@@ -237,6 +243,16 @@ async fn run_cli(args: RunArgs, network: PodNetwork) -> ExitCode {
     }
 }
 
+/// `kubeproof cluster image`: builds (or finds) the reference image and prints its name.
+fn build_image() -> ExitCode {
+    let outcome = async {
+        let target = ContainersTarget::new(ContainersConfig::default()).await?;
+        println!("{}", target.image());
+        anyhow::Ok(())
+    };
+    block_on(outcome)
+}
+
 /// `kubeproof cluster up`: the containers target's cluster, kept up until Ctrl-C.
 fn cluster_up(topology: Topology, kubeconfig: PathBuf) -> ExitCode {
     let outcome = async {
@@ -265,6 +281,11 @@ fn cluster_up(topology: Topology, kubeconfig: PathBuf) -> ExitCode {
         std::future::pending::<()>().await;
         anyhow::Ok(())
     };
+    block_on(outcome)
+}
+
+/// Runs a `cluster` command to its end: 0, or 2 with the error.
+fn block_on(outcome: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
     match tokio::runtime::Runtime::new().map(|rt| rt.block_on(outcome)) {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(e)) => {

@@ -31,8 +31,21 @@ async fn dial(
     port: u16,
     tries: u32,
 ) -> anyhow::Result<DialResult> {
+    dial_for(world, client, "hostname", host, port, tries).await
+}
+
+/// Asks `client`'s netexec to send `tries` HTTP requests for netexec's `request` path
+/// (`hostname`, `clientip`) to `host:port`.
+async fn dial_for(
+    world: &KubeWorld,
+    client: &str,
+    request: &str,
+    host: &str,
+    port: u16,
+    tries: u32,
+) -> anyhow::Result<DialResult> {
     let path = format!(
-        "/api/v1/namespaces/{}/pods/{}:{NETEXEC_PORT}/proxy/dial?request=hostname&protocol=http&host={host}&port={port}&tries={tries}",
+        "/api/v1/namespaces/{}/pods/{}:{NETEXEC_PORT}/proxy/dial?request={request}&protocol=http&host={host}&port={port}&tries={tries}",
         world.namespace,
         world.expand(client)
     );
@@ -93,6 +106,34 @@ async fn pod_to_pod(world: &mut KubeWorld, client: String, target: String, port:
         fail!(
             "Pod {client:?} dialled {target:?} at {ip}:{port}: responses {:?}, errors {:?}",
             r.responses,
+            r.errors
+        );
+    }
+    Ok(())
+}
+
+/// No NAT between Pods: the target sees the client's own Pod IP as the source
+/// (netexec's `/clientip` answers `ip:port` of the connection it got).
+#[then(expr = "the Pod {string} sees requests from the Pod {string} come from its own IP")]
+async fn no_nat(world: &mut KubeWorld, target: String, client: String) -> Outcome {
+    let (target_ip, client_ip) = (pod_ip(world, &target).await?, pod_ip(world, &client).await?);
+    let deadline = tokio::time::Instant::now() + world.timings.expect;
+    let r = loop {
+        let r = dial_for(world, &client, "clientip", &target_ip, NETEXEC_PORT, 1).await;
+        if matches!(&r, Ok(d) if !d.responses.is_empty()) || tokio::time::Instant::now() >= deadline
+        {
+            break r?;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    };
+    let seen: Vec<&str> = r
+        .responses
+        .iter()
+        .map(|a| a.rsplit_once(':').map_or(a.as_str(), |(ip, _)| ip))
+        .collect();
+    if seen.is_empty() || seen.iter().any(|ip| *ip != client_ip) {
+        fail!(
+            "Pod {target:?} saw requests from Pod {client:?} ({client_ip}) come from {seen:?} (errors {:?}): the traffic was NATed",
             r.errors
         );
     }

@@ -54,6 +54,10 @@ pub enum Capability {
     SharedNetns,
     /// `ping` works in a busybox Pod (`@needs-ping`).
     Ping,
+    /// A Pod of image `registry.k8s.io/kubectl` runs kubectl with in-cluster
+    /// configuration: its service account token, the CA and the `kubernetes` Service
+    /// (`@in-cluster-kubectl`).
+    InClusterKubectl,
 }
 
 /// Tag (without `@`) → capability. Tags not listed here (e.g. `@serial`) need nothing.
@@ -79,6 +83,7 @@ pub const TAGS: &[(&str, Capability)] = &[
     ("shared-network-namespace", Capability::SharedNetns),
     ("fake-nodes", Capability::OnlyFakeNodes),
     ("needs-ping", Capability::Ping),
+    ("in-cluster-kubectl", Capability::InClusterKubectl),
 ];
 
 impl Capability {

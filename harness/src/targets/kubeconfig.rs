@@ -189,7 +189,8 @@ impl Target for KubeconfigTarget {
             | Capability::Proxy
             | Capability::Slow
             | Capability::Ping => None,
-            Capability::SharedNetns => self.no_shared_netns.clone(),
+            // Both need a pod to have namespaces of its own (net and mount).
+            Capability::SharedNetns | Capability::InClusterKubectl => self.no_shared_netns.clone(),
             Capability::Disruptive if !self.config.allow_disruptive => Some(
                 "disruptive scenarios change cluster-wide state; pass --allow-disruptive".into(),
             ),

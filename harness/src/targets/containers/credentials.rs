@@ -40,6 +40,8 @@ pub struct Credentials {
     /// The serving certificate followed by the CA.
     chain_pem: String,
     key_pem: String,
+    /// The key every API server signs and checks service account tokens with.
+    service_account_key_pem: String,
     /// Kubeconfig file stem (`admin`, `scheduler`, `node-1` ...) → its user.
     users: BTreeMap<String, User>,
     haproxy: String,
@@ -72,6 +74,10 @@ impl Credentials {
             names.push(ip.to_string());
         }
         let (ca_pem, chain_pem, key_pem) = certificates(names)?;
+        // ECDSA P-256 in PKCS#8: the API server signs ES256 tokens with it.
+        let service_account_key_pem = rcgen::KeyPair::generate()
+            .map_err(|e| CredentialsError::Certificate(e.to_string()))?
+            .serialize_pem();
         let mut users = BTreeMap::new();
         let mut add = |stem: &str, name: &str, groups: &[&str]| {
             users.insert(
@@ -95,6 +101,7 @@ impl Credentials {
             ca_pem,
             chain_pem,
             key_pem,
+            service_account_key_pem,
             users,
             haproxy: haproxy_config(&apiservers),
         })
@@ -137,6 +144,7 @@ impl Credentials {
             ("ca.crt".into(), self.ca_pem.clone()),
             ("apiserver.crt".into(), self.chain_pem.clone()),
             ("apiserver.key".into(), self.key_pem.clone()),
+            ("sa.key".into(), self.service_account_key_pem.clone()),
             ("tokens.csv".into(), self.token_csv()),
             ("haproxy.cfg".into(), self.haproxy.clone()),
         ];
@@ -265,5 +273,10 @@ mod tests {
         let admin = c.admin_kubeconfig("172.30.9.2".parse().unwrap());
         assert!(admin.contains("https://172.30.9.2:6443"), "{admin}");
         assert!(dir.path().join("apiserver.key").exists());
+        let sa = std::fs::read_to_string(dir.path().join("sa.key")).unwrap();
+        assert!(
+            sa.starts_with("-----BEGIN PRIVATE KEY-----"),
+            "PKCS#8: {sa}"
+        );
     }
 }

@@ -38,6 +38,10 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("busybox", "busybox-static"),
 ];
 
+/// Programs the image has when this machine has them: (program, Debian package). Without
+/// `kubectl` the `registry.k8s.io/kubectl` image cannot run in the cluster.
+const OPTIONAL_PROGRAMS: &[(&str, &str)] = &[("kubectl", "kubernetes-client")];
+
 /// The names `xtables-nft-multi` answers to (it dispatches on `argv[0]`).
 const IPTABLES_NAMES: &[&str] = &[
     "iptables",
@@ -110,6 +114,11 @@ impl Rootfs {
             };
             fs.add_program(&dest, &found)?;
         }
+        for (program, _) in OPTIONAL_PROGRAMS {
+            if let Some(found) = which(program) {
+                fs.add_program(&format!("/usr/bin/{program}"), &found)?;
+            }
+        }
         for name in IPTABLES_NAMES {
             fs.entries.insert(
                 format!("/usr/sbin/{name}"),
@@ -140,6 +149,14 @@ impl Rootfs {
             fs.entries.insert(dir.into(), Entry::Dir(mode));
         }
         Ok(fs)
+    }
+
+    /// Why the image lacks an optional program, or `None` when it has it.
+    pub fn lacks(&self, program: &str) -> Option<String> {
+        let (_, package) = OPTIONAL_PROGRAMS.iter().find(|(p, _)| *p == program)?;
+        (!self.entries.contains_key(&format!("/usr/bin/{program}"))).then(|| {
+            format!("this machine has no `{program}` to put in the reference image (apt-get install {package})")
+        })
     }
 
     fn add_data(&mut self, path: &str, bytes: &[u8]) {

@@ -40,6 +40,8 @@ pub struct ContainersTarget {
     config: ContainersConfig,
     docker: Docker,
     image: String,
+    /// Why the image has no kubectl, if it has none.
+    no_kubectl: Option<String>,
     shared: Mutex<Option<Arc<ContainerCluster>>>,
 }
 
@@ -62,6 +64,7 @@ impl ContainersTarget {
         };
         let rootfs = image::Rootfs::for_reference(&program)
             .map_err(|e| TargetError::Unavailable(e.to_string()))?;
+        let no_kubectl = rootfs.lacks("kubectl");
         let image = image::ensure(&docker, &rootfs)
             .await
             .map_err(|e| TargetError::Unavailable(format!("building the reference image: {e}")))?;
@@ -80,6 +83,7 @@ impl ContainersTarget {
             config,
             docker,
             image,
+            no_kubectl,
             shared: Mutex::new(None),
         })
     }
@@ -104,6 +108,7 @@ impl Target for ContainersTarget {
     fn lacks(&self, cap: Capability) -> Option<String> {
         let t = &self.config.topology;
         match cap {
+            Capability::InClusterKubectl => self.no_kubectl.clone(),
             Capability::Nodes | Capability::Proxy | Capability::LoseNode | Capability::PartitionNode
                 if t.nodes == 0 =>
             {

@@ -346,6 +346,11 @@ fn command(t: &Topology, role: &Role, subnet: Ipv4Net) -> Vec<String> {
                 &format!("{CONFIG_DIR}/tokens.csv"),
                 "--audit-log-path",
                 &format!("{AUDIT_DIR}/audit.log"),
+                // One key for every server, so a token one issued is good at the others.
+                "--service-account-signing-key-file",
+                &format!("{CONFIG_DIR}/sa.key"),
+                "--service-account-key-file",
+                &format!("{CONFIG_DIR}/sa.key"),
             ]);
             with_pod_routes(t, subnet, server)
         }
@@ -362,6 +367,8 @@ fn command(t: &Topology, role: &Role, subnet: Ipv4Net) -> Vec<String> {
             "controller-manager",
             "--kubeconfig",
             &kubeconfig("controller-manager"),
+            "--root-ca-file",
+            &format!("{CONFIG_DIR}/ca.crt"),
             "--pace",
             "fast",
         ]),

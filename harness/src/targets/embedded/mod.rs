@@ -182,6 +182,15 @@ impl Target for EmbeddedTarget {
             Capability::ProxyModes if !installed("iptables-restore") => Some(
                 "iptables-restore is not installed, which kube-proxy's iptables mode runs (apt-get install iptables)".into(),
             ),
+            Capability::InClusterKubectl if self.config.cluster.listen.ip().is_loopback() => Some(
+                "the embedded API server listens on loopback, which inside a pod is the pod itself, so the kubernetes Service cannot reach it from a pod (the containers target runs in-cluster clients)".into(),
+            ),
+            Capability::InClusterKubectl if self.config.cluster.network.mode != PodNetwork::Netns => Some(
+                "with the loopback pod network a pod has no mount namespace, so no service account token is mounted at the in-cluster path (run as root for the netns pod network)".into(),
+            ),
+            Capability::InClusterKubectl if !installed("kubectl") => Some(
+                "this machine has no `kubectl`, which the reference's kubectl image runs".into(),
+            ),
             Capability::Ping if !installed("ping") => Some(
                 "this machine has no `ping`, which the reference's busybox image runs (apt-get install iputils-ping)".into(),
             ),

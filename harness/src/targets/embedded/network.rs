@@ -38,8 +38,11 @@ impl std::str::FromStr for PodNetworkChoice {
 /// The machine's programs some scenarios need on the embedded reference beyond what the
 /// pod network itself checks, with their Debian packages: kube-proxy's iptables mode
 /// (`@proxy-modes`) and busybox's `ping` (`@needs-ping`).
-pub const SCENARIO_TOOLS: &[(&str, &str)] =
-    &[("iptables-restore", "iptables"), ("ping", "iputils-ping")];
+pub const SCENARIO_TOOLS: &[(&str, &str)] = &[
+    ("iptables-restore", "iptables"),
+    ("ping", "iputils-ping"),
+    ("kubectl", "kubernetes-client"),
+];
 
 /// Resolves `choice` and, for `netns`, isolates this process's network. With `require`
 /// (CI) everything the suite can use must be here: an `auto` that cannot have `netns`,

@@ -9,10 +9,12 @@
 //! - `busybox`, `busybox:*`, `docker.io/library/busybox:*`: the command/args run with the
 //!   machine's own programs (`/bin/sh`, `sleep`, `echo`, `true`, `false` ...); empty
 //!   command and args run `sh`, the image's default.
+//! - `registry.k8s.io/kubectl:*` (any repository ending in `kubectl`): the machine's own
+//!   `kubectl`, the image's entrypoint, with the container's args (a command replaces
+//!   the entrypoint, as in any image); so a Pod can be an in-cluster kubectl client.
 
 /// The images this runtime knows, for the pull error message.
-pub const SUPPORTED: &str =
-    "registry.k8s.io/pause, registry.k8s.io/e2e-test-images/agnhost, busybox";
+pub const SUPPORTED: &str = "registry.k8s.io/pause, registry.k8s.io/e2e-test-images/agnhost, busybox, registry.k8s.io/kubectl";
 
 /// What a container runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +48,10 @@ fn last_component(image: &str) -> &str {
 
 /// Whether the process runtime has `image`.
 pub fn is_available(image: &str) -> bool {
-    matches!(last_component(image), "pause" | "agnhost" | "busybox")
+    matches!(
+        last_component(image),
+        "pause" | "agnhost" | "busybox" | "kubectl"
+    )
 }
 
 /// The `ErrImagePull` message for an image the runtime lacks.
@@ -80,6 +85,11 @@ pub fn resolve(image: &str, command: &[String], args: &[String]) -> Result<Workl
             _ => Ok(Workload::Agnhost(argv)),
         },
         "busybox" => Ok(host(argv)),
+        "kubectl" if command.is_empty() => Ok(Workload::Host {
+            program: "kubectl".into(),
+            args: args.to_vec(),
+        }),
+        "kubectl" => Ok(host(argv)),
         _ => Err(pull_error(image)),
     }
 }
@@ -123,6 +133,33 @@ mod tests {
                 args: s(&["-c", "exit 1"])
             })
         );
+    }
+
+    #[test]
+    fn the_kubectl_image_runs_kubectl_with_the_containers_args() {
+        assert_eq!(
+            resolve(
+                "registry.k8s.io/kubectl:v1.33.0",
+                &[],
+                &s(&["auth", "whoami"])
+            ),
+            Ok(Workload::Host {
+                program: "kubectl".into(),
+                args: s(&["auth", "whoami"]),
+            })
+        );
+        assert_eq!(
+            resolve(
+                "registry.k8s.io/kubectl:v1.33.0",
+                &s(&["sh", "-c"]),
+                &s(&["true"])
+            ),
+            Ok(Workload::Host {
+                program: "sh".into(),
+                args: s(&["-c", "true"]),
+            })
+        );
+        assert!(is_available("registry.k8s.io/kubectl:v1.33.0"));
     }
 
     #[test]
