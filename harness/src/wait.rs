@@ -57,54 +57,22 @@ where
     F: FnMut(&[DynamicObject]) -> Option<T>,
 {
     let mut state: BTreeMap<String, DynamicObject> = BTreeMap::new();
-    let api_err = |source| WaitError::Api {
-        what: what.to_string(),
-        source,
-    };
     let result = tokio::time::timeout(deadline, async {
         loop {
-            let list = api.list(params).await.map_err(api_err)?;
-            state.clear();
-            for o in list.items {
-                state.insert(o.metadata.name.clone().unwrap_or_default(), o);
-            }
-            let objects: Vec<DynamicObject> = state.values().cloned().collect();
-            if let Some(t) = check(&objects) {
-                return Ok(t);
-            }
-            let mut rv = list.metadata.resource_version.unwrap_or_default();
-            'watch: loop {
-                let mut wp = WatchParams::default().timeout(60);
-                if let Some(l) = &params.label_selector {
-                    wp = wp.labels(l);
+            match round(api, params, &mut state, &mut check).await {
+                Ok(t) => return Ok(t),
+                // A connection that failed or broke (an API server replica going away
+                // behind a load balancer) is retried, as a reflector does; an error the
+                // API server answered with is an answer, and ends the wait.
+                Err(e) if !matches!(e, kube::Error::Api(_)) => {
+                    tokio::time::sleep(RETRY_AFTER).await
                 }
-                if let Some(f) = &params.field_selector {
-                    wp = wp.fields(f);
+                Err(source) => {
+                    return Err(WaitError::Api {
+                        what: what.to_string(),
+                        source,
+                    });
                 }
-                let mut stream = api.watch(&wp, &rv).await.map_err(api_err)?.boxed();
-                while let Some(ev) = stream.try_next().await.map_err(api_err)? {
-                    match ev {
-                        WatchEvent::Added(o) | WatchEvent::Modified(o) => {
-                            rv = o.metadata.resource_version.clone().unwrap_or(rv);
-                            state.insert(o.metadata.name.clone().unwrap_or_default(), o);
-                        }
-                        WatchEvent::Deleted(o) => {
-                            rv = o.metadata.resource_version.clone().unwrap_or(rv);
-                            state.remove(o.metadata.name.as_deref().unwrap_or_default());
-                        }
-                        WatchEvent::Bookmark(b) => {
-                            rv = b.metadata.resource_version;
-                            continue;
-                        }
-                        // Expired or broken: re-list and start over.
-                        WatchEvent::Error(_) => break 'watch,
-                    }
-                    let objects: Vec<DynamicObject> = state.values().cloned().collect();
-                    if let Some(t) = check(&objects) {
-                        return Ok(t);
-                    }
-                }
-                // The server closed the watch (timeout): resume from the last revision.
             }
         }
     })
@@ -116,6 +84,64 @@ where
             deadline,
             last: state.into_values().collect(),
         }),
+    }
+}
+
+/// How long to wait before listing again after a broken connection.
+const RETRY_AFTER: Duration = Duration::from_millis(200);
+
+/// One list, then watches from its revision, until `check` holds or a request fails.
+async fn round<T, F>(
+    api: &Api<DynamicObject>,
+    params: &ListParams,
+    state: &mut BTreeMap<String, DynamicObject>,
+    check: &mut F,
+) -> Result<T, kube::Error>
+where
+    F: FnMut(&[DynamicObject]) -> Option<T>,
+{
+    let list = api.list(params).await?;
+    state.clear();
+    for o in list.items {
+        state.insert(o.metadata.name.clone().unwrap_or_default(), o);
+    }
+    let objects: Vec<DynamicObject> = state.values().cloned().collect();
+    if let Some(t) = check(&objects) {
+        return Ok(t);
+    }
+    let mut rv = list.metadata.resource_version.unwrap_or_default();
+    loop {
+        let mut wp = WatchParams::default().timeout(60);
+        if let Some(l) = &params.label_selector {
+            wp = wp.labels(l);
+        }
+        if let Some(f) = &params.field_selector {
+            wp = wp.fields(f);
+        }
+        let mut stream = api.watch(&wp, &rv).await?.boxed();
+        while let Some(ev) = stream.try_next().await? {
+            match ev {
+                WatchEvent::Added(o) | WatchEvent::Modified(o) => {
+                    rv = o.metadata.resource_version.clone().unwrap_or(rv);
+                    state.insert(o.metadata.name.clone().unwrap_or_default(), o);
+                }
+                WatchEvent::Deleted(o) => {
+                    rv = o.metadata.resource_version.clone().unwrap_or(rv);
+                    state.remove(o.metadata.name.as_deref().unwrap_or_default());
+                }
+                WatchEvent::Bookmark(b) => {
+                    rv = b.metadata.resource_version;
+                    continue;
+                }
+                // Expired or broken: list again and start over.
+                WatchEvent::Error(e) => return Err(kube::Error::Service(e.message.into())),
+            }
+            let objects: Vec<DynamicObject> = state.values().cloned().collect();
+            if let Some(t) = check(&objects) {
+                return Ok(t);
+            }
+        }
+        // The server closed the watch (timeout): resume from the last revision.
     }
 }
 

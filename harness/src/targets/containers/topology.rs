@@ -346,6 +346,10 @@ fn command(t: &Topology, role: &Role, subnet: Ipv4Net) -> Vec<String> {
                 &format!("{CONFIG_DIR}/tokens.csv"),
                 "--audit-log-path",
                 &format!("{AUDIT_DIR}/audit.log"),
+                // Upstream's --default-watch-cache-size: a watch from further back is
+                // answered 410 Expired, which a scenario drives the history past.
+                "--watch-cache-size",
+                "100",
                 // One key for every server, so a token one issued is good at the others.
                 "--service-account-signing-key-file",
                 &format!("{CONFIG_DIR}/sa.key"),
