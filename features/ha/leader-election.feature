@@ -71,3 +71,4 @@ Feature: One scheduler and one controller manager are active; a standby takes ov
     Then eventually another instance holds the Lease "kube-controller-manager" in "kube-system"
     And eventually 5 Pods labelled "app=steady" are Running
     And the Pods labelled "app=steady" never numbered more than 5
+    And exactly 5 Pods labelled "app=steady" were ever created

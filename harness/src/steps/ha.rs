@@ -1,14 +1,24 @@
-//! High-availability steps: leader election failover, node loss, API server replica and
-//! store member loss.
+//! High-availability steps: leader election failover, node loss and node partitions,
+//! API server replicas and store members stopped and started again, and what the
+//! controllers created meanwhile.
 //!
-//! Entry points: the step functions. Faults are injected through the target.
+//! Entry points: the step functions; [`created_pods`] is the pure count behind "were
+//! ever created". Faults are injected through the target. Partitioned scheduler leaders
+//! are in [`super::leadership`], the store's majority in [`super::writer`] and
+//! [`super::health`].
+
+use std::collections::BTreeSet;
+use std::time::Duration;
 
 use anyhow::{Context as _, anyhow};
 use cucumber::{then, when};
-use kube::api::{DynamicObject, PostParams};
+use kube::api::{DynamicObject, ListParams, PostParams};
 
+use super::controllers::pod_state;
 use super::{Outcome, field, name_of};
+use crate::diagnostics;
 use crate::kinds;
+use crate::observe::Observation;
 use crate::targets::Fault;
 use crate::world::KubeWorld;
 
@@ -128,26 +138,47 @@ async fn compact(world: &mut KubeWorld) -> Outcome {
     Ok(())
 }
 
-#[then(expr = "the API server still accepts writes and serves them back")]
-async fn still_writes(world: &mut KubeWorld) -> Outcome {
+#[when(expr = "I start API server replica {int}")]
+async fn start_apiserver(world: &mut KubeWorld, index: usize) -> Outcome {
+    world.inject(Fault::StartApiServerReplica { index }).await?;
+    Ok(())
+}
+
+#[when(expr = "I start store member {int}")]
+async fn start_store(world: &mut KubeWorld, index: usize) -> Outcome {
+    world.inject(Fault::StartStoreMember { index }).await?;
+    Ok(())
+}
+
+/// Creates a ConfigMap, retrying (clients retry against surviving replicas or a store
+/// that regained its majority) until one write succeeds or `deadline` passes, then reads
+/// it back.
+async fn writes_and_reads_back(world: &KubeWorld, deadline: Duration) -> Outcome {
     let (_, api) = world.api("ConfigMap")?;
     let cm: DynamicObject = serde_json::from_value(serde_json::json!({
         "apiVersion": "v1", "kind": "ConfigMap",
         "metadata": {"generateName": "still-writable-"},
         "data": {"written": "after the fault"}
     }))?;
-    let deadline = world.timings.failover;
-    let created = tokio::time::timeout(deadline, async {
+    let mut last = None;
+    let attempts = async {
         loop {
-            // Clients retry against the surviving replicas / the new store leader.
             match api.create(&PostParams::default(), &cm).await {
                 Ok(c) => return c,
-                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
+                Err(e) => {
+                    last = Some(e.to_string());
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
             }
         }
-    })
-    .await
-    .map_err(|_| anyhow!("no write succeeded within {deadline:?} after the fault"))?;
+    };
+    let created = match tokio::time::timeout(deadline, attempts).await {
+        Ok(c) => c,
+        Err(_) => fail!(
+            "no write succeeded within {deadline:?} after the fault; the last error: {}",
+            last.unwrap_or_else(|| "none (no answer)".into())
+        ),
+    };
     let back = api
         .get(&name_of(&created))
         .await
@@ -156,4 +187,196 @@ async fn still_writes(world: &mut KubeWorld) -> Outcome {
         fail!("the write read back as {back:?}");
     }
     Ok(())
+}
+
+#[then(expr = "the API server still accepts writes and serves them back")]
+async fn still_writes(world: &mut KubeWorld) -> Outcome {
+    writes_and_reads_back(world, world.timings.failover).await
+}
+
+#[then(expr = "within {int} seconds the API server accepts writes and serves them back")]
+async fn writes_again(world: &mut KubeWorld, secs: u64) -> Outcome {
+    writes_and_reads_back(world, Duration::from_secs(secs)).await
+}
+
+#[when(expr = "I partition the node running one of the Pods labelled {string}")]
+async fn partition_pod_node(world: &mut KubeWorld, selector: String) -> Outcome {
+    let (_, api) = world.api("Pod")?;
+    let selector = world.expand(&selector);
+    let pods = api
+        .list(&ListParams::default().labels(&selector))
+        .await
+        .with_context(|| format!("listing the Pods labelled {selector:?}"))?
+        .items;
+    let mut live: Vec<&DynamicObject> = pods
+        .iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
+        .collect();
+    // The first by name, so a rerun picks the same way.
+    live.sort_by_key(|p| name_of(p));
+    let node = live
+        .iter()
+        .find_map(|p| field(p, "spec.nodeName").filter(|n| !n.is_empty()))
+        .ok_or_else(|| anyhow!("no Pod labelled {selector:?} is on a node"))?;
+    world.vars.insert("partitioned-node".into(), node.clone());
+    world.inject(Fault::PartitionNode { node }).await?;
+    Ok(())
+}
+
+#[when(expr = "I heal the node {string}")]
+async fn heal_node(world: &mut KubeWorld, node: String) -> Outcome {
+    let node = world.expand(&node);
+    world.inject(Fault::HealNode { node }).await?;
+    Ok(())
+}
+
+#[then(expr = "eventually {int} Pods labelled {string} are Running on nodes other than {string}")]
+async fn running_elsewhere(
+    world: &mut KubeWorld,
+    n: usize,
+    selector: String,
+    node: String,
+) -> Outcome {
+    let node = world.expand(&node);
+    let what = format!("{n} live Pods labelled {selector:?} Running, none of them on {node:?}");
+    world
+        .wait_for("Pod", &selector, &what, world.timings.chain, |pods| {
+            let live: Vec<&DynamicObject> = pods
+                .iter()
+                .filter(|p| p.metadata.deletion_timestamp.is_none())
+                .collect();
+            (live.len() == n
+                && live.iter().all(|p| {
+                    pod_state(p, "Running") && field(p, "spec.nodeName").as_deref() != Some(&node)
+                }))
+            .then_some(())
+        })
+        .await?;
+    Ok(())
+}
+
+#[then(expr = "eventually no Pod labelled {string} is on the node {string}")]
+async fn none_on_node(world: &mut KubeWorld, selector: String, node: String) -> Outcome {
+    let node = world.expand(&node);
+    let what = format!("no Pod labelled {selector:?}, terminating or not, bound to {node:?}");
+    world
+        .wait_for("Pod", &selector, &what, world.timings.failover, |pods| {
+            (!pods
+                .iter()
+                .any(|p| field(p, "spec.nodeName").as_deref() == Some(&node)))
+            .then_some(())
+        })
+        .await?;
+    Ok(())
+}
+
+#[then(expr = "eventually exactly {int} Pods labelled {string} exist, all Running")]
+async fn exactly_running(world: &mut KubeWorld, n: usize, selector: String) -> Outcome {
+    let what = format!("exactly {n} Pods labelled {selector:?}, none terminating, all Running");
+    world
+        .wait_for("Pod", &selector, &what, world.timings.chain, |pods| {
+            (pods.len() == n
+                && pods
+                    .iter()
+                    .all(|p| p.metadata.deletion_timestamp.is_none() && pod_state(p, "Running")))
+            .then_some(())
+        })
+        .await?;
+    Ok(())
+}
+
+/// The Pods labelled `key=value` the log saw appear, by uid (by name when the server
+/// gave none): every Pod ever created, whether it still exists or not.
+pub fn created_pods(log: &[Observation], key: &str, value: &str) -> BTreeSet<String> {
+    let pointer = format!(
+        "/metadata/labels/{}",
+        key.replace('~', "~0").replace('/', "~1")
+    );
+    log.iter()
+        .filter(|o| o.kind == "Pod")
+        .filter(|o| o.object.pointer(&pointer).and_then(|v| v.as_str()) == Some(value))
+        .map(|o| {
+            let uid = o.field("/metadata/uid");
+            if uid.is_empty() { o.name.clone() } else { uid }
+        })
+        .collect()
+}
+
+#[then(expr = "exactly {int} Pods labelled {string} were ever created")]
+async fn ever_created(world: &mut KubeWorld, n: usize, selector: String) -> Outcome {
+    let selector = world.expand(&selector);
+    let (key, value) = selector
+        .split_once('=')
+        .ok_or_else(|| anyhow!("a selector here is key=value, got {selector:?}"))?;
+    // The recorder may lag the steps: wait until it saw at least n, then count them all.
+    let seen = world
+        .log
+        .wait_until(world.timings.expect, |log| {
+            let created = created_pods(log, key, value);
+            (created.len() >= n).then_some(created)
+        })
+        .await;
+    let created = match seen {
+        Ok(c) => c,
+        Err(log) => fail!(
+            "only {} Pods labelled {selector:?} were ever observed, expected {n}",
+            created_pods(&log, key, value).len()
+        ),
+    };
+    if created.len() > n {
+        let names: BTreeSet<String> = world
+            .log
+            .snapshot()
+            .iter()
+            .filter(|o| o.kind == "Pod" && created.contains(&o.field("/metadata/uid")))
+            .map(|o| o.name.clone())
+            .collect();
+        fail!(
+            "{} Pods labelled {selector:?} were created, expected {n}: something was created twice; the Pods: {names:?}\n{}",
+            created.len(),
+            diagnostics::explain(world, "Pod", "").await
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn log(entries: &[(&str, &str, &str, &str)]) -> Vec<Observation> {
+        let log = crate::observe::ObservationLog::default();
+        for (i, (event, name, uid, app)) in entries.iter().enumerate() {
+            log.record(
+                "Pod",
+                event,
+                serde_json::json!({"metadata": {"name": name, "uid": uid, "resourceVersion": (i + 1).to_string(), "labels": {"app": app}}}),
+            );
+        }
+        log.causal()
+    }
+
+    #[test]
+    fn every_pod_ever_seen_counts_once_even_after_it_is_deleted() {
+        let l = log(&[
+            ("ADDED", "a", "u1", "steady"),
+            ("MODIFIED", "a", "u1", "steady"),
+            ("ADDED", "b", "u2", "steady"),
+            ("DELETED", "b", "u2", "steady"),
+            ("ADDED", "c", "u3", "other"),
+        ]);
+        let created = created_pods(&l, "app", "steady");
+        assert_eq!(created.into_iter().collect::<Vec<_>>(), vec!["u1", "u2"]);
+        assert!(created_pods(&l, "app", "none").is_empty());
+    }
+
+    #[test]
+    fn a_pod_recreated_under_the_same_name_counts_twice() {
+        let l = log(&[
+            ("ADDED", "web-0", "u1", "steady"),
+            ("DELETED", "web-0", "u1", "steady"),
+            ("ADDED", "web-0", "u2", "steady"),
+        ]);
+        assert_eq!(created_pods(&l, "app", "steady").len(), 2);
+    }
 }

@@ -13,12 +13,17 @@ macro_rules! fail {
 
 pub mod apiserver;
 pub mod architecture;
+pub mod authorship;
+pub mod background;
 pub mod chains;
 pub mod common;
 pub mod controllers;
 pub mod ha;
+pub mod health;
 pub mod iptables;
 pub mod kubelet;
+pub mod leadership;
+pub mod logs;
 pub mod networking;
 pub mod nodes;
 pub mod pods;
@@ -26,6 +31,7 @@ pub mod rollout;
 pub mod scheduling;
 pub mod service_ips;
 pub mod watch;
+pub mod writer;
 
 use std::fmt;
 
