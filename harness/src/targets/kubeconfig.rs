@@ -119,9 +119,12 @@ impl KubeconfigTarget {
             context: config.context.clone(),
             ..KubeConfigOptions::default()
         };
-        let cfg = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+        let mut cfg = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
             .await
             .map_err(|e| TargetError::Kubeconfig(e.to_string()))?;
+        // The scenarios judge the API server's own answers (a 503, a 429), which the
+        // client's default retries would hide.
+        cfg.default_retry = false;
         let client =
             kube::Client::try_from(cfg).map_err(|e| TargetError::Kubeconfig(e.to_string()))?;
         let no_shared_netns = process_runtime_nodes(&client).await;
