@@ -15,6 +15,7 @@ mod run;
 pub mod snapshot;
 pub mod steps;
 pub mod targets;
+pub mod test_main;
 pub mod wait;
 pub mod world;
 

@@ -43,24 +43,15 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("conformance: cannot start a runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = kubeproof::test_main::runtime("conformance") else {
+        return ExitCode::FAILURE;
     };
     let reports = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("kubeproof");
-    let _ = std::fs::create_dir_all(&reports);
-    let mut config = RunConfig::default().timings(Timings::fast());
-    config.tags = std::env::var("KUBEPROOF_TAGS").ok();
-    config.name = std::env::var("KUBEPROOF_NAME").ok();
-    config.html = Some(reports.join("report.html"));
-    config.junit = Some(reports.join("junit.xml"));
-    config.json = Some(reports.join("cucumber.json"));
+    let config = kubeproof::test_main::reporting(
+        RunConfig::default().timings(Timings::fast()),
+        &reports,
+        "KUBEPROOF_TAGS",
+    );
     let components: Components = match std::env::var("KUBEPROOF_EMBEDDED") {
         Ok(list) => match list.parse() {
             Ok(c) => c,
@@ -78,18 +69,9 @@ fn main() -> ExitCode {
             .agnhost_command(refkube::agnhost::this_executable()),
     );
     let target = Arc::new(EmbeddedTarget::new(embedded));
-    match runtime.block_on(kubeproof::run(config, target)) {
-        Ok(results) => {
-            println!("reports: {}", reports.display());
-            if results.failed() {
-                ExitCode::FAILURE
-            } else {
-                ExitCode::SUCCESS
-            }
-        }
-        Err(e) => {
-            eprintln!("conformance: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    runtime.block_on(kubeproof::test_main::run_to_exit(
+        config,
+        target,
+        "conformance",
+    ))
 }

@@ -35,24 +35,15 @@ fn main() -> ExitCode {
         },
         Err(_) => Topology::default(),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("containers: cannot start a runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = kubeproof::test_main::runtime("containers") else {
+        return ExitCode::FAILURE;
     };
     let reports = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("kubeproof-containers");
-    let _ = std::fs::create_dir_all(&reports);
-    let mut config = RunConfig::default().timings(Timings::fast().scaled(3.0));
-    config.tags = std::env::var("KUBEPROOF_CONTAINERS_TAGS").ok();
-    config.name = std::env::var("KUBEPROOF_NAME").ok();
-    config.html = Some(reports.join("report.html"));
-    config.junit = Some(reports.join("junit.xml"));
-    config.json = Some(reports.join("cucumber.json"));
+    let config = kubeproof::test_main::reporting(
+        RunConfig::default().timings(Timings::fast().scaled(3.0)),
+        &reports,
+        "KUBEPROOF_CONTAINERS_TAGS",
+    );
     runtime.block_on(async move {
         let target = match ContainersTarget::new(ContainersConfig {
             topology,
@@ -72,19 +63,6 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        match kubeproof::run(config, target).await {
-            Ok(results) => {
-                println!("reports: {}", reports.display());
-                if results.failed() {
-                    ExitCode::FAILURE
-                } else {
-                    ExitCode::SUCCESS
-                }
-            }
-            Err(e) => {
-                eprintln!("containers: {e:#}");
-                ExitCode::FAILURE
-            }
-        }
+        kubeproof::test_main::run_to_exit(config, target, "containers").await
     })
 }
