@@ -65,28 +65,14 @@ pub fn expand(input: &str, vars: &HashMap<String, String>) -> String {
 }
 
 fn field(pod: &Pod, path: &str, pod_ip: IpAddr, host_ip: IpAddr) -> Option<String> {
-    let meta = &pod.metadata;
     let spec = pod.spec.clone().unwrap_or_default();
-    let keyed = |prefix: &str, map: &Option<std::collections::BTreeMap<String, String>>| {
-        path.strip_prefix(prefix)
-            .and_then(|r| r.strip_prefix("['"))
-            .and_then(|r| r.strip_suffix("']"))
-            .map(|k| {
-                map.as_ref()
-                    .and_then(|m| m.get(k).cloned())
-                    .unwrap_or_default()
-            })
-    };
     match path {
-        "metadata.name" => meta.name.clone(),
-        "metadata.namespace" => meta.namespace.clone(),
-        "metadata.uid" => meta.uid.clone(),
         "spec.nodeName" => spec.node_name,
         "spec.serviceAccountName" => spec.service_account_name,
         "status.podIP" | "status.podIPs" => Some(pod_ip.to_string()),
         "status.hostIP" | "status.hostIPs" => Some(host_ip.to_string()),
-        _ => keyed("metadata.labels", &meta.labels)
-            .or_else(|| keyed("metadata.annotations", &meta.annotations)),
+        // The metadata fields resolve as they do in a downward API volume.
+        _ => crate::volumes::projected::field(pod, path),
     }
 }
 
