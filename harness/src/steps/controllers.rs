@@ -30,6 +30,13 @@ pub fn pod_state(pod: &DynamicObject, state: &str) -> bool {
     }
 }
 
+/// The Pods not being deleted: the ones a controller counts.
+pub fn live(pods: &[DynamicObject]) -> Vec<&DynamicObject> {
+    pods.iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
+        .collect()
+}
+
 #[when(expr = "I scale the {word} {string} to {int} replica(s)")]
 async fn scale(world: &mut KubeWorld, kind: String, name: String, n: i64) -> Outcome {
     let (_, api) = world.api(&kind)?;
@@ -53,10 +60,7 @@ async fn pods_in_state(
     let what = format!("{n} Pods labelled {selector:?} to be {state}");
     world
         .wait_for("Pod", &selector, &what, world.timings.chain, |pods| {
-            let live: Vec<&DynamicObject> = pods
-                .iter()
-                .filter(|p| p.metadata.deletion_timestamp.is_none())
-                .collect();
+            let live = live(pods);
             (live.len() == n && live.iter().all(|p| pod_state(p, &state))).then_some(())
         })
         .await?;

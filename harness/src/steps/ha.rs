@@ -14,7 +14,7 @@ use anyhow::{Context as _, anyhow};
 use cucumber::{then, when};
 use kube::api::{DynamicObject, ListParams, PostParams};
 
-use super::controllers::pod_state;
+use super::controllers::{live, pod_state};
 use super::{Outcome, field, name_of};
 use crate::diagnostics;
 use crate::kinds;
@@ -208,10 +208,7 @@ async fn partition_pod_node(world: &mut KubeWorld, selector: String) -> Outcome 
         .await
         .with_context(|| format!("listing the Pods labelled {selector:?}"))?
         .items;
-    let mut live: Vec<&DynamicObject> = pods
-        .iter()
-        .filter(|p| p.metadata.deletion_timestamp.is_none())
-        .collect();
+    let mut live = live(&pods);
     // The first by name, so a rerun picks the same way.
     live.sort_by_key(|p| name_of(p));
     let node = live
@@ -241,10 +238,7 @@ async fn running_elsewhere(
     let what = format!("{n} live Pods labelled {selector:?} Running, none of them on {node:?}");
     world
         .wait_for("Pod", &selector, &what, world.timings.chain, |pods| {
-            let live: Vec<&DynamicObject> = pods
-                .iter()
-                .filter(|p| p.metadata.deletion_timestamp.is_none())
-                .collect();
+            let live = live(pods);
             (live.len() == n
                 && live.iter().all(|p| {
                     pod_state(p, "Running") && field(p, "spec.nodeName").as_deref() != Some(&node)
