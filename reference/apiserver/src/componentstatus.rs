@@ -27,7 +27,10 @@ fn component(name: &str, healthy: bool, message: &str, error: &str) -> Value {
     if !error.is_empty() {
         cond["error"] = json!(error);
     }
-    json!({"kind": "ComponentStatus", "apiVersion": "v1", "metadata": {"name": name}, "conditions": [cond]})
+    let mut c = json!({"kind": "ComponentStatus", "apiVersion": "v1", "metadata": {"name": name}, "conditions": [cond]});
+    // Go's form, as every other object the server writes.
+    refkube_resources::types::go::normalize_as("core/v1.ComponentStatus", &mut c);
+    c
 }
 
 /// Whether a Lease object is held and unexpired at `now`.

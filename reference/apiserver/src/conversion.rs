@@ -3,9 +3,12 @@
 //! API. Every other kind is stored as served.
 //!
 //! Entry points: [`to_storage`], [`from_storage`] (field pairs from upstream's
-//! `pkg/apis/events/v1` conversion).
+//! `pkg/apis/events/v1` conversion). Both write the object in Go's form (field order and
+//! zero values, `refkube_resources::types::go`), so what is stored and served is what
+//! upstream's encoder writes.
 
 use refkube_resources::ResourceInfo;
+use refkube_resources::types::go;
 use serde_json::{Map, Value, json};
 
 /// (events.k8s.io field, core field).
@@ -37,7 +40,14 @@ fn rename(obj: &Value, to_core: bool, api_version: &str) -> Value {
     }
     out.insert("apiVersion".into(), json!(api_version));
     out.insert("kind".into(), json!("Event"));
-    Value::Object(out)
+    let mut out = Value::Object(out);
+    let go_type = if to_core {
+        "core/v1.Event"
+    } else {
+        "events/v1.Event"
+    };
+    go::normalize_as(go_type, &mut out);
+    out
 }
 
 /// The stored form of an object served as `info`.
@@ -45,7 +55,9 @@ pub fn to_storage(info: &ResourceInfo, obj: &Value) -> Value {
     if is_events_v1(info) {
         rename(obj, true, "v1")
     } else {
-        obj.clone()
+        let mut o = obj.clone();
+        go::normalize(info, &mut o);
+        o
     }
 }
 
@@ -74,6 +86,22 @@ mod tests {
         assert_eq!(stored["message"], "Started");
         assert_eq!(stored["reportingComponent"], "kubelet");
         assert_eq!(stored["count"], 2);
-        assert_eq!(from_storage(info, stored), ev);
+        let back = from_storage(info, stored);
+        assert_eq!(back["metadata"]["name"], "e");
+        for k in ["regarding", "note", "reason", "reportingController"] {
+            assert_eq!(back[k], ev[k], "{k}");
+        }
+        assert_eq!(back["deprecatedCount"], 2);
+        // Go's form of an events.k8s.io Event: its field order, and the zero times
+        // Go writes as null.
+        let keys: Vec<&str> = back
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(&keys[..4], ["kind", "apiVersion", "metadata", "eventTime"]);
+        assert_eq!(back["eventTime"], Value::Null);
+        assert_eq!(back["deprecatedFirstTimestamp"], Value::Null);
     }
 }

@@ -1,11 +1,21 @@
 //! Discovery documents (`/api`, `/apis`, `/api/v1`, `/apis/{g}`, `/apis/{g}/{v}`) and
-//! `/version`, generated from the refkube-resources registry.
+//! `/version`, generated from the refkube-resources registry; and aggregated discovery
+//! (`apidiscovery.k8s.io/v2`), which `/api` and `/apis` answer when Accept asks for it,
+//! built from the same per-version resource lists, so the two always agree.
 //!
-//! Entry points: [`document`], [`version`].
+//! Entry points: [`respond`], [`document`], [`aggregated`], [`version`].
 
+use std::sync::OnceLock;
+
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
 use refkube_resources::ResourceInfo;
 use refkube_resources::registry;
+use refkube_resources::types::go;
 use serde_json::{Value, json};
+
+use crate::negotiate::{AGGREGATED_DISCOVERY_V2, DiscoveryFormat};
+use crate::status::ApiError;
 
 /// The Kubernetes version the reference speaks.
 pub const MAJOR: &str = "1";
@@ -45,6 +55,8 @@ fn subresource_entries(r: &ResourceInfo) -> Vec<Value> {
                 "binding" => ("", "v1", "Binding", &["create"]),
                 "eviction" => ("policy", "v1", "Eviction", &["create"]),
                 "log" => ("", "v1", "Pod", &["get"]),
+                "exec" => ("", "v1", "PodExecOptions", &["create", "get"]),
+                "portforward" => ("", "v1", "PodPortForwardOptions", &["create", "get"]),
                 "token" => ("authentication.k8s.io", "v1", "TokenRequest", &["create"]),
                 "proxy" if r.kind == "Service" => (
                     "",
@@ -105,10 +117,58 @@ fn resource_list(group: &str, version: &str) -> Option<Value> {
     )
 }
 
-/// The discovery document at `segments` (`["api"]`, `["apis","apps","v1"]`...).
+/// Answers `GET` of a discovery path: the aggregated document when `/api` or `/apis`
+/// is asked for it, otherwise the plain document (404 for an unknown group).
+pub fn respond(segments: &[String], headers: &HeaderMap, server_address: &str) -> Response {
+    let root = match segments {
+        [r] if r == "api" => Some(true),
+        [r] if r == "apis" => Some(false),
+        _ => None,
+    };
+    if let Some(core) = root {
+        match crate::negotiate::discovery_format(headers) {
+            Err(e) => return e.into_response(),
+            Ok(DiscoveryFormat::Aggregated) => {
+                let body = aggregated_bytes(core);
+                let mut resp = (
+                    StatusCode::OK,
+                    [(header::CONTENT_TYPE, AGGREGATED_DISCOVERY_V2)],
+                    body,
+                )
+                    .into_response();
+                // The same URL answers two documents, chosen by Accept.
+                resp.headers_mut()
+                    .insert(header::VARY, HeaderValue::from_static("Accept"));
+                return resp;
+            }
+            Ok(DiscoveryFormat::Plain) => {}
+        }
+    }
+    match document(segments, server_address) {
+        Some(d) => crate::negotiate::json(StatusCode::OK, &d),
+        None => ApiError::no_route().into_response(),
+    }
+}
+
+/// The discovery document at `segments` (`["api"]`, `["apis","apps","v1"]`...), in
+/// Go's field order.
 pub fn document(segments: &[String], server_address: &str) -> Option<Value> {
     let s: Vec<&str> = segments.iter().map(String::as_str).collect();
-    match s.as_slice() {
+    let (go_type, mut doc) = match s.as_slice() {
+        ["api"] => ("meta/v1.APIVersions", plain_document(&s, server_address)?),
+        ["apis"] => ("meta/v1.APIGroupList", plain_document(&s, server_address)?),
+        ["apis", _] => ("meta/v1.APIGroup", plain_document(&s, server_address)?),
+        _ => (
+            "meta/v1.APIResourceList",
+            plain_document(&s, server_address)?,
+        ),
+    };
+    go::normalize_as(go_type, &mut doc);
+    Some(doc)
+}
+
+fn plain_document(s: &[&str], server_address: &str) -> Option<Value> {
+    match s {
         ["api"] => Some(json!({
             "kind": "APIVersions", "versions": ["v1"],
             "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}],
@@ -134,6 +194,87 @@ pub fn document(segments: &[String], server_address: &str) -> Option<Value> {
     }
 }
 
+/// Upstream's `ConvertGroupVersionIntoToDiscovery`: one entry per resource of an
+/// `APIResourceList`, its subresources folded into it. `responseKind` carries the group
+/// and version only where the list names them (a subresource served as another group's
+/// kind), as upstream's does.
+fn resources_of(list: &Value) -> Vec<Value> {
+    let entries = list["resources"].as_array().cloned().unwrap_or_default();
+    let gvk = |r: &Value| json!({"group": r["group"], "version": r["version"], "kind": r["kind"]});
+    let scope = |r: &Value| {
+        if r["namespaced"] == true {
+            "Namespaced"
+        } else {
+            "Cluster"
+        }
+    };
+    let mut out: Vec<Value> = Vec::new();
+    for r in entries.iter().filter(|r| !name_of(r).contains('/')) {
+        out.push(json!({
+            "resource": r["name"], "responseKind": gvk(r), "scope": scope(r),
+            "singularResource": r["singularName"], "verbs": r["verbs"],
+            "shortNames": r["shortNames"], "categories": r["categories"],
+        }));
+    }
+    for r in &entries {
+        let Some((parent, sub)) = name_of(r).split_once('/') else {
+            continue;
+        };
+        let entry = json!({"subresource": sub, "responseKind": gvk(r), "verbs": r["verbs"]});
+        if let Some(p) = out.iter_mut().find(|p| p["resource"] == parent) {
+            match p["subresources"].as_array_mut() {
+                Some(subs) => subs.push(entry),
+                None => p["subresources"] = json!([entry]),
+            }
+        }
+    }
+    out
+}
+
+fn name_of(r: &Value) -> &str {
+    r["name"].as_str().unwrap_or_default()
+}
+
+/// The `apidiscovery.k8s.io/v2` `APIGroupDiscoveryList` of `/api` (`core`: the core
+/// group alone) or `/apis` (every other group, in discovery order), in Go's form.
+pub fn aggregated(core: bool) -> Value {
+    let mut names: Vec<&str> = Vec::new();
+    for (g, _) in registry::group_versions() {
+        if g.is_empty() == core && !names.contains(&g) {
+            names.push(g);
+        }
+    }
+    let items: Vec<Value> = names
+        .into_iter()
+        .map(|g| {
+            let versions: Vec<Value> = registry::group_versions()
+                .into_iter()
+                .filter(|(vg, _)| *vg == g)
+                .filter_map(|(_, v)| {
+                    let list = resource_list(g, v)?;
+                    Some(json!({"version": v, "resources": resources_of(&list), "freshness": "Current"}))
+                })
+                .collect();
+            json!({"metadata": {"name": g}, "versions": versions})
+        })
+        .collect();
+    let mut doc = json!({
+        "kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2",
+        "metadata": {}, "items": items,
+    });
+    go::normalize_as("apidiscovery/v2.APIGroupDiscoveryList", &mut doc);
+    doc
+}
+
+/// The aggregated documents, serialised once: the registry does not change at run time.
+fn aggregated_bytes(core: bool) -> Vec<u8> {
+    static DOCS: OnceLock<[Vec<u8>; 2]> = OnceLock::new();
+    let docs = DOCS.get_or_init(|| {
+        [false, true].map(|c| crate::negotiate::json_bytes(&aggregated(c)).unwrap_or_default())
+    });
+    docs[usize::from(core)].clone()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,6 +292,121 @@ mod tests {
             names.contains(&"pods")
                 && names.contains(&"pods/binding")
                 && names.contains(&"pods/log")
+        );
+    }
+
+    #[test]
+    fn aggregated_discovery_has_what_the_per_group_documents_have() {
+        let apis = aggregated(false);
+        assert_eq!(apis["apiVersion"], "apidiscovery.k8s.io/v2");
+        let apps = apis["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["metadata"]["name"] == "apps")
+            .unwrap();
+        let v1 = &apps["versions"][0];
+        assert_eq!(v1["version"], "v1");
+        assert_eq!(v1["freshness"], "Current");
+        let deploy = v1["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["resource"] == "deployments")
+            .unwrap();
+        assert_eq!(
+            *deploy,
+            json!({"resource": "deployments",
+                "responseKind": {"group": "", "version": "", "kind": "Deployment"},
+                "scope": "Namespaced", "singularResource": "deployment",
+                "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
+                "shortNames": ["deploy"], "categories": ["all"],
+                "subresources": [
+                    {"subresource": "status", "responseKind": {"group": "", "version": "", "kind": "Deployment"},
+                     "verbs": ["get", "patch", "update"]},
+                    {"subresource": "scale", "responseKind": {"group": "autoscaling", "version": "v1", "kind": "Scale"},
+                     "verbs": ["get", "patch", "update"]}]})
+        );
+        let keys: Vec<&str> = deploy
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "resource",
+                "responseKind",
+                "scope",
+                "singularResource",
+                "verbs",
+                "shortNames",
+                "categories",
+                "subresources"
+            ]
+        );
+        // Every resource of every per-group document is in the aggregated one.
+        for (g, v) in registry::group_versions() {
+            let list = resource_list(g, v).unwrap();
+            let doc = aggregated(g.is_empty());
+            let item = doc["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|i| i["metadata"]["name"].as_str().unwrap_or_default() == g)
+                .unwrap();
+            let served: Vec<&Value> = item["versions"][0]["resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .collect();
+            for r in list["resources"].as_array().unwrap() {
+                let name = name_of(r);
+                let found = match name.split_once('/') {
+                    None => served.iter().any(|s| s["resource"] == name),
+                    Some((p, sub)) => served.iter().any(|s| {
+                        s["resource"] == p
+                            && s["subresources"]
+                                .as_array()
+                                .is_some_and(|a| a.iter().any(|x| x["subresource"] == sub))
+                    }),
+                };
+                assert!(found, "{g}/{v} {name} missing from aggregated discovery");
+            }
+        }
+    }
+
+    #[test]
+    fn the_core_group_is_alone_under_api_with_an_empty_name() {
+        let api = aggregated(true);
+        let items = api["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1);
+        // Go writes the empty ObjectMeta's zero creationTimestamp as null.
+        assert_eq!(items[0]["metadata"], json!({"creationTimestamp": null}));
+        let pods = items[0]["versions"][0]["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["resource"] == "pods")
+            .unwrap();
+        let subs: Vec<&str> = pods["subresources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["subresource"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            subs,
+            [
+                "status",
+                "binding",
+                "eviction",
+                "log",
+                "proxy",
+                "exec",
+                "portforward"
+            ]
         );
     }
 

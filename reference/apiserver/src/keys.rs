@@ -47,22 +47,27 @@ pub fn decode_kv(info: &ResourceInfo, kv: &KeyValue) -> Result<Value, ApiError> 
     Ok(obj)
 }
 
-/// Serialises an object for the store, without its resourceVersion (the store owns it).
+/// Serialises an object for the store, in Go's form (see [`crate::conversion::to_storage`]),
+/// without its resourceVersion (the store owns it).
 pub fn encode(info: &ResourceInfo, obj: &Value) -> Result<Bytes, ApiError> {
     let mut o = crate::conversion::to_storage(info, obj);
     if let Some(m) = o.get_mut("metadata").and_then(Value::as_object_mut) {
-        m.remove("resourceVersion");
-        m.remove("selfLink");
+        // shift_remove: the rest keeps Go's field order.
+        m.shift_remove("resourceVersion");
+        m.shift_remove("selfLink");
     }
     serde_json::to_vec(&o)
         .map(Bytes::from)
         .map_err(ApiError::internal)
 }
 
+/// Sets `metadata.resourceVersion` at its place in Go's field order.
 pub fn set_resource_version(obj: &mut Value, rev: i64) {
-    if let Some(m) = meta_mut(obj) {
-        m.insert("resourceVersion".into(), Value::String(rev.to_string()));
-    }
+    refkube_resources::types::go::set_meta_field(
+        obj,
+        "resourceVersion",
+        Value::String(rev.to_string()),
+    );
 }
 
 /// `metadata` as a mutable map, created when missing.

@@ -2,11 +2,13 @@
 //! upstream's `{"kind":"Status",...}` body with its HTTP code.
 //!
 //! Entry point: [`ApiError`] and its constructors, which copy upstream's
-//! `k8s.io/apimachinery/pkg/api/errors` messages word for word.
+//! `k8s.io/apimachinery/pkg/api/errors` messages word for word. Bodies come in Go's
+//! field order (`details` before `code`, as `metav1.Status` declares them).
 
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use refkube_resources::ResourceInfo;
+use refkube_resources::types::go;
 use refkube_resources::validation::Cause;
 use serde_json::{Value, json};
 
@@ -226,6 +228,7 @@ impl ApiError {
         if let Some(d) = &self.details {
             s["details"] = d.clone();
         }
+        go::normalize_as("meta/v1.Status", &mut s);
         s
     }
 }
@@ -239,6 +242,7 @@ pub fn success(code: u16, details: Option<Value>) -> Value {
     if code != 200 {
         s["code"] = json!(code);
     }
+    go::normalize_as("meta/v1.Status", &mut s);
     s
 }
 
@@ -250,6 +254,10 @@ impl From<refkube_store::StoreError> for ApiError {
             // etcd's own "etcdserver: request timed out" / "no leader", which upstream
             // returns as a 500 with that message.
             E::Timeout(m) => Self::internal(m),
+            // Upstream passes etcd's "request is too large" on as a 500 (kubernetes#112152);
+            // it is the request's fault and retrying cannot help, so 413 as for a body
+            // over the limit.
+            E::TooLarge(m) => Self::entity_too_large(m),
             other => Self::internal(other),
         }
     }
@@ -258,7 +266,7 @@ impl From<refkube_store::StoreError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let code = StatusCode::from_u16(self.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let body = serde_json::to_vec(&self.to_status()).unwrap_or_default();
+        let body = crate::negotiate::json_bytes(&self.to_status()).unwrap_or_default();
         (
             code,
             [(http::header::CONTENT_TYPE, "application/json")],

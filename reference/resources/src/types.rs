@@ -1,7 +1,8 @@
 //! Maps each registry entry to its k8s-openapi type, so decoding, schemas and OpenAPI
 //! can work generically over the typed structs.
 //!
-//! Entry point: [`visit`] with a [`TypeVisitor`].
+//! Entry point: [`visit`] with a [`TypeVisitor`]; [`go`] writes objects as upstream's Go
+//! types do.
 
 use crate::ResourceInfo;
 use k8s_openapi::api::{
@@ -9,6 +10,8 @@ use k8s_openapi::api::{
 };
 use k8s_openapi::api::{discovery::v1 as discovery, events::v1 as events};
 use serde::{Serialize, de::DeserializeOwned};
+
+pub mod go;
 
 /// Everything the typed helpers need from a k8s-openapi resource type.
 pub trait Typed:

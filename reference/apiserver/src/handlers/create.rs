@@ -145,6 +145,8 @@ pub async fn create_object(
         check_namespace(state, info, url_ns.unwrap_or_default(), &name).await?;
     }
     let allocated = crate::admission::admit_create(state, info, &mut obj, dry_run).await?;
+    // Stored and answered in Go's form: struct order, the zero values Go always writes.
+    refkube_resources::types::go::normalize(info, &mut obj);
     if dry_run {
         return Ok(obj);
     }

@@ -1,6 +1,8 @@
 //! DELETE of one object and of a collection: DeleteOptions (grace period,
 //! preconditions, propagationPolicy → `orphan` / `foregroundDeletion` finalizers),
-//! finalizers (deletionTimestamp set, object kept) and graceful pod deletion.
+//! finalizers (deletionTimestamp set, object kept) and graceful pod deletion, answered
+//! as upstream answers: the object while its deletion is pending, and once it is gone
+//! the object or a success `Status` depending on the kind ([`returns_deleted_object`]).
 //!
 //! Entry points: [`delete`], [`delete_collection`], [`delete_object`].
 
@@ -19,8 +21,11 @@ use crate::status::{ApiError, success};
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DeleteOptions {
     pub grace_period_seconds: Option<i64>,
-    /// "Orphan", "Background" or "Foreground".
+    /// "Orphan", "Background" or "Foreground"; from `orphanDependents` when that is set.
     pub propagation_policy: Option<String>,
+    /// The deprecated `orphanDependents`, as sent: `false` makes a deferred deletion
+    /// answer 202 Accepted.
+    pub orphan_dependents: Option<bool>,
     pub precondition_uid: Option<String>,
     pub precondition_rv: Option<String>,
     pub dry_run: bool,
@@ -41,6 +46,7 @@ impl DeleteOptions {
         let mut o = Self {
             grace_period_seconds: body["gracePeriodSeconds"].as_i64(),
             propagation_policy: body["propagationPolicy"].as_str().map(str::to_string),
+            orphan_dependents: body["orphanDependents"].as_bool(),
             precondition_uid: body["preconditions"]["uid"].as_str().map(str::to_string),
             precondition_rv: body["preconditions"]["resourceVersion"]
                 .as_str()
@@ -50,27 +56,52 @@ impl DeleteOptions {
                     .as_array()
                     .is_some_and(|a| a.iter().any(|v| v == "All")),
         };
-        if body["orphanDependents"] == json!(true) {
-            o.propagation_policy = Some("Orphan".into());
-        }
         if let Some(g) = ctx.query.int("gracePeriodSeconds")? {
             o.grace_period_seconds = Some(g);
         }
         if let Some(p) = ctx.query.non_empty("propagationPolicy") {
             o.propagation_policy = Some(p.to_string());
         }
-        if ctx.query.flag("orphanDependents") {
-            o.propagation_policy = Some("Orphan".into());
+        // strconv.ParseBool, as the query decoder reads it.
+        match ctx.query.get("orphanDependents") {
+            Some("1" | "t" | "T" | "true" | "TRUE" | "True") => o.orphan_dependents = Some(true),
+            Some("0" | "f" | "F" | "false" | "FALSE" | "False") => {
+                o.orphan_dependents = Some(false);
+            }
+            _ => {}
+        }
+        let invalid = |detail: String| {
+            ApiError::new(
+                422,
+                "Invalid",
+                format!("DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: {detail}"),
+            )
+        };
+        if let (Some(_), Some(p)) = (o.orphan_dependents, &o.propagation_policy) {
+            return Err(invalid(format!(
+                "Invalid value: {p:?}: orphanDependents and deletionPropagation cannot be both set"
+            )));
+        }
+        if let Some(orphan) = o.orphan_dependents {
+            // Upstream's garbage collection reads `false` as "do not orphan".
+            o.propagation_policy = Some(if orphan { "Orphan" } else { "Background" }.into());
         }
         match o.propagation_policy.as_deref() {
             None | Some("Orphan" | "Background" | "Foreground") => Ok(o),
-            Some(other) => Err(ApiError::new(
-                422,
-                "Invalid",
-                format!(
-                    "DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: Unsupported value: {other:?}: supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\""
-                ),
-            )),
+            Some(other) => Err(invalid(format!(
+                "Unsupported value: {other:?}: supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\""
+            ))),
+        }
+    }
+
+    /// Upstream answers 202 Accepted, not 200, only when the deletion is deferred and
+    /// the client explicitly asked not to orphan (`orphanDependents: false`); it keeps
+    /// 200 for every other deferred deletion so as not to break older clients.
+    fn deferred_code(&self) -> u16 {
+        if self.orphan_dependents == Some(false) {
+            202
+        } else {
+            200
         }
     }
 }
@@ -195,6 +226,7 @@ pub async fn delete_object(
             if info.plural == "namespaces" {
                 new["status"]["phase"] = json!("Terminating");
             }
+            refkube_resources::types::go::normalize(info, &mut new);
             if new == old || opts.dry_run {
                 return Ok(Deleted::Pending(new));
             }
@@ -230,27 +262,48 @@ pub async fn delete_object(
     Err(ApiError::conflict_modified(info, name))
 }
 
+/// Kinds whose upstream store sets `ReturnDeletedObject: true` (their
+/// `pkg/registry/core/*/storage/storage.go`): a delete answers the deleted object. Every
+/// other kind answers a success `Status` naming what went.
+pub fn returns_deleted_object(info: &ResourceInfo) -> bool {
+    info.group.is_empty()
+        && matches!(
+            info.plural,
+            "pods"
+                | "services"
+                | "serviceaccounts"
+                | "persistentvolumes"
+                | "persistentvolumeclaims"
+                | "namespaces"
+        )
+}
+
+/// The success `Status` of upstream's `finalizeDelete`: `details.kind` is the resource
+/// (plural), as upstream has it, and there is no `code`.
+pub fn deleted_status(info: &ResourceInfo, obj: &Value) -> Value {
+    let d = json!({
+        "name": keys::meta_str(obj, "name"),
+        "group": info.group,
+        "kind": info.plural,
+        "uid": keys::meta_str(obj, "uid"),
+    });
+    success(200, Some(d))
+}
+
 pub async fn delete(ctx: &Ctx, name: &str) -> Result<Response, ApiError> {
     let info = ctx.path.info;
     let opts = DeleteOptions::from_ctx(ctx)?;
     let ns = ctx.path.namespace.as_deref();
     match delete_object(&ctx.state, info, ns, name, &opts).await? {
-        Deleted::Pending(obj) => Ok(ctx.respond_object(200, obj)),
-        // Pods return the deleted object (upstream's ReturnDeletedObject); other kinds
-        // a success Status.
-        Deleted::Gone(obj) if info.plural == "pods" => Ok(ctx.respond_object(200, obj)),
-        Deleted::Gone(obj) => {
-            let mut d =
-                json!({"name": name, "kind": info.plural, "uid": keys::meta_str(&obj, "uid")});
-            if !info.group.is_empty() {
-                d["group"] = json!(info.group);
-            }
-            Ok(ctx.output.render(200, &success(200, Some(d))))
-        }
+        // Held by finalizers or a grace period: the object, with its deletionTimestamp.
+        Deleted::Pending(obj) => Ok(ctx.respond_object(opts.deferred_code(), obj)),
+        Deleted::Gone(obj) if returns_deleted_object(info) => Ok(ctx.respond_object(200, obj)),
+        Deleted::Gone(obj) => Ok(ctx.output.render(200, &deleted_status(info, &obj))),
     }
 }
 
-/// DELETE on a collection: deletes every object the selectors match; returns them.
+/// DELETE on a collection: deletes every object the selectors match and answers the
+/// list of them as they were listed, as upstream's `DeleteCollection` does.
 pub async fn delete_collection(ctx: &Ctx) -> Result<Response, ApiError> {
     let info = ctx.path.info;
     if !info.verbs.contains(&"deletecollection") {
@@ -269,8 +322,9 @@ pub async fn delete_collection(ctx: &Ctx) -> Result<Response, ApiError> {
         let ns = keys::meta_str(&obj, "namespace").to_string();
         let ns = (!ns.is_empty()).then_some(ns.as_str());
         match delete_object(&ctx.state, info, ns, keys::meta_str(&obj, "name"), &opts).await {
-            Ok(Deleted::Gone(o) | Deleted::Pending(o)) => items.push(o),
-            Err(e) if e.code == 404 => {}
+            // Gone in between: still in the list, as upstream lists before it deletes.
+            Ok(_) => items.push(obj),
+            Err(e) if e.code == 404 => items.push(obj),
             Err(e) => return Err(e),
         }
     }

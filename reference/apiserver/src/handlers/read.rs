@@ -8,6 +8,7 @@ use base64::Engine;
 use http::{StatusCode, header};
 use refkube_resources::fields::FieldSelector;
 use refkube_resources::selector::LabelSelector;
+use refkube_resources::types::go;
 use refkube_store::{ListOptions, StoreError};
 use serde::{Serialize, Serializer, ser::SerializeMap};
 use serde_json::{Value, json};
@@ -294,15 +295,19 @@ impl<T: Serialize + ?Sized> Serialize for Spliced<'_, T> {
     }
 }
 
-/// `Output::render` for any serialisable body (JSON, or YAML when asked).
+/// `Output::render` for any serialisable body (JSON, or YAML when asked), framed as
+/// upstream frames it (see [`crate::negotiate::json_bytes`] and `yaml_string`).
 fn render_body<T: Serialize>(output: Output, code: StatusCode, body: &T) -> Response {
     if output == Output::Yaml {
-        match serde_yaml::to_string(body) {
+        let yaml = serde_json::to_value(body)
+            .map_err(ApiError::internal)
+            .and_then(|v| crate::negotiate::yaml_string(&v).map_err(ApiError::internal));
+        match yaml {
             Ok(s) => (code, [(header::CONTENT_TYPE, "application/yaml")], s).into_response(),
-            Err(e) => ApiError::internal(e).into_response(),
+            Err(e) => e.into_response(),
         }
     } else {
-        match serde_json::to_vec(body) {
+        match crate::negotiate::json_bytes(body) {
             Ok(b) => (code, [(header::CONTENT_TYPE, "application/json")], b).into_response(),
             Err(e) => ApiError::internal(e).into_response(),
         }
@@ -356,6 +361,7 @@ impl Ctx {
             chrono::Utc::now(),
         );
         t["metadata"] = list_meta(rev, token);
+        go::normalize_as("meta/v1.Table", &mut t);
         self.output.render(200, &t)
     }
 
@@ -370,6 +376,7 @@ impl Ctx {
                 chrono::Utc::now(),
             );
             t["metadata"] = json!({"resourceVersion": rv});
+            go::normalize_as("meta/v1.Table", &mut t);
             return self.output.render(code, &t);
         }
         if self.output == Output::Metadata {

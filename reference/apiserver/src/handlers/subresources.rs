@@ -6,6 +6,7 @@
 
 use axum::response::Response;
 use refkube_resources::patch::apply_patch;
+use refkube_resources::types::go;
 use serde_json::{Value, json};
 
 use super::Ctx;
@@ -45,10 +46,10 @@ pub fn selector_string(sel: &Value) -> String {
     parts.join(",")
 }
 
-/// The Scale view of a scalable object.
+/// The Scale view of a scalable object, in Go's form.
 fn to_scale(obj: &Value) -> Value {
     let meta = &obj["metadata"];
-    json!({
+    let mut scale = json!({
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
         "metadata": {
@@ -60,7 +61,9 @@ fn to_scale(obj: &Value) -> Value {
             "replicas": obj["status"]["replicas"].as_i64().unwrap_or(0),
             "selector": selector_string(&obj["spec"]["selector"]),
         },
-    })
+    });
+    go::normalize_as("autoscaling/v1.Scale", &mut scale);
+    scale
 }
 
 pub async fn scale_get(ctx: &Ctx, name: &str) -> Result<Response, ApiError> {
@@ -176,6 +179,7 @@ pub async fn bind(ctx: &Ctx, name: &str) -> Result<Response, ApiError> {
             "lastTransitionTime": crate::admission::now_rfc3339()}),
         );
         new["status"]["conditions"] = json!(conds);
+        go::normalize(info, &mut new);
         // Binding writes spec and status together, bypassing the main-resource rule.
         let key = keys::key(info, ns, name);
         match ctx

@@ -83,13 +83,18 @@ pub async fn commit(
         _ => prepare_for_update(info, old, new, mode),
     };
     let allocated = admit_update(state, info, old, &mut merged, mode, dry_run).await?;
-    if dry_run || without_rv(&merged) == without_rv(old) {
-        // A no-op write is not stored: no new resourceVersion, no watch event.
+    // In Go's form before comparing: a field sent as its empty value is no change.
+    refkube_resources::types::go::normalize(info, &mut merged);
+    let key = keys::key(info, ns, name);
+    let unchanged = without_rv(&merged) == without_rv(old)
+        && !crate::encryption::rewrite_due(state, &key).await;
+    if dry_run || unchanged {
+        // A no-op write is not stored: no new resourceVersion, no watch event (unless
+        // the stored value is under an old encryption key: rewriting moves it).
         state.alloc.release(&allocated).await;
         return Ok(if dry_run { merged } else { old.clone() });
     }
     let is_service = info.group.is_empty() && info.plural == "services";
-    let key = keys::key(info, ns, name);
     let map_err = |e: StoreError| match e {
         StoreError::Conflict { .. } => ApiError::conflict_modified(info, name),
         StoreError::NotFound(_) => ApiError::not_found(info, name),

@@ -247,6 +247,8 @@ pub fn render(o: &Outcome) -> Value {
     if !o.errors.is_empty() {
         m.insert("errors".into(), o.errors.clone().into());
     }
+    // Upstream marshals a Go map, whose keys come out sorted.
+    m.sort_keys();
     Value::Object(m)
 }
 

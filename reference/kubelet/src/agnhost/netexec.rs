@@ -51,9 +51,10 @@ async fn shell(Query(q): Params) -> (StatusCode, Json<serde_json::Value>) {
         ),
         Ok(out) => (
             StatusCode::EXPECTATION_FAILED,
+            // Upstream marshals a Go map: keys sorted.
             Json(serde_json::json!({
-                "output": String::from_utf8_lossy(&out.stdout),
                 "error": format!("exit status {}", out.status.code().unwrap_or(-1)),
+                "output": String::from_utf8_lossy(&out.stdout),
             })),
         ),
         Err(e) => (
