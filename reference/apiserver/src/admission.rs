@@ -123,6 +123,7 @@ pub async fn admit_create(
     obj: &mut Value,
     dry_run: bool,
 ) -> Result<Allocated, ApiError> {
+    crate::secret_data::merge_string_data(info, obj);
     prepare_for_create(info, obj);
     refkube_resources::defaults::apply_defaults(info, obj, &state.config.defaults);
     crate::serviceaccount::admission::admit(state, info, obj).await?;
@@ -205,6 +206,7 @@ pub async fn admit_update(
     mode: Mode,
     dry_run: bool,
 ) -> Result<Allocated, ApiError> {
+    crate::secret_data::merge_string_data(info, new);
     refkube_resources::defaults::apply_defaults(info, new, &state.config.defaults);
     if mode == Mode::Main && new.get("spec").is_some() {
         let spec_changed = old.get("spec") != new.get("spec");

@@ -118,9 +118,18 @@ impl TokenAuth {
 
     /// The user of an `Authorization` header value; None when it is not a known token.
     pub fn authenticate(&self, authorization: Option<&str>) -> Option<User> {
-        let token = authorization?.strip_prefix("Bearer ")?.trim();
-        self.tokens.get(token).cloned()
+        self.tokens.get(bearer_token(authorization)?).cloned()
     }
+}
+
+/// The token of an `Authorization: Bearer <token>` header, read as upstream's
+/// bearer-token authenticator does: the scheme in any case (`bearer`, `BEARER`), the
+/// token the second space-separated word, and an empty one no token at all.
+pub fn bearer_token(authorization: Option<&str>) -> Option<&str> {
+    let mut parts = authorization?.trim().split(' ');
+    let scheme = parts.next()?;
+    let token = parts.next()?;
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 #[cfg(test)]
@@ -136,6 +145,34 @@ mod tests {
         assert_eq!(a.authenticate(Some("Bearer xyz")).unwrap().uid, "2");
         assert!(a.authenticate(Some("Bearer nope")).is_none());
         assert!(a.authenticate(None).is_none());
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_matched_in_any_case() {
+        let a = TokenAuth::parse("abc,alice,1\n").unwrap();
+        for header in [
+            "Bearer abc",
+            "bearer abc",
+            "BEARER abc",
+            "  Bearer abc  ",
+            "Bearer abc extra",
+        ] {
+            assert_eq!(
+                a.authenticate(Some(header)).map(|u| u.name),
+                Some("alice".to_string()),
+                "{header:?}"
+            );
+        }
+        for header in [
+            "Bearer",
+            "Bearer ",
+            "Bearer  abc",
+            "Basic abc",
+            "Bearerabc",
+            "abc",
+        ] {
+            assert!(a.authenticate(Some(header)).is_none(), "{header:?}");
+        }
     }
 
     #[test]

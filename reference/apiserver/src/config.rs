@@ -21,6 +21,14 @@ pub struct ApiServerConfig {
     pub watch_cache_size: usize,
     /// How often a watch with `allowWatchBookmarks` gets a BOOKMARK (upstream ~1 min).
     pub bookmark_interval: Duration,
+    /// How long a watcher whose buffer is full may hold up an event before it is
+    /// closed (upstream's cacher dispatch budget, 100 ms): a client that stopped
+    /// reading loses its watch and re-lists, instead of pinning memory until it reads.
+    pub watch_dispatch_timeout: Duration,
+    /// How long a watch with `sendInitialEvents` waits for the cache to reach a
+    /// resourceVersion it has not seen before answering 504 "Too large resource
+    /// version" (upstream's `blockTimeout`, 3 s).
+    pub watch_fresh_timeout: Duration,
     /// `--min-request-timeout`: watches without `timeoutSeconds` end after a random time
     /// in `[t, 2t)` (upstream 1800 s).
     pub min_request_timeout: Duration,
@@ -47,6 +55,9 @@ pub struct ApiServerConfig {
     pub anonymous_loopback_admin: bool,
     /// `--audit-log-path`: JSON lines, one `audit.k8s.io/v1 Event` per request.
     pub audit_log_path: Option<PathBuf>,
+    /// `--encryption-provider-config`: an `EncryptionConfiguration` file naming the
+    /// resources to encrypt at rest and their providers (see [`crate::encryption`]).
+    pub encryption_provider_config: Option<PathBuf>,
     /// Defaulting admission settings (DefaultTolerationSeconds).
     pub defaults: DefaultsConfig,
     /// Kubelet port used by pods/log when a node does not report one (upstream 10250).
@@ -107,6 +118,8 @@ impl Default for ApiServerConfig {
             service_node_port_range: (30000, 32767),
             watch_cache_size: 1000,
             bookmark_interval: Duration::from_secs(60),
+            watch_dispatch_timeout: Duration::from_millis(100),
+            watch_fresh_timeout: Duration::from_secs(3),
             min_request_timeout: Duration::from_secs(1800),
             max_request_body_bytes: refkube_resources::limits::MAX_REQUEST_BODY_BYTES,
             tls_cert_file: None,
@@ -117,6 +130,7 @@ impl Default for ApiServerConfig {
             token_auth_file: None,
             anonymous_loopback_admin: false,
             audit_log_path: None,
+            encryption_provider_config: None,
             defaults: DefaultsConfig::default(),
             default_kubelet_port: 10250,
             proxy_allow_loopback: true,
@@ -184,6 +198,18 @@ impl ApiServerConfig {
     }
     pub fn audit_log_path(mut self, path: PathBuf) -> Self {
         self.audit_log_path = Some(path);
+        self
+    }
+    pub fn encryption_provider_config(mut self, path: PathBuf) -> Self {
+        self.encryption_provider_config = Some(path);
+        self
+    }
+    pub fn watch_dispatch_timeout(mut self, d: Duration) -> Self {
+        self.watch_dispatch_timeout = d;
+        self
+    }
+    pub fn watch_fresh_timeout(mut self, d: Duration) -> Self {
+        self.watch_fresh_timeout = d;
         self
     }
     pub fn defaults(mut self, d: DefaultsConfig) -> Self {

@@ -46,6 +46,9 @@ pub enum ServerError {
     /// TLS material is unusable.
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
+    /// The `--encryption-provider-config` file is unusable.
+    #[error(transparent)]
+    Encryption(#[from] crate::encryption::EncryptionError),
     /// The audit log could not be opened.
     #[error("opening audit log: {0}")]
     Audit(std::io::Error),
@@ -131,6 +134,7 @@ impl ApiServer {
             Some(p) => Some(AuditLog::open(p).map_err(ServerError::Audit)?),
             None => None,
         };
+        let (store, encryption) = crate::encryption::EncryptedStore::wrap(&config, store)?;
         let caches = WatchCaches::start(store.clone(), config.watch_cache_size).await?;
         let alloc = Allocators::new(
             config.service_cluster_ip_range,
@@ -158,6 +162,7 @@ impl ApiServer {
         let state = Arc::new(AppState {
             config,
             store,
+            encryption,
             caches,
             alloc,
             auth,

@@ -18,6 +18,9 @@ use crate::watchcache::WatchCaches;
 pub struct AppState {
     pub config: ApiServerConfig,
     pub store: Arc<dyn Store>,
+    /// The same store as `store` when `--encryption-provider-config` is set, for
+    /// [`crate::encryption::rewrite_due`].
+    pub encryption: Option<Arc<crate::encryption::EncryptedStore>>,
     pub caches: WatchCaches,
     pub alloc: Allocators,
     pub auth: Option<TokenAuth>,

@@ -3,6 +3,10 @@
 //! selector enter/leave, Table rows and timeouts.
 //!
 //! Entry points: [`serve`] (the handler), [`convert`] (the per-watcher event filter).
+//! As upstream's cacher, a watcher whose buffer stays full for the dispatch budget is
+//! closed (the client sees its stream end and re-watches) rather than left holding
+//! events until it reads again, and a watch with `sendInitialEvents` waits a bounded
+//! time for the cache to reach its resourceVersion, then answers 504.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +18,7 @@ use rand::Rng;
 use refkube_resources::ResourceInfo;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TrySendError;
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::handlers::Ctx;
@@ -134,9 +139,42 @@ impl Watcher {
         }
     }
 
-    /// Sends one event; false when the client has gone.
+    /// Sends one event, waiting for room as long as it takes (initial events: a client
+    /// may take its time over a large initial state); false when the client has gone.
     async fn send(&self, ty: &str, obj: &Value) -> bool {
         self.tx.send(self.encode(ty, obj)).await.is_ok()
+    }
+
+    /// Hands a live event's frame to the client's buffer. False when the watcher must
+    /// end: the client has gone, or its buffer stayed full for `budget`, as upstream's
+    /// cacher closes a watcher it cannot dispatch to ("Forcing watcher close due to
+    /// unresponsiveness"). Room is the usual case, and costs one `try_send`.
+    async fn deliver(&self, frame: Bytes, budget: Duration) -> bool {
+        let frame = match self.tx.try_send(frame) {
+            Ok(()) => return true,
+            Err(TrySendError::Closed(_)) => return false,
+            Err(TrySendError::Full(frame)) => frame,
+        };
+        match tokio::time::timeout(budget, self.tx.send(frame)).await {
+            Ok(sent) => sent.is_ok(),
+            Err(_) => {
+                tracing::info!(
+                    resource = self.info.plural,
+                    "closing an unresponsive watcher: its buffer stayed full for {budget:?}"
+                );
+                false
+            }
+        }
+    }
+
+    /// Offers a bookmark without waiting: bookmarks are best effort, as upstream's
+    /// `nonblockingAdd`, and a full buffer only skips this one.
+    fn offer_bookmark(&self, rev: i64) -> bool {
+        !matches!(
+            self.tx
+                .try_send(self.encode("BOOKMARK", &self.bookmark(rev, false))),
+            Err(TrySendError::Closed(_))
+        )
     }
 
     fn bookmark(&self, rev: i64, initial_end: bool) -> Value {
@@ -186,10 +224,7 @@ pub async fn serve(ctx: &Ctx) -> Result<Response, ApiError> {
                 from_store: false,
                 end_bookmark: false,
             },
-            Some(r) => Start::After(
-                r.parse()
-                    .map_err(|_| ApiError::bad_request(format!("invalid resource version: {r}")))?,
-            ),
+            Some(r) => Start::After(parse_rv(r)?),
         }
     };
     let timeout = match q.int("timeoutSeconds")? {
@@ -199,6 +234,35 @@ pub async fn serve(ctx: &Ctx) -> Result<Response, ApiError> {
             min + min.mul_f64(rand::rng().random::<f64>())
         }
     };
+    let (tx, rx) = mpsc::channel(64);
+    let body = Body::from_stream(futures::StreamExt::map(
+        ReceiverStream::new(rx),
+        Ok::<_, std::convert::Infallible>,
+    ));
+    let content_type = if ctx.output == Output::Yaml {
+        "application/yaml"
+    } else {
+        "application/json"
+    };
+    let watcher = Watcher {
+        info,
+        filter,
+        table: (ctx.output == Output::Table).then(|| include_object(&ctx.query)),
+        yaml: ctx.output == Output::Yaml,
+        metadata_only: ctx.output == Output::Metadata,
+        tx,
+    };
+    if let (Start::WithState { .. }, Some(want)) = (&start, rv.filter(|r| *r != "0")) {
+        // Upstream's `waitUntilFreshAndBlock`: initial events must reflect at least the
+        // asked-for resourceVersion; past the wait the watch is one ERROR event.
+        let want = parse_rv(want)?;
+        let limit = ctx.state.config.watch_fresh_timeout;
+        if let Err(e) = wait_fresh(&*ctx.state.store, &cache, want, limit).await {
+            let _ = watcher.tx.try_send(watcher.encode("ERROR", &e.to_status()));
+            drop(watcher);
+            return Ok(([(http::header::CONTENT_TYPE, content_type)], body).into_response());
+        }
+    }
     // Initial state is gathered before the response starts so errors are plain Statuses.
     let generation = cache.generation();
     let (initial, cursor): (Vec<Arc<Value>>, i64) = match &start {
@@ -217,15 +281,6 @@ pub async fn serve(ctx: &Ctx) -> Result<Response, ApiError> {
         Start::WithState { .. } => cache.snapshot(ctx.path.namespace.as_deref()),
         Start::After(r) => (Vec::new(), *r),
     };
-    let (tx, rx) = mpsc::channel(64);
-    let watcher = Watcher {
-        info,
-        filter,
-        table: (ctx.output == Output::Table).then(|| include_object(&ctx.query)),
-        yaml: ctx.output == Output::Yaml,
-        metadata_only: ctx.output == Output::Metadata,
-        tx,
-    };
     let end_bookmark = matches!(
         start,
         Start::WithState {
@@ -236,27 +291,59 @@ pub async fn serve(ctx: &Ctx) -> Result<Response, ApiError> {
     let opts = RunOpts {
         bookmarks,
         bookmark_interval: ctx.state.config.bookmark_interval,
+        dispatch_timeout: ctx.state.config.watch_dispatch_timeout,
         timeout,
         end_bookmark,
         generation,
     };
     let shutdown = ctx.state.shutdown.clone();
     tokio::spawn(run(watcher, cache, initial, cursor, opts, shutdown));
-    let content_type = if ctx.output == Output::Yaml {
-        "application/yaml"
-    } else {
-        "application/json"
-    };
-    let body = Body::from_stream(futures::StreamExt::map(
-        ReceiverStream::new(rx),
-        Ok::<_, std::convert::Infallible>,
-    ));
     Ok(([(http::header::CONTENT_TYPE, content_type)], body).into_response())
+}
+
+/// A watch's resourceVersion (already checked to be an unsigned integer by
+/// [`crate::options`]); revisions beyond `i64` are simply far in the future.
+fn parse_rv(r: &str) -> Result<i64, ApiError> {
+    r.parse::<u64>()
+        .map(|n| i64::try_from(n).unwrap_or(i64::MAX))
+        .map_err(|_| ApiError::bad_request(format!("invalid resource version: {r}")))
+}
+
+/// How often a wait for a future resourceVersion re-reads the store's revision, which
+/// writes to other resources move too (this resource's own writes wake it at once).
+const FRESH_RECHECK: Duration = Duration::from_millis(50);
+
+/// Waits until the store has reached revision `want`, at most `limit`; then 504
+/// "Too large resource version" (upstream's `waitUntilFreshAndBlock` and
+/// `NewTooLargeResourceVersionError`).
+async fn wait_fresh(
+    store: &dyn refkube_store::Store,
+    cache: &ResourceCache,
+    want: i64,
+    limit: Duration,
+) -> Result<(), ApiError> {
+    let deadline = tokio::time::Instant::now() + limit;
+    let mut rx = cache.subscribe();
+    loop {
+        let current = store.current_revision().await?;
+        if current >= want {
+            return Ok(());
+        }
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() {
+            return Err(ApiError::too_large_resource_version(want, current));
+        }
+        let step = left.min(FRESH_RECHECK);
+        if let Ok(Err(_)) = tokio::time::timeout(step, rx.changed()).await {
+            tokio::time::sleep(step).await;
+        }
+    }
 }
 
 struct RunOpts {
     bookmarks: bool,
     bookmark_interval: Duration,
+    dispatch_timeout: Duration,
     timeout: Duration,
     end_bookmark: bool,
     generation: u64,
@@ -292,7 +379,9 @@ async fn run(
                 for ev in evs {
                     cursor = ev.rev;
                     if let Some((ty, obj)) = convert(w.info, &w.filter, &ev)
-                        && w.tx.send(w.encode_event(&ev, ty, &obj)).await.is_err()
+                        && !w
+                            .deliver(w.encode_event(&ev, ty, &obj), o.dispatch_timeout)
+                            .await
                     {
                         return;
                     }
@@ -300,10 +389,7 @@ async fn run(
                 // Every event up to `reached` has been sent, so the bookmark may say so.
                 if bookmark_due {
                     bookmark_due = false;
-                    if !w
-                        .send("BOOKMARK", &w.bookmark(cursor.max(reached), false))
-                        .await
-                    {
+                    if !w.offer_bookmark(cursor.max(reached)) {
                         return;
                     }
                 }

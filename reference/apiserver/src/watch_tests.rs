@@ -102,3 +102,150 @@ fn selector_enter_is_added_and_leave_is_deleted_with_the_previous_state() {
         EventType::Deleted
     );
 }
+
+/// A memory store with its watch caches, and a ConfigMap writer.
+async fn caches() -> (
+    Arc<dyn refkube_store::Store>,
+    crate::watchcache::WatchCaches,
+) {
+    let store: Arc<dyn refkube_store::Store> = Arc::new(refkube_store::MemoryStore::new());
+    let caches = crate::watchcache::WatchCaches::start(store.clone(), 100)
+        .await
+        .unwrap();
+    (store, caches)
+}
+
+async fn write_configmap(store: &Arc<dyn refkube_store::Store>, name: &str) {
+    let info = refkube_resources::registry::lookup("", "v1", "configmaps").unwrap();
+    let obj = json!({"apiVersion": "v1", "kind": "ConfigMap",
+                     "metadata": {"name": name, "namespace": "default"}});
+    let key = crate::keys::key(info, Some("default"), name);
+    store
+        .create(&key, crate::keys::encode(info, &obj).unwrap())
+        .await
+        .unwrap();
+}
+
+fn opts(dispatch_timeout: Duration) -> RunOpts {
+    RunOpts {
+        bookmarks: false,
+        bookmark_interval: Duration::from_secs(60),
+        dispatch_timeout,
+        timeout: Duration::from_secs(600),
+        end_bookmark: false,
+        generation: 1,
+    }
+}
+
+#[tokio::test]
+async fn a_watcher_that_does_not_read_is_closed_once_its_buffer_stays_full() {
+    let (store, caches) = caches().await;
+    let cache = caches
+        .get(refkube_resources::registry::lookup("", "v1", "configmaps").unwrap())
+        .unwrap();
+    let (tx, _unread) = mpsc::channel(1);
+    let w = Watcher {
+        tx,
+        ..watcher(false, false, false)
+    };
+    let (_stop, shutdown) = tokio::sync::watch::channel(false);
+    let cursor = cache.revision();
+    let running = tokio::spawn(run(
+        w,
+        cache.clone(),
+        Vec::new(),
+        cursor,
+        opts(Duration::from_millis(20)),
+        shutdown,
+    ));
+    // The first event fills the one-frame buffer; the second finds it full.
+    for n in ["a", "b", "c"] {
+        write_configmap(&store, n).await;
+    }
+    tokio::time::timeout(Duration::from_secs(10), running)
+        .await
+        .expect("the unresponsive watcher was closed")
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_watcher_that_reads_gets_every_event_through_a_small_buffer() {
+    let (store, caches) = caches().await;
+    let cache = caches
+        .get(refkube_resources::registry::lookup("", "v1", "configmaps").unwrap())
+        .unwrap();
+    let (tx, mut rx) = mpsc::channel(1);
+    let w = Watcher {
+        tx,
+        ..watcher(false, false, false)
+    };
+    let (_stop, shutdown) = tokio::sync::watch::channel(false);
+    let cursor = cache.revision();
+    let running = tokio::spawn(run(
+        w,
+        cache,
+        Vec::new(),
+        cursor,
+        opts(Duration::from_secs(30)),
+        shutdown,
+    ));
+    let names = ["a", "b", "c", "d", "e"];
+    for n in names {
+        write_configmap(&store, n).await;
+    }
+    for n in names {
+        let frame = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("an event")
+            .expect("stream open");
+        let v: Value = serde_json::from_slice(&frame).unwrap();
+        assert_eq!(v["type"], "ADDED");
+        assert_eq!(v["object"]["metadata"]["name"], n);
+    }
+    running.abort();
+}
+
+#[tokio::test]
+async fn initial_events_wait_for_a_future_revision_then_time_out_with_504() {
+    let (store, caches) = caches().await;
+    let cache = caches
+        .get(refkube_resources::registry::lookup("", "v1", "configmaps").unwrap())
+        .unwrap();
+    write_configmap(&store, "a").await;
+    let now = store.current_revision().await.unwrap();
+    let e = wait_fresh(&*store, &cache, now + 5, Duration::from_millis(50))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, 504);
+    assert_eq!(
+        e.message,
+        format!("Too large resource version: {}, current: {now}", now + 5)
+    );
+    assert_eq!(
+        e.to_status()["details"]["causes"][0]["reason"],
+        "ResourceVersionTooLarge"
+    );
+    // A revision reached during the wait ends it, by a write to this resource or to
+    // any other (the revision is the store's).
+    for other_resource in [false, true] {
+        let want = store.current_revision().await.unwrap() + 1;
+        let waiting = {
+            let (store, cache) = (store.clone(), cache.clone());
+            tokio::spawn(
+                async move { wait_fresh(&*store, &cache, want, Duration::from_secs(10)).await },
+            )
+        };
+        if other_resource {
+            store
+                .create(
+                    "/registry/secrets/default/s",
+                    bytes::Bytes::from_static(b"{}"),
+                )
+                .await
+                .unwrap();
+        } else {
+            write_configmap(&store, "b").await;
+        }
+        waiting.await.unwrap().unwrap();
+    }
+}

@@ -74,6 +74,10 @@ pub struct ServerArgs {
     /// Audit log path (JSON lines).
     #[arg(long)]
     pub audit_log_path: Option<PathBuf>,
+    /// Encryption at rest: an upstream `EncryptionConfiguration` file
+    /// (apiserver.config.k8s.io/v1; aescbc, aesgcm, secretbox, identity).
+    #[arg(long)]
+    pub encryption_provider_config: Option<PathBuf>,
     /// Events kept per resource by the watch cache.
     #[arg(long, default_value_t = 1000)]
     pub watch_cache_size: usize,
@@ -142,7 +146,8 @@ pub struct UpArgs {
     #[arg(long, default_value = "loopback")]
     pub pod_network: refkube_kubelet::PodNetwork,
     /// The pod range; node N gets its N-th /24 (default 127.100.0.0/16, or
-    /// 10.244.0.0/16 with `--pod-network netns`).
+    /// 10.244.0.0/16 with `--pod-network netns`, widened to hold a /24 per node when
+    /// `--nodes` is over 255, e.g. 127.100.0.0/14 for 1000 nodes).
     #[arg(long)]
     pub cluster_cidr: Option<Ipv4Net>,
     /// State directory (kubeconfig, audit log); default `$HOME/.refkube`.
@@ -166,6 +171,7 @@ fn apiserver_config(a: &ServerArgs, default_range: Ipv4Net) -> ApiServerConfig {
     c.tls_cert_file = a.tls_cert_file.clone();
     c.tls_private_key_file = a.tls_private_key_file.clone();
     c.audit_log_path = a.audit_log_path.clone();
+    c.encryption_provider_config = a.encryption_provider_config.clone();
     a.service_accounts.apply(&mut c);
     c
 }
@@ -212,8 +218,9 @@ async fn up(a: UpArgs) -> anyhow::Result<()> {
             .join(".refkube"),
     };
     let defaults = ClusterConfig::default();
-    let mut network = ClusterNetwork::for_mode(a.pod_network);
+    let mut network = ClusterNetwork::for_nodes(a.pod_network, a.nodes);
     network.cluster_cidr = a.cluster_cidr.unwrap_or(network.cluster_cidr);
+    network.check_fits(a.nodes)?;
     network.service_range = a
         .server
         .service_cluster_ip_range

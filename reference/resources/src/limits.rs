@@ -8,6 +8,10 @@
 /// Upstream's `MaxRequestBodyBytes` (3 MiB): larger bodies are a 413.
 pub const MAX_REQUEST_BODY_BYTES: usize = 3 * 1024 * 1024;
 
+/// Upstream's `core.MaxSecretSize` (1 MiB): the most a ConfigMap's `data` plus
+/// `binaryData`, or a Secret's decoded `data`, may hold (422 "Too long").
+pub const MAX_SECRET_SIZE: usize = 1024 * 1024;
+
 /// Upstream's `maxJSONPatchOperations`: a longer JSON patch is a 413.
 pub const MAX_JSON_PATCH_OPERATIONS: usize = 10_000;
 

@@ -3,9 +3,10 @@
 //!
 //! Entry points: [`validate_create`], [`validate_update`], [`invalid_message`].
 //! Metadata rules live in `validation/meta.rs`, pods in `validation/pod.rs`,
-//! controllers in `validation/workloads.rs`, services and the rest in
-//! `validation/service.rs`.
+//! controllers in `validation/workloads.rs`, ConfigMap and Secret sizes in
+//! `validation/config_data.rs`, services and the rest in `validation/service.rs`.
 
+mod config_data;
 mod meta;
 mod pod;
 mod service;
@@ -167,7 +168,14 @@ fn kind_rules(info: &ResourceInfo, obj: &Value, errs: &mut Errs) {
     match (info.group, info.kind) {
         ("", "Pod") => pod::pod_spec(obj.get("spec").unwrap_or(&Value::Null), "spec", errs),
         ("", "Service") => service::service(obj, errs),
-        ("", "ConfigMap") | ("", "Secret") => service::data_keys(obj, errs),
+        ("", "ConfigMap") => {
+            service::data_keys(obj, errs);
+            config_data::config_map_size(obj, errs);
+        }
+        ("", "Secret") => {
+            service::data_keys(obj, errs);
+            config_data::secret_size(obj, errs);
+        }
         ("", "ReplicationController") => workloads::replication_controller(obj, errs),
         ("apps", "Deployment") => workloads::deployment(obj, errs),
         ("apps", "ReplicaSet") => workloads::replica_set(obj, errs),

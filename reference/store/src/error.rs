@@ -40,6 +40,11 @@ pub enum StoreError {
     /// is. For a write, the outcome is unknown: it may still be applied.
     #[error("{0}")]
     Timeout(String),
+    /// The backend refused the value as larger than it accepts (etcd's
+    /// `--max-request-bytes`, 1.5 MiB by default): the request itself is at fault, so
+    /// sending it again cannot help. The message is the backend's.
+    #[error("{0}")]
+    TooLarge(String),
     /// The backend's data on disk or on the wire is not what it should be.
     #[error("store data corrupt: {0}")]
     Corrupt(String),

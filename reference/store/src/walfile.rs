@@ -4,9 +4,17 @@
 //! Entry point: [`WalFile::open`], which returns the log ready for appends and the
 //! engine rebuilt from it. Files in the directory: `LOCK` (held with an exclusive
 //! advisory lock while open) and `wal` (the log, see [`crate::wal`]).
+//!
+//! The log holds every object, Secrets included, so it is private to the owner: the
+//! files are `0600` and a directory the store creates is `0700`, as etcd keeps its data
+//! directory. An existing directory open to others is tightened when it holds nothing
+//! but the store's files; one shared with other files is left as it is, with a
+//! warning (the store's own files are private either way). A store file that cannot be
+//! made private is refused.
 
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::StoreError;
@@ -16,6 +24,10 @@ use crate::wal::{self, Record};
 const LOCK_FILE: &str = "LOCK";
 const WAL_FILE: &str = "wal";
 const WAL_TEMP: &str = "wal.tmp";
+
+/// Owner-only modes, as etcd's `PrivateDirMode` and `PrivateFileMode`.
+const PRIVATE_DIR_MODE: u32 = 0o700;
+const PRIVATE_FILE_MODE: u32 = 0o600;
 
 /// Why the log on disk could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -70,14 +82,16 @@ impl WalFile {
     /// Locks `dir`, replays its log (cutting a torn final record) and opens it for
     /// appends. `fsync` false skips syncing (for benchmarks only: not crash-safe).
     pub(crate) fn open(dir: &Path, fsync: bool) -> Result<(WalFile, Engine), WalFileError> {
-        fs::create_dir_all(dir).map_err(io_err("create directory", dir))?;
+        private_dir(dir)?;
         let lock_path = dir.join(LOCK_FILE);
         let lock = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
+            .mode(PRIVATE_FILE_MODE)
             .open(&lock_path)
             .map_err(io_err("open", &lock_path))?;
+        private_file(&lock, &lock_path)?;
         match lock.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => return Err(WalFileError::Locked(dir.to_path_buf())),
@@ -89,8 +103,10 @@ impl WalFile {
             .truncate(false)
             .read(true)
             .append(true)
+            .mode(PRIVATE_FILE_MODE)
             .open(&path)
             .map_err(io_err("open", &path))?;
+        private_file(&file, &path)?;
         sync_dir(dir)?;
         let mut data = Vec::new();
         file.read_to_end(&mut data).map_err(io_err("read", &path))?;
@@ -166,7 +182,15 @@ impl WalFile {
         let temp = self.dir.join(WAL_TEMP);
         let path = self.dir.join(WAL_FILE);
         let data = wal::encode_snapshot(snap);
-        let mut f = File::create(&temp).map_err(io_err("create", &temp))?;
+        let mut f = OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(true)
+            .mode(PRIVATE_FILE_MODE)
+            .open(&temp)
+            .map_err(io_err("create", &temp))?;
+        // A temp file left by a crash keeps its old mode: the rename carries it over.
+        private_file(&f, &temp)?;
         f.write_all(&data).map_err(io_err("write", &temp))?;
         f.sync_all().map_err(io_err("sync", &temp))?;
         drop(f);
@@ -180,6 +204,70 @@ impl WalFile {
         self.poisoned = false;
         Ok(())
     }
+}
+
+/// Creates `dir` (and missing parents) owner-only, or tightens an existing one that
+/// holds only the store's files.
+fn private_dir(dir: &Path) -> Result<(), WalFileError> {
+    if !dir.exists() {
+        return fs::DirBuilder::new()
+            .recursive(true)
+            .mode(PRIVATE_DIR_MODE)
+            .create(dir)
+            .map_err(io_err("create directory", dir));
+    }
+    let mode = fs::metadata(dir)
+        .map_err(io_err("stat", dir))?
+        .permissions()
+        .mode()
+        & 0o777;
+    if mode & 0o077 == 0 {
+        return Ok(());
+    }
+    let ours = fs::read_dir(dir)
+        .map_err(io_err("read directory", dir))?
+        .all(|e| {
+            e.is_ok_and(|e| {
+                matches!(
+                    e.file_name().to_str(),
+                    Some(LOCK_FILE | WAL_FILE | WAL_TEMP)
+                )
+            })
+        });
+    if ours {
+        tracing::warn!(
+            dir = %dir.display(),
+            mode = format!("{mode:o}"),
+            "store directory was open to other users; making it private (700)"
+        );
+        fs::set_permissions(dir, fs::Permissions::from_mode(PRIVATE_DIR_MODE))
+            .map_err(io_err("make private", dir))?;
+    } else {
+        tracing::warn!(
+            dir = %dir.display(),
+            mode = format!("{mode:o}"),
+            "store directory is open to other users and holds other files, so it is left \
+             as it is; the store's own files are private (600), but a directory of its \
+             own (700) is recommended"
+        );
+    }
+    Ok(())
+}
+
+/// Makes a store file owner-only (a file created earlier, or by an older version, may
+/// be readable by others); a file that cannot be made private is refused.
+fn private_file(file: &File, path: &Path) -> Result<(), WalFileError> {
+    let mode = file
+        .metadata()
+        .map_err(io_err("stat", path))?
+        .permissions()
+        .mode()
+        & 0o777;
+    if mode & 0o077 != 0 {
+        file.set_permissions(fs::Permissions::from_mode(PRIVATE_FILE_MODE))
+            .map_err(io_err("make private", path))?;
+    }
+    Ok(())
 }
 
 /// Makes a rename or file creation in `dir` durable.

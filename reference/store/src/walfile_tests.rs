@@ -113,3 +113,63 @@ fn a_rewrite_replaces_the_log_with_the_snapshot() {
     assert_eq!(engine.snapshot(), snap);
     assert_eq!(engine.compacted(), 2);
 }
+
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+fn set_mode(path: &std::path::Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[test]
+fn a_new_store_directory_and_its_files_are_private_to_the_owner() {
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("state").join("store");
+    {
+        let (mut wal, _) = WalFile::open(&dir, true).unwrap();
+        wal.append(&put(1, "/registry/secrets/a/b", "secret"))
+            .unwrap();
+        // A compaction's rewrite goes through the temp file: it stays private too.
+        wal.rewrite(&crate::engine::Snapshot {
+            revision: 1,
+            compacted: 0,
+            versions: Vec::new(),
+        })
+        .unwrap();
+    }
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(&dir.join(WAL_FILE)), 0o600);
+    assert_eq!(mode(&dir.join(LOCK_FILE)), 0o600);
+}
+
+#[test]
+fn an_existing_open_store_is_made_private_on_open() {
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("store");
+    drop(WalFile::open(&dir, true).unwrap());
+    // As an older version left it: world-readable.
+    set_mode(&dir, 0o755);
+    set_mode(&dir.join(WAL_FILE), 0o644);
+    set_mode(&dir.join(LOCK_FILE), 0o644);
+    drop(WalFile::open(&dir, true).unwrap());
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(&dir.join(WAL_FILE)), 0o600);
+    assert_eq!(mode(&dir.join(LOCK_FILE)), 0o600);
+}
+
+#[test]
+fn a_shared_directory_is_left_alone_but_the_store_files_are_private() {
+    let dir = tempfile::tempdir().unwrap();
+    set_mode(dir.path(), 0o755);
+    fs::write(dir.path().join("notes.txt"), "not the store's").unwrap();
+    drop(WalFile::open(dir.path(), true).unwrap());
+    assert_eq!(
+        mode(dir.path()),
+        0o755,
+        "someone else's files live here too"
+    );
+    assert_eq!(mode(&dir.path().join(WAL_FILE)), 0o600);
+}

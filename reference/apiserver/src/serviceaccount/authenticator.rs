@@ -18,7 +18,7 @@ pub async fn authenticate(
     state: &AppState,
     authorization: Option<&str>,
 ) -> Option<Result<User, TokenError>> {
-    let token = authorization?.strip_prefix("Bearer ")?.trim();
+    let token = crate::auth::bearer_token(authorization)?;
     let tokens = &state.service_accounts;
     let verified = tokens.verify(token)?;
     Some(match verified {

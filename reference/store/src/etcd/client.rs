@@ -63,6 +63,17 @@ impl EtcdError {
         matches!(self, EtcdError::Server { message, .. } if message.contains("required revision has been compacted"))
     }
 
+    /// etcd's `ErrRequestTooLarge` ("etcdserver: request is too large", over
+    /// `--max-request-bytes`), or its gRPC server refusing a message over its receive
+    /// limit ("... larger than max").
+    pub(crate) fn is_too_large(&self) -> bool {
+        const INVALID_ARGUMENT: i32 = 3;
+        const RESOURCE_EXHAUSTED: i32 = 8;
+        matches!(self, EtcdError::Server { code, message, .. }
+            if (*code == INVALID_ARGUMENT && message.contains("request is too large"))
+                || (*code == RESOURCE_EXHAUSTED && message.contains("larger than max")))
+    }
+
     /// etcd's `ErrFutureRev`.
     pub(crate) fn is_future(&self) -> bool {
         matches!(self, EtcdError::Server { message, .. } if message.contains("required revision is a future revision"))
@@ -83,6 +94,7 @@ impl From<EtcdError> for StoreError {
         let failure = e.failure();
         match e {
             EtcdError::Decode { .. } => StoreError::Corrupt(e.to_string()),
+            EtcdError::Server { message, .. } if e.is_too_large() => StoreError::TooLarge(message),
             // etcd itself could not do it now: its message is what upstream shows.
             EtcdError::Server { message, .. }
                 if matches!(failure, Failure::Refused | Failure::Unknown) =>
@@ -396,6 +408,18 @@ mod tests {
             StoreError::Timeout("etcdserver: request timed out".into())
         );
         let e: StoreError = server(3, "etcdserver: request is too large").into();
+        assert_eq!(
+            e,
+            StoreError::TooLarge("etcdserver: request is too large".into())
+        );
+        assert!(!e.outcome_unknown(), "etcd refused it: nothing was written");
+        let e: StoreError = server(
+            8,
+            "grpc: received message larger than max (2097452 vs. 2097152)",
+        )
+        .into();
+        assert!(matches!(e, StoreError::TooLarge(_)));
+        let e: StoreError = server(9, "etcdserver: some other refusal").into();
         assert!(matches!(e, StoreError::Unavailable(_)));
         let e: StoreError = EtcdError::Unreachable("x".into()).into();
         assert!(matches!(e, StoreError::Unavailable(_)));
