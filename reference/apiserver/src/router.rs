@@ -132,6 +132,15 @@ async fn handle(
         )
         .await;
     }
+    if let Some(p) = crate::streaming::route(&path) {
+        record.verb = "create".into();
+        record.streaming = true;
+        record.object_ref = Some(json!({
+            "resource": "pods", "apiVersion": "v1", "namespace": p.namespace,
+            "name": p.name, "subresource": p.subresource(),
+        }));
+        return crate::streaming::serve(state, &p, parts).await;
+    }
     if let Some(review) = crate::selfreview::route(&parts.method, &path) {
         record.verb = "create".into();
         return match read_body(state, parts.headers, body).await {
@@ -156,10 +165,7 @@ async fn handle(
             if parts.method != Method::GET {
                 return ApiError::method_not_allowed().into_response();
             }
-            return match crate::discovery::document(&segs, &state.advertise.to_string()) {
-                Some(d) => json_response(StatusCode::OK, &d),
-                None => ApiError::no_route().into_response(),
-            };
+            return crate::discovery::respond(&segs, &parts.headers, &state.advertise.to_string());
         }
     };
     let info = rpath.info;
@@ -189,6 +195,10 @@ async fn handle(
         Ok(hb) => hb,
         Err(r) => return r,
     };
+    let sub = rpath.subresource.as_deref();
+    if let Err(e) = crate::options::validate(&parts.method, sub, &query, &headers) {
+        return e.into_response();
+    }
     let ctx = Ctx {
         state: state.clone(),
         method: parts.method,

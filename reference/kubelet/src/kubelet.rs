@@ -70,7 +70,8 @@ impl Kubelet {
         })?;
         let logs = Arc::new(LogStore::new(config.log_lines));
         let (stop, stop_rx) = watch::channel(false);
-        let router = crate::server::router(logs.clone());
+        let runtime = new_runtime(&config);
+        let router = crate::server::router(logs.clone(), runtime.clone());
         let mut server_stop = stop_rx.clone();
         let server = tokio::spawn(async move {
             let shutdown = async move {
@@ -83,7 +84,7 @@ impl Kubelet {
                 tracing::warn!(error = %e, "kubelet server stopped");
             }
         });
-        let driver = Driver::new(config, client, addr.port(), logs.clone());
+        let driver = Driver::new(config, client, addr.port(), logs.clone(), runtime);
         let task = tokio::spawn(async move {
             driver.run(stop_rx).await;
             let _ = server.await;
@@ -125,6 +126,17 @@ pub async fn run(
     Ok(())
 }
 
+/// The runtime `config` asks for; the pod workers and the server's exec share it.
+fn new_runtime(config: &KubeletConfig) -> Arc<dyn Runtime> {
+    match config.runtime {
+        RuntimeKind::Process => Arc::new(
+            ProcessRuntime::with_policy(config.resolved_agnhost_command(), config.image_policy)
+                .with_network(config.pod_network),
+        ),
+        RuntimeKind::Sim => Arc::new(SimRuntime::new()),
+    }
+}
+
 struct Driver {
     config: KubeletConfig,
     client: kube::Client,
@@ -147,14 +159,13 @@ struct Driver {
 }
 
 impl Driver {
-    fn new(config: KubeletConfig, client: kube::Client, port: u16, logs: Arc<LogStore>) -> Self {
-        let runtime: Arc<dyn Runtime> = match config.runtime {
-            RuntimeKind::Process => Arc::new(
-                ProcessRuntime::with_policy(config.resolved_agnhost_command(), config.image_policy)
-                    .with_network(config.pod_network),
-            ),
-            RuntimeKind::Sim => Arc::new(SimRuntime::new()),
-        };
+    fn new(
+        config: KubeletConfig,
+        client: kube::Client,
+        port: u16,
+        logs: Arc<LogStore>,
+        runtime: Arc<dyn Runtime>,
+    ) -> Self {
         let events: Arc<dyn EventSink> = Arc::new(EventRecorder::new(
             client.clone(),
             COMPONENT,

@@ -128,6 +128,7 @@ pub mod server;
 pub mod services;
 pub mod static_pods;
 pub mod status;
+pub mod streaming;
 pub mod volumes;
 pub mod worker;
 

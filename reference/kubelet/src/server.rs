@@ -1,5 +1,6 @@
 //! The kubelet's HTTP server: `GET /containerLogs/{ns}/{pod}/{container}` (what the API
-//! server's `pods/log` proxies to) and `/healthz`. Entry point: [`router`].
+//! server's `pods/log` proxies to), `/healthz`, and the streaming endpoints `/exec`,
+//! `/portforward` and `/run` ([`crate::streaming`]). Entry point: [`router`].
 //!
 //! Query parameters as upstream: `follow`, `previous`, `tailLines`, `timestamps`,
 //! `limitBytes`, `sinceSeconds`.
@@ -146,7 +147,7 @@ async fn container_logs(
 }
 
 /// The kubelet's routes.
-pub fn router(logs: Arc<LogStore>) -> Router {
+pub fn router(logs: Arc<LogStore>, runtime: Arc<dyn crate::runtime::Runtime>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route(
@@ -154,6 +155,7 @@ pub fn router(logs: Arc<LogStore>) -> Router {
             get(container_logs),
         )
         .with_state(logs)
+        .merge(crate::streaming::router(runtime))
 }
 
 #[cfg(test)]

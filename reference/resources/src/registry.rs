@@ -17,7 +17,7 @@ pub struct ResourceInfo {
     pub short_names: &'static [&'static str],
     pub categories: &'static [&'static str],
     /// Subresources served: any of "status", "scale", "binding", "eviction", "log", "proxy",
-    /// "token".
+    /// "exec", "portforward", "token".
     pub subresources: &'static [&'static str],
     /// Verbs as discovery lists them ("create", "delete", "deletecollection", "get",
     /// "list", "patch", "update", "watch").
@@ -208,7 +208,15 @@ static RESOURCES: &[ResourceInfo] = &[
         true,
         &["po"],
         ALL,
-        &["status", "binding", "eviction", "log", "proxy"],
+        &[
+            "status",
+            "binding",
+            "eviction",
+            "log",
+            "proxy",
+            "exec",
+            "portforward",
+        ],
         STD,
     ),
     res(

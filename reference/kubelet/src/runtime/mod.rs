@@ -137,6 +137,21 @@ pub struct ExecResult {
     pub output: String,
 }
 
+/// Where a streamed command (`exec`) runs in a running container, and where the pod's
+/// ports are (`portforward`): what CRI's `Exec` and `PortForward` need.
+#[derive(Debug, Clone)]
+pub struct ExecTarget {
+    /// The argv prefix that enters the container's namespaces (empty when it shares
+    /// the machine's).
+    pub prefix: Vec<std::ffi::OsString>,
+    /// The container's environment.
+    pub env: Vec<(String, String)>,
+    /// Its working directory.
+    pub dir: std::path::PathBuf,
+    /// The pod's IP, where its servers listen.
+    pub pod_ip: IpAddr,
+}
+
 /// A CRI-like container runtime.
 #[async_trait::async_trait]
 pub trait Runtime: Send + Sync {
@@ -173,6 +188,20 @@ pub trait Runtime: Send + Sync {
         cmd: &[String],
         timeout: Duration,
     ) -> Result<ExecResult, RuntimeError>;
+    /// Where commands run in the running container `container` of pod
+    /// `namespace/pod`, or (no container) where the pod's ports are.
+    async fn exec_target(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: Option<&str>,
+    ) -> Result<ExecTarget, RuntimeError> {
+        let _ = (namespace, pod, container);
+        Err(RuntimeError::Exec(format!(
+            "the {} runtime runs no processes to stream",
+            self.name()
+        )))
+    }
 }
 
 /// A fresh, unique id for a sandbox or container.

@@ -27,7 +27,8 @@ use tokio::sync::watch;
 
 use super::images::{self, Workload};
 use super::{
-    ContainerConfig, ContainerState, ExecResult, Runtime, RuntimeError, SandboxConfig, new_id,
+    ContainerConfig, ContainerState, ExecResult, ExecTarget, Runtime, RuntimeError, SandboxConfig,
+    new_id,
 };
 use super::{mounts, namespaces};
 use crate::agnhost::BIND_IP_ENV;
@@ -72,6 +73,10 @@ struct Sandbox {
     /// Cleared when the pause process exits: its pid (and so `/proc/<pid>/ns`) may then
     /// belong to another process.
     alive: Arc<AtomicBool>,
+    /// The pod's namespace, name and IP, so that exec and port-forward find it.
+    namespace: String,
+    pod: String,
+    ip: IpAddr,
 }
 
 impl Sandbox {
@@ -359,6 +364,9 @@ impl Runtime for ProcessRuntime {
                 namespaces,
                 bind_ip: (!own_netns).then_some(config.ip),
                 alive,
+                namespace: config.namespace.clone(),
+                pod: config.name.clone(),
+                ip: config.ip,
             },
         );
         Ok(id)
@@ -558,6 +566,54 @@ impl Runtime for ProcessRuntime {
         Ok(ExecResult {
             exit_code: exit_code(output.status),
             output: text,
+        })
+    }
+
+    async fn exec_target(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: Option<&str>,
+    ) -> Result<ExecTarget, RuntimeError> {
+        let state = self.lock();
+        let (sandbox_id, sandbox) = state
+            .sandboxes
+            .iter()
+            .find(|(_, s)| {
+                s.namespace == namespace && s.pod == pod && s.alive.load(Ordering::SeqCst)
+            })
+            .ok_or_else(|| {
+                RuntimeError::Exec(format!(
+                    "pod \"{namespace}/{pod}\" is not running on this node"
+                ))
+            })?;
+        let Some(name) = container else {
+            return Ok(ExecTarget {
+                prefix: Vec::new(),
+                env: Vec::new(),
+                dir: work_dir(None),
+                pod_ip: sandbox.ip,
+            });
+        };
+        let c = state
+            .containers
+            .values()
+            .find(|c| {
+                &c.sandbox_id == sandbox_id
+                    && c.config.name == name
+                    && matches!(*c.state.borrow(), ContainerState::Running { .. })
+            })
+            .ok_or_else(|| RuntimeError::Exec(format!("container not found ({name:?})")))?;
+        let dir = work_dir(c.config.working_dir.as_deref());
+        let mut env = c.config.env.clone();
+        if let Some(ip) = sandbox.bind_ip {
+            env.push((BIND_IP_ENV.to_string(), ip.to_string()));
+        }
+        Ok(ExecTarget {
+            prefix: sandbox.join_prefix(&dir).map_err(RuntimeError::Exec)?,
+            env,
+            dir,
+            pod_ip: sandbox.ip,
         })
     }
 }

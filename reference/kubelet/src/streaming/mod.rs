@@ -1,0 +1,258 @@
+//! The kubelet's streaming endpoints, what the API server's `pods/exec`, `pods/attach`
+//! and `pods/portforward` reach: `/exec/{ns}/{pod}/{container}`,
+//! `/portforward/{ns}/{pod}` over the WebSocket channel protocols ([`channel`]), and
+//! `POST /run/{ns}/{pod}/{container}?cmd=...` (the command's output as the answer).
+//! Entry point: [`router`].
+//!
+//! Only WebSocket upgrades are served: a SPDY upgrade gets a 400. kubectl (1.30 and
+//! later), kube-rs and the Python client speak WebSocket for exec and cp, and kube-rs and
+//! the Python client for port-forward; kubectl's port-forward speaks SPDY (tunneled
+//! over a WebSocket as `SPDY/3.1+portforward.k8s.io`, else plain), which is not served.
+
+pub mod channel;
+pub mod exec;
+pub mod portforward;
+pub mod session;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use crate::runtime::Runtime;
+use channel::Codec;
+
+/// What a remote command asks for (`PodExecOptions` as query parameters).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct StreamOptions {
+    /// The command (`command`, repeated; `cmd` for `/run`).
+    pub command: Vec<String>,
+    pub stdin: bool,
+    pub stdout: bool,
+    pub stderr: bool,
+    pub tty: bool,
+    /// `port` / `ports` values (port-forward).
+    pub ports: Vec<String>,
+}
+
+fn truthy(v: &str) -> bool {
+    matches!(v, "true" | "1" | "True" | "TRUE")
+}
+
+impl StreamOptions {
+    /// Parses a query string.
+    pub fn parse(query: Option<&str>) -> StreamOptions {
+        let mut o = StreamOptions::default();
+        for (k, v) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+            match k.as_ref() {
+                "command" | "cmd" => o.command.push(v.into_owned()),
+                "input" | "stdin" => o.stdin = truthy(&v),
+                "output" | "stdout" => o.stdout = truthy(&v),
+                "error" | "stderr" => o.stderr = truthy(&v),
+                "tty" => o.tty = truthy(&v),
+                "port" | "ports" => o.ports.push(v.into_owned()),
+                _ => {}
+            }
+        }
+        // A terminal merges stderr into stdout, as upstream.
+        if o.tty {
+            o.stderr = false;
+        }
+        o
+    }
+}
+
+fn plain(status: StatusCode, message: impl Into<String>) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        message.into(),
+    )
+        .into_response()
+}
+
+/// The kubelet's 404 when the pod or container is not running here.
+fn not_here(e: crate::runtime::RuntimeError) -> Response {
+    let message = match e {
+        crate::runtime::RuntimeError::Exec(m) => m,
+        other => other.to_string(),
+    };
+    plain(StatusCode::NOT_FOUND, message)
+}
+
+/// The upgrade with the first of the client's subprotocols that `known` has, or the
+/// answer refusing it.
+fn negotiate(
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    headers: &HeaderMap,
+    known: &'static [&'static str],
+) -> Result<(WebSocketUpgrade, Codec), Box<Response>> {
+    let upgrade = upgrade.map_err(|e| {
+        Box::new(plain(
+            StatusCode::BAD_REQUEST,
+            format!("this kubelet streams over WebSocket only (subprotocols {known:?}): {e}"),
+        ))
+    })?;
+    let asked: Vec<&str> = headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    let upgrade = upgrade.protocols(known.iter().copied());
+    let chosen = upgrade
+        .selected_protocol()
+        .and_then(|p| p.to_str().ok())
+        .map(str::to_string);
+    match chosen {
+        Some(p) => Ok((upgrade, Codec::of(&p))),
+        None if asked.is_empty() => Ok((upgrade, Codec::of(""))),
+        None => Err(Box::new(plain(
+            StatusCode::BAD_REQUEST,
+            format!("requested protocol(s) are not supported: {asked:?}; supports {known:?}"),
+        ))),
+    }
+}
+
+async fn exec(
+    State(runtime): State<Arc<dyn Runtime>>,
+    Path((namespace, pod, container)): Path<(String, String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let options = StreamOptions::parse(query.as_deref());
+    if options.command.is_empty() {
+        return plain(
+            StatusCode::BAD_REQUEST,
+            "you must specify at least 1 command",
+        );
+    }
+    let target = match runtime
+        .exec_target(&namespace, &pod, Some(&container))
+        .await
+    {
+        Ok(t) => t,
+        Err(e) => return not_here(e),
+    };
+    let (upgrade, codec) = match negotiate(upgrade, &headers, channel::REMOTE_COMMAND) {
+        Ok(u) => u,
+        Err(r) => return *r,
+    };
+    upgrade.on_upgrade(move |socket| async move {
+        match exec::spawn(&target, &options.command, &options) {
+            Ok(streams) => session::run(socket, codec, streams, options.stdin).await,
+            Err(failure) => {
+                let streams = session::Streams {
+                    input: None,
+                    outputs: Vec::new(),
+                    finished: Box::pin(async move { Some(failure) }),
+                };
+                session::run(socket, codec, streams, false).await;
+            }
+        }
+    })
+}
+
+async fn port_forward(
+    State(runtime): State<Arc<dyn Runtime>>,
+    Path((namespace, pod)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let options = StreamOptions::parse(query.as_deref());
+    let target = match runtime.exec_target(&namespace, &pod, None).await {
+        Ok(t) => t,
+        Err(e) => return not_here(e),
+    };
+    let (upgrade, codec) = match negotiate(upgrade, &headers, channel::PORT_FORWARD) {
+        Ok(u) => u,
+        Err(r) => return *r,
+    };
+    let ports = match portforward::parse_ports(&options.ports) {
+        Ok(p) => p,
+        Err(e) => return plain(StatusCode::BAD_REQUEST, e),
+    };
+    upgrade.on_upgrade(move |socket| portforward::run(socket, codec, pod, target.pod_ip, ports))
+}
+
+/// `POST /run`: runs the command to its end and answers its combined output.
+async fn run(
+    State(runtime): State<Arc<dyn Runtime>>,
+    Path((namespace, pod, container)): Path<(String, String, String)>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let mut options = StreamOptions::parse(query.as_deref());
+    if options.command.is_empty() {
+        return plain(
+            StatusCode::BAD_REQUEST,
+            "you must specify at least 1 command",
+        );
+    }
+    options.stdout = true;
+    options.stderr = true;
+    options.stdin = false;
+    options.tty = false;
+    let target = match runtime
+        .exec_target(&namespace, &pod, Some(&container))
+        .await
+    {
+        Ok(t) => t,
+        Err(e) => return not_here(e),
+    };
+    let streams = match exec::spawn(&target, &options.command, &options) {
+        Ok(s) => s,
+        Err(f) => return plain(StatusCode::INTERNAL_SERVER_ERROR, f.to_string()),
+    };
+    let mut output = Vec::new();
+    let reads = streams.outputs.into_iter().map(|(_, mut r)| async move {
+        let mut buf = Vec::new();
+        let _ = tokio::io::AsyncReadExt::read_to_end(&mut r, &mut buf).await;
+        buf
+    });
+    let (_, bufs) = tokio::join!(streams.finished, futures::future::join_all(reads));
+    for b in bufs {
+        output.extend(b);
+    }
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        output,
+    )
+        .into_response()
+}
+
+/// The streaming routes, on `runtime`.
+pub fn router(runtime: Arc<dyn Runtime>) -> Router {
+    Router::new()
+        .route("/exec/{namespace}/{pod}/{container}", get(exec).post(exec))
+        .route(
+            "/portforward/{namespace}/{pod}",
+            get(port_forward).post(port_forward),
+        )
+        .route("/run/{namespace}/{pod}/{container}", post(run))
+        .with_state(runtime)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_read_repeated_commands_and_flags() {
+        let o = StreamOptions::parse(Some(
+            "command=sh&command=-c&command=echo+%24HOSTNAME&stdin=true&stdout=true&tty=true&stderr=true",
+        ));
+        assert_eq!(o.command, ["sh", "-c", "echo $HOSTNAME"]);
+        assert!(o.stdin && o.stdout && o.tty);
+        assert!(!o.stderr, "a terminal has no separate stderr");
+    }
+}
