@@ -56,7 +56,7 @@ pub async fn run(cmd: ComponentCommand) -> anyhow::Result<()> {
     match cmd {
         ComponentCommand::Scheduler(a) => {
             let client = client(&a.client, &format!("kube-scheduler/{VERSION}")).await?;
-            Ok(refkube_scheduler::run(a.config(), client, shutdown).await?)
+            Ok(refkube_scheduler::run(a.config()?, client, shutdown).await?)
         }
         ComponentCommand::ControllerManager(a) => {
             let config = client_config(&a.client).await?;

@@ -52,6 +52,37 @@ impl ClusterNetwork {
         }
     }
 
+    /// The default plan of `mode` for a cluster of `nodes` nodes: the default cluster
+    /// CIDR, widened (keeping its address, aligned down) until it holds a /24 for each
+    /// node, as `refkube up --nodes N` needs without a `--cluster-cidr`.
+    pub fn for_nodes(mode: PodNetwork, nodes: usize) -> Self {
+        let mut plan = Self::for_mode(mode);
+        let mut prefix = plan.cluster_cidr.prefix_len();
+        while prefix > 8 && node_capacity(prefix) < nodes {
+            prefix -= 1;
+        }
+        plan.cluster_cidr = net(plan.cluster_cidr.network().octets(), prefix).trunc();
+        plan
+    }
+
+    /// Fails, saying what would fit, when the cluster CIDR has fewer than `nodes` node
+    /// pod CIDRs (a /24 each; the first one is never handed out).
+    pub fn check_fits(&self, nodes: usize) -> anyhow::Result<()> {
+        let capacity = node_capacity(self.cluster_cidr.prefix_len());
+        if capacity < nodes {
+            let mut needed = 24u8;
+            while needed > 0 && node_capacity(needed) < nodes {
+                needed -= 1;
+            }
+            bail!(
+                "--cluster-cidr {} holds {capacity} node pod CIDRs (a /24 per node, the first one unused), \
+                 too few for {nodes} nodes: use a /{needed} or larger, or leave --cluster-cidr out to get one that fits",
+                self.cluster_cidr
+            );
+        }
+        Ok(())
+    }
+
     /// Node `n`'s pod CIDR (1-based): the `n`-th /24 of the cluster CIDR.
     pub fn node_pod_cidr(&self, n: usize) -> anyhow::Result<IpNet> {
         let size = if self.cluster_cidr.prefix_len() <= 24 {
@@ -91,6 +122,15 @@ impl ClusterNetwork {
         }
         Ok(())
     }
+}
+
+/// How many nodes a cluster CIDR of this prefix length serves with a /24 each (the
+/// first /24 is never handed out).
+fn node_capacity(prefix: u8) -> usize {
+    if prefix > 24 {
+        return 0;
+    }
+    (1usize << (24 - prefix)) - 1
 }
 
 /// The `local` route of the Service range in `netns` mode; removed by
@@ -166,6 +206,36 @@ mod tests {
         assert!(n.node_pod_cidr(1).is_ok());
         let err = n.node_pod_cidr(2).unwrap_err().to_string();
         assert!(err.contains("holds 1 node pod CIDRs"), "{err}");
+    }
+
+    #[test]
+    fn the_default_cluster_cidr_grows_with_the_node_count_and_stays_valid() {
+        for (mode, nodes, want) in [
+            (PodNetwork::Loopback, 3, "127.100.0.0/16"),
+            (PodNetwork::Loopback, 255, "127.100.0.0/16"),
+            (PodNetwork::Loopback, 256, "127.100.0.0/15"),
+            (PodNetwork::Loopback, 1000, "127.100.0.0/14"),
+            (PodNetwork::Loopback, 5000, "127.96.0.0/11"),
+            (PodNetwork::Netns, 1000, "10.244.0.0/14"),
+        ] {
+            let plan = ClusterNetwork::for_nodes(mode, nodes);
+            assert_eq!(plan.cluster_cidr.to_string(), want, "{mode:?} {nodes}");
+            plan.validate().unwrap();
+            plan.check_fits(nodes).unwrap();
+            assert!(plan.node_pod_cidr(nodes).is_ok());
+        }
+    }
+
+    #[test]
+    fn an_explicit_cluster_cidr_too_small_for_the_nodes_is_refused_up_front() {
+        let n = ClusterNetwork::for_mode(PodNetwork::Loopback);
+        n.check_fits(255).unwrap();
+        let err = n.check_fits(1000).unwrap_err().to_string();
+        assert!(
+            err.contains("127.100.0.0/16 holds 255 node pod CIDRs")
+                && err.contains("use a /14 or larger"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -2,14 +2,18 @@
 //! pod being bound already counts against its node, so the next cycle cannot overbook it).
 //! An assumed pod is confirmed when the watch shows it bound, and forgotten if binding
 //! fails. Entry point: [`Cache`]; [`Cache::snapshot`] gives the per-cycle view.
+//!
+//! Like upstream's cache, node infos are kept up to date as pods and nodes change, and
+//! the snapshot is updated incrementally: only the node infos changed since the last
+//! snapshot are replaced in it (and copied, when a live snapshot still shares them).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::{ContainerImage, Node, Pod};
 
 use crate::framework::Snapshot;
-use crate::framework::types::{ClusterObjects, PodInfo};
+use crate::framework::types::{ClusterObjects, NodeInfo, PodInfo, image_states};
 
 /// Errors from cache bookkeeping.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -52,14 +56,32 @@ pub fn is_terminal(pod: &Pod) -> bool {
 #[derive(Clone, Debug)]
 struct CachedPod {
     info: PodInfo,
+    node: String,
     assumed: bool,
 }
 
-/// Nodes and placed pods.
+fn images_of(node: &Node) -> Option<&Vec<ContainerImage>> {
+    node.status.as_ref().and_then(|s| s.images.as_ref())
+}
+
+/// Nodes and placed pods, and the node infos built from them.
 #[derive(Debug, Default)]
 pub struct Cache {
     nodes: HashMap<String, Arc<Node>>,
     pods: HashMap<String, CachedPod>,
+    /// Pod keys per node name, including nodes not (yet) known.
+    pods_by_node: HashMap<String, BTreeSet<String>>,
+    /// One info per known node, kept current.
+    infos: HashMap<String, Arc<NodeInfo>>,
+    /// Nodes whose info changed since the last snapshot.
+    dirty: HashSet<String>,
+    /// A node was added or removed since the last snapshot: its node list is rebuilt.
+    node_set_changed: bool,
+    /// Some node's images changed: every node's image spread is recounted.
+    images_changed: bool,
+    /// The last snapshot's nodes (and their positions), updated in place.
+    last: Snapshot,
+    positions: HashMap<String, usize>,
 }
 
 impl Cache {
@@ -71,17 +93,40 @@ impl Cache {
     /// Adds or replaces a node.
     pub fn upsert_node(&mut self, node: Arc<Node>) {
         let name = node.metadata.name.clone().unwrap_or_default();
-        self.nodes.insert(name, node);
+        match self.nodes.get(&name) {
+            Some(old) => {
+                if images_of(old) != images_of(&node) {
+                    self.images_changed = true;
+                }
+            }
+            None => {
+                self.node_set_changed = true;
+                if images_of(&node).is_some_and(|i| !i.is_empty()) {
+                    self.images_changed = true;
+                }
+            }
+        }
+        self.nodes.insert(name.clone(), node);
+        self.rebuild_info(&name);
     }
 
     /// Removes a node (its pods stay until their own deletion arrives, as upstream).
     pub fn remove_node(&mut self, name: &str) {
-        self.nodes.remove(name);
+        if let Some(old) = self.nodes.remove(name) {
+            self.infos.remove(name);
+            self.node_set_changed = true;
+            if images_of(&old).is_some_and(|i| !i.is_empty()) {
+                self.images_changed = true;
+            }
+        }
     }
 
     /// Replaces the whole node set (after a watch re-list).
     pub fn replace_nodes(&mut self, nodes: Vec<Arc<Node>>) {
-        self.nodes.clear();
+        let names: Vec<String> = self.nodes.keys().cloned().collect();
+        for name in names {
+            self.remove_node(&name);
+        }
         for n in nodes {
             self.upsert_node(n);
         }
@@ -97,32 +142,90 @@ impl Cache {
         self.nodes.len()
     }
 
-    /// A pod seen bound by the watch: adds it, or confirms an assumed pod (the API's
-    /// version replaces ours, so a different node wins). Terminal pods are removed.
-    pub fn upsert_bound_pod(&mut self, pod: Arc<Pod>) {
-        let key = pod_key(&pod);
-        if is_terminal(&pod) || node_name_of(&pod).is_none() {
-            self.pods.remove(&key);
+    /// Rebuilds a node's info from its node and pods (after a node change or a pod left
+    /// it); keeps its image spread unless images are being recounted anyway.
+    fn rebuild_info(&mut self, name: &str) {
+        let Some(node) = self.nodes.get(name) else {
             return;
+        };
+        let mut info = NodeInfo::new(node.clone());
+        if let Some(old) = self.infos.get(name) {
+            info.image_states = old.image_states.clone();
+        }
+        for key in self.pods_by_node.get(name).into_iter().flatten() {
+            if let Some(p) = self.pods.get(key) {
+                info.add_pod_info(p.info.clone());
+            }
+        }
+        self.infos.insert(name.to_string(), Arc::new(info));
+        self.dirty.insert(name.to_string());
+    }
+
+    fn insert_pod(&mut self, key: String, pod: Arc<Pod>, node: String, assumed: bool) {
+        let info = PodInfo::new(pod);
+        self.pods_by_node
+            .entry(node.clone())
+            .or_default()
+            .insert(key.clone());
+        if let Some(ni) = self.infos.get_mut(&node) {
+            // Copies the info only if a live snapshot still shares it.
+            Arc::make_mut(ni).add_pod_info(info.clone());
+            self.dirty.insert(node.clone());
         }
         self.pods.insert(
             key,
             CachedPod {
-                info: PodInfo::new(pod),
-                assumed: false,
+                info,
+                node,
+                assumed,
             },
         );
     }
 
+    fn take_pod(&mut self, key: &str) -> Option<CachedPod> {
+        let old = self.pods.remove(key)?;
+        if let Some(keys) = self.pods_by_node.get_mut(&old.node) {
+            keys.remove(key);
+            if keys.is_empty() {
+                self.pods_by_node.remove(&old.node);
+            }
+        }
+        let node = old.node.clone();
+        self.rebuild_info(&node);
+        Some(old)
+    }
+
+    /// A pod seen bound by the watch: adds it, or confirms an assumed pod (the API's
+    /// version replaces ours, so a different node wins). Terminal pods are removed.
+    pub fn upsert_bound_pod(&mut self, pod: Arc<Pod>) {
+        let key = pod_key(&pod);
+        let node = node_name_of(&pod).map(str::to_string);
+        let Some(node) = node.filter(|_| !is_terminal(&pod)) else {
+            self.take_pod(&key);
+            return;
+        };
+        // The API's version replaces ours, on whichever node it names.
+        self.take_pod(&key);
+        self.insert_pod(key, pod, node, false);
+    }
+
     /// Removes a pod (deleted, or seen unbound).
     pub fn remove_pod(&mut self, key: &str) {
-        self.pods.remove(key);
+        self.take_pod(key);
     }
 
     /// Replaces every confirmed pod (after a re-list); assumed pods not in the list stay,
     /// since their binding may still be in flight.
     pub fn replace_bound_pods(&mut self, pods: Vec<Arc<Pod>>) {
-        self.pods.retain(|_, p| p.assumed);
+        let confirmed: Vec<String> = self
+            .pods
+            .iter()
+            .filter(|(_, p)| !p.assumed)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in confirmed {
+            self.take_pod(&key);
+        }
         for pod in pods {
             self.upsert_bound_pod(pod);
         }
@@ -132,26 +235,20 @@ impl Cache {
     /// the binding is confirmed.
     pub fn assume_pod(&mut self, pod: Arc<Pod>) -> Result<(), CacheError> {
         let key = pod_key(&pod);
-        if node_name_of(&pod).is_none() {
+        let Some(node) = node_name_of(&pod).map(str::to_string) else {
             return Err(CacheError::NoNodeName(key));
-        }
+        };
         if self.pods.contains_key(&key) {
             return Err(CacheError::AlreadyPresent(key));
         }
-        self.pods.insert(
-            key,
-            CachedPod {
-                info: PodInfo::new(pod),
-                assumed: true,
-            },
-        );
+        self.insert_pod(key, pod, node, true);
         Ok(())
     }
 
     /// Drops an assumed pod whose binding failed. A confirmed pod is left alone.
     pub fn forget_pod(&mut self, key: &str) {
-        if self.pods.get(key).is_some_and(|p| p.assumed) {
-            self.pods.remove(key);
+        if self.is_assumed(key) {
+            self.take_pod(key);
         }
     }
 
@@ -170,13 +267,58 @@ impl Cache {
         self.pods.contains_key(key)
     }
 
-    /// The cycle's view: every node with its pods, plus `objects`.
-    pub fn snapshot(&self, objects: ClusterObjects) -> Snapshot {
-        let nodes: Vec<Arc<Node>> = self.nodes.values().cloned().collect();
-        let pods: Vec<PodInfo> = self.pods.values().map(|p| p.info.clone()).collect();
-        Snapshot::build_from_infos(&nodes, pods, objects)
+    /// The cycle's view: every node with its pods, plus `objects`. Only the node infos
+    /// changed since the previous call are replaced (upstream `UpdateSnapshot`); the
+    /// node list is rebuilt only when nodes came or went.
+    pub fn snapshot(&mut self, objects: ClusterObjects) -> Snapshot {
+        if self.images_changed {
+            self.recount_images();
+        }
+        if self.node_set_changed {
+            let mut nodes: Vec<Arc<NodeInfo>> = self.infos.values().cloned().collect();
+            nodes.sort_by(|a, b| a.name().cmp(b.name()));
+            self.positions = nodes
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (n.name().to_string(), i))
+                .collect();
+            self.last.nodes = nodes;
+            self.last.index_affinity_lists();
+        } else if !self.dirty.is_empty() {
+            for name in &self.dirty {
+                if let (Some(&i), Some(info)) = (self.positions.get(name), self.infos.get(name)) {
+                    self.last.nodes[i] = info.clone();
+                }
+            }
+            self.last.index_affinity_lists();
+        }
+        self.dirty.clear();
+        self.node_set_changed = false;
+        self.images_changed = false;
+        Snapshot {
+            objects,
+            ..self.last.clone()
+        }
+    }
+
+    /// Sets every node's image spread (how many nodes have each image) afresh.
+    fn recount_images(&mut self) {
+        let names: Vec<String> = self.infos.keys().cloned().collect();
+        let states = image_states(names.iter().filter_map(|n| self.nodes.get(n).map(|n| &**n)));
+        for (name, states) in names.iter().zip(states) {
+            if let Some(info) = self.infos.get_mut(name)
+                && info.image_states != states
+            {
+                Arc::make_mut(info).image_states = states;
+                self.dirty.insert(name.clone());
+            }
+        }
     }
 }
+
+#[cfg(test)]
+#[path = "cache_incremental_tests.rs"]
+mod incremental_tests;
 
 #[cfg(test)]
 mod tests {

@@ -17,15 +17,17 @@
 //! - Requeueing uses coarse cluster events (a node added or changed in labels, spec,
 //!   allocatable or images; a bound pod deleted or finished) instead of per-plugin
 //!   QueueingHints; backoff and the 5-minute flush bound every retry.
-//! - Each cycle builds a fresh snapshot from the cache (upstream updates it incrementally).
 //! - Events are core/v1 Events (upstream's scheduler writes events.k8s.io/v1).
 //! - Pod affinity `matchLabelKeys` are expected merged into the selector by the API server
 //!   (upstream 1.31+); topology spread `matchLabelKeys` are merged here.
+//! - `--config` honours only `percentageOfNodesToScore` (global and per profile) and one
+//!   profile's name and disabled plugins (`config_file.rs`); other fields are refused.
 //! - On lost leadership the scheduler campaigns again instead of exiting the process.
 
 pub mod binding;
 pub mod cache;
 pub mod config;
+pub mod config_file;
 pub mod fit_error;
 pub mod framework;
 pub mod informers;

@@ -137,7 +137,7 @@ impl Algorithm {
             })));
         }
         let (candidates, absent_status): (Vec<&NodeInfo>, _) = match &pre.node_names {
-            None => (snapshot.nodes.iter().collect(), None),
+            None => (snapshot.nodes.iter().map(|n| &**n).collect(), None),
             Some(names) => {
                 let plugins: Vec<_> = pre.narrowing_plugins.iter().copied().collect();
                 (
@@ -145,6 +145,7 @@ impl Algorithm {
                         .nodes
                         .iter()
                         .filter(|n| names.contains(n.name()))
+                        .map(|n| &**n)
                         .collect(),
                     Some(Status::unresolvable(format!(
                         "node(s) didn't satisfy plugin(s) [{}]",

@@ -54,7 +54,7 @@ pub fn snapshot(nodes: &[Arc<Node>], pods: &[Arc<Pod>]) -> Snapshot {
 pub fn node_info(node: Arc<Node>, pods: &[Arc<Pod>]) -> NodeInfo {
     let name = node.metadata.name.clone().unwrap();
     let pods: Vec<_> = pods.iter().map(|p| bound(p.clone(), &name)).collect();
-    snapshot(&[node], &pods).nodes.remove(0)
+    (*snapshot(&[node], &pods).nodes.remove(0)).clone()
 }
 
 fn merge(a: &mut Value, b: Value) {

@@ -71,16 +71,33 @@ pub struct SchedulerArgs {
     /// The Lease (in kube-system) replicas of this scheduler elect a leader on.
     #[arg(long, default_value = "kube-scheduler")]
     pub lock_object_name: String,
+    /// A `KubeSchedulerConfiguration` file (kubescheduler.config.k8s.io/v1, YAML or
+    /// JSON). Honoured: `percentageOfNodesToScore` (global, and per profile, which
+    /// wins) and one profile's `schedulerName` (over `--scheduler-name`) and
+    /// `plugins.multiPoint.disabled`; any other field is refused.
+    #[arg(long)]
+    pub config: Option<std::path::PathBuf>,
 }
 
 impl SchedulerArgs {
-    /// The scheduler's configuration: upstream defaults, the pace, then the flags.
-    pub fn config(&self) -> SchedulerConfig {
+    /// The scheduler's configuration: upstream defaults, the pace, the flags, then the
+    /// `--config` file.
+    pub fn config(&self) -> anyhow::Result<SchedulerConfig> {
         let mut config = self
             .pace
             .scheduler(SchedulerConfig::default().scheduler_name(self.scheduler_name.clone()));
         config.leader_election = self.election.config(&self.lock_object_name, self.pace);
-        config
+        if let Some(path) = &self.config {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let file: refkube_scheduler::config_file::KubeSchedulerConfiguration =
+                serde_yaml::from_str(&text)
+                    .with_context(|| format!("decoding {}", path.display()))?;
+            config = file
+                .apply(config)
+                .with_context(|| format!("in {}", path.display()))?;
+        }
+        Ok(config)
     }
 }
 
@@ -182,12 +199,40 @@ mod tests {
 
     fn scheduler(argv: &[&str]) -> SchedulerConfig {
         let argv = std::iter::once("scheduler").chain(argv.iter().copied());
-        Scheduler::parse_from(argv).args.config()
+        Scheduler::parse_from(argv).args.config().unwrap()
     }
 
     fn controller_manager(argv: &[&str]) -> ControllerManagerConfig {
         let argv = std::iter::once("controller-manager").chain(argv.iter().copied());
         ControllerManager::parse_from(argv).args.config()
+    }
+
+    #[test]
+    fn the_scheduler_config_file_sets_the_percentage_of_nodes_to_score() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sched.yaml");
+        std::fs::write(
+            &path,
+            "apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\n\
+             percentageOfNodesToScore: 20\nprofiles:\n- schedulerName: default-scheduler\n  \
+             percentageOfNodesToScore: 40\n",
+        )
+        .unwrap();
+        let path = path.to_string_lossy().to_string();
+        let c = scheduler(&["--config", &path]);
+        assert_eq!(c.percentage_of_nodes_to_score, Some(40));
+        std::fs::write(
+            &path,
+            "apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\n\
+             percentageOfNodesToScore: 120\n",
+        )
+        .unwrap();
+        let argv = ["scheduler", "--config", path.as_str()];
+        let err = Scheduler::parse_from(argv).args.config().unwrap_err();
+        assert!(
+            format!("{err:#}").contains("percentageOfNodesToScore: Invalid value: 120"),
+            "{err:#}"
+        );
     }
 
     fn lease(c: &SchedulerConfig) -> Option<(Duration, Duration, Duration)> {

@@ -11,8 +11,10 @@ use k8s_openapi::api::core::v1::{
 };
 
 use super::resource::{Resource, pod_non_zero_requests, pod_requests};
+use crate::plugins::inter_pod_affinity::PodTerms;
 
-/// A pod on a node, with its requests computed once.
+/// A pod on a node, with its requests and affinity terms computed once (upstream
+/// `PodInfo`), not on every cycle.
 #[derive(Clone, Debug)]
 pub struct PodInfo {
     /// The pod.
@@ -21,16 +23,31 @@ pub struct PodInfo {
     pub requests: Resource,
     /// Request with missing cpu/memory defaulted (for scoring).
     pub non_zero: Resource,
+    /// Its pod (anti-)affinity terms, parsed; shared, since every copy of a NodeInfo
+    /// holding the pod needs them.
+    pub terms: Arc<PodTerms>,
 }
 
 impl PodInfo {
-    /// Wraps a pod and computes its requests.
+    /// Wraps a pod and computes its requests and terms.
     pub fn new(pod: Arc<Pod>) -> Self {
         PodInfo {
             requests: pod_requests(&pod),
             non_zero: pod_non_zero_requests(&pod),
+            terms: Arc::new(PodTerms::of(&pod)),
             pod,
         }
+    }
+
+    /// True when the pod has any pod affinity or anti-affinity term (upstream's
+    /// `PodsWithAffinity` membership).
+    pub fn has_affinity(&self) -> bool {
+        !self.terms.is_empty()
+    }
+
+    /// True when the pod has a required anti-affinity term.
+    pub fn has_required_anti_affinity(&self) -> bool {
+        !self.terms.required_anti_affinity.is_empty()
     }
 }
 
@@ -106,6 +123,10 @@ pub struct NodeInfo {
     pub image_states: HashMap<String, ImageState>,
     /// `namespace/claim` → number of pods on this node using that PVC.
     pub pvc_ref_counts: HashMap<String, usize>,
+    /// How many of `pods` have any pod (anti-)affinity term.
+    pub pods_with_affinity: usize,
+    /// How many of `pods` have a required anti-affinity term.
+    pub pods_with_required_anti_affinity: usize,
 }
 
 impl NodeInfo {
@@ -126,6 +147,8 @@ impl NodeInfo {
             used_ports: HostPortInfo::default(),
             image_states: HashMap::new(),
             pvc_ref_counts: HashMap::new(),
+            pods_with_affinity: 0,
+            pods_with_required_anti_affinity: 0,
         }
     }
 
@@ -165,6 +188,8 @@ impl NodeInfo {
         for key in pvc_keys(&info.pod) {
             *self.pvc_ref_counts.entry(key).or_insert(0) += 1;
         }
+        self.pods_with_affinity += usize::from(info.has_affinity());
+        self.pods_with_required_anti_affinity += usize::from(info.has_required_anti_affinity());
         self.pods.push(info);
     }
 }
@@ -198,10 +223,20 @@ pub struct ClusterObjects {
 }
 
 /// One cycle's consistent view: every node with its pods, plus other objects.
+///
+/// Node infos are shared (`Arc`) between the cache and successive snapshots, so taking
+/// a snapshot copies only the node infos that changed since the last one (upstream
+/// `Cache.UpdateSnapshot`).
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
     /// All nodes, in a stable order (by name).
-    pub nodes: Vec<NodeInfo>,
+    pub nodes: Vec<Arc<NodeInfo>>,
+    /// Indices into `nodes` of the nodes with a pod that has any pod (anti-)affinity
+    /// term (upstream `havePodsWithAffinityNodeInfoList`).
+    pub have_pods_with_affinity: Vec<usize>,
+    /// Indices into `nodes` of the nodes with a pod that has a required anti-affinity
+    /// term (upstream `havePodsWithRequiredAntiAffinityNodeInfoList`).
+    pub have_pods_with_required_anti_affinity: Vec<usize>,
     /// Everything else.
     pub objects: ClusterObjects,
 }
@@ -234,10 +269,47 @@ impl Snapshot {
             }
         }
         fill_image_states(&mut infos);
-        Snapshot {
-            nodes: infos,
+        Snapshot::from_nodes(infos.into_iter().map(Arc::new).collect(), objects)
+    }
+
+    /// A snapshot of `nodes` (already in name order), with the affinity lists indexed.
+    pub fn from_nodes(nodes: Vec<Arc<NodeInfo>>, objects: ClusterObjects) -> Snapshot {
+        let mut snapshot = Snapshot {
+            nodes,
             objects,
+            ..Snapshot::default()
+        };
+        snapshot.index_affinity_lists();
+        snapshot
+    }
+
+    /// Recomputes `have_pods_with_affinity` and `have_pods_with_required_anti_affinity`
+    /// from the node infos' counters (a pass over the nodes, no pod visited).
+    pub fn index_affinity_lists(&mut self) {
+        self.have_pods_with_affinity.clear();
+        self.have_pods_with_required_anti_affinity.clear();
+        for (i, n) in self.nodes.iter().enumerate() {
+            if n.pods_with_affinity > 0 {
+                self.have_pods_with_affinity.push(i);
+            }
+            if n.pods_with_required_anti_affinity > 0 {
+                self.have_pods_with_required_anti_affinity.push(i);
+            }
         }
+    }
+
+    /// The nodes with a pod that has any pod (anti-)affinity term.
+    pub fn nodes_with_affinity_pods(&self) -> impl Iterator<Item = &NodeInfo> {
+        self.have_pods_with_affinity
+            .iter()
+            .filter_map(|&i| self.nodes.get(i).map(|n| &**n))
+    }
+
+    /// The nodes with a pod that has a required anti-affinity term.
+    pub fn nodes_with_required_anti_affinity_pods(&self) -> impl Iterator<Item = &NodeInfo> {
+        self.have_pods_with_required_anti_affinity
+            .iter()
+            .filter_map(|&i| self.nodes.get(i).map(|n| &**n))
     }
 }
 
@@ -258,16 +330,20 @@ pub fn normalized_image_name(name: &str) -> String {
 
 /// Fills each node's `image_states` from `status.images`, counting nodes per image.
 pub fn fill_image_states(infos: &mut [NodeInfo]) {
-    let mut per_node: Vec<HashMap<String, i64>> = Vec::with_capacity(infos.len());
+    let states = image_states(infos.iter().map(|i| &*i.node));
+    for (info, states) in infos.iter_mut().zip(states) {
+        info.image_states = states;
+    }
+}
+
+/// Each node's images (normalized names) with their size and how many of `nodes` have
+/// them, in the order of `nodes`.
+pub fn image_states<'a>(nodes: impl Iterator<Item = &'a Node>) -> Vec<HashMap<String, ImageState>> {
+    let mut per_node: Vec<HashMap<String, i64>> = Vec::new();
     let mut counts: HashMap<String, usize> = HashMap::new();
-    for info in infos.iter() {
+    for node in nodes {
         let mut images = HashMap::new();
-        for image in info
-            .node
-            .status
-            .iter()
-            .flat_map(|s| s.images.iter().flatten())
-        {
+        for image in node.status.iter().flat_map(|s| s.images.iter().flatten()) {
             for name in image.names.iter().flatten() {
                 images.insert(normalized_image_name(name), image.size_bytes.unwrap_or(0));
             }
@@ -277,15 +353,18 @@ pub fn fill_image_states(infos: &mut [NodeInfo]) {
         }
         per_node.push(images);
     }
-    for (info, images) in infos.iter_mut().zip(per_node) {
-        info.image_states = images
-            .into_iter()
-            .map(|(name, size)| {
-                let num_nodes = counts.get(&name).copied().unwrap_or(1);
-                (name, ImageState { size, num_nodes })
-            })
-            .collect();
-    }
+    per_node
+        .into_iter()
+        .map(|images| {
+            images
+                .into_iter()
+                .map(|(name, size)| {
+                    let num_nodes = counts.get(&name).copied().unwrap_or(1);
+                    (name, ImageState { size, num_nodes })
+                })
+                .collect()
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -55,12 +55,11 @@ impl PreFilterPlugin for InterPodAffinity {
         let mut existing_anti_affinity_counts = TopologyCounts::new();
         let mut affinity_counts = TopologyCounts::new();
         let mut anti_affinity_counts = TopologyCounts::new();
-        let mut any_existing_anti = false;
-        for node in &snapshot.nodes {
-            for existing in &node.pods {
-                let existing_terms = PodTerms::of(&existing.pod);
-                for t in &existing_terms.required_anti_affinity {
-                    any_existing_anti = true;
+        // Existing pods' anti-affinity: only nodes holding such pods are visited, and
+        // their terms were parsed once, when the pod entered the cache.
+        for node in snapshot.nodes_with_required_anti_affinity_pods() {
+            for existing in node.pods.iter().filter(|p| p.has_required_anti_affinity()) {
+                for t in &existing.terms.required_anti_affinity {
                     if t.matches(pod, objects) {
                         bump(
                             &mut existing_anti_affinity_counts,
@@ -69,24 +68,30 @@ impl PreFilterPlugin for InterPodAffinity {
                         );
                     }
                 }
-                // Affinity counts only when the existing pod matches *all* terms.
-                if matches_all(&terms.required_affinity, &existing.pod, objects) {
-                    for t in &terms.required_affinity {
-                        bump(&mut affinity_counts, &node.node, &t.topology_key);
+            }
+        }
+        let has_own_terms =
+            !terms.required_affinity.is_empty() || !terms.required_anti_affinity.is_empty();
+        if !has_own_terms {
+            if snapshot.have_pods_with_required_anti_affinity.is_empty() {
+                return (None, Status::skip());
+            }
+        } else {
+            for node in &snapshot.nodes {
+                for existing in &node.pods {
+                    // Affinity counts only when the existing pod matches *all* terms.
+                    if matches_all(&terms.required_affinity, &existing.pod, objects) {
+                        for t in &terms.required_affinity {
+                            bump(&mut affinity_counts, &node.node, &t.topology_key);
+                        }
                     }
-                }
-                for t in &terms.required_anti_affinity {
-                    if t.matches(&existing.pod, objects) {
-                        bump(&mut anti_affinity_counts, &node.node, &t.topology_key);
+                    for t in &terms.required_anti_affinity {
+                        if t.matches(&existing.pod, objects) {
+                            bump(&mut anti_affinity_counts, &node.node, &t.topology_key);
+                        }
                     }
                 }
             }
-        }
-        if terms.required_affinity.is_empty()
-            && terms.required_anti_affinity.is_empty()
-            && !any_existing_anti
-        {
-            return (None, Status::skip());
         }
         let self_matches_all_affinity = matches_all(&terms.required_affinity, pod, objects);
         state.write(

@@ -124,6 +124,14 @@ pub struct PodTerms {
 }
 
 impl PodTerms {
+    /// True when the pod has no term at all.
+    pub fn is_empty(&self) -> bool {
+        self.required_affinity.is_empty()
+            && self.required_anti_affinity.is_empty()
+            && self.preferred_affinity.is_empty()
+            && self.preferred_anti_affinity.is_empty()
+    }
+
     /// Parses every term of `pod`.
     pub fn of(pod: &Pod) -> PodTerms {
         let affinity = pod.spec.as_ref().and_then(|s| s.affinity.as_ref());

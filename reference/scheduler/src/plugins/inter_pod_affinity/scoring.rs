@@ -47,7 +47,16 @@ impl PreScorePlugin for InterPodAffinity {
         let incoming = PodTerms::of(pod);
         let objects = &snapshot.objects;
         let mut scores = TopologyScore::new();
-        for node in &snapshot.nodes {
+        let has_preferred =
+            !incoming.preferred_affinity.is_empty() || !incoming.preferred_anti_affinity.is_empty();
+        // Without preferred terms of its own, only existing pods with terms can score:
+        // visit just the nodes that hold some (upstream's havePodsWithAffinity list).
+        let nodes: Box<dyn Iterator<Item = &NodeInfo>> = if has_preferred {
+            Box::new(snapshot.nodes.iter().map(|n| &**n))
+        } else {
+            Box::new(snapshot.nodes_with_affinity_pods())
+        };
+        for node in nodes {
             let labels = labels_of(&node.node.metadata.labels);
             if labels.is_empty() {
                 continue;
@@ -60,7 +69,10 @@ impl PreScorePlugin for InterPodAffinity {
                 for t in &incoming.preferred_anti_affinity {
                     process_term(&mut scores, t, -t.weight, ep, objects, labels);
                 }
-                let theirs = PodTerms::of(ep);
+                if !existing.has_affinity() {
+                    continue;
+                }
+                let theirs = &existing.terms;
                 if self.hard_pod_affinity_weight > 0 {
                     for t in &theirs.required_affinity {
                         process_term(
@@ -165,7 +177,7 @@ mod tests {
         let snap = snapshot(&nodes, &[db, cache]);
         let plugin = InterPodAffinity::default();
         let mut st = CycleState::default();
-        let feasible: Vec<&NodeInfo> = snap.nodes.iter().collect();
+        let feasible: Vec<&NodeInfo> = snap.nodes.iter().map(|n| &**n).collect();
         assert!(
             plugin
                 .pre_score(&mut st, &web, &snap, &feasible)

@@ -204,7 +204,7 @@ mod tests {
     fn scores_for(p: &Pod, snap: &Snapshot) -> Vec<i64> {
         let plugin = PodTopologySpread::default();
         let mut st = CycleState::default();
-        let feasible: Vec<&NodeInfo> = snap.nodes.iter().collect();
+        let feasible: Vec<&NodeInfo> = snap.nodes.iter().map(|n| &**n).collect();
         assert!(plugin.pre_score(&mut st, p, snap, &feasible).is_success());
         let mut scores: Vec<NodeScore> = feasible
             .iter()
@@ -233,7 +233,7 @@ mod tests {
     fn pods_selected_by_nothing_skip_default_spreading() {
         let nodes = [node("n1", "4", "8Gi", json!({}))];
         let snap = Snapshot::build(&nodes, &[], ClusterObjects::default());
-        let feasible: Vec<&NodeInfo> = snap.nodes.iter().collect();
+        let feasible: Vec<&NodeInfo> = snap.nodes.iter().map(|n| &**n).collect();
         let p = pod_with("p", json!({"labels": {"app": "x"}}), json!({}));
         assert!(
             PodTopologySpread::default()
