@@ -4,9 +4,12 @@
 //! bytes-retained criterion measurement ([`retained`]).
 
 pub mod api;
+pub mod compare;
+pub mod figures;
 pub mod objects;
 pub mod proxying;
 pub mod retained;
+pub mod sched_perf;
 pub mod scheduling;
 
 use bytes::Bytes;
