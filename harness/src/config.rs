@@ -82,6 +82,11 @@ pub struct RunConfig {
     pub html: Option<PathBuf>,
     /// Print progress and the results table on stdout.
     pub print: bool,
+    /// Multiplies the sizes `@performance` scenarios state (Pods, calls, watchers...);
+    /// never below one of each.
+    pub perf_scale: f64,
+    /// Where to write the measurements as a performance file (`kubeproof.io/perf/v1`).
+    pub perf_json: Option<PathBuf>,
 }
 
 impl Default for RunConfig {
@@ -97,6 +102,8 @@ impl Default for RunConfig {
             json: None,
             html: None,
             print: true,
+            perf_scale: 1.0,
+            perf_json: None,
         }
     }
 }
@@ -129,6 +136,12 @@ impl RunConfig {
     /// Whether progress and the table are printed.
     pub fn print(mut self, print: bool) -> Self {
         self.print = print;
+        self
+    }
+
+    /// Sets the factor the `@performance` scenarios' sizes are multiplied by.
+    pub fn perf_scale(mut self, factor: f64) -> Self {
+        self.perf_scale = factor;
         self
     }
 

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::config::Timings;
 use crate::observe::Observation;
+use crate::perf::PerfStore;
 use crate::plan::{ScenarioKey, SkipReasons};
 use crate::targets::Target;
 
@@ -32,16 +33,24 @@ pub struct RunContext {
     pub traces: Mutex<BTreeMap<ScenarioKey, Trace>>,
     /// Skip reasons decided by the plan.
     pub skips: SkipReasons,
+    /// The `--perf-scale` factor and the measurements scenarios take.
+    pub perf: Arc<PerfStore>,
 }
 
 impl RunContext {
     /// A context for `target`.
-    pub fn new(target: Arc<dyn Target>, timings: Timings, skips: SkipReasons) -> Arc<Self> {
+    pub fn new(
+        target: Arc<dyn Target>,
+        timings: Timings,
+        skips: SkipReasons,
+        perf: Arc<PerfStore>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             target,
             timings,
             traces: Mutex::default(),
             skips,
+            perf,
         })
     }
 

@@ -9,6 +9,7 @@ pub mod context;
 pub mod diagnostics;
 pub mod kinds;
 pub mod observe;
+pub mod perf;
 pub mod plan;
 pub mod report;
 mod run;

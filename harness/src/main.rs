@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use kubeproof::perf::cli::{CompareArgs, PerfArgs, compare_files};
 use kubeproof::targets::{
     Target,
     containers::{ContainersConfig, ContainersTarget, topology::Topology},
@@ -39,6 +40,9 @@ enum Command {
         #[command(subcommand)]
         command: ClusterCommand,
     },
+    /// Compare two performance files (`run --perf-json`, or saved baselines): print each
+    /// figure of both and the change; exit 1 when B is worse than A beyond the tolerance.
+    Compare(CompareArgs),
 }
 
 #[derive(Subcommand)]
@@ -130,6 +134,8 @@ struct RunArgs {
     /// privileges), or `auto` (netns when root).
     #[arg(long, env = "KUBEPROOF_POD_NETWORK", default_value = "auto")]
     pod_network: PodNetworkChoice,
+    #[command(flatten)]
+    perf: PerfArgs,
 }
 
 async fn target(args: &RunArgs, network: PodNetwork) -> anyhow::Result<Arc<dyn Target>> {
@@ -191,6 +197,16 @@ fn main() -> ExitCode {
         Command::Cluster {
             command: ClusterCommand::Image,
         } => return build_image(),
+        Command::Compare(args) => {
+            return match compare_files(&args) {
+                Ok(true) => ExitCode::FAILURE,
+                Ok(false) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("kubeproof: {e:#}");
+                    ExitCode::from(2)
+                }
+            };
+        }
     };
     // Before the async runtime's threads exist: netns isolates this whole process.
     let network = match args.target {
@@ -215,6 +231,8 @@ fn main() -> ExitCode {
 
 async fn run_cli(args: RunArgs, network: PodNetwork) -> ExitCode {
     let outcome = async {
+        // A missing baseline stops the run before it starts anything.
+        let base = args.perf.load_baseline()?;
         let target = target(&args, network).await?;
         let mut config = RunConfig {
             tags: args.tags.clone(),
@@ -225,16 +243,20 @@ async fn run_cli(args: RunArgs, network: PodNetwork) -> ExitCode {
             junit: args.junit.clone(),
             json: args.json.clone(),
             html: args.html.clone(),
+            perf_scale: args.perf.perf_scale,
+            perf_json: args.perf.perf_json.clone(),
             ..RunConfig::default()
         };
         if let Some(f) = &args.features {
             config.features = f.clone();
         }
-        kubeproof::run(config, target).await
+        let results = kubeproof::run(config, target).await?;
+        let regressed = args.perf.after_run(&results, base.as_ref())?;
+        anyhow::Ok((results, regressed))
     }
     .await;
     match outcome {
-        Ok(results) if results.failed() => ExitCode::FAILURE,
+        Ok((results, regressed)) if results.failed() || regressed => ExitCode::FAILURE,
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("kubeproof: {e:#}");

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use cucumber::gherkin::{self, tagexpr::TagOperation};
@@ -36,6 +37,14 @@ pub enum PlanError {
     /// `--name` is not a valid regex.
     #[error("invalid scenario name regex {0:?}: {1}")]
     Name(String, String),
+    /// The selection matches no scenario at all.
+    #[error("no scenario in {features} matches {selection}")]
+    NothingSelected {
+        /// The features directory.
+        features: String,
+        /// The selection, as the user gave it.
+        selection: String,
+    },
 }
 
 /// What happens to one scenario.
@@ -98,6 +107,8 @@ pub struct Planner {
     include_slow: bool,
     /// Filled while parsing.
     pub skips: SkipReasons,
+    /// How many scenarios the selection kept (to run or to skip), counted while parsing.
+    selected: AtomicUsize,
 }
 
 impl Planner {
@@ -123,7 +134,13 @@ impl Planner {
             name,
             include_slow,
             skips: SkipReasons::default(),
+            selected: AtomicUsize::new(0),
         })
+    }
+
+    /// How many scenarios the selection kept so far (every one once parsing is done).
+    pub fn selected_count(&self) -> usize {
+        self.selected.load(Ordering::Relaxed)
     }
 
     fn selected(&self, tags: &[&String], name: &str) -> bool {
@@ -176,6 +193,7 @@ impl Planner {
                 if !self.selected(&tags, &sc.name) {
                     return None;
                 }
+                self.selected.fetch_add(1, Ordering::Relaxed);
                 match decide(&tags, self.target.as_ref(), self.include_slow) {
                     Decision::Run => {
                         let mut steps = background.to_vec();
@@ -302,6 +320,20 @@ mod tests {
         let f = planner.apply(feature(FEATURE));
         assert_eq!(f.scenarios.len(), 1);
         assert!(f.scenarios[0].name.starts_with("scheduled [skipped: "));
+    }
+
+    #[test]
+    fn the_planner_counts_what_the_selection_kept() {
+        let planner = Planner::new(target(), Some("@nothing-has-this"), None, true).unwrap();
+        assert!(planner.apply(feature(FEATURE)).scenarios.is_empty());
+        assert_eq!(planner.selected_count(), 0);
+        let planner = Planner::new(target(), None, None, true).unwrap();
+        planner.apply(feature(FEATURE));
+        assert_eq!(
+            planner.selected_count(),
+            2,
+            "skipped ones count: they are reported"
+        );
     }
 
     #[test]

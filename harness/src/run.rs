@@ -13,8 +13,9 @@ use futures::FutureExt as _;
 
 use crate::config::RunConfig;
 use crate::context::RunContext;
-use crate::plan::{PlannedParser, Planner, SKIPPED_TAG, ScenarioKey};
-use crate::report::{Results, collector::Collector, html, table};
+use crate::perf::{PerfStore, embed, file::PerfFile};
+use crate::plan::{PlanError, PlannedParser, Planner, SKIPPED_TAG, ScenarioKey};
+use crate::report::{Results, collector::Collector, html, perf_table, table};
 use crate::targets::{SessionNeeds, Target, requirements};
 use crate::world::KubeWorld;
 
@@ -25,9 +26,20 @@ fn output(path: Option<&std::path::Path>) -> anyhow::Result<Box<dyn Write>> {
     })
 }
 
+/// What the user selected, in words, for the error when nothing matches.
+fn selection(config: &RunConfig) -> String {
+    match (&config.tags, &config.name) {
+        (Some(t), Some(n)) => format!("the tags {t:?} and the name {n:?}"),
+        (Some(t), None) => format!("the tags {t:?}"),
+        (None, Some(n)) => format!("the name {n:?}"),
+        (None, None) => "anything (the directory holds no scenario)".into(),
+    }
+}
+
 /// Runs the features in `config.features` on `target` and returns what happened. The
 /// reports named in `config` are written; the caller decides the exit code
-/// ([`Results::failed`]).
+/// ([`Results::failed`]). A selection that matches no scenario is an error
+/// ([`PlanError::NothingSelected`]), not an empty success.
 pub async fn run(config: RunConfig, target: Arc<dyn Target>) -> anyhow::Result<Results> {
     let features = config
         .features
@@ -43,6 +55,7 @@ pub async fn run(config: RunConfig, target: Arc<dyn Target>) -> anyhow::Result<R
         target.clone(),
         config.timings.clone(),
         planner.skips.clone(),
+        Arc::new(PerfStore::new(config.perf_scale)),
     );
     let results = Arc::new(Mutex::new(Results {
         target: target.name().to_string(),
@@ -65,7 +78,7 @@ pub async fn run(config: RunConfig, target: Arc<dyn Target>) -> anyhow::Result<R
         .normalized();
     let (before_ctx, after_ctx) = (ctx.clone(), ctx.clone());
     KubeWorld::cucumber::<std::path::PathBuf>()
-        .with_parser(PlannedParser::new(planner))
+        .with_parser(PlannedParser::new(planner.clone()))
         .with_writer(writer)
         .with_cli(cli::Opts::<_, _, _, cli::Empty>::default())
         .max_concurrent_scenarios(config.concurrency.max(1))
@@ -108,9 +121,10 @@ pub async fn run(config: RunConfig, target: Arc<dyn Target>) -> anyhow::Result<R
         })
         .after(move |feature, _rule, scenario, _finished, world| {
             let key = ScenarioKey::of(feature, scenario);
-            let _ctx = after_ctx.clone();
+            let ctx = after_ctx.clone();
             async move {
                 if let Some(world) = world {
+                    ctx.perf.finish(&world.namespace, key.clone());
                     world.teardown(key).await;
                 }
             }
@@ -123,12 +137,26 @@ pub async fn run(config: RunConfig, target: Arc<dyn Target>) -> anyhow::Result<R
         .lock()
         .map(|r| r.clone())
         .map_err(|_| anyhow::anyhow!("the results were poisoned by a panic"))?;
+    if planner.selected_count() == 0 && results.parse_errors.is_empty() {
+        return Err(PlanError::NothingSelected {
+            features: features.display().to_string(),
+            selection: selection(&config),
+        }
+        .into());
+    }
+    if let Some(p) = &config.json {
+        embed::embed(p, &results)?;
+    }
+    if let Some(p) = &config.perf_json {
+        PerfFile::from_results(&results, config.perf_scale).write(p)?;
+    }
     if let Some(p) = &config.html {
         std::fs::write(p, html::render(&results))
             .with_context(|| format!("writing {}", p.display()))?;
     }
     if config.print {
         println!("{}", table::render(&results));
+        print!("{}", perf_table::render(&results));
     }
     Ok(results)
 }

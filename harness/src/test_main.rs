@@ -25,8 +25,8 @@ pub fn runtime(label: &str) -> Option<tokio::runtime::Runtime> {
     }
 }
 
-/// `config` writing its HTML, JUnit and JSON reports into `dir` (created), narrowed to
-/// the scenarios `tags_var` and `KUBEPROOF_NAME` name.
+/// `config` writing its HTML, JUnit, JSON and performance (`perf.json`) reports into `dir`
+/// (created), narrowed to the scenarios `tags_var` and `KUBEPROOF_NAME` name.
 pub fn reporting(mut config: RunConfig, dir: &Path, tags_var: &str) -> RunConfig {
     let _ = std::fs::create_dir_all(dir);
     config.tags = std::env::var(tags_var).ok();
@@ -34,6 +34,7 @@ pub fn reporting(mut config: RunConfig, dir: &Path, tags_var: &str) -> RunConfig
     config.html = Some(dir.join("report.html"));
     config.junit = Some(dir.join("junit.xml"));
     config.json = Some(dir.join("cucumber.json"));
+    config.perf_json = Some(dir.join("perf.json"));
     config
 }
 

@@ -163,6 +163,14 @@ impl KubeWorld {
             .ok_or_else(|| anyhow!("the scenario has no cluster (setup failed)"))
     }
 
+    /// The run's performance store: the `--perf-scale` factor, and where measurements go.
+    pub fn perf(&self) -> anyhow::Result<Arc<crate::perf::PerfStore>> {
+        self.ctx
+            .as_ref()
+            .map(|c| c.perf.clone())
+            .ok_or_else(|| anyhow!("the scenario has no cluster (setup failed)"))
+    }
+
     /// Asks the target to inject a fault.
     pub async fn inject(&self, fault: Fault) -> anyhow::Result<()> {
         let session = self

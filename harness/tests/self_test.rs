@@ -286,3 +286,108 @@ async fn a_scheduler_that_ignores_taints_fails_the_taint_scenario_readably() {
         "the Pod as observed shows where the broken scheduler put it: {message}"
     );
 }
+
+/// A selection that matches nothing is an error (the binary exits 2), not an empty pass.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_selection_matching_no_scenario_is_an_error_naming_it() {
+    let err = kubeproof::run(
+        config("^no scenario is called this$"),
+        Arc::new(Unavailable),
+    )
+    .await
+    .expect_err("nothing to run is an error");
+    let message = err.to_string();
+    assert!(message.starts_with("no scenario in "), "{message}");
+    assert!(
+        message.ends_with(r#"matches the name "^no scenario is called this$""#),
+        "{message}"
+    );
+}
+
+/// The embedded reference at the suite's short timings, for the performance self-tests.
+fn fast_reference() -> Arc<dyn Target> {
+    let cluster = refkube::ClusterConfig::default()
+        .pace(refkube::components::Pace::Fast)
+        .agnhost_command(refkube::agnhost::this_executable());
+    Arc::new(EmbeddedTarget::new(
+        EmbeddedConfig::default().cluster(cluster),
+    ))
+}
+
+/// A deliberately slowed API server (every write waits 5.5 s in front of it, as
+/// `SlowedTarget` injects): the pod startup scenario must fail upstream's 5 s SLO with a
+/// message that says the figure and the threshold, the performance file must say `fail`,
+/// and the comparison with a run on the unslowed reference must flag the regression.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slowed_api_server_fails_the_startup_slo_and_the_baseline_comparison() {
+    use kubeproof::perf::compare::{Tolerance, compare};
+    use kubeproof::perf::file::PerfFile;
+    use kubeproof::perf::slowed::SlowedTarget;
+    use kubeproof::perf::{Verdict, human_ms};
+    const SCENARIO: &str = "^Stateless Pods created at a steady rate start within 5 seconds$";
+    let scale = 0.3;
+    let baseline = kubeproof::run(config(SCENARIO).perf_scale(scale), fast_reference())
+        .await
+        .expect("the run itself works");
+    assert_eq!(baseline.counts(), (1, 0, 0), "{baseline:#?}");
+    let base = PerfFile::from_results(&baseline, scale);
+    assert_eq!(base.measurements.len(), 1, "{base:#?}");
+    assert_eq!(base.measurements[0].summary.samples, 3, "10 Pods × 0.3");
+
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let mut slowed_config = config(SCENARIO).perf_scale(scale);
+    slowed_config.perf_json = Some(dir.path().join("perf.json"));
+    slowed_config.json = Some(dir.path().join("cucumber.json"));
+    let slowed = Arc::new(SlowedTarget::delaying_writes(
+        fast_reference(),
+        std::time::Duration::from_millis(5500),
+    ));
+    let results = kubeproof::run(slowed_config, slowed)
+        .await
+        .expect("the run itself works");
+    assert_eq!(results.counts(), (0, 1, 0), "{results:#?}");
+    let message = results.scenarios[0].message.as_deref().unwrap_or_default();
+    assert!(
+        message.contains("the p99 pod startup latency is ")
+            && message.contains(", over the threshold of at most 5.00s (3 samples: p50 "),
+        "the failure should say the figure, the threshold and the samples:\n{message}"
+    );
+
+    let now = PerfFile::read(&dir.path().join("perf.json")).expect("the perf file was written");
+    assert_eq!(now.target, "slowed");
+    assert_eq!(now.measurements[0].verdict, Verdict::Fail);
+    let cucumber = std::fs::read_to_string(dir.path().join("cucumber.json")).expect("json");
+    assert!(
+        cucumber.contains("\"name\":\"kubeproof measurement\""),
+        "the measurement is embedded in the Cucumber JSON"
+    );
+
+    // The default tolerance leaves room for a busy machine's noise (a startup can triple
+    // from run to run); state one that run-to-run noise (never 2 s) cannot exceed and the
+    // injected 5.5 s must, for any baseline p99 under 3.5 s (measured: 1-3 s):
+    // `--tolerance 50 --tolerance-ms 2000`.
+    let tolerance = Tolerance {
+        relative: 0.5,
+        absolute_ms: 2000.0,
+    };
+    let comparison = compare(&base, &now, tolerance);
+    let worse = comparison.regressions();
+    assert!(
+        worse.iter().any(|r| r.stat.as_str() == "p99"),
+        "{comparison:#?}"
+    );
+    let table = comparison.render("baseline", "now");
+    let p99 = worse
+        .iter()
+        .find(|r| r.stat.as_str() == "p99")
+        .expect("the p99 regressed");
+    assert!(
+        table.contains(&format!(
+            "pod startup latency p99: {} → {}",
+            human_ms(p99.baseline),
+            human_ms(p99.now)
+        )),
+        "the verdict names the figure, before and after:\n{table}"
+    );
+    assert!(table.contains("WORSE"), "{table}");
+}

@@ -69,6 +69,7 @@ impl Collector {
                     duration: Default::default(),
                     steps: Vec::new(),
                     trace: None,
+                    measurements: Vec::new(),
                 };
                 self.running.insert(key, (at, result));
             }
@@ -91,6 +92,11 @@ impl Collector {
                 if let Some((start, mut r)) = self.running.remove(&key) {
                     r.duration = at.duration_since(start).unwrap_or_default();
                     r.trace = self.ctx.take_trace(&key);
+                    r.measurements = self.ctx.perf.take(&key);
+                    for m in &mut r.measurements {
+                        m.scenario = r.name.clone();
+                        m.feature = r.path.clone();
+                    }
                     if self.print {
                         print_progress(&r);
                     }

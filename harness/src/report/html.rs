@@ -1,10 +1,11 @@
 //! The HTML report: a summary, then every scenario with its steps, failure message or skip
-//! reason, and the timeline picture of what it observed.
+//! reason, the timeline picture of what it observed, and the charts of its performance
+//! measurements ([`super::perf_html`]).
 //!
 //! Entry point: [`render`] (a self-contained page, no scripts, no external assets).
 
 use super::timeline::{escape, svg};
-use super::{Results, Status};
+use super::{Results, Status, perf_html};
 
 /// The page.
 pub fn render(results: &Results) -> String {
@@ -45,6 +46,7 @@ td:first-child,th:first-child{text-align:left}</style></head><body>",
         ));
     }
     out.push_str("</table>");
+    out.push_str(&perf_html::summary(results));
     for e in &results.parse_errors {
         out.push_str(&format!("<pre class=\"failed\">{}</pre>", escape(e)));
     }
@@ -89,6 +91,7 @@ td:first-child,th:first-child{text-align:left}</style></head><body>",
             ));
         }
         out.push_str("</ul>");
+        out.push_str(&perf_html::charts(&r.measurements));
         if let Some(trace) = &r.trace {
             if !trace.observations.is_empty() {
                 out.push_str(&format!(
@@ -133,6 +136,7 @@ mod tests {
                 duration: Default::default(),
                 steps: vec![],
                 trace: None,
+                measurements: vec![],
             }],
             parse_errors: vec![],
         };

@@ -2,16 +2,21 @@
 //!
 //! Entry points: [`Results`] (filled by [`collector::Collector`] while the run goes),
 //! [`table::render`] (console table per feature), [`html::render`] (HTML with an event
-//! timeline per scenario). JSON and JUnit come from cucumber's own writers.
+//! timeline per scenario, and a distribution per performance measurement),
+//! [`perf_table::render`] (the measurements on the console). JSON and JUnit come from
+//! cucumber's own writers.
 
 pub mod collector;
 pub mod html;
+pub mod perf_html;
+pub mod perf_table;
 pub mod table;
 pub mod timeline;
 
 use std::time::Duration;
 
 use crate::context::Trace;
+use crate::perf::Measurement;
 
 /// A scenario's outcome.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -65,6 +70,8 @@ pub struct ScenarioResult {
     pub steps: Vec<StepResult>,
     /// What it observed.
     pub trace: Option<Trace>,
+    /// The performance measurements it took.
+    pub measurements: Vec<Measurement>,
 }
 
 /// Everything a run produced.
@@ -88,6 +95,14 @@ impl Results {
     /// True when anything failed (a scenario or a feature file).
     pub fn failed(&self) -> bool {
         !self.parse_errors.is_empty() || self.counts().1 > 0
+    }
+
+    /// Every measurement of the run, in feature order.
+    pub fn measurements(&self) -> Vec<&Measurement> {
+        self.sorted()
+            .into_iter()
+            .flat_map(|r| r.measurements.iter())
+            .collect()
     }
 
     /// The scenarios sorted by file and line, for stable reports.

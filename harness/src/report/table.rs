@@ -78,6 +78,7 @@ mod tests {
             duration: Default::default(),
             steps: vec![],
             trace: None,
+            measurements: vec![],
         }
     }
 
