@@ -9,76 +9,24 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use futures::future::BoxFuture;
 use http::{Method, Request, Response};
 use kube::client::Body;
 
-use crate::targets::{Capability, Fault, Session, SessionNeeds, Target, TargetError};
+use crate::targets::Target;
+use crate::targets::wrapped::WrappedTarget;
 
-/// Wraps a target; writes through its sessions are delayed.
-pub struct SlowedTarget {
-    inner: Arc<dyn Target>,
-    delay: Duration,
-}
+/// The constructor of targets whose writes are delayed.
+pub struct SlowedTarget;
 
 impl SlowedTarget {
     /// A wrapper of `inner` whose writes each take `delay` longer.
-    pub fn delaying_writes(inner: Arc<dyn Target>, delay: Duration) -> Self {
-        Self { inner, delay }
-    }
-}
-
-#[async_trait]
-impl Target for SlowedTarget {
-    fn name(&self) -> &str {
-        "slowed"
-    }
-
-    fn lacks(&self, cap: Capability) -> Option<String> {
-        self.inner.lacks(cap)
-    }
-
-    fn unavailable(&self) -> Option<String> {
-        self.inner.unavailable()
-    }
-
-    async fn session(&self, needs: &SessionNeeds) -> Result<Box<dyn Session>, TargetError> {
-        let inner = self.inner.session(needs).await?;
-        let svc = DelayWrites {
-            client: inner.client(),
-            delay: self.delay,
+    pub fn delaying_writes(inner: Arc<dyn Target>, delay: Duration) -> WrappedTarget {
+        let wrap = move |client: kube::Client| {
+            let ns = client.default_namespace().to_string();
+            kube::Client::new(DelayWrites { client, delay }, ns)
         };
-        let client = kube::Client::new(svc, inner.client().default_namespace().to_string());
-        Ok(Box::new(SlowedSession { inner, client }))
-    }
-
-    async fn shutdown(&self) {
-        self.inner.shutdown().await;
-    }
-}
-
-struct SlowedSession {
-    inner: Box<dyn Session>,
-    client: kube::Client,
-}
-
-#[async_trait]
-impl Session for SlowedSession {
-    fn client(&self) -> kube::Client {
-        self.client.clone()
-    }
-
-    async fn inject(&self, fault: &Fault) -> Result<(), TargetError> {
-        self.inner.inject(fault).await
-    }
-
-    async fn audit_log(&self) -> Result<Vec<serde_json::Value>, TargetError> {
-        self.inner.audit_log().await
-    }
-
-    async fn release(self: Box<Self>) {
-        self.inner.release().await;
+        WrappedTarget::new("slowed", inner, Arc::new(wrap))
     }
 }
 

@@ -8,80 +8,30 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use async_trait::async_trait;
 use futures::future::BoxFuture;
 use http::{Method, Request, Response};
 use http_body_util::BodyExt;
 use kube::client::Body;
 
-use super::{Capability, Fault, Session, SessionNeeds, Target, TargetError};
+use super::Target;
+use super::wrapped::WrappedTarget;
 
-/// Wraps a target; creates through its sessions lose the label `label`.
-pub struct FaultyTarget {
-    inner: Arc<dyn Target>,
-    label: String,
-}
+/// The constructor of targets whose creates lose a label.
+pub struct FaultyTarget;
 
 impl FaultyTarget {
     /// A wrapper of `inner` whose creates drop the label `label`.
-    pub fn dropping_label(inner: Arc<dyn Target>, label: impl Into<String>) -> Self {
-        Self {
-            inner,
-            label: label.into(),
-        }
-    }
-}
-
-#[async_trait]
-impl Target for FaultyTarget {
-    fn name(&self) -> &str {
-        "faulty"
-    }
-
-    fn lacks(&self, cap: Capability) -> Option<String> {
-        self.inner.lacks(cap)
-    }
-
-    fn unavailable(&self) -> Option<String> {
-        self.inner.unavailable()
-    }
-
-    async fn session(&self, needs: &SessionNeeds) -> Result<Box<dyn Session>, TargetError> {
-        let inner = self.inner.session(needs).await?;
-        let svc = DropLabel {
-            client: inner.client(),
-            label: Arc::from(self.label.as_str()),
+    pub fn dropping_label(inner: Arc<dyn Target>, label: impl Into<String>) -> WrappedTarget {
+        let label: Arc<str> = Arc::from(label.into());
+        let wrap = move |client: kube::Client| {
+            let ns = client.default_namespace().to_string();
+            let svc = DropLabel {
+                client,
+                label: label.clone(),
+            };
+            kube::Client::new(svc, ns)
         };
-        let client = kube::Client::new(svc, inner.client().default_namespace().to_string());
-        Ok(Box::new(FaultySession { inner, client }))
-    }
-
-    async fn shutdown(&self) {
-        self.inner.shutdown().await;
-    }
-}
-
-struct FaultySession {
-    inner: Box<dyn Session>,
-    client: kube::Client,
-}
-
-#[async_trait]
-impl Session for FaultySession {
-    fn client(&self) -> kube::Client {
-        self.client.clone()
-    }
-
-    async fn inject(&self, fault: &Fault) -> Result<(), TargetError> {
-        self.inner.inject(fault).await
-    }
-
-    async fn audit_log(&self) -> Result<Vec<serde_json::Value>, TargetError> {
-        self.inner.audit_log().await
-    }
-
-    async fn release(self: Box<Self>) {
-        self.inner.release().await;
+        WrappedTarget::new("faulty", inner, Arc::new(wrap))
     }
 }
 

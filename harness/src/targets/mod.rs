@@ -10,6 +10,7 @@ pub mod containers;
 pub mod embedded;
 pub mod faulty;
 pub mod kubeconfig;
+pub mod wrapped;
 
 use async_trait::async_trait;
 pub use capability::{Capability, requirements};
