@@ -1,4 +1,4 @@
-@performance
+@performance @serial
 Feature: API calls answer within upstream's API call latency SLOs
   Upstream's official SLOs (sig-scalability, slos/api_call_latency.md), at the 99th
   percentile: a mutating call on a single object (POST, PUT, PATCH, DELETE) or a read of a

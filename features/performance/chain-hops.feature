@@ -1,4 +1,4 @@
-@performance @event-chains @needs-controllers @needs-scheduler @needs-nodes
+@performance @serial @event-chains @needs-controllers @needs-scheduler @needs-nodes
 Feature: Each hop of the Deployment chain is quick
   The event-chain scenarios record the delay of each hop of the chain they check (the
   time between the harness's watch receiving one milestone and the next) as the phases of

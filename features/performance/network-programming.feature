@@ -1,4 +1,4 @@
-@performance @needs-nodes @needs-scheduler @needs-controllers @needs-proxy
+@performance @serial @needs-nodes @needs-scheduler @needs-controllers @needs-proxy
 Feature: A new Service is reachable through its cluster IP soon after it is created
   Network programming latency: from creating a Service to the first request through its
   cluster IP that one of its Pods answers. Upstream's SLI (sig-scalability,

@@ -1,4 +1,4 @@
-@performance @needs-scheduler @needs-nodes
+@performance @serial @needs-scheduler @needs-nodes
 Feature: Pods start within upstream's pod startup SLO
   Upstream's official SLO (sig-scalability, slos/pod_startup_latency.md): the startup
   latency of schedulable stateless Pods, from creation to all their containers started

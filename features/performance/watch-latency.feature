@@ -1,4 +1,4 @@
-@performance
+@performance @serial
 Feature: Every watcher learns of a write promptly
   Every control loop learns of changes by watch, so a slow watch slows the whole system.
   Upstream defines the SLI (sig-scalability, slos/watch_latency.md: from the write being
