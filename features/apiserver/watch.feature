@@ -68,6 +68,9 @@ Feature: Watches push every change, in order, resumable from a revision
       | DELETED  | mover |
     And watch "front" receives nothing else
 
+  # The churn pushes every namespace's ConfigMap history out of the watch cache, so a
+  # watch resumed elsewhere at the same time would be expired too: it runs alone.
+  @serial
   Scenario: Resuming from a revision older than the watch history is answered with 410 Expired
     Given the following objects exist:
       """
@@ -80,7 +83,8 @@ Feature: Watches push every change, in order, resumable from a revision
     And I start watching ConfigMaps from revision "old" as "stale"
     Then watch "stale" receives an ERROR with code 410 and reason "Expired"
 
-  @fault-compact
+  # Compaction is store-wide: it runs alone so no other scenario's revision is compacted.
+  @fault-compact @serial
   Scenario: Listing at an exact compacted revision is answered with 410 Expired
     Given the following objects exist:
       """
