@@ -5,8 +5,10 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Container, Pod};
+use k8s_openapi::api::core::v1::{Container, Node, Pod};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use refkube_helpers::nodeaffinity::RequiredNodeAffinity;
+use refkube_helpers::quantity::Quantity as ParsedQuantity;
 
 /// Why a pod was rejected: `(reason, message)` as upstream's `PodAdmitResult`. The
 /// kubelet sets phase Failed, `reason`, and `message: "Pod was rejected: " + message`.
@@ -18,84 +20,73 @@ pub struct Rejection {
     pub message: String,
 }
 
-/// Parses a quantity into base units (cores, bytes); `None` if it is not one.
-pub fn parse_quantity(q: &str) -> Option<f64> {
-    let q = q.trim();
-    let split = q
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-'))
-        .unwrap_or(q.len());
-    let (number, suffix) = q.split_at(split);
-    let value: f64 = number.parse().ok()?;
-    let scale = match suffix {
-        "" => 1.0,
-        "m" => 1e-3,
-        "k" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "T" => 1e12,
-        "P" => 1e15,
-        "E" => 1e18,
-        "Ki" => 1024.0,
-        "Mi" => 1024f64.powi(2),
-        "Gi" => 1024f64.powi(3),
-        "Ti" => 1024f64.powi(4),
-        "Pi" => 1024f64.powi(5),
-        "Ei" => 1024f64.powi(6),
-        s if s.starts_with(['e', 'E']) => 10f64.powi(s[1..].parse().ok()?),
-        _ => return None,
-    };
-    Some(value * scale)
+/// A quantity in the unit the predicates compare (millicores for cpu, otherwise the value
+/// rounded up, as `framework.Resource` holds it); `None` if it does not parse.
+fn amount(resource: &str, q: &Quantity) -> Option<i64> {
+    let q = ParsedQuantity::from_api(q).ok()?;
+    Some(if resource == "cpu" {
+        q.milli_value()
+    } else {
+        q.value()
+    })
 }
 
-fn request(c: &Container, resource: &str) -> f64 {
+fn request(c: &Container, resource: &str) -> i64 {
     c.resources
         .as_ref()
         .and_then(|r| r.requests.as_ref())
         .and_then(|r| r.get(resource))
-        .and_then(|q| parse_quantity(&q.0))
-        .unwrap_or(0.0)
+        .and_then(|q| amount(resource, q))
+        .unwrap_or(0)
 }
 
-/// The pod's effective request of `resource`: the larger of the regular containers'
-/// (plus sidecars') sum and the largest init container, plus the pod overhead.
-pub fn pod_request(pod: &Pod, resource: &str) -> f64 {
+/// The pod's effective request of `resource` (millicores for cpu): the larger of the
+/// regular containers' (plus sidecars') sum and the largest init container, plus the pod
+/// overhead.
+pub fn pod_request(pod: &Pod, resource: &str) -> i64 {
     let Some(spec) = pod.spec.as_ref() else {
-        return 0.0;
+        return 0;
     };
     let inits = spec.init_containers.as_deref().unwrap_or_default();
-    let sidecars: f64 = inits
+    let sidecars: i64 = inits
         .iter()
         .filter(|c| crate::status::is_sidecar(c))
         .map(|c| request(c, resource))
         .sum();
-    let regular: f64 = spec
+    let regular: i64 = spec
         .containers
         .iter()
         .map(|c| request(c, resource))
-        .sum::<f64>()
+        .sum::<i64>()
         + sidecars;
     let init_max = inits
         .iter()
         .filter(|c| !crate::status::is_sidecar(c))
         .map(|c| request(c, resource))
-        .fold(0.0, f64::max);
+        .max()
+        .unwrap_or(0);
     let overhead = spec
         .overhead
         .as_ref()
         .and_then(|o| o.get(resource))
-        .and_then(|q| parse_quantity(&q.0))
-        .unwrap_or(0.0);
+        .and_then(|q| amount(resource, q))
+        .unwrap_or(0);
     regular.max(init_max) + overhead
 }
 
+/// `GetRequiredNodeAffinity(pod).Match(node)` against this node's labels. The node's name
+/// is not known here, and a node without a name has no fields, so `matchFields` terms
+/// are not consulted (they pin the node name, which the scheduler or the writer of
+/// `spec.nodeName` already chose).
 fn matches_selector(pod: &Pod, node_labels: &BTreeMap<String, String>) -> bool {
-    let selector = pod.spec.as_ref().and_then(|s| s.node_selector.as_ref());
-    selector.is_none_or(|sel| sel.iter().all(|(k, v)| node_labels.get(k) == Some(v)))
+    let mut node = Node::default();
+    node.metadata.labels = Some(node_labels.clone());
+    RequiredNodeAffinity::from_pod(pod).matches(&node)
 }
 
 /// Admits `pod` on a node with `capacity` (allocatable) and `labels` running `active`
 /// pods, or says why not. Checks, in upstream's order: the node selector, then pods,
-/// cpu and memory. (Required node affinity terms are left to the scheduler.)
+/// cpu and memory.
 pub fn admit(
     pod: &Pod,
     active: &[&Pod],
@@ -110,29 +101,28 @@ pub fn admit(
                     .into(),
         });
     }
-    let cap = |r: &str| capacity.get(r).and_then(|q| parse_quantity(&q.0));
+    let cap = |r: &str| capacity.get(r).and_then(|q| amount(r, q));
     let insufficient = |resource: &str, requested: i64, used: i64, capacity: i64| Rejection {
         reason: format!("OutOf{resource}"),
         message: format!(
             "Node didn't have enough resource: {resource}, requested: {requested}, used: {used}, capacity: {capacity}"
         ),
     };
+    let running = i64::try_from(active.len()).unwrap_or(i64::MAX);
     if let Some(max) = cap("pods")
-        && active.len() as f64 + 1.0 > max
+        && running + 1 > max
     {
-        return Err(insufficient("pods", 1, active.len() as i64, max as i64));
+        return Err(insufficient("pods", 1, running, max));
     }
-    // cpu in millicores and memory in bytes, as upstream reports them.
-    for (resource, unit) in [("cpu", 1000.0), ("memory", 1.0)] {
+    for resource in ["cpu", "memory"] {
         let Some(max) = cap(resource) else { continue };
         let requested = pod_request(pod, resource);
-        if requested == 0.0 {
+        if requested == 0 {
             continue;
         }
-        let used: f64 = active.iter().map(|p| pod_request(p, resource)).sum();
+        let used: i64 = active.iter().map(|p| pod_request(p, resource)).sum();
         if requested + used > max {
-            let r = |v: f64| (v * unit).round() as i64;
-            return Err(insufficient(resource, r(requested), r(used), r(max)));
+            return Err(insufficient(resource, requested, used, max));
         }
     }
     Ok(())
@@ -158,13 +148,13 @@ mod tests {
     }
 
     #[test]
-    fn quantities_parse_with_decimal_binary_and_milli_suffixes() {
-        assert_eq!(parse_quantity("500m"), Some(0.5));
-        assert_eq!(parse_quantity("2"), Some(2.0));
-        assert_eq!(parse_quantity("128Mi"), Some(128.0 * 1024.0 * 1024.0));
-        assert_eq!(parse_quantity("1G"), Some(1e9));
-        assert_eq!(parse_quantity("1e3"), Some(1000.0));
-        assert_eq!(parse_quantity("lots"), None);
+    fn requests_count_cpu_in_millicores_and_memory_in_bytes() {
+        let p = pod(
+            "spec: {containers: [{name: c, resources: {requests: {cpu: 500m, memory: 128Mi}}}, {name: d, resources: {requests: {cpu: '1.0005'}}}]}",
+        );
+        assert_eq!(pod_request(&p, "cpu"), 1501);
+        assert_eq!(pod_request(&p, "memory"), 128 * 1024 * 1024);
+        assert_eq!(pod_request(&requesting("lots"), "cpu"), 0, "unparsable");
     }
 
     #[test]
@@ -220,10 +210,21 @@ mod tests {
     }
 
     #[test]
+    fn required_node_affinity_on_labels_is_checked_too() {
+        let p = pod(
+            "spec: {containers: [{name: c}], affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: disk, operator: In, values: [ssd]}]}]}}}}",
+        );
+        let err = admit(&p, &[], &cap("4", "8Gi", "110"), &BTreeMap::new()).unwrap_err();
+        assert_eq!(err.reason, "NodeAffinity");
+        let labels = BTreeMap::from([("disk".to_string(), "ssd".to_string())]);
+        assert!(admit(&p, &[], &cap("4", "8Gi", "110"), &labels).is_ok());
+    }
+
+    #[test]
     fn init_containers_count_by_their_maximum_not_their_sum() {
         let p = pod(
             "spec: {initContainers: [{name: a, resources: {requests: {cpu: '2'}}}, {name: b, resources: {requests: {cpu: '2'}}}], containers: [{name: c, resources: {requests: {cpu: '1'}}}]}",
         );
-        assert_eq!(pod_request(&p, "cpu"), 2.0);
+        assert_eq!(pod_request(&p, "cpu"), 2000);
     }
 }

@@ -1,54 +1,29 @@
 //! Sync rate limiting as upstream's `BoundedFrequencyRunner`: a token bucket refilled at
 //! one token per `min_sync_period`, holding up to `burst` (upstream: 2) tokens, so an
-//! isolated change is applied at once while a storm of changes is batched. Pure: time is
-//! passed in. Entry point: [`SyncLimiter::delay`].
+//! isolated change is applied at once while a storm of changes is batched. The bucket is
+//! the shared `refkube_helpers::ratelimit::TokenBucket`; time is passed in.
+//! Entry point: [`SyncLimiter::delay`].
 
 use std::time::{Duration, Instant};
+
+use refkube_helpers::ratelimit::TokenBucket;
 
 /// Upstream's `burstSyncs`.
 pub const DEFAULT_BURST: u32 = 2;
 
 /// A token bucket for syncs.
 #[derive(Debug, Clone)]
-pub struct SyncLimiter {
-    period: Duration,
-    burst: f64,
-    tokens: f64,
-    last: Instant,
-}
+pub struct SyncLimiter(TokenBucket);
 
 impl SyncLimiter {
     /// A full bucket at `now`.
     pub fn new(min_sync_period: Duration, burst: u32, now: Instant) -> Self {
-        let burst = f64::from(burst.max(1));
-        Self {
-            period: min_sync_period,
-            burst,
-            tokens: burst,
-            last: now,
-        }
-    }
-
-    fn refill(&mut self, now: Instant) {
-        if self.period.is_zero() {
-            self.tokens = self.burst;
-        } else {
-            let gained =
-                now.saturating_duration_since(self.last).as_secs_f64() / self.period.as_secs_f64();
-            self.tokens = (self.tokens + gained).min(self.burst);
-        }
-        self.last = now;
+        Self(TokenBucket::every(min_sync_period, burst, now))
     }
 
     /// How long to wait before the next sync may run; the sync's token is taken now.
     pub fn delay(&mut self, now: Instant) -> Duration {
-        self.refill(now);
-        self.tokens -= 1.0;
-        if self.tokens >= 0.0 {
-            Duration::ZERO
-        } else {
-            self.period.mul_f64(-self.tokens)
-        }
+        self.0.reserve(now)
     }
 }
 

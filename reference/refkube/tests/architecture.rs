@@ -115,3 +115,27 @@ fn the_check_sees_a_dependency_when_there_is_one() {
         );
     }
 }
+
+#[test]
+fn the_shared_helpers_sit_below_every_other_crate() {
+    // Both sides use refkube-helpers (the API server's validation and every component),
+    // so it must depend on no workspace crate, or it would carry one side into the other.
+    let graph = workspace_graph();
+    let reached = reachable(&graph, "refkube-helpers");
+    assert!(
+        reached.is_empty(),
+        "refkube-helpers must stay pure, but reaches: {reached:#?}"
+    );
+    for user in [
+        "refkube-resources",
+        "refkube-scheduler",
+        "refkube-controllers",
+        "refkube-kubelet",
+        "refkube-proxy",
+    ] {
+        assert!(
+            reachable(&graph, user).contains_key("refkube-helpers"),
+            "{user} should use refkube-helpers"
+        );
+    }
+}

@@ -8,7 +8,8 @@
 //!
 //! - [`open`]`("memory" | "file:DIR" | "etcd:URL[,URL...]")` gives an `Arc<dyn Store>`;
 //!   [`MemoryStore`], [`FileStore`] and [`EtcdStore`] can also be built directly.
-//! - [`spawn_compactor`] compacts periodically, as kube-apiserver does.
+//! - Periodic compaction is the API server's job (`refkube_apiserver::compactor`), as
+//!   kube-apiserver compacts etcd; the store only offers [`Store::compact`].
 //! - [`conformance::run_all`] checks any backend against the contract below.
 //! - [`etcd::process::EtcdCluster`] starts local etcd members (tests, local clusters).
 
@@ -18,7 +19,6 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::Stream;
 
-mod compactor;
 pub mod conformance;
 mod counting;
 mod embedded;
@@ -31,7 +31,6 @@ mod spec;
 mod wal;
 mod walfile;
 
-pub use compactor::{CompactorConfig, compaction_target, spawn_compactor};
 pub use counting::CountingStore;
 pub use error::StoreError;
 pub use etcd::{EtcdConfig, EtcdStore};

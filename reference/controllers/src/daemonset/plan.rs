@@ -12,10 +12,10 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::ResourceExt;
+use refkube_helpers::nodeaffinity::RequiredNodeAffinity;
+use refkube_helpers::taints::{find_untolerated, node_taints};
 
 use crate::deployment::util::scaled_value;
-use crate::tainteviction::plan::tolerates;
-use crate::util::nodeaffinity::matches_node;
 use crate::util::owner::Owner;
 use crate::util::pods::{is_available, is_ready, phase};
 use crate::util::time::Timestamp;
@@ -70,20 +70,19 @@ pub fn should_run(ds: &DaemonSet, node: &Node) -> (bool, bool) {
     {
         return (false, false);
     }
-    if !matches_node(&spec, node) {
+    let pinned = Pod {
+        spec: Some(spec.clone()),
+        ..Pod::default()
+    };
+    if !RequiredNodeAffinity::from_pod(&pinned).matches(node) {
         return (false, false);
     }
     let tolerations = with_default_tolerations(&spec);
-    let taints = node
-        .spec
-        .as_ref()
-        .and_then(|s| s.taints.clone())
-        .unwrap_or_default();
     let untolerated = |effects: &[&str]| {
-        taints
-            .iter()
-            .filter(|t| effects.contains(&t.effect.as_str()))
-            .any(|t| !tolerations.iter().any(|tol| tolerates(tol, t)))
+        find_untolerated(node_taints(node), &tolerations, |t| {
+            effects.contains(&t.effect.as_str())
+        })
+        .is_some()
     };
     if untolerated(&["NoSchedule", "NoExecute"]) {
         return (false, !untolerated(&["NoExecute"]));

@@ -11,6 +11,7 @@ use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, Patch, PatchParams};
 use kube::{Resource as _, ResourceExt};
+use refkube_helpers::ratelimit::TokenBucket;
 use serde_json::json;
 use tokio::task::JoinHandle;
 
@@ -34,31 +35,17 @@ const TAINTING_PERIOD: Duration = Duration::from_millis(100);
 /// Namespace of node heartbeat leases.
 const LEASE_NAMESPACE: &str = "kube-node-lease";
 
-/// `flowcontrol.NewTokenBucketRateLimiter(qps, 1)`.
-#[derive(Debug)]
-struct Bucket {
-    tokens: f64,
-    last: Instant,
-}
-
-impl Bucket {
-    fn try_accept(&mut self, qps: f64) -> bool {
-        let now = Instant::now();
-        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * qps).min(1.0);
-        self.last = now;
-        if qps > 0.0 && self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            return true;
-        }
-        false
-    }
+/// A zone's eviction limiter, `flowcontrol.NewTokenBucketRateLimiter(qps, 1)`; its rate
+/// is set from the zone's state on each tainting pass.
+fn zone_bucket() -> TokenBucket {
+    TokenBucket::new(0.0, 1, Instant::now())
 }
 
 #[derive(Default)]
 struct State {
     health: HashMap<String, HealthRecord>,
     ready: HashMap<String, Option<String>>,
-    zones: HashMap<String, (VecDeque<String>, Bucket, f64)>,
+    zones: HashMap<String, (VecDeque<String>, TokenBucket, f64)>,
 }
 
 struct NodeLifecycle {
@@ -196,16 +183,10 @@ impl NodeLifecycle {
                 NoExecute::None => {}
                 NoExecute::Enqueue(_) => {
                     let mut st = self.state();
-                    let entry = st.zones.entry(zone_key(&current)).or_insert_with(|| {
-                        (
-                            VecDeque::new(),
-                            Bucket {
-                                tokens: 1.0,
-                                last: Instant::now(),
-                            },
-                            0.0,
-                        )
-                    });
+                    let entry = st
+                        .zones
+                        .entry(zone_key(&current))
+                        .or_insert_with(|| (VecDeque::new(), zone_bucket(), 0.0));
                     if !entry.0.contains(&name) {
                         entry.0.push_back(name.clone());
                     }
@@ -267,16 +248,10 @@ impl NodeLifecycle {
                     ),
                     self.config.large_cluster_size_threshold,
                 );
-                let entry = st.zones.entry((*zone).clone()).or_insert_with(|| {
-                    (
-                        VecDeque::new(),
-                        Bucket {
-                            tokens: 1.0,
-                            last: Instant::now(),
-                        },
-                        0.0,
-                    )
-                });
+                let entry = st
+                    .zones
+                    .entry((*zone).clone())
+                    .or_insert_with(|| (VecDeque::new(), zone_bucket(), 0.0));
                 entry.2 = rate;
                 if all_down {
                     entry.0.clear();
@@ -309,8 +284,10 @@ impl NodeLifecycle {
         let mut due = Vec::new();
         {
             let mut st = self.state();
+            let now = Instant::now();
             for (queue, bucket, rate) in st.zones.values_mut() {
-                while !queue.is_empty() && bucket.try_accept(*rate) {
+                bucket.set_rate(*rate, now);
+                while !queue.is_empty() && bucket.try_accept(now) {
                     due.extend(queue.pop_front());
                 }
             }

@@ -1,10 +1,12 @@
-//! Taint eviction decisions: toleration matching (`ToleratesTaint`) and when to evict
-//! (`getMatchingTolerations`, `getMinTolerationTime`). Entry point: [`decide`].
+//! Taint eviction decisions: when to evict (`getMatchingTolerations`,
+//! `getMinTolerationTime`), with toleration matching from `refkube_helpers::taints`.
+//! Entry point: [`decide`].
 
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Pod, PodCondition, Taint, Toleration};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use refkube_helpers::taints::tolerates;
 
 use crate::util::time::Timestamp;
 
@@ -16,27 +18,6 @@ pub const DELETION_BY_TAINT_MANAGER: &str = "DeletionByTaintManager";
 pub const TAINT_MANAGER_MESSAGE: &str = "Taint manager: deleting due to NoExecute taint";
 /// Event reason when an eviction fires or is cancelled.
 pub const TAINT_MANAGER_EVICTION: &str = "TaintManagerEviction";
-
-/// `Toleration.ToleratesTaint`.
-pub fn tolerates(t: &Toleration, taint: &Taint) -> bool {
-    if let Some(e) = t.effect.as_deref().filter(|e| !e.is_empty())
-        && e != taint.effect
-    {
-        return false;
-    }
-    let key = t.key.as_deref().unwrap_or("");
-    if !key.is_empty() && key != taint.key {
-        return false;
-    }
-    match t.operator.as_deref().unwrap_or("Equal") {
-        "Exists" => true,
-        "Equal" => {
-            !key.is_empty()
-                && t.value.as_deref().unwrap_or("") == taint.value.as_deref().unwrap_or("")
-        }
-        _ => false,
-    }
-}
 
 /// When to evict.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -208,6 +189,40 @@ mod tests {
                 ..Default::default()
             }
         ));
+    }
+
+    #[test]
+    fn integer_tolerations_and_keyless_equal_tolerations_match_as_the_scheduler_sees_them() {
+        let sla = Taint {
+            key: "sla".into(),
+            value: Some("950".into()),
+            effect: "NoExecute".into(),
+            ..Default::default()
+        };
+        let gt = |v: &str| Toleration {
+            key: Some("sla".into()),
+            operator: Some("Gt".into()),
+            value: Some(v.into()),
+            effect: Some("NoExecute".into()),
+            toleration_seconds: None,
+        };
+        assert_eq!(
+            decide(&with_tolerations(vec![gt("900")]), std::slice::from_ref(&sla)),
+            Eviction::Never
+        );
+        assert_eq!(
+            decide(&with_tolerations(vec![gt("990")]), std::slice::from_ref(&sla)),
+            Eviction::Now
+        );
+        let keyless = Toleration {
+            operator: Some("Equal".into()),
+            value: Some("950".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            decide(&with_tolerations(vec![keyless]), &[sla]),
+            Eviction::Never
+        );
     }
 
     #[test]

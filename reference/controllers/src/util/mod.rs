@@ -1,7 +1,6 @@
 //! Helpers shared by the controllers' pure decision modules: time, pods, owners, selectors.
 
 pub mod json;
-pub mod nodeaffinity;
 pub mod owner;
 pub mod pods;
 pub mod selector;

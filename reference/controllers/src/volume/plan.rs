@@ -8,8 +8,8 @@ use std::sync::Arc;
 use k8s_openapi::api::core::v1::{ObjectReference, PersistentVolume, PersistentVolumeClaim};
 use kube::ResourceExt;
 
-use super::quantity::parse;
 use crate::util::selector::{from_label_selector, matches};
+use refkube_helpers::quantity::{Format, Quantity};
 
 /// Claim annotation: binding finished.
 pub const BIND_COMPLETED: &str = "pv.kubernetes.io/bind-completed";
@@ -43,23 +43,23 @@ pub fn volume_class(v: &PersistentVolume) -> String {
         .unwrap_or_default()
 }
 
-fn storage_request(c: &PersistentVolumeClaim) -> i128 {
+fn storage_request(c: &PersistentVolumeClaim) -> Quantity {
     c.spec
         .as_ref()
         .and_then(|s| s.resources.as_ref())
         .and_then(|r| r.requests.as_ref())
         .and_then(|r| r.get("storage"))
-        .and_then(|q| parse(&q.0).ok())
-        .unwrap_or(0)
+        .and_then(|q| Quantity::from_api(q).ok())
+        .unwrap_or(Quantity::zero(Format::DecimalSI))
 }
 
-fn capacity(v: &PersistentVolume) -> Option<i128> {
+fn capacity(v: &PersistentVolume) -> Option<Quantity> {
     v.spec
         .as_ref()?
         .capacity
         .as_ref()?
         .get("storage")
-        .and_then(|q| parse(&q.0).ok())
+        .and_then(|q| Quantity::from_api(q).ok())
 }
 
 /// Is the volume's claimRef this claim (by namespace/name, and UID when set)?
@@ -116,7 +116,11 @@ pub fn find_match(
                 && v.metadata.deletion_timestamp.is_none()
         })
         .filter(|v| satisfies(v, c))
-        .min_by_key(|v| (capacity(v).unwrap_or(i128::MAX), v.name_any()))
+        .min_by_key(|v| {
+            let cap = capacity(v);
+            // Volumes without a readable capacity sort last.
+            (cap.is_none(), cap, v.name_any())
+        })
         .cloned()
 }
 

@@ -4,6 +4,7 @@
 
 use super::{Errs, arr_at, child, meta, str_at};
 use crate::names::is_dns1123_label;
+use refkube_helpers::quantity::Quantity;
 use serde_json::{Value, json};
 use std::collections::HashSet;
 
@@ -81,7 +82,7 @@ fn volumes(spec: &Value, path: &str, errs: &mut Errs) -> HashSet<String> {
     seen
 }
 
-fn container(
+pub(super) fn container(
     c: &Value,
     path: &str,
     names: &mut HashSet<String>,
@@ -147,34 +148,9 @@ pub fn protocol(p: &Value, path: &str, errs: &mut Errs) {
     }
 }
 
-/// A resource quantity's value, for comparisons (`100m`, `1Gi`, `1e3`, `2`).
-pub fn parse_quantity(s: &str) -> Option<f64> {
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-'))
-        .unwrap_or(s.len());
-    let (num, suffix) = s.split_at(split);
-    let base: f64 = num.parse().ok()?;
-    let factor = match suffix {
-        "" => 1.0,
-        "n" => 1e-9,
-        "u" => 1e-6,
-        "m" => 1e-3,
-        "k" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "T" => 1e12,
-        "P" => 1e15,
-        "E" => 1e18,
-        "Ki" => 1024.0,
-        "Mi" => 1024f64.powi(2),
-        "Gi" => 1024f64.powi(3),
-        "Ti" => 1024f64.powi(4),
-        "Pi" => 1024f64.powi(5),
-        "Ei" => 1024f64.powi(6),
-        e if e.starts_with(['e', 'E']) => 10f64.powi(e[1..].parse::<i32>().ok()?),
-        _ => return None,
-    };
-    Some(base * factor)
+/// A resource quantity, for comparisons (`100m`, `1Gi`, `1e3`, `2`); `None` if it is not one.
+fn parse_quantity(s: &str) -> Option<Quantity> {
+    Quantity::parse(s).ok()
 }
 
 /// Resources whose request must equal the limit (not overcommittable).
@@ -195,7 +171,7 @@ fn resources(c: &Value, path: &str, errs: &mut Errs) {
             let field = format!("{}[{name}]", child(path, which));
             match parse_quantity(&quantity(q)) {
                 None => errs.invalid(&field, &json!(quantity(q)), QUANTITY_FORMAT),
-                Some(v) if v < 0.0 => errs.invalid(
+                Some(v) if v.signum() < 0 => errs.invalid(
                     &field,
                     &json!(quantity(q)),
                     "must be greater than or equal to 0",

@@ -1,4 +1,4 @@
-//! Resource arithmetic: Quantity parsing, the scheduler's `Resource` vector, and pod
+//! Resource arithmetic: the scheduler's `Resource` vector, and pod
 //! requests as upstream `resource.PodRequests` computes them (init-container max, sidecars,
 //! overhead). Entry points: [`Resource`], [`pod_requests`], [`pod_non_zero_requests`].
 
@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{Container, Pod};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use refkube_helpers::quantity::Quantity as ParsedQuantity;
 
 /// `DefaultMilliCPURequest`: what a container without a cpu request counts as for scoring.
 pub const DEFAULT_MILLI_CPU_REQUEST: i64 = 100;
@@ -21,111 +22,15 @@ pub const EPHEMERAL_STORAGE: &str = "ephemeral-storage";
 /// Pod count (allocatable only).
 pub const PODS: &str = "pods";
 
-/// Errors parsing a resource quantity.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum QuantityError {
-    /// Not `<number><suffix>` in Kubernetes' quantity syntax.
-    #[error(
-        "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$': {0:?}"
-    )]
-    Syntax(String),
-    /// Too large to represent.
-    #[error("quantity {0:?} is too large")]
-    Overflow(String),
+/// `Quantity.Value()`; unparsable quantities count as zero (the API server validates
+/// them, so this only guards against a foreign writer).
+fn value(q: &Quantity) -> i64 {
+    ParsedQuantity::from_api(q).map_or(0, |q| q.value())
 }
 
-/// A parsed quantity: `numerator / 10^scale`, exact.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Exact {
-    numerator: i128,
-    scale: u32,
-}
-
-fn parse_exact(s: &str) -> Result<Exact, QuantityError> {
-    let syntax = || QuantityError::Syntax(s.to_string());
-    let overflow = || QuantityError::Overflow(s.to_string());
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-'))
-        .unwrap_or(t.len());
-    let (number, suffix) = t.split_at(split);
-    let (negative, digits) = match number.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, number.strip_prefix('+').unwrap_or(number)),
-    };
-    let (int_part, frac_part) = digits.split_once('.').unwrap_or((digits, ""));
-    if int_part.is_empty() && frac_part.is_empty()
-        || !int_part
-            .chars()
-            .chain(frac_part.chars())
-            .all(|c| c.is_ascii_digit())
-    {
-        return Err(syntax());
-    }
-    let mut numerator: i128 = 0;
-    for c in int_part.chars().chain(frac_part.chars()) {
-        let d = i128::from(c.to_digit(10).ok_or_else(syntax)?);
-        numerator = numerator
-            .checked_mul(10)
-            .and_then(|n| n.checked_add(d))
-            .ok_or_else(overflow)?;
-    }
-    let mut exp10: i64 = -i64::try_from(frac_part.len()).map_err(|_| overflow())?;
-    let mut exp2: u32 = 0;
-    match suffix {
-        "" => {}
-        "n" => exp10 -= 9,
-        "u" => exp10 -= 6,
-        "m" => exp10 -= 3,
-        "k" => exp10 += 3,
-        "M" => exp10 += 6,
-        "G" => exp10 += 9,
-        "T" => exp10 += 12,
-        "P" => exp10 += 15,
-        "E" => exp10 += 18,
-        "Ki" => exp2 = 10,
-        "Mi" => exp2 = 20,
-        "Gi" => exp2 = 30,
-        "Ti" => exp2 = 40,
-        "Pi" => exp2 = 50,
-        "Ei" => exp2 = 60,
-        other => {
-            let e = other.strip_prefix(['e', 'E']).ok_or_else(syntax)?;
-            exp10 += e.parse::<i64>().map_err(|_| syntax())?;
-        }
-    }
-    numerator = numerator.checked_mul(1i128 << exp2).ok_or_else(overflow)?;
-    let scale = if exp10 >= 0 {
-        let mul = 10i128
-            .checked_pow(u32::try_from(exp10).map_err(|_| overflow())?)
-            .ok_or_else(overflow)?;
-        numerator = numerator.checked_mul(mul).ok_or_else(overflow)?;
-        0
-    } else {
-        u32::try_from(-exp10).map_err(|_| overflow())?
-    };
-    if negative {
-        numerator = -numerator;
-    }
-    Ok(Exact { numerator, scale })
-}
-
-fn ceil_scaled(e: Exact, mul: i128, s: &str) -> Result<i64, QuantityError> {
-    let overflow = || QuantityError::Overflow(s.to_string());
-    let num = e.numerator.checked_mul(mul).ok_or_else(overflow)?;
-    let den = 10i128.checked_pow(e.scale).ok_or_else(overflow)?;
-    let q = num.div_euclid(den) + i128::from(num.rem_euclid(den) != 0);
-    i64::try_from(q).map_err(|_| overflow())
-}
-
-/// `Quantity.Value()`: the value rounded up to an integer.
-pub fn quantity_value(q: &Quantity) -> Result<i64, QuantityError> {
-    ceil_scaled(parse_exact(&q.0)?, 1, &q.0)
-}
-
-/// `Quantity.MilliValue()`: the value in thousandths, rounded up.
-pub fn quantity_milli_value(q: &Quantity) -> Result<i64, QuantityError> {
-    ceil_scaled(parse_exact(&q.0)?, 1000, &q.0)
+/// `Quantity.MilliValue()`, zero when unparsable.
+fn milli_value(q: &Quantity) -> i64 {
+    ParsedQuantity::from_api(q).map_or(0, |q| q.milli_value())
 }
 
 /// The scheduler's resource vector (upstream `framework.Resource`).
@@ -144,19 +49,17 @@ pub struct Resource {
 }
 
 impl Resource {
-    /// Builds a vector from a resource list; unparsable quantities count as zero (the API
-    /// server validates them, so this only guards against a foreign writer).
+    /// Builds a vector from a resource list; unparsable quantities count as zero.
     pub fn from_list(list: &BTreeMap<String, Quantity>) -> Resource {
         let mut r = Resource::default();
         for (name, q) in list {
             match name.as_str() {
-                CPU => r.milli_cpu = quantity_milli_value(q).unwrap_or(0),
-                MEMORY => r.memory = quantity_value(q).unwrap_or(0),
-                EPHEMERAL_STORAGE => r.ephemeral_storage = quantity_value(q).unwrap_or(0),
-                PODS => r.allowed_pod_number = quantity_value(q).unwrap_or(0),
+                CPU => r.milli_cpu = milli_value(q),
+                MEMORY => r.memory = value(q),
+                EPHEMERAL_STORAGE => r.ephemeral_storage = value(q),
+                PODS => r.allowed_pod_number = value(q),
                 other => {
-                    r.scalar
-                        .insert(other.to_string(), quantity_value(q).unwrap_or(0));
+                    r.scalar.insert(other.to_string(), value(q));
                 }
             }
         }
@@ -294,25 +197,23 @@ mod tests {
     }
 
     #[test]
-    fn quantities_parse_like_upstream() {
-        assert_eq!(quantity_milli_value(&q("1")).unwrap(), 1000);
-        assert_eq!(quantity_milli_value(&q("250m")).unwrap(), 250);
-        assert_eq!(quantity_milli_value(&q("0.5")).unwrap(), 500);
-        assert_eq!(quantity_milli_value(&q("1.0005")).unwrap(), 1001);
-        assert_eq!(quantity_value(&q("1Ki")).unwrap(), 1024);
-        assert_eq!(quantity_value(&q("200Mi")).unwrap(), 200 * 1024 * 1024);
-        assert_eq!(quantity_value(&q("1G")).unwrap(), 1_000_000_000);
-        assert_eq!(quantity_value(&q("1e3")).unwrap(), 1000);
-        assert_eq!(quantity_value(&q("1.5Gi")).unwrap(), 1_610_612_736);
-        assert_eq!(quantity_value(&q("100m")).unwrap(), 1);
-        assert!(matches!(
-            quantity_value(&q("abc")),
-            Err(QuantityError::Syntax(_))
-        ));
-        assert!(matches!(
-            quantity_value(&q("1Zi")),
-            Err(QuantityError::Syntax(_))
-        ));
+    fn a_resource_list_reads_cpu_in_millicores_and_the_rest_rounded_up() {
+        let list: BTreeMap<String, Quantity> = [
+            ("cpu", "1.0005"),
+            ("memory", "1.5Gi"),
+            ("ephemeral-storage", "100m"),
+            ("pods", "110"),
+            ("example.com/gpu", "abc"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), q(v)))
+        .collect();
+        let r = Resource::from_list(&list);
+        assert_eq!(r.milli_cpu, 1001);
+        assert_eq!(r.memory, 1_610_612_736);
+        assert_eq!(r.ephemeral_storage, 1);
+        assert_eq!(r.allowed_pod_number, 110);
+        assert_eq!(r.get("example.com/gpu"), 0, "unparsable counts as zero");
     }
 
     fn pod(spec: serde_json::Value) -> Pod {

@@ -2,7 +2,6 @@
 //! [`crate::registry`] lists them with their default weights.
 
 pub mod balanced_allocation;
-pub mod helper;
 pub mod image_locality;
 pub mod inter_pod_affinity;
 pub mod node_affinity;

@@ -3,12 +3,11 @@
 
 use std::collections::BTreeSet;
 
-use k8s_openapi::api::core::v1::{Pod, PreferredSchedulingTerm};
-
-use super::helper::{
-    node_selector_term_matches, pod_matches_node_selector_and_affinity,
-    required_node_affinity_terms,
+use k8s_openapi::api::core::v1::Pod;
+use refkube_helpers::nodeaffinity::{
+    PreferredSchedulingTerms, RequiredNodeAffinity, preferred_terms, required_terms,
 };
+
 use crate::framework::{
     CycleState, FilterPlugin, MAX_NODE_SCORE, NodeInfo, NodeNames, NodeScore, Plugin,
     PreFilterPlugin, PreScorePlugin, ScorePlugin, Snapshot, Status, default_normalize_score,
@@ -57,7 +56,7 @@ impl PreFilterPlugin for NodeAffinity {
             .as_ref()
             .and_then(|s| s.node_selector.as_ref())
             .is_some_and(|m| !m.is_empty());
-        let terms = required_node_affinity_terms(pod);
+        let terms = required_terms(pod);
         if !has_selector && terms.is_none() {
             return (None, Status::skip());
         }
@@ -91,24 +90,12 @@ impl PreFilterPlugin for NodeAffinity {
 
 impl FilterPlugin for NodeAffinity {
     fn filter(&self, _state: &CycleState, pod: &Pod, node: &NodeInfo) -> Status {
-        if pod_matches_node_selector_and_affinity(pod, &node.node) {
+        if RequiredNodeAffinity::from_pod(pod).matches(&node.node) {
             Status::success()
         } else {
             Status::unresolvable(ERR_REASON_POD)
         }
     }
-}
-
-fn preferred_terms(pod: &Pod) -> &[PreferredSchedulingTerm] {
-    pod.spec
-        .as_ref()
-        .and_then(|s| s.affinity.as_ref())
-        .and_then(|a| a.node_affinity.as_ref())
-        .and_then(|n| {
-            n.preferred_during_scheduling_ignored_during_execution
-                .as_deref()
-        })
-        .unwrap_or(&[])
 }
 
 impl PreScorePlugin for NodeAffinity {
@@ -129,11 +116,9 @@ impl PreScorePlugin for NodeAffinity {
 
 impl ScorePlugin for NodeAffinity {
     fn score(&self, _state: &CycleState, pod: &Pod, node: &NodeInfo) -> Result<i64, Status> {
-        Ok(preferred_terms(pod)
-            .iter()
-            .filter(|t| t.weight != 0 && node_selector_term_matches(&t.preference, &node.node))
-            .map(|t| i64::from(t.weight))
-            .sum())
+        PreferredSchedulingTerms::new(preferred_terms(pod))
+            .map(|terms| terms.score(&node.node))
+            .map_err(|errs| Status::error(errs.join(", ")))
     }
 
     fn normalize(&self, _state: &CycleState, _pod: &Pod, scores: &mut [NodeScore]) -> Status {

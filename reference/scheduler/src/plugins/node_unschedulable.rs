@@ -3,8 +3,8 @@
 
 use k8s_openapi::api::core::v1::{Pod, Taint};
 
-use super::helper::{pod_tolerations, tolerations_tolerate};
 use crate::framework::{CycleState, FilterPlugin, NodeInfo, Plugin, Status};
+use refkube_helpers::taints::{pod_tolerations, tolerations_tolerate};
 
 /// Plugin name.
 pub const NAME: &str = "NodeUnschedulable";

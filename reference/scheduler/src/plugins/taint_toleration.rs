@@ -3,11 +3,11 @@
 
 use k8s_openapi::api::core::v1::{Pod, Toleration};
 
-use super::helper::{node_taints, pod_tolerations, tolerations_tolerate};
 use crate::framework::{
     CycleState, FilterPlugin, MAX_NODE_SCORE, NodeInfo, NodeScore, Plugin, ScorePlugin, Status,
     default_normalize_score,
 };
+use refkube_helpers::taints::{node_taints, pod_tolerations, tolerations_tolerate};
 
 /// Plugin name.
 pub const NAME: &str = "TaintToleration";

@@ -10,7 +10,7 @@ use crate::framework::types::ClusterObjects;
 use crate::framework::{
     CycleState, FilterPlugin, NodeInfo, NodeNames, PreFilterPlugin, Snapshot, Status,
 };
-use crate::plugins::helper::labels_of;
+use refkube_helpers::labels::labels_of;
 
 /// The incoming pod's required affinity is not satisfied on this node.
 pub const ERR_REASON_AFFINITY_RULES_NOT_MATCH: &str = "node(s) didn't match pod affinity rules";

@@ -10,7 +10,7 @@ use crate::framework::types::ClusterObjects;
 use crate::framework::{
     CycleState, MAX_NODE_SCORE, NodeInfo, NodeScore, PreScorePlugin, ScorePlugin, Snapshot, Status,
 };
-use crate::plugins::helper::labels_of;
+use refkube_helpers::labels::labels_of;
 
 const STATE_KEY: &str = "PreScoreInterPodAffinity";
 

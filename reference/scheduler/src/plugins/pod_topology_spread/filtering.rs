@@ -10,7 +10,7 @@ use super::{
 use crate::framework::{
     CycleState, FilterPlugin, NodeInfo, NodeNames, PreFilterPlugin, Snapshot, Status,
 };
-use crate::plugins::helper::labels_of;
+use refkube_helpers::labels::labels_of;
 
 /// Placing the pod here would exceed maxSkew.
 pub const ERR_REASON_CONSTRAINTS_NOT_MATCH: &str =

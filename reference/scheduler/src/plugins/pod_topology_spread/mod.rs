@@ -11,12 +11,11 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
 
-use super::helper::{
-    label_selector_matches, labels_of, map_selector_matches, node_taints,
-    pod_matches_node_selector_and_affinity, pod_tolerations, tolerations_tolerate,
-};
 use crate::framework::types::{ClusterObjects, PodInfo};
 use crate::framework::{FilterPlugin, Plugin, PreFilterPlugin, PreScorePlugin, ScorePlugin};
+use refkube_helpers::labels::{label_selector_matches, labels_of, map_selector_matches};
+use refkube_helpers::nodeaffinity::RequiredNodeAffinity;
+use refkube_helpers::taints::{node_taints, pod_tolerations, tolerations_tolerate};
 
 pub use filtering::{ERR_REASON_CONSTRAINTS_NOT_MATCH, ERR_REASON_NODE_LABEL_NOT_MATCH};
 
@@ -80,7 +79,7 @@ pub struct Constraint {
 impl Constraint {
     /// Whether `node` takes part in this constraint's counting for `pod`.
     pub fn includes_node(&self, pod: &Pod, node: &Node) -> bool {
-        if self.honor_node_affinity && !pod_matches_node_selector_and_affinity(pod, node) {
+        if self.honor_node_affinity && !RequiredNodeAffinity::from_pod(pod).matches(node) {
             return false;
         }
         if self.honor_node_taints {
