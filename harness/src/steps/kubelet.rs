@@ -1,5 +1,5 @@
 //! Kubelet steps: node leases, pod phases over time, container restarts and back-off,
-//! static and mirror pods, a pod's shared sandbox.
+//! static and mirror pods, a pod's shared sandbox and its death.
 //!
 //! Entry points: the step functions.
 
@@ -163,6 +163,26 @@ async fn same_ip(world: &mut KubeWorld, pod: String) -> Outcome {
             "Pod {pod:?} had the IPs {ips:?}; a container restart must keep the sandbox and its IP"
         );
     }
+    Ok(())
+}
+
+#[when(expr = "I kill the pause process of the Pod {string}")]
+async fn kill_sandbox(world: &mut KubeWorld, pod: String) -> Outcome {
+    let p = world.get("Pod", &pod).await?;
+    let uid = p
+        .metadata
+        .uid
+        .clone()
+        .ok_or_else(|| anyhow!("Pod {pod:?} has no uid"))?;
+    let namespace = p.metadata.namespace.clone().unwrap_or_default();
+    let pod = name_of(&p);
+    world
+        .inject(Fault::KillPodSandbox {
+            namespace,
+            pod,
+            uid,
+        })
+        .await?;
     Ok(())
 }
 

@@ -47,6 +47,8 @@ pub enum Capability {
     StaticPods,
     /// kube-proxy can be switched between userspace and iptables modes (`@proxy-modes`).
     ProxyModes,
+    /// A pod's pause process (its sandbox) can be killed (`@fault-kill-sandbox`).
+    KillSandbox,
     /// The scenario registers fake nodes and needs them to be the only nodes (`@fake-nodes`).
     OnlyFakeNodes,
     /// The containers of a pod share one network namespace, so `localhost` reaches a
@@ -80,6 +82,7 @@ pub const TAGS: &[(&str, Capability)] = &[
     ("fault-compact", Capability::Compact),
     ("static-pods", Capability::StaticPods),
     ("proxy-modes", Capability::ProxyModes),
+    ("fault-kill-sandbox", Capability::KillSandbox),
     ("shared-network-namespace", Capability::SharedNetns),
     ("fake-nodes", Capability::OnlyFakeNodes),
     ("needs-ping", Capability::Ping),

@@ -218,6 +218,7 @@ impl Target for KubeconfigTarget {
                 self.missing_hooks(&["place-static-pod", "remove-static-pod"])
             }
             Capability::ProxyModes => self.missing_hooks(&["proxy-mode"]),
+            Capability::KillSandbox => self.missing_hooks(&["kill-pod-sandbox"]),
             Capability::OnlyFakeNodes => Some(
                 "the scenario needs a cluster whose only nodes are the fake ones it registers; a kubeconfig cluster has its own".into(),
             ),

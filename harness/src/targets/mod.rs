@@ -80,6 +80,12 @@ pub enum Fault {
     RemoveStaticPod { node: String, file: String },
     /// Run kube-proxy in `userspace` or `iptables` mode.
     ProxyMode { mode: String },
+    /// Kill the pause process (the sandbox) of a running pod, leaving its containers.
+    KillPodSandbox {
+        namespace: String,
+        pod: String,
+        uid: String,
+    },
 }
 
 impl Fault {
@@ -102,6 +108,7 @@ impl Fault {
             Fault::PlaceStaticPod { .. } => "place-static-pod",
             Fault::RemoveStaticPod { .. } => "remove-static-pod",
             Fault::ProxyMode { .. } => "proxy-mode",
+            Fault::KillPodSandbox { .. } => "kill-pod-sandbox",
         }
     }
 
@@ -152,6 +159,15 @@ impl Fault {
                 ("KUBEPROOF_FILE", file.clone()),
             ],
             Fault::ProxyMode { mode } => vec![("KUBEPROOF_MODE", mode.clone())],
+            Fault::KillPodSandbox {
+                namespace,
+                pod,
+                uid,
+            } => vec![
+                ("KUBEPROOF_NAMESPACE", namespace.clone()),
+                ("KUBEPROOF_POD", pod.clone()),
+                ("KUBEPROOF_POD_UID", uid.clone()),
+            ],
         }
     }
 }

@@ -30,6 +30,8 @@ pub mod reason {
     pub const FAILED: &str = "Failed";
     /// The sandbox could not be created.
     pub const FAILED_CREATE_POD_SANDBOX: &str = "FailedCreatePodSandBox";
+    /// The sandbox died (or changed) and is replaced.
+    pub const SANDBOX_CHANGED: &str = "SandboxChanged";
     /// A volume could not be filled.
     pub const FAILED_MOUNT: &str = "FailedMount";
     /// The node registered / is ready.

@@ -76,6 +76,10 @@
 //! and `HOSTNAME` in its environment, and the filesystem, PIDs and users are the
 //! machine's. The sandbox itself is a real `agnhost pause` process (the chapter's
 //! infrastructure container); removing the sandbox kills every process group of the pod.
+//! When the pause process dies, the pod's worker sees its sandbox not ready, kills the
+//! pod's containers, creates a new sandbox (a new pod IP) and starts them again in it,
+//! with upstream's `SandboxChanged` event ([`worker::actions`] decides, the worker
+//! executes).
 //!
 //! ## Runtimes
 //!
@@ -103,9 +107,11 @@
 //!   host ports are not reserved.
 //! - Node status is posted every `nodeStatusUpdateFrequency` (not only on change).
 //! - Admission does not evaluate required node affinity terms (the scheduler does).
-//! - A pod whose pause process dies is not given a new sandbox (upstream kills the
-//!   pod's containers and creates one, `SandboxChanged`); with `netns`, its containers
-//!   that exit afterwards fail to start again, saying the sandbox is gone.
+//! - Ephemeral containers (`spec.ephemeralContainers`, added through
+//!   `pods/ephemeralcontainers`) run once each in the pod's sandbox and are reported in
+//!   `status.ephemeralContainerStatuses`, as upstream. Their `targetContainerName` adds
+//!   nothing here: no container has a PID namespace of its own (PIDs are the
+//!   machine's), so an ephemeral container already sees its target's processes.
 //! - A restarted kubelet starts the pods bound to it again (restart counts start over),
 //!   because the process runtime's containers die with it.
 
@@ -121,6 +127,7 @@ pub mod mirror;
 pub mod network;
 pub mod node;
 pub mod podapi;
+pub mod podlist;
 pub mod probe;
 pub mod prober;
 pub mod runtime;

@@ -744,3 +744,99 @@ spec:
     );
     assert_eq!(h.event_messages("DeadlineExceeded").len(), 1);
 }
+
+#[tokio::test]
+async fn a_pod_whose_pause_process_dies_gets_a_new_sandbox_and_its_containers_restart() {
+    let h = process("127.101.20.0/24");
+    let uid = format!("u-sandbox-dies-{}", std::process::id());
+    let p = pod(&format!(
+        r#"
+metadata: {{name: survivor, namespace: default, uid: {uid}}}
+spec:
+  initContainers:
+  - {{name: setup, image: busybox, command: ["true"]}}
+  containers:
+  - {{name: app, image: busybox, command: [sleep, "30"]}}
+"#
+    ));
+    let _w = PodWorker::spawn(p, h.deps.clone());
+    let running = |s: &PodStatus| {
+        container(s, "app")
+            .state
+            .as_ref()
+            .is_some_and(|st| st.running.is_some())
+    };
+    h.wait_for("app running", running).await;
+    assert_eq!(refkube_kubelet::runtime::pause::kill(&uid), Ok(1));
+    let s = h
+        .wait_for("app restarted in a new sandbox", |s| {
+            running(s) && container(s, "app").restart_count >= 1
+        })
+        .await;
+    assert_eq!(
+        h.event_messages("SandboxChanged"),
+        vec!["Pod sandbox changed, it will be killed and re-created.".to_string()]
+    );
+    // The init container ran again in the new sandbox, before the app.
+    let setup = &s.init_container_statuses.clone().unwrap()[0];
+    assert_eq!(setup.restart_count, 1);
+    assert_eq!(h.event_messages("Started").len(), 4);
+    assert_eq!(phase(&s), "Running");
+    assert_eq!(refkube_kubelet::runtime::pause::find(&uid).len(), 1);
+}
+
+#[tokio::test]
+async fn an_ephemeral_container_runs_once_in_the_pod_and_reports_its_status() {
+    let h = process("127.101.21.0/24");
+    let p = pod(r#"
+metadata: {name: debugged, namespace: default, uid: u-debugged}
+spec:
+  containers:
+  - {name: app, image: busybox, command: [sleep, "30"]}
+  ephemeralContainers:
+  - {name: debugger, image: busybox, command: [sh, -c, "exit 2"], targetContainerName: app}
+"#);
+    let _w = PodWorker::spawn(p, h.deps.clone());
+    let ephemeral = |s: &PodStatus| s.ephemeral_container_statuses.clone().unwrap_or_default();
+    let s = h
+        .wait_for("the debugger exited", |s| {
+            ephemeral(s)
+                .first()
+                .and_then(|c| c.state.clone())
+                .is_some_and(|st| st.terminated.is_some())
+        })
+        .await;
+    let debugger = &ephemeral(&s)[0];
+    assert_eq!(debugger.name, "debugger");
+    assert_eq!(
+        debugger
+            .state
+            .clone()
+            .unwrap()
+            .terminated
+            .unwrap()
+            .exit_code,
+        2
+    );
+    assert_eq!(debugger.restart_count, 0);
+    // Several resyncs later it has still not been started again, and the pod runs on.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut started: Vec<String> = h
+        .events
+        .events()
+        .into_iter()
+        .filter(|e| e.reason == "Started")
+        .filter_map(|e| e.object.field_path)
+        .collect();
+    started.sort();
+    assert_eq!(
+        started,
+        vec![
+            "spec.containers{app}".to_string(),
+            "spec.ephemeralContainers{debugger}".to_string(),
+        ]
+    );
+    let last = h.api.statuses().last().cloned().unwrap();
+    assert_eq!(ephemeral(&last)[0].restart_count, 0);
+    assert_eq!(phase(&last), "Running");
+}

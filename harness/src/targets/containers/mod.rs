@@ -120,6 +120,9 @@ impl Target for ContainersTarget {
             Capability::StopStoreMember if t.etcd < 3 => Some(
                 "the containers topology runs fewer than 3 etcd members, so losing one loses the majority".into(),
             ),
+            Capability::KillSandbox => Some(
+                "killing a pod's pause process inside a node container is not wired into the containers target yet".into(),
+            ),
             _ => None,
         }
     }
@@ -365,6 +368,9 @@ impl Session for ContainersSession {
                     .map_err(|e| TargetError::FaultUnsupported(e.to_string()))?;
                 c.set_proxy_mode(mode).await
             }
+            Fault::KillPodSandbox { .. } => Err(TargetError::FaultUnsupported(
+                "kill-pod-sandbox (not wired into the containers target)".into(),
+            )),
         }
     }
 

@@ -200,6 +200,11 @@ impl Target for EmbeddedTarget {
             Capability::StopApiServerReplica | Capability::StopStoreMember => {
                 Some("the embedded cluster runs a single API server on one store".into())
             }
+            Capability::KillSandbox
+                if self.config.cluster.runtime != refkube_kubelet::RuntimeKind::Process =>
+            {
+                Some("the embedded cluster's kubelets run the sim runtime, whose sandboxes have no pause process to kill".into())
+            }
             Capability::Compact if !c.compact => {
                 Some("compaction on demand is switched off for this target".into())
             }
@@ -371,6 +376,11 @@ impl Session for EmbeddedSession {
                 tokio::fs::write(&tmp, manifest).await.map_err(io)?;
                 tokio::fs::rename(&tmp, dir.join(file)).await.map_err(io)
             }
+            // The kubelets run in this process, so their pause processes are this
+            // machine's: found by the pod's UID, which the process runtime marks them with.
+            Fault::KillPodSandbox { uid, .. } => refkube_kubelet::runtime::pause::kill(uid)
+                .map(|_| ())
+                .map_err(TargetError::Unavailable),
             Fault::RemoveStaticPod { node, file } => {
                 tokio::fs::remove_file(running.static_root.join(node).join(file))
                     .await

@@ -7,6 +7,7 @@
 pub mod images;
 pub mod mounts;
 pub mod namespaces;
+pub mod pause;
 pub mod process;
 pub mod sim;
 
@@ -166,6 +167,9 @@ pub trait Runtime: Send + Sync {
     async fn run_pod_sandbox(&self, config: &SandboxConfig) -> Result<String, RuntimeError>;
     /// Stops and removes the sandbox and whatever still runs in it.
     async fn remove_pod_sandbox(&self, sandbox_id: &str) -> Result<(), RuntimeError>;
+    /// Whether the sandbox is ready (`PodSandboxStatus`'s `SANDBOX_READY`): false once
+    /// its pause process exited, when the kubelet replaces it.
+    async fn pod_sandbox_ready(&self, sandbox_id: &str) -> Result<bool, RuntimeError>;
     /// Creates a container in a sandbox and returns its id.
     async fn create_container(
         &self,

@@ -319,6 +319,7 @@ impl Runtime for ProcessRuntime {
         let env = vec![
             ("POD_IP".to_string(), config.ip.to_string()),
             ("HOSTNAME".to_string(), config.hostname.clone()),
+            (super::pause::SANDBOX_OF_ENV.to_string(), config.uid.clone()),
         ];
         let sandbox_err = |message: String| RuntimeError::Start {
             name: "POD".into(),
@@ -336,13 +337,22 @@ impl Runtime for ProcessRuntime {
             .map_err(sandbox_err)?;
         let pid = child.id();
         let alive = Arc::new(AtomicBool::new(true));
-        // The pause process is reaped by a task; the guard kills it on removal.
+        // The pause process is reaped by a task; the guard kills it on removal. Its
+        // death wakes the pod's worker (through its containers' exit signal), which
+        // then replaces the sandbox.
         tokio::spawn({
             let alive = alive.clone();
+            let state = self.state.clone();
+            let id = id.clone();
             async move {
                 let mut child = child;
                 let _ = child.wait().await;
                 alive.store(false, Ordering::SeqCst);
+                let state = state.lock().unwrap_or_else(PoisonError::into_inner);
+                let woken = state.containers.values().find(|c| c.sandbox_id == id);
+                if let Some(c) = woken {
+                    c.config.on_exit.notify_one();
+                }
             }
         });
         let namespaces = if own_netns {
@@ -380,6 +390,14 @@ impl Runtime for ProcessRuntime {
             sandbox.pause.take();
         }
         Ok(())
+    }
+
+    async fn pod_sandbox_ready(&self, sandbox_id: &str) -> Result<bool, RuntimeError> {
+        Ok(self
+            .lock()
+            .sandboxes
+            .get(sandbox_id)
+            .is_some_and(|s| s.alive.load(Ordering::SeqCst)))
     }
 
     async fn create_container(

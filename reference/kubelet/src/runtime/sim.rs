@@ -126,6 +126,11 @@ impl Runtime for SimRuntime {
         Ok(())
     }
 
+    async fn pod_sandbox_ready(&self, sandbox_id: &str) -> Result<bool, RuntimeError> {
+        // A simulated sandbox has no process to lose.
+        Ok(self.lock().sandboxes.contains_key(sandbox_id))
+    }
+
     async fn create_container(
         &self,
         sandbox_id: &str,

@@ -1,45 +1,57 @@
-//! The pod worker's sync: sandbox, init containers in order, regular containers with
-//! restarts, back-off and probe-driven kills (upstream `computePodActions` + `SyncPod`).
+//! The pod worker's sync, the executor of [`compute_pod_actions`]: the active
+//! deadline, `SandboxChanged`, kills, a new sandbox, then the starts with their
+//! crash-loop back-off (upstream `SyncPod`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Container;
+use k8s_openapi::api::core::v1::{Container, EphemeralContainer};
 use k8s_openapi::jiff::Timestamp;
 use tokio::time::Instant;
 
-use super::record::{CRASH_LOOP_BACK_OFF, Instance};
+use super::actions::{ContainerToKill, SandboxState, compute_pod_actions};
+use super::record::{CRASH_LOOP_BACK_OFF, terminated};
 use super::{Worker, backoff_key, min_wake};
 use crate::backoff::go_duration;
 use crate::events::reason;
-use crate::probe::{ProbeKind, ProbeResult};
-use crate::status::is_sidecar;
+use crate::probe::ProbeKind;
 use crate::status::phase::is_terminal;
 
 /// Reason of a pod stopped for running past `activeDeadlineSeconds`.
 pub const DEADLINE_EXCEEDED: &str = "DeadlineExceeded";
 /// Its message (upstream `kubelet_pods.go`).
 pub const DEADLINE_MESSAGE: &str = "Pod was active on the node longer than the specified deadline";
+/// The message of `SandboxChanged` (upstream `kuberuntime_manager.go`).
+pub const SANDBOX_CHANGED_MESSAGE: &str = "Pod sandbox changed, it will be killed and re-created.";
 
-/// Whether a container that exited with `code` restarts under `policy`.
-pub fn should_restart(policy: &str, code: i32) -> bool {
-    match policy {
-        "Never" => false,
-        "OnFailure" => code != 0,
-        _ => true,
+/// An ephemeral container as the container the runtime runs: its probes, ports and
+/// resources are forbidden by validation, and `targetContainerName` names whose
+/// processes it should see (the reference's containers see every process of the
+/// machine, so there is nothing more to share).
+pub fn ephemeral_as_container(e: &EphemeralContainer) -> Container {
+    Container {
+        name: e.name.clone(),
+        image: e.image.clone(),
+        image_pull_policy: e.image_pull_policy.clone(),
+        command: e.command.clone(),
+        args: e.args.clone(),
+        env: e.env.clone(),
+        env_from: e.env_from.clone(),
+        working_dir: e.working_dir.clone(),
+        stdin: e.stdin,
+        stdin_once: e.stdin_once,
+        tty: e.tty,
+        security_context: e.security_context.clone(),
+        volume_mounts: e.volume_mounts.clone(),
+        termination_message_path: e.termination_message_path.clone(),
+        termination_message_policy: e.termination_message_policy.clone(),
+        ..Container::default()
     }
 }
 
-/// What a container needs next.
-enum Step {
-    /// Nothing (running, or finished for good).
-    Nothing,
-    /// Start it (first run, or restart).
-    Start,
-}
-
 impl Worker {
-    /// One pass toward the spec; returns when to look again, if sooner than the resync.
+    /// One pass toward the spec: decides with [`compute_pod_actions`], then executes
+    /// (upstream SyncPod); returns when to look again, if sooner than the resync.
     pub(super) async fn sync(&mut self) -> Option<Duration> {
         self.refresh().await;
         if self.terminal {
@@ -59,85 +71,81 @@ impl Worker {
             self.terminal = true;
             self.event(None, "Warning", DEADLINE_EXCEEDED, DEADLINE_MESSAGE)
                 .await;
-            self.stop_all_for_terminal().await;
+            self.stop_all().await;
             let status = self.build_status(false);
             self.write_status(status).await;
             return None;
         }
-        let policy = spec
-            .restart_policy
-            .clone()
-            .unwrap_or_else(|| "Always".into());
+
+        let probes = self.probes.clone();
+        let lookup = |name: &str, kind: ProbeKind| probes.get(name, kind);
+        let actions = compute_pod_actions(&self.pod, &self.sandbox_state(), &self.records, &lookup);
         let mut wake = None;
-        if self.sandbox.is_none() && !self.ensure_sandbox().await {
+        if actions.create_sandbox && actions.sandbox_id.is_some() {
+            self.event(
+                None,
+                "Normal",
+                reason::SANDBOX_CHANGED,
+                SANDBOX_CHANGED_MESSAGE,
+            )
+            .await;
+        }
+        if actions.kill_pod {
+            if actions.create_sandbox {
+                self.kill_pod().await;
+                self.purge_init_containers();
+                self.initialized = false;
+            } else {
+                // Nothing is to run any more: the pod is done.
+                self.terminal = true;
+                self.stop_all().await;
+                let status = self.build_status(false);
+                self.write_status(status).await;
+                return None;
+            }
+        } else {
+            for kill in &actions.containers_to_kill {
+                self.kill_container(kill).await;
+            }
+            if !actions.containers_to_kill.is_empty() {
+                self.refresh().await;
+            }
+        }
+        if actions.create_sandbox && !self.ensure_sandbox(actions.attempt).await {
             let status = self.build_status(false);
             self.write_status(status).await;
             return Some(self.deps.timings.backoff_base);
         }
+        self.initialized |= actions.initialized;
 
-        // Init containers run one at a time, in order, each to success.
-        let mut init_failed = false;
-        if !self.initialized {
-            let mut done = true;
-            for c in spec.init_containers.as_deref().unwrap_or_default() {
-                let rec = self.records.entry(c.name.clone()).or_default();
-                let sidecar = is_sidecar(c);
-                let code = rec.current.as_ref().and_then(Instance::exit_code);
-                let running = rec.current.as_ref().is_some_and(Instance::running);
-                if sidecar && running {
-                    let started = self
-                        .probes
-                        .get(&c.name, ProbeKind::Startup)
-                        .is_none_or(|r| r == ProbeResult::Success);
-                    if started {
-                        continue;
-                    }
-                    done = false;
-                    break;
-                }
-                if !sidecar && code == Some(0) {
-                    continue;
-                }
-                done = false;
-                if running {
-                    break;
-                }
-                match code {
-                    Some(code) if !sidecar && !should_restart(&policy, code) => init_failed = true,
-                    Some(_) => wake = min_wake(wake, self.restart(c).await),
-                    None => wake = min_wake(wake, self.start(c).await),
-                }
-                break;
+        let ephemerals = spec.ephemeral_containers.clone().unwrap_or_default();
+        for i in &actions.ephemeral_containers_to_start {
+            if let Some(e) = ephemerals.get(*i) {
+                wake = min_wake(wake, self.start(&ephemeral_as_container(e)).await);
             }
-            self.initialized = done;
         }
-
-        if self.initialized {
-            let sidecars = spec
-                .init_containers
-                .as_deref()
-                .unwrap_or_default()
-                .iter()
-                .filter(|c| is_sidecar(c));
-            let containers: Vec<(Container, &str)> = sidecars
-                .map(|c| (c.clone(), "Always"))
-                .chain(spec.containers.iter().map(|c| (c.clone(), policy.as_str())))
-                .collect();
-            for (c, container_policy) in containers {
-                let step = self.check_container(&c, container_policy, &spec).await;
-                if let Step::Start = step {
-                    let has_run = self
-                        .records
-                        .get(&c.name)
-                        .is_some_and(|r| r.current.is_some());
-                    let w = if has_run {
-                        self.restart(&c).await
-                    } else {
-                        self.start(&c).await
-                    };
-                    wake = min_wake(wake, w);
-                }
-            }
+        let inits = spec.init_containers.clone().unwrap_or_default();
+        let starts = actions
+            .init_containers_to_start
+            .iter()
+            .filter_map(|i| inits.get(*i))
+            .chain(
+                actions
+                    .containers_to_start
+                    .iter()
+                    .filter_map(|i| spec.containers.get(*i)),
+            );
+        for c in starts {
+            let has_run = self
+                .records
+                .get(&c.name)
+                .is_some_and(|r| r.current.is_some());
+            let w = if has_run {
+                self.restart(c).await
+            } else {
+                self.start(c).await
+            };
+            wake = min_wake(wake, w);
         }
 
         wake = min_wake(wake, self.refresh_volumes().await);
@@ -148,57 +156,91 @@ impl Worker {
             );
         }
         let status = self.build_status(false);
-        if init_failed || is_terminal(&status.phase.clone().unwrap_or_default()) {
+        if is_terminal(&status.phase.clone().unwrap_or_default()) {
             self.terminal = true;
-            self.stop_all_for_terminal().await;
+            self.stop_all().await;
         }
         let status = self.build_status(false);
         self.write_status(status).await;
         wake
     }
 
-    /// Decides a regular container's next step, killing it first if its liveness or
-    /// startup probe failed.
-    async fn check_container(
-        &mut self,
-        c: &Container,
-        policy: &str,
-        spec: &k8s_openapi::api::core::v1::PodSpec,
-    ) -> Step {
-        let rec = self.records.entry(c.name.clone()).or_default();
-        let Some(inst) = rec.current.as_ref() else {
-            return Step::Start;
-        };
-        if inst.running() {
-            let failed = [ProbeKind::Liveness, ProbeKind::Startup]
-                .into_iter()
-                .find(|k| self.probes.get(&c.name, *k) == Some(ProbeResult::Failure));
-            let Some(kind) = failed else {
-                return Step::Nothing;
-            };
-            let id = inst.id.clone();
-            let path = self.field_path(&c.name);
-            let message = format!(
-                "Container {} failed {} probe, will be restarted",
-                c.name,
-                kind.title().to_lowercase()
-            );
+    /// The sandbox as [`compute_pod_actions`] sees it.
+    fn sandbox_state(&self) -> SandboxState {
+        match (&self.sandbox, &self.last_sandbox) {
+            (Some(s), _) => SandboxState::Latest {
+                id: s.id.clone(),
+                attempt: s.attempt,
+                ready: s.ready,
+            },
+            (None, Some((id, attempt))) => SandboxState::Latest {
+                id: id.clone(),
+                attempt: *attempt,
+                ready: false,
+            },
+            (None, None) => SandboxState::None,
+        }
+    }
+
+    /// Kills one container (a failed liveness or startup probe) with its event.
+    async fn kill_container(&mut self, kill: &ContainerToKill) {
+        let path = self.field_path(&kill.name);
+        self.event(Some(path), "Normal", reason::KILLING, &kill.message)
+            .await;
+        let grace = self.deps.timings.spec_seconds(
+            self.pod
+                .spec
+                .as_ref()
+                .and_then(|s| s.termination_grace_period_seconds)
+                .unwrap_or(30),
+        );
+        if let Err(e) = self.deps.runtime.stop_container(&kill.id, grace).await {
+            tracing::warn!(container = %kill.name, error = %e, "killing container");
+        }
+        self.probes.clear(&kill.name);
+    }
+
+    /// Stops every running container (with their `Killing` events) and removes the
+    /// sandbox, before a new one is made (upstream killPodWithSyncResult).
+    async fn kill_pod(&mut self) {
+        let running: Vec<(String, String)> = self
+            .records
+            .iter()
+            .filter_map(|(name, r)| {
+                r.current
+                    .as_ref()
+                    .filter(|i| i.running())
+                    .map(|i| (name.clone(), i.id.clone()))
+            })
+            .collect();
+        for (name, _) in &running {
+            let path = self.field_path(name);
+            let message = format!("Stopping container {name}");
             self.event(Some(path), "Normal", reason::KILLING, &message)
                 .await;
-            let grace = self
-                .deps
-                .timings
-                .spec_seconds(spec.termination_grace_period_seconds.unwrap_or(30));
-            if let Err(e) = self.deps.runtime.stop_container(&id, grace).await {
-                tracing::warn!(container = %c.name, error = %e, "killing unhealthy container");
-            }
-            self.probes.clear(&c.name);
-            self.refresh().await;
         }
-        let rec = self.records.entry(c.name.clone()).or_default();
-        match rec.current.as_ref().and_then(Instance::exit_code) {
-            Some(code) if should_restart(policy, code) => Step::Start,
-            _ => Step::Nothing,
+        self.stop_all().await;
+    }
+
+    /// Forgets the init containers' runs so that they all run again in a new sandbox
+    /// (upstream purgeInitContainers); their last exit stays in `lastState`.
+    fn purge_init_containers(&mut self) {
+        let runtime = self.deps.runtime.name();
+        let inits = self
+            .pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.init_containers.clone())
+            .unwrap_or_default();
+        for c in &inits {
+            if let Some(rec) = self.records.get_mut(&c.name)
+                && let Some(previous) = rec.current.take()
+            {
+                rec.last_termination =
+                    terminated(&previous.state, &format!("{runtime}://{}", previous.id));
+                rec.waiting = None;
+                self.probes.clear(&c.name);
+            }
         }
     }
 
@@ -244,8 +286,9 @@ impl Worker {
         self.start(c).await
     }
 
-    /// A terminal pod keeps nothing running (sidecars included) and no sandbox.
-    async fn stop_all_for_terminal(&mut self) {
+    /// Stops every running container (sidecars and ephemeral ones included) and removes
+    /// the sandbox: a terminal pod keeps nothing, a changed sandbox is replaced.
+    async fn stop_all(&mut self) {
         let grace = self.deps.timings.spec_seconds(
             self.pod
                 .spec
@@ -275,12 +318,24 @@ impl Worker {
 
 #[cfg(test)]
 mod tests {
-    use super::should_restart;
+    use super::ephemeral_as_container;
+    use k8s_openapi::api::core::v1::EphemeralContainer;
 
     #[test]
-    fn restart_policy_decides_which_exits_restart() {
-        assert!(should_restart("Always", 0) && should_restart("Always", 1));
-        assert!(!should_restart("OnFailure", 0) && should_restart("OnFailure", 2));
-        assert!(!should_restart("Never", 1));
+    fn an_ephemeral_container_runs_as_its_common_fields() {
+        let e = EphemeralContainer {
+            name: "debugger".into(),
+            image: Some("busybox".into()),
+            command: Some(vec!["sh".into()]),
+            target_container_name: Some("app".into()),
+            stdin: Some(true),
+            ..EphemeralContainer::default()
+        };
+        let c = ephemeral_as_container(&e);
+        assert_eq!(c.name, "debugger");
+        assert_eq!(c.image.as_deref(), Some("busybox"));
+        assert_eq!(c.command, Some(vec!["sh".to_string()]));
+        assert_eq!(c.stdin, Some(true));
+        assert!(c.liveness_probe.is_none() && c.ports.is_none());
     }
 }

@@ -1,9 +1,12 @@
 //! The pod worker: one task per pod that drives its sandbox and containers through the
 //! runtime toward the spec, restarts per `restartPolicy` with crash-loop back-off, acts
-//! on probe results, terminates gracefully on deletion and writes `pods/status` when it
-//! changes (`pkg/kubelet/pod_workers.go`, `kuberuntime_manager.go` SyncPod). Entry point:
+//! on probe results, replaces a dead sandbox, terminates gracefully on deletion and
+//! writes `pods/status` when it changes (`pkg/kubelet/pod_workers.go`,
+//! `kuberuntime_manager.go` SyncPod). What to do is decided by the pure
+//! [`actions::compute_pod_actions`]; the worker executes it. Entry point:
 //! [`PodWorker::spawn`].
 
+pub mod actions;
 mod containers;
 pub mod env;
 pub mod record;
@@ -114,12 +117,19 @@ impl PodWorker {
 struct Sandbox {
     id: String,
     ip: IpAddr,
+    /// 0 for the pod's first sandbox, then 1, 2 ...
+    attempt: u32,
+    /// False once its pause process exited: the sandbox must be replaced.
+    ready: bool,
 }
 
 struct Worker {
     pod: Pod,
     deps: Arc<WorkerDeps>,
     sandbox: Option<Sandbox>,
+    /// The id and attempt of the latest sandbox, kept after it is removed (a dead one
+    /// whose replacement could not be created yet).
+    last_sandbox: Option<(String, u32)>,
     /// The pod IP, kept after the sandbox goes (status keeps reporting it).
     pod_ip: Option<IpAddr>,
     records: HashMap<String, Record>,
@@ -156,6 +166,7 @@ impl Worker {
             backoff,
             deps,
             sandbox: None,
+            last_sandbox: None,
             pod_ip: None,
             records: HashMap::new(),
             initialized: false,
@@ -326,9 +337,16 @@ impl Worker {
         }
     }
 
-    /// Reads every current instance's state from the runtime.
+    /// Reads the sandbox's readiness and every current instance's state from the
+    /// runtime.
     async fn refresh(&mut self) {
         let runtime = self.deps.runtime.clone();
+        if let Some(sandbox) = self.sandbox.as_mut().filter(|s| s.ready) {
+            match runtime.pod_sandbox_ready(&sandbox.id).await {
+                Ok(ready) => sandbox.ready = ready,
+                Err(e) => tracing::debug!(error = %e, "sandbox status"),
+            }
+        }
         for (name, rec) in self.records.iter_mut() {
             let Some(inst) = rec.current.as_mut() else {
                 continue;
@@ -348,14 +366,17 @@ impl Worker {
     }
 
     fn field_path(&self, container: &str) -> String {
-        let is_init = self
-            .pod
-            .spec
-            .as_ref()
+        let spec = self.pod.spec.as_ref();
+        let is_init = spec
             .and_then(|s| s.init_containers.as_ref())
+            .is_some_and(|cs| cs.iter().any(|c| c.name == container));
+        let is_ephemeral = spec
+            .and_then(|s| s.ephemeral_containers.as_ref())
             .is_some_and(|cs| cs.iter().any(|c| c.name == container));
         if is_init {
             format!("spec.initContainers{{{container}}}")
+        } else if is_ephemeral {
+            format!("spec.ephemeralContainers{{{container}}}")
         } else {
             format!("spec.containers{{{container}}}")
         }

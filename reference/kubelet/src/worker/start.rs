@@ -144,6 +144,9 @@ impl Worker {
             );
             rec.restart_count += 1;
             let _ = runtime.remove_container(&previous.id).await;
+        } else if rec.last_termination.is_some() {
+            // An init container purged for a new sandbox ran before: this is a restart.
+            rec.restart_count += 1;
         }
         rec.waiting = None;
         let exit_seen =
@@ -223,8 +226,8 @@ impl Worker {
     }
 
     /// Allocates the pod IP (a `hostNetwork` pod uses the node's) and starts the
-    /// sandbox; false (with an event) on failure.
-    pub(super) async fn ensure_sandbox(&mut self) -> bool {
+    /// sandbox, the pod's `attempt`-th; false (with an event) on failure.
+    pub(super) async fn ensure_sandbox(&mut self, attempt: u32) -> bool {
         // Volumes first, as upstream waits for them before it creates the sandbox.
         let Some((mounts, masked)) = self.set_up_volumes().await else {
             return false;
@@ -272,7 +275,13 @@ impl Worker {
         };
         match self.deps.runtime.run_pod_sandbox(&config).await {
             Ok(id) => {
-                self.sandbox = Some(Sandbox { id, ip });
+                self.last_sandbox = Some((id.clone(), attempt));
+                self.sandbox = Some(Sandbox {
+                    id,
+                    ip,
+                    attempt,
+                    ready: true,
+                });
                 self.pod_ip = Some(ip);
                 true
             }

@@ -6,7 +6,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 
 use super::Worker;
-use super::containers::{DEADLINE_EXCEEDED, DEADLINE_MESSAGE};
+use super::containers::{DEADLINE_EXCEEDED, DEADLINE_MESSAGE, ephemeral_as_container};
 use super::record::{CONTAINER_CREATING, POD_INITIALIZING, Record};
 use crate::probe::ProbeKind;
 use crate::status::conditions::{kubelet_condition_values, kubelet_conditions};
@@ -30,7 +30,7 @@ impl Worker {
             .iter()
             .map(|c| {
                 let rec = self.records.get(&c.name).unwrap_or(&empty);
-                let default_waiting = if init && rec.current.is_none() && self.sandbox.is_some() {
+                let default_waiting = if init && rec.current.is_none() && self.sandbox_ready() {
                     POD_INITIALIZING
                 } else {
                     default_waiting
@@ -44,6 +44,35 @@ impl Worker {
                 )
             })
             .collect()
+    }
+
+    /// `ephemeralContainerStatuses`: only for the ephemeral containers the pod has,
+    /// waiting as its regular containers would until they start.
+    fn ephemeral_statuses(&self) -> Vec<ContainerStatus> {
+        let spec = self.pod.spec.as_ref();
+        let has_init = spec
+            .and_then(|s| s.init_containers.as_ref())
+            .is_some_and(|c| !c.is_empty());
+        let default_waiting = if has_init {
+            POD_INITIALIZING
+        } else {
+            CONTAINER_CREATING
+        };
+        let empty = Record::default();
+        spec.and_then(|s| s.ephemeral_containers.as_ref())
+            .into_iter()
+            .flatten()
+            .map(|e| {
+                let c = ephemeral_as_container(e);
+                let rec = self.records.get(&c.name).unwrap_or(&empty);
+                rec.api_status(&c, self.deps.runtime.name(), default_waiting, None, None)
+            })
+            .collect()
+    }
+
+    /// Whether the pod has a sandbox whose pause process lives.
+    fn sandbox_ready(&self) -> bool {
+        self.sandbox.as_ref().is_some_and(|s| s.ready)
     }
 
     /// The status to write. `final_status`: the pod was stopped for deletion, so its
@@ -85,7 +114,7 @@ impl Worker {
         let existing_conditions = existing.conditions.clone().unwrap_or_default();
         let values = kubelet_condition_values(
             &spec,
-            self.sandbox.is_some(),
+            self.sandbox_ready(),
             &init,
             &regular,
             &phase,
@@ -110,6 +139,7 @@ impl Worker {
             start_time: Some(self.start_time.clone()),
             init_container_statuses: (!init.is_empty()).then_some(init),
             container_statuses: Some(regular),
+            ephemeral_container_statuses: Some(self.ephemeral_statuses()).filter(|s| !s.is_empty()),
             qos_class: existing.qos_class.clone(),
             reason: self
                 .deadline_exceeded
