@@ -410,6 +410,18 @@ pub async fn serve(
         url.push('?');
         url.push_str(q);
     }
+    forward(state, &loc.authority, &url, method, headers, body).await
+}
+
+/// Sends the request to `url` (on `authority`) and streams the answer back.
+pub(crate) async fn forward(
+    state: &AppState,
+    authority: &str,
+    url: &str,
+    method: Method,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let mut out = HeaderMap::new();
     for (k, v) in &headers {
         if !hop_by_hop(k) {
@@ -418,7 +430,7 @@ pub async fn serve(
     }
     let sent = state
         .proxy_http
-        .request(method, &url)
+        .request(method, url)
         .headers(out)
         .body(reqwest::Body::wrap_stream(body.into_data_stream()))
         .send()
@@ -428,7 +440,7 @@ pub async fn serve(
         Err(e) => {
             return ApiError::service_unavailable(format!(
                 "error trying to reach service: {}",
-                dial_error(&loc.authority, &e)
+                dial_error(authority, &e)
             ))
             .into_response();
         }

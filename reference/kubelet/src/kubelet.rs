@@ -71,7 +71,8 @@ impl Kubelet {
         let logs = Arc::new(LogStore::new(config.log_lines));
         let (stop, stop_rx) = watch::channel(false);
         let runtime = new_runtime(&config);
-        let router = crate::server::router(logs.clone(), runtime.clone());
+        let published = crate::podlist::PodSnapshot::default();
+        let router = crate::server::router(logs.clone(), runtime.clone(), published.clone());
         let mut server_stop = stop_rx.clone();
         let server = tokio::spawn(async move {
             let shutdown = async move {
@@ -84,7 +85,8 @@ impl Kubelet {
                 tracing::warn!(error = %e, "kubelet server stopped");
             }
         });
-        let driver = Driver::new(config, client, addr.port(), logs.clone(), runtime);
+        let mut driver = Driver::new(config, client, addr.port(), logs.clone(), runtime);
+        driver.published = published;
         let task = tokio::spawn(async move {
             driver.run(stop_rx).await;
             let _ = server.await;
@@ -156,6 +158,8 @@ struct Driver {
     waiting: Vec<Pod>,
     /// Every Service, for the containers' service variables.
     services: Services,
+    /// What the server's `/pods` answers.
+    published: crate::podlist::PodSnapshot,
 }
 
 impl Driver {
@@ -187,6 +191,7 @@ impl Driver {
             rejected: HashSet::new(),
             waiting: Vec::new(),
             services: Services::none(),
+            published: Default::default(),
         }
     }
 
@@ -256,12 +261,26 @@ impl Driver {
             }
             let node = node_rx.borrow().clone();
             self.sync_mirrors(node.as_ref()).await;
+            self.publish();
         }
         node_task.abort();
         services_task.abort();
         for (_, worker) in self.workers.drain() {
             worker.remove();
             let _ = tokio::time::timeout(Duration::from_secs(5), worker.join()).await;
+        }
+    }
+
+    /// Publishes the pods this kubelet runs for its server's `/pods`.
+    fn publish(&self) {
+        let pods: Vec<Pod> = self
+            .api_pods
+            .values()
+            .chain(self.static_pods.values())
+            .cloned()
+            .collect();
+        if let Ok(mut slot) = self.published.write() {
+            *slot = pods;
         }
     }
 

@@ -1,5 +1,7 @@
 //! The kubelet's HTTP server: `GET /containerLogs/{ns}/{pod}/{container}` (what the API
-//! server's `pods/log` proxies to), `/healthz`, and the streaming endpoints `/exec`,
+//! server's `pods/log` proxies to), `/healthz`, `/pods` and `/runningpods/`
+//! ([`crate::podlist`]), `/attach` ([`crate::streaming::attach`]), and the streaming
+//! endpoints `/exec`,
 //! `/portforward` and `/run` ([`crate::streaming`]). Entry point: [`router`].
 //!
 //! Query parameters as upstream: `follow`, `previous`, `tailLines`, `timestamps`,
@@ -147,7 +149,23 @@ async fn container_logs(
 }
 
 /// The kubelet's routes.
-pub fn router(logs: Arc<LogStore>, runtime: Arc<dyn crate::runtime::Runtime>) -> Router {
+pub fn router(
+    logs: Arc<LogStore>,
+    runtime: Arc<dyn crate::runtime::Runtime>,
+    pods: crate::podlist::PodSnapshot,
+) -> Router {
+    let pod_lists = Router::new()
+        .route("/pods", get(crate::podlist::get_pods))
+        .route("/pods/", get(crate::podlist::get_pods))
+        .route("/runningpods", get(crate::podlist::get_running))
+        .route("/runningpods/", get(crate::podlist::get_running))
+        .with_state(pods);
+    let attach = Router::new()
+        .route(
+            "/attach/{namespace}/{pod}/{container}",
+            get(crate::streaming::attach::attach).post(crate::streaming::attach::attach),
+        )
+        .with_state((logs.clone(), runtime.clone()));
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route(
@@ -155,6 +173,8 @@ pub fn router(logs: Arc<LogStore>, runtime: Arc<dyn crate::runtime::Runtime>) ->
             get(container_logs),
         )
         .with_state(logs)
+        .merge(pod_lists)
+        .merge(attach)
         .merge(crate::streaming::router(runtime))
 }
 

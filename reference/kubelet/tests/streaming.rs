@@ -58,7 +58,11 @@ async fn kubelet() -> (SocketAddr, Arc<ProcessRuntime>) {
         .await
         .unwrap();
     rt.start_container(&id).await.unwrap();
-    let router = refkube_kubelet::server::router(Arc::new(LogStore::new(10)), rt.clone());
+    let router = refkube_kubelet::server::router(
+        Arc::new(LogStore::new(10)),
+        rt.clone(),
+        Default::default(),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router).await });

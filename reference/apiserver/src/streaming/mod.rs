@@ -1,9 +1,10 @@
-//! The streaming subresources `pods/exec` and `pods/portforward`: the API server checks
-//! the request as upstream's `ExecLocation` / `PortForwardLocation` do (the pod exists,
-//! has a node, the container is valid or the only one, a command is given), then
-//! proxies the client's upgrade to the kubelet of the pod's node
-//! (`/exec/{ns}/{pod}/{container}`, `/portforward/{ns}/{pod}`) and stays out of the
-//! stream ([`upgrade`]). Entry points: [`route`], [`serve`].
+//! The streaming subresources `pods/exec`, `pods/attach` and `pods/portforward`: the
+//! API server checks the request as upstream's `ExecLocation` / `AttachLocation` /
+//! `PortForwardLocation` do (the pod exists, has a node, the container is valid or the
+//! only one, a command is given), then proxies the client's upgrade to the kubelet of
+//! the pod's node (`/exec/{ns}/{pod}/{container}`, `/attach/{ns}/{pod}/{container}`,
+//! `/portforward/{ns}/{pod}`) and stays out of the stream ([`upgrade`]). Entry points:
+//! [`route`], [`serve`].
 
 mod upgrade;
 
@@ -21,6 +22,7 @@ use crate::status::ApiError;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     Exec,
+    Attach,
     PortForward,
 }
 
@@ -37,6 +39,7 @@ impl StreamPath {
     pub fn subresource(&self) -> &'static str {
         match self.kind {
             Kind::Exec => "exec",
+            Kind::Attach => "attach",
             Kind::PortForward => "portforward",
         }
     }
@@ -51,6 +54,7 @@ pub fn route(path: &str) -> Option<StreamPath> {
     };
     let kind = match *sub {
         "exec" => Kind::Exec,
+        "attach" => Kind::Attach,
         "portforward" => Kind::PortForward,
         _ => return None,
     };
@@ -101,6 +105,23 @@ pub fn kubelet_path(
                 out.append_pair(k, if on { "true" } else { "false" });
             }
             format!("/exec/{}/{}/{container}", p.namespace, p.name)
+        }
+        Kind::Attach => {
+            let container = crate::logs::pick_container(
+                pod,
+                &p.name,
+                get("container").filter(|c| !c.is_empty()),
+            )?;
+            let flags = ["stdin", "stdout", "stderr", "tty"].map(|k| get(k).is_some_and(truthy));
+            if !flags[..3].iter().any(|f| *f) {
+                return Err(ApiError::bad_request(
+                    "you must specify at least one of stdin, stdout, or stderr",
+                ));
+            }
+            for (k, on) in ["stdin", "stdout", "stderr", "tty"].iter().zip(flags) {
+                out.append_pair(k, if on { "true" } else { "false" });
+            }
+            format!("/attach/{}/{}/{container}", p.namespace, p.name)
         }
         Kind::PortForward => {
             for (_, v) in query.iter().filter(|(k, _)| k == "ports" || k == "port") {
@@ -240,6 +261,22 @@ mod tests {
         let e =
             kubelet_path(&exec, &unbound, &q(&[("command", "ls"), ("stdout", "1")])).unwrap_err();
         assert_eq!(e.message, "pod web does not have a host assigned");
+    }
+
+    #[test]
+    fn attach_goes_to_the_containers_attach_endpoint() {
+        let attach = route("/api/v1/namespaces/ns/pods/web/attach").unwrap();
+        assert_eq!(attach.subresource(), "attach");
+        let pod = json!({"spec": {"nodeName": "n1", "containers": [{"name": "app"}]}});
+        assert_eq!(
+            kubelet_path(&attach, &pod, &q(&[("stdout", "true"), ("stdin", "true")])).unwrap(),
+            "/attach/ns/web/app?stdin=true&stdout=true&stderr=false&tty=false"
+        );
+        let e = kubelet_path(&attach, &pod, &q(&[("container", "app")])).unwrap_err();
+        assert_eq!(
+            e.message,
+            "you must specify at least one of stdin, stdout, or stderr"
+        );
     }
 
     #[test]

@@ -13,13 +13,15 @@ use tokio::net::TcpStream;
 
 use crate::status::ApiError;
 
-/// The request headers the kubelet needs to switch protocols.
-const PASSED: [HeaderName; 5] = [
+/// The request headers the kubelet needs to switch protocols (a WebSocket's, or
+/// SPDY's stream protocol negotiation).
+const PASSED: [HeaderName; 6] = [
     header::CONNECTION,
     header::UPGRADE,
     header::SEC_WEBSOCKET_KEY,
     header::SEC_WEBSOCKET_VERSION,
     header::SEC_WEBSOCKET_PROTOCOL,
+    HeaderName::from_static("x-stream-protocol-version"),
 ];
 
 fn reason_of(code: u16) -> &'static str {

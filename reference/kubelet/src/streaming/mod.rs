@@ -4,22 +4,25 @@
 //! `POST /run/{ns}/{pod}/{container}?cmd=...` (the command's output as the answer).
 //! Entry point: [`router`].
 //!
-//! Only WebSocket upgrades are served: a SPDY upgrade gets a 400. kubectl (1.30 and
-//! later), kube-rs and the Python client speak WebSocket for exec and cp, and kube-rs and
-//! the Python client for port-forward; kubectl's port-forward speaks SPDY (tunneled
-//! over a WebSocket as `SPDY/3.1+portforward.k8s.io`, else plain), which is not served.
+//! exec speaks WebSocket only (kubectl 1.30 and later, kube-rs and the Python client
+//! do). Port-forward also speaks SPDY ([`portforward_spdy`]), which kubectl insists on:
+//! tunnelled in a WebSocket as `SPDY/3.1+portforward.k8s.io` first, a plain
+//! `Upgrade: SPDY/3.1` connection if that is refused.
 
+pub mod attach;
 pub mod channel;
 pub mod exec;
 pub mod portforward;
+pub mod portforward_spdy;
 pub mod session;
+pub mod spdy;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{FromRequestParts, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -67,7 +70,7 @@ impl StreamOptions {
     }
 }
 
-fn plain(status: StatusCode, message: impl Into<String>) -> Response {
+pub(crate) fn plain(status: StatusCode, message: impl Into<String>) -> Response {
     (
         status,
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
@@ -77,7 +80,7 @@ fn plain(status: StatusCode, message: impl Into<String>) -> Response {
 }
 
 /// The kubelet's 404 when the pod or container is not running here.
-fn not_here(e: crate::runtime::RuntimeError) -> Response {
+pub(crate) fn not_here(e: crate::runtime::RuntimeError) -> Response {
     let message = match e {
         crate::runtime::RuntimeError::Exec(m) => m,
         other => other.to_string(),
@@ -87,7 +90,7 @@ fn not_here(e: crate::runtime::RuntimeError) -> Response {
 
 /// The upgrade with the first of the client's subprotocols that `known` has, or the
 /// answer refusing it.
-fn negotiate(
+pub(crate) fn negotiate(
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     headers: &HeaderMap,
     known: &'static [&'static str],
@@ -165,14 +168,29 @@ async fn port_forward(
     State(runtime): State<Arc<dyn Runtime>>,
     Path((namespace, pod)): Path<(String, String)>,
     RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    request: axum::extract::Request,
 ) -> Response {
     let options = StreamOptions::parse(query.as_deref());
     let target = match runtime.exec_target(&namespace, &pod, None).await {
         Ok(t) => t,
         Err(e) => return not_here(e),
     };
+    let (mut parts, _) = request.into_parts();
+    let headers = parts.headers.clone();
+    if upgrade_token(&headers).eq_ignore_ascii_case(spdy::UPGRADE) {
+        return spdy_upgrade(&mut parts, pod, target.pod_ip);
+    }
+    let upgrade = WebSocketUpgrade::from_request_parts(&mut parts, &()).await;
+    if asked_protocols(&headers).contains(&portforward_spdy::TUNNELED) {
+        return match upgrade {
+            Ok(u) => u
+                .protocols([portforward_spdy::TUNNELED])
+                .on_upgrade(move |socket| {
+                    portforward_spdy::run(spdy::tunnel::bytes_of(socket), pod, target.pod_ip)
+                }),
+            Err(e) => plain(StatusCode::BAD_REQUEST, e.to_string()),
+        };
+    }
     let (upgrade, codec) = match negotiate(upgrade, &headers, channel::PORT_FORWARD) {
         Ok(u) => u,
         Err(r) => return *r,
@@ -183,6 +201,79 @@ async fn port_forward(
     };
     upgrade.on_upgrade(move |socket| portforward::run(socket, codec, pod, target.pod_ip, ports))
 }
+
+fn upgrade_token(headers: &HeaderMap) -> &str {
+    headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+}
+
+fn asked_protocols(headers: &HeaderMap) -> Vec<&str> {
+    headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+/// A plain SPDY upgrade (upstream's `spdy.NewResponseUpgrader`): the client lists the
+/// stream protocols it speaks in `X-Stream-Protocol-Version` (none: the oldest,
+/// which is this one).
+fn spdy_upgrade(parts: &mut http::request::Parts, pod: String, ip: std::net::IpAddr) -> Response {
+    let offered: Vec<&str> = parts
+        .headers
+        .get_all(STREAM_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    if !offered.is_empty() && !offered.contains(&portforward_spdy::PROTOCOL) {
+        return plain(
+            StatusCode::FORBIDDEN,
+            format!(
+                "unable to upgrade: unable to negotiate protocol: client supports {offered:?}, server supports [\"{}\"]",
+                portforward_spdy::PROTOCOL
+            ),
+        );
+    }
+    let Some(on_upgrade) = parts.extensions.remove::<hyper::upgrade::OnUpgrade>() else {
+        return plain(
+            StatusCode::BAD_REQUEST,
+            "unable to upgrade: connection cannot be hijacked",
+        );
+    };
+    tokio::spawn(async move {
+        if let Ok(upgraded) = on_upgrade.await {
+            portforward_spdy::run(hyper_util::rt::TokioIo::new(upgraded), pod, ip).await;
+        }
+    });
+    let mut response = Response::new(axum::body::Body::empty());
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let h = response.headers_mut();
+    h.insert(
+        header::CONNECTION,
+        http::HeaderValue::from_static("Upgrade"),
+    );
+    h.insert(
+        header::UPGRADE,
+        http::HeaderValue::from_static(spdy::UPGRADE),
+    );
+    if !offered.is_empty() {
+        h.insert(
+            STREAM_PROTOCOL,
+            http::HeaderValue::from_static(portforward_spdy::PROTOCOL),
+        );
+    }
+    response
+}
+
+/// Upstream's stream protocol negotiation header.
+const STREAM_PROTOCOL: &str = "x-stream-protocol-version";
 
 /// `POST /run`: runs the command to its end and answers its combined output.
 async fn run(
