@@ -23,9 +23,18 @@ Feature: A Pod reaches the API server as an in-cluster client
     Then eventually the Pod "in-cluster" is Succeeded
     And the log of the Pod "in-cluster" says "system:serviceaccount:{namespace}:default"
 
+  # Under RBAC a service account may read nothing until it is granted: the Pod's gets
+  # the bootstrap `view` role in its namespace, as an application's manifest would.
   Scenario: kubectl in a Pod reads the cluster through the kubernetes Service
     When I create:
       """
+      apiVersion: rbac.authorization.k8s.io/v1
+      kind: RoleBinding
+      metadata: {name: default-view}
+      roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}
+      subjects:
+      - {kind: ServiceAccount, name: default, namespace: "{namespace}"}
+      ---
       apiVersion: v1
       kind: Pod
       metadata: {name: lister}

@@ -20,6 +20,10 @@ pub struct Timings {
     /// How often fake nodes the harness registers post status and renew their Lease
     /// (upstream kubelet: 10 s).
     pub heartbeat: Duration,
+    /// How long one minute of a CronJob schedule takes on the target: a minute on a real
+    /// cluster, a second on the embedded reference, whose CronJob clock runs 60 times
+    /// faster (`cronjob_clock_rate`) unless it runs at upstream's timings.
+    pub schedule_minute: Duration,
 }
 
 impl Default for Timings {
@@ -32,6 +36,7 @@ impl Default for Timings {
             quiet: Duration::from_secs(5),
             failover: Duration::from_secs(120),
             heartbeat: Duration::from_secs(10),
+            schedule_minute: Duration::from_secs(60),
         }
     }
 }
@@ -45,6 +50,7 @@ impl Timings {
             quiet: Duration::from_secs(1),
             failover: Duration::from_secs(30),
             heartbeat: Duration::from_secs(1),
+            schedule_minute: Duration::from_secs(1),
         }
     }
 

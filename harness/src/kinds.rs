@@ -52,8 +52,14 @@ pub fn known() -> Vec<Kind> {
         kind::<apps::DaemonSet>(true),
         kind::<apps::StatefulSet>(true),
         kind::<batch::Job>(true),
+        kind::<batch::CronJob>(true),
+        kind::<k8s_openapi::api::policy::v1::PodDisruptionBudget>(true),
         kind::<coordination::Lease>(true),
         kind::<k8s_openapi::api::discovery::v1::EndpointSlice>(true),
+        kind::<k8s_openapi::api::rbac::v1::Role>(true),
+        kind::<k8s_openapi::api::rbac::v1::RoleBinding>(true),
+        kind::<k8s_openapi::api::rbac::v1::ClusterRole>(false),
+        kind::<k8s_openapi::api::rbac::v1::ClusterRoleBinding>(false),
     ]
 }
 

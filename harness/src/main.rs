@@ -238,7 +238,17 @@ async fn run_cli(args: RunArgs, network: PodNetwork) -> ExitCode {
             tags: args.tags.clone(),
             name: args.name.clone(),
             include_slow: !args.no_slow,
-            timings: Timings::default().scaled(args.timing_scale),
+            timings: Timings {
+                // The embedded reference's fast pace runs the CronJob clock 60x.
+                schedule_minute: if matches!(args.target, TargetKind::Embedded)
+                    && !args.upstream_timings
+                {
+                    std::time::Duration::from_secs(1)
+                } else {
+                    std::time::Duration::from_secs(60)
+                },
+                ..Timings::default().scaled(args.timing_scale)
+            },
             concurrency: args.concurrency,
             junit: args.junit.clone(),
             json: args.json.clone(),

@@ -128,6 +128,14 @@ pub async fn admit_create(
     refkube_resources::defaults::apply_defaults(info, obj, &state.config.defaults);
     crate::serviceaccount::admission::admit(state, info, obj).await?;
     invalid(info, obj, validation::validate_create(info, obj))?;
+    crate::authz::admission::admit(
+        state,
+        info,
+        crate::authz::noderestriction::Operation::Create,
+        "",
+        Some(obj),
+        None,
+    )?;
     if info.group.is_empty() && info.plural == "services" {
         let got = state.alloc.admit_service(obj, None, dry_run).await;
         return got.map_err(|e| alloc_error(info, obj, e));
@@ -224,6 +232,15 @@ pub async fn admit_update(
         }
     }
     invalid(info, new, validation::validate_update(info, old, new))?;
+    let subresource = if mode == Mode::Status { "status" } else { "" };
+    crate::authz::admission::admit(
+        state,
+        info,
+        crate::authz::noderestriction::Operation::Update,
+        subresource,
+        Some(new),
+        Some(old),
+    )?;
     if info.group.is_empty() && info.plural == "services" && mode == Mode::Main {
         let got = state.alloc.admit_service(new, Some(old), dry_run).await;
         return got.map_err(|e| alloc_error(info, new, e));

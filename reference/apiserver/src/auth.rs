@@ -10,11 +10,14 @@ use std::collections::HashMap;
 use std::path::Path;
 
 /// Who made a request.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct User {
     pub name: String,
     pub uid: String,
     pub groups: Vec<String>,
+    /// Further facts about the user (upstream's `user.Info.GetExtra`), as impersonation
+    /// (`Impersonate-Extra-*`) and access reviews carry them.
+    pub extra: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl User {
@@ -23,6 +26,7 @@ impl User {
             name: "system:admin".into(),
             uid: String::new(),
             groups: vec!["system:masters".into(), "system:authenticated".into()],
+            ..Default::default()
         }
     }
     pub fn anonymous() -> Self {
@@ -30,6 +34,7 @@ impl User {
             name: "system:anonymous".into(),
             uid: String::new(),
             groups: vec!["system:unauthenticated".into()],
+            ..Default::default()
         }
     }
 }
@@ -102,6 +107,7 @@ impl TokenAuth {
                     name: f[1].clone(),
                     uid: f[2].clone(),
                     groups,
+                    ..Default::default()
                 },
             );
         }

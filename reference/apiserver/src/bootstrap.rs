@@ -1,5 +1,6 @@
 //! Start-up objects every cluster has: the `default`, `kube-system`, `kube-public` and
-//! `kube-node-lease` namespaces, and the `kubernetes` Service (first address of the
+//! `kube-node-lease` namespaces, the bootstrap RBAC policy ([`crate::bootstrap_rbac`]),
+//! and the `kubernetes` Service (first address of the
 //! service range, port 443 → the API servers). Its Endpoints and EndpointSlice are kept
 //! by [`crate::lease_reconciler`], which [`ensure`] runs once.
 //!
@@ -45,6 +46,7 @@ pub async fn ensure(state: &AppState) -> Result<(), ApiError> {
         )
         .await?;
     }
+    crate::bootstrap_rbac::reconcile::ensure(state).await?;
     match ensure_kubernetes_service(state).await {
         // Its address is held, but no Service has it: an API server that crashed while
         // creating it leaked the address, or another one is creating it right now. The

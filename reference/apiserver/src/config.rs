@@ -53,6 +53,9 @@ pub struct ApiServerConfig {
     /// TLS, where kubectl sends no bearer token (client-go will not send credentials over
     /// plain HTTP) while the components still identify themselves with theirs.
     pub anonymous_loopback_admin: bool,
+    /// `--authorization-mode`: the authorizers every request passes, in order, after
+    /// the `system:masters` group (upstream's kubeadm default `Node,RBAC`).
+    pub authorization_modes: Vec<crate::authz::Mode>,
     /// `--audit-log-path`: JSON lines, one `audit.k8s.io/v1 Event` per request.
     pub audit_log_path: Option<PathBuf>,
     /// `--encryption-provider-config`: an `EncryptionConfiguration` file naming the
@@ -129,6 +132,7 @@ impl Default for ApiServerConfig {
             tls_sans: Vec::new(),
             token_auth_file: None,
             anonymous_loopback_admin: false,
+            authorization_modes: crate::authz::Mode::defaults(),
             audit_log_path: None,
             encryption_provider_config: None,
             defaults: DefaultsConfig::default(),
@@ -194,6 +198,10 @@ impl ApiServerConfig {
     }
     pub fn token_auth_file(mut self, path: PathBuf) -> Self {
         self.token_auth_file = Some(path);
+        self
+    }
+    pub fn authorization_modes(mut self, modes: Vec<crate::authz::Mode>) -> Self {
+        self.authorization_modes = modes;
         self
     }
     pub fn audit_log_path(mut self, path: PathBuf) -> Self {

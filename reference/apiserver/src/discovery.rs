@@ -57,7 +57,15 @@ fn subresource_entries(r: &ResourceInfo) -> Vec<Value> {
                 "log" => ("", "v1", "Pod", &["get"]),
                 "exec" => ("", "v1", "PodExecOptions", &["create", "get"]),
                 "portforward" => ("", "v1", "PodPortForwardOptions", &["create", "get"]),
+                "attach" => ("", "v1", "PodAttachOptions", &["create", "get"]),
+                "ephemeralcontainers" => (r.group, r.version, r.kind, &["get", "patch", "update"]),
                 "token" => ("authentication.k8s.io", "v1", "TokenRequest", &["create"]),
+                "proxy" if r.kind == "Node" => (
+                    "",
+                    "v1",
+                    "NodeProxyOptions",
+                    &["create", "delete", "get", "patch", "update"],
+                ),
                 "proxy" if r.kind == "Service" => (
                     "",
                     "v1",
@@ -405,7 +413,9 @@ mod tests {
                 "log",
                 "proxy",
                 "exec",
-                "portforward"
+                "portforward",
+                "attach",
+                "ephemeralcontainers"
             ]
         );
     }

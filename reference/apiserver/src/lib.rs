@@ -8,7 +8,9 @@
 pub mod admission;
 pub mod audit;
 pub mod auth;
+pub mod authz;
 pub mod bootstrap;
+pub mod bootstrap_rbac;
 pub mod compactor;
 pub mod componentstatus;
 pub mod config;
@@ -22,6 +24,7 @@ pub mod lease_endpoints;
 pub mod lease_reconciler;
 pub mod logs;
 pub mod negotiate;
+pub mod nodeproxy;
 pub mod options;
 pub mod protobuf;
 pub mod proxy;

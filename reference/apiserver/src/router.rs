@@ -14,6 +14,7 @@ use serde_json::json;
 
 use crate::audit::Record;
 use crate::auth::User;
+use crate::authz::attributes::Attributes;
 use crate::handlers::{Ctx, dispatch};
 use crate::negotiate::{Output, json as json_response};
 use crate::request::{Query, Route, parse_path};
@@ -93,7 +94,20 @@ async fn entry(State(state): State<Arc<AppState>>, req: Request) -> Response {
         Some(u) => {
             record.user = u.name.clone();
             record.groups = u.groups.clone();
-            handle(&state, parts, body, &u, &mut record).await
+            let caches = &state.caches;
+            match crate::authz::impersonation::impersonate(
+                &state.authorizer,
+                caches,
+                &u,
+                &parts.headers,
+            ) {
+                // The request runs as its user, which admission plugins read.
+                Ok(acting) => {
+                    let handled = handle(&state, parts, body, &acting, &mut record);
+                    crate::authz::as_user(acting.clone(), handled).await
+                }
+                Err(e) => e.into_response(),
+            }
         }
     };
     record.code = response.status().as_u16();
@@ -112,6 +126,11 @@ async fn handle(
 ) -> Response {
     let path = parts.uri.path().to_string();
     let query = Query::parse(&parts.uri);
+    let attributes = Attributes::of_request(user.clone(), &parts.method, &path, &query);
+    let decision = state.authorizer.authorize(&state.caches, &attributes);
+    if !decision.allowed() {
+        return crate::authz::forbidden::error(&attributes, &decision.reason).into_response();
+    }
     if let Some(r) = non_resource(state, &parts.method, &path, &query).await {
         return r;
     }
@@ -132,6 +151,15 @@ async fn handle(
         )
         .await;
     }
+    if let Some(p) = crate::nodeproxy::route(&path) {
+        record.verb = crate::proxy::verb(&parts.method).into();
+        record.object_ref = Some(json!({
+            "resource": "nodes", "apiVersion": "v1", "name": p.name, "subresource": "proxy",
+        }));
+        let query = parts.uri.query().map(str::to_string);
+        let (method, headers) = (parts.method, parts.headers);
+        return crate::nodeproxy::serve(state, &p, method, query.as_deref(), headers, body).await;
+    }
     if let Some(p) = crate::streaming::route(&path) {
         record.verb = "create".into();
         record.streaming = true;
@@ -140,6 +168,17 @@ async fn handle(
             "name": p.name, "subresource": p.subresource(),
         }));
         return crate::streaming::serve(state, &p, parts).await;
+    }
+    if let Some(review) = crate::authz::reviews::route(&parts.method, &path) {
+        record.verb = "create".into();
+        let review = match review {
+            Ok(r) => r,
+            Err(e) => return e.into_response(),
+        };
+        return match read_body(state, parts.headers, body).await {
+            Ok((_, body)) => review_response(state, &review, user, &body),
+            Err(r) => r,
+        };
     }
     if let Some(review) = crate::selfreview::route(&parts.method, &path) {
         record.verb = "create".into();
@@ -210,6 +249,29 @@ async fn handle(
     };
     match dispatch(ctx).await {
         Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Answers an access review with its (JSON) body.
+fn review_response(
+    state: &AppState,
+    review: &crate::authz::reviews::Review,
+    user: &User,
+    body: &[u8],
+) -> Response {
+    let parsed: Result<serde_json::Value, _> = if body.iter().all(u8::is_ascii_whitespace) {
+        Ok(json!({}))
+    } else {
+        serde_json::from_slice(body)
+    };
+    let answered = parsed
+        .map_err(|e| ApiError::bad_request(format!("error decoding request body: {e}")))
+        .and_then(|v| {
+            crate::authz::reviews::answer(&state.authorizer, &state.caches, review, user, &v)
+        });
+    match answered {
+        Ok(v) => json_response(StatusCode::CREATED, &v),
         Err(e) => e.into_response(),
     }
 }

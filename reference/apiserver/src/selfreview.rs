@@ -1,8 +1,8 @@
-//! The self-review APIs kubectl calls: `kubectl auth can-i` (SelfSubjectAccessReview)
-//! and `kubectl auth whoami` (SelfSubjectReview).
+//! The self-review kubectl calls for `kubectl auth whoami` (SelfSubjectReview). The
+//! access reviews (`kubectl auth can-i`) are answered from the rules by
+//! [`crate::authz::reviews`].
 //!
-//! Entry points: [`route`], [`respond`]. The reference has no authorization layer, so
-//! every access review is allowed, and says why.
+//! Entry points: [`route`], [`respond`].
 
 use axum::response::Response;
 use http::{Method, StatusCode};
@@ -14,7 +14,6 @@ use crate::status::ApiError;
 /// Which review a request asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Review {
-    Access,
     Subject,
 }
 
@@ -24,22 +23,14 @@ pub fn route(method: &Method, path: &str) -> Option<Review> {
         return None;
     }
     match path.trim_end_matches('/') {
-        "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews" => Some(Review::Access),
         "/apis/authentication.k8s.io/v1/selfsubjectreviews" => Some(Review::Subject),
         _ => None,
     }
 }
 
 /// The answer to one review, as the object with its `status` filled in.
-pub fn answer(review: Review, user: &User, body: &Value) -> Value {
+pub fn answer(review: Review, user: &User, _body: &Value) -> Value {
     match review {
-        Review::Access => json!({
-            "kind": "SelfSubjectAccessReview",
-            "apiVersion": "authorization.k8s.io/v1",
-            "metadata": {},
-            "spec": body.get("spec").cloned().unwrap_or(json!({})),
-            "status": {"allowed": true, "reason": "refkube has no authorization layer: every authenticated request is allowed"},
-        }),
         Review::Subject => json!({
             "kind": "SelfSubjectReview",
             "apiVersion": "authentication.k8s.io/v1",
@@ -85,12 +76,5 @@ mod tests {
         );
         let who = answer(Review::Subject, &User::admin(), &json!({}));
         assert_eq!(who["status"]["userInfo"]["username"], "system:admin");
-        let can = answer(
-            Review::Access,
-            &User::admin(),
-            &json!({"spec": {"resourceAttributes": {"verb": "get"}}}),
-        );
-        assert_eq!(can["status"]["allowed"], true);
-        assert_eq!(can["spec"]["resourceAttributes"]["verb"], "get");
     }
 }

@@ -159,7 +159,9 @@ impl ApiServer {
         let (stop_background, background_rx) = watch::channel(false);
         let bootstrap = config.bootstrap;
         let anonymous_is_admin = config.anonymous_loopback_admin && loopback && tls.is_none();
+        let authorizer = crate::authz::Authorizer::new(config.authorization_modes.clone());
         let state = Arc::new(AppState {
+            authorizer,
             config,
             store,
             encryption,

@@ -24,6 +24,8 @@ pub struct AppState {
     pub caches: WatchCaches,
     pub alloc: Allocators,
     pub auth: Option<TokenAuth>,
+    /// The `--authorization-mode` chain every request passes.
+    pub authorizer: crate::authz::Authorizer,
     /// Signs and verifies service account tokens.
     pub service_accounts: ServiceAccountTokens,
     /// A request without a token acts as `system:admin` (see

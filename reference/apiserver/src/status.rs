@@ -267,12 +267,22 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let code = StatusCode::from_u16(self.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = crate::negotiate::json_bytes(&self.to_status()).unwrap_or_default();
-        (
+        let mut resp = (
             code,
             [(http::header::CONTENT_TYPE, "application/json")],
             body,
         )
-            .into_response()
+            .into_response();
+        // Upstream's writer turns details.retryAfterSeconds into the header clients obey.
+        let retry = self
+            .details
+            .as_ref()
+            .and_then(|d| d["retryAfterSeconds"].as_i64());
+        if let Some(secs) = retry.filter(|s| *s > 0) {
+            resp.headers_mut()
+                .insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
+        }
+        resp
     }
 }
 

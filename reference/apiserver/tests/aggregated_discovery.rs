@@ -49,7 +49,9 @@ async fn the_roots_answer_aggregated_discovery_when_asked_and_plain_otherwise() 
             "batch",
             "coordination.k8s.io",
             "discovery.k8s.io",
-            "events.k8s.io"
+            "policy",
+            "events.k8s.io",
+            "rbac.authorization.k8s.io"
         ]
     );
     let api = aggregated(&s, "/api").await;

@@ -154,11 +154,11 @@ async fn the_bearer_scheme_is_accepted_in_any_case() {
     let dir = tempfile::tempdir().unwrap();
     let tokens = dir.path().join("tokens.csv");
     std::fs::write(&tokens, "t0k3n,alice,1\n").unwrap();
-    let s = common::start_with(
-        common::config().token_auth_file(tokens),
-        Arc::new(refkube_store::MemoryStore::new()),
-    )
-    .await;
+    // Authentication alone is under test: every authenticated user may read.
+    let cfg = common::config()
+        .token_auth_file(tokens)
+        .authorization_modes(vec![refkube_apiserver::authz::Mode::AlwaysAllow]);
+    let s = common::start_with(cfg, Arc::new(refkube_store::MemoryStore::new())).await;
     for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
         let (code, body) = s
             .send(

@@ -13,8 +13,10 @@ async fn tokens_authenticate_and_unknown_ones_get_401() {
     let tokens = dir.path().join("tokens.csv");
     std::fs::write(&tokens, "secret,alice,1,\"devs\"\n").unwrap();
     let audit = dir.path().join("audit.log");
+    // Authentication alone is under test: every authenticated user may read.
     let cfg = common::config()
         .token_auth_file(tokens)
+        .authorization_modes(vec![refkube_apiserver::authz::Mode::AlwaysAllow])
         .audit_log_path(audit.clone());
     let s = common::start_with(cfg, std::sync::Arc::new(refkube_store::MemoryStore::new())).await;
     let (code, body) = s.get("/api/v1/namespaces").await;

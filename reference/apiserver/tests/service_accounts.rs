@@ -106,14 +106,19 @@ async fn a_pod_bound_token_authenticates_as_the_account_until_the_pod_is_gone() 
         whoami(&s, &jwt).await,
         (201, "system:serviceaccount:sa:default".to_string())
     );
-    let (code, _) = s
+    // Authenticated as the account, which no binding lets list pods.
+    let (code, body) = s
         .send(
             s.http
                 .get(s.at("/api/v1/namespaces/sa/pods"))
                 .bearer_auth(&jwt),
         )
         .await;
-    assert_eq!(code, 200);
+    assert_eq!(code, 403, "{body}");
+    assert_eq!(
+        body["message"],
+        r#"pods is forbidden: User "system:serviceaccount:sa:default" cannot list resource "pods" in API group "" in the namespace "sa""#
+    );
 
     // A TokenReview agrees, with the groups.
     let (code, review) = s

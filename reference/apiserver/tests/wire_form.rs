@@ -57,13 +57,24 @@ fn fixture(info: &ResourceInfo) -> Option<Value> {
             "selector": selector, "template": template}}),
         ("batch", "jobs") => json!({"spec": {"template": {"spec": {
             "containers": [{"name": "c", "image": "busybox"}], "restartPolicy": "Never"}}}}),
+        ("batch", "cronjobs") => json!({"spec": {"schedule": "*/5 * * * *", "jobTemplate": {
+            "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "busybox"}],
+            "restartPolicy": "Never"}}}}}}),
         ("coordination.k8s.io", "leases") => json!({"spec": {"holderIdentity": "me"}}),
+        ("policy", "poddisruptionbudgets") => json!({"spec": {"minAvailable": 1,
+            "selector": selector}}),
         ("discovery.k8s.io", "endpointslices") => json!({"addressType": "IPv4",
             "endpoints": [{"addresses": ["10.1.0.1"]}], "ports": [{"port": 80}]}),
         ("events.k8s.io", "events") => json!({"eventTime": "2024-01-01T00:00:00.000000Z",
             "reportingController": "wire/c", "reportingInstance": "i", "action": "Test",
             "reason": "Started", "type": "Normal",
             "regarding": {"kind": "Pod", "name": "p", "namespace": "default"}}),
+        ("rbac.authorization.k8s.io", "roles" | "clusterroles") => json!({"rules": [
+            {"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]}),
+        ("rbac.authorization.k8s.io", "rolebindings" | "clusterrolebindings") => json!({
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                "name": "view"},
+            "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": "default"}]}),
         _ => panic!("no fixture for {}", info.plural),
     };
     let mut obj = json!({"apiVersion": info.api_version(), "kind": info.kind, "metadata": meta});

@@ -43,6 +43,14 @@ pub const CONTROLLERS: &[ControllerEntry] = &[
         start: crate::job::driver::start,
     },
     ControllerEntry {
+        name: "cronjob",
+        start: crate::cronjob::driver::start,
+    },
+    ControllerEntry {
+        name: "disruption",
+        start: crate::disruption::driver::start,
+    },
+    ControllerEntry {
         name: "statefulset",
         start: crate::statefulset::driver::start,
     },
@@ -89,6 +97,10 @@ pub const CONTROLLERS: &[ControllerEntry] = &[
     ControllerEntry {
         name: "persistentvolume-binder",
         start: crate::volume::driver::start,
+    },
+    ControllerEntry {
+        name: "clusterrole-aggregation",
+        start: crate::clusterroleaggregation::start,
     },
 ];
 

@@ -2,9 +2,12 @@
 //! through shared informers, queues keys, and reconciles with a pure decision module and a
 //! thin driver. Entry point: [`run`] with a [`ControllerManagerConfig`].
 
+pub mod clusterroleaggregation;
 pub mod config;
+pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;
+pub mod disruption;
 pub mod endpoints;
 pub mod endpointslice;
 pub mod garbagecollector;

@@ -71,6 +71,10 @@ pub struct ServerArgs {
     /// TLS private key (PEM).
     #[arg(long, requires = "tls_cert_file")]
     pub tls_private_key_file: Option<PathBuf>,
+    /// Authorizers every request passes, in order (upstream's comma list of
+    /// AlwaysAllow, AlwaysDeny, Node, RBAC); members of system:masters always pass.
+    #[arg(long, default_value = "Node,RBAC", value_parser = parse_modes)]
+    pub authorization_mode: AuthorizationModes,
     /// Audit log path (JSON lines).
     #[arg(long)]
     pub audit_log_path: Option<PathBuf>,
@@ -161,6 +165,17 @@ pub struct ApiserverArgs {
     pub server: ServerArgs,
 }
 
+/// The `--authorization-mode` list.
+#[derive(Clone, Debug)]
+pub struct AuthorizationModes(pub Vec<refkube_apiserver::authz::Mode>);
+
+/// `--authorization-mode` as upstream reads it.
+fn parse_modes(s: &str) -> Result<AuthorizationModes, String> {
+    refkube_apiserver::authz::Mode::parse_list(s)
+        .map(AuthorizationModes)
+        .map_err(|e| e.to_string())
+}
+
 fn apiserver_config(a: &ServerArgs, default_range: Ipv4Net) -> ApiServerConfig {
     let mut c = ApiServerConfig::default()
         .watch_cache_size(a.watch_cache_size)
@@ -171,6 +186,7 @@ fn apiserver_config(a: &ServerArgs, default_range: Ipv4Net) -> ApiServerConfig {
     c.tls_cert_file = a.tls_cert_file.clone();
     c.tls_private_key_file = a.tls_private_key_file.clone();
     c.audit_log_path = a.audit_log_path.clone();
+    c.authorization_modes = a.authorization_mode.0.clone();
     c.encryption_provider_config = a.encryption_provider_config.clone();
     a.service_accounts.apply(&mut c);
     c

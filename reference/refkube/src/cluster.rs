@@ -397,11 +397,12 @@ impl Cluster {
         crate::kubeconfig::render(&self.api_url(), self.server.ca_pem(), self.token.as_deref())
     }
 
-    /// A kube client for this cluster.
+    /// A kube client for this cluster, without kube-rs's retries of 429 and 503: its
+    /// user (the harness) judges the API server's own answers, as on every target.
     pub async fn client(&self) -> anyhow::Result<kube::Client> {
-        Ok(kube::Client::try_from(
-            kube_config(&self.kubeconfig_yaml()).await?,
-        )?)
+        let mut config = kube_config(&self.kubeconfig_yaml()).await?;
+        config.default_retry = false;
+        Ok(kube::Client::try_from(config)?)
     }
 
     /// Stops everything: the components first, so their last writes reach the server.

@@ -7,7 +7,9 @@
 //! API server.) The Job selector needs `metadata.uid`, so the API server must assign
 //! the uid before calling it on create.
 
+mod cronjob;
 mod pod;
+mod rbac;
 
 pub use pod::default_toleration_seconds;
 
@@ -136,6 +138,8 @@ pub fn apply_defaults(info: &ResourceInfo, obj: &mut Value, cfg: &DefaultsConfig
         ("apps", "DaemonSet") => with_spec(obj, daemon_set_spec),
         ("apps", "StatefulSet") => with_spec(obj, stateful_set_spec),
         ("batch", "Job") => job(obj),
+        ("batch", "CronJob") => cronjob::cron_job(obj),
+        ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => rbac::binding(obj),
         _ => {}
     }
 }

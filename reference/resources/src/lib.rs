@@ -11,6 +11,7 @@
 //! This file is the contract the API server codes against; each module documents its
 //! entry points.
 
+pub mod cron;
 pub mod decode;
 pub mod defaults;
 pub mod fields;

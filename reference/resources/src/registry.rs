@@ -175,7 +175,7 @@ static RESOURCES: &[ResourceInfo] = &[
         false,
         &["no"],
         NONE,
-        &["status"],
+        &["status", "proxy"],
         STD,
     ),
     res(
@@ -216,6 +216,8 @@ static RESOURCES: &[ResourceInfo] = &[
             "proxy",
             "exec",
             "portforward",
+            "attach",
+            "ephemeralcontainers",
         ],
         STD,
     ),
@@ -323,6 +325,17 @@ static RESOURCES: &[ResourceInfo] = &[
         &["status"],
         STD,
     ),
+    res(
+        "batch",
+        "CronJob",
+        "cronjobs",
+        "cronjob",
+        true,
+        &["cj"],
+        ALL,
+        &["status"],
+        STD,
+    ),
     // coordination.k8s.io/v1
     res(
         "coordination.k8s.io",
@@ -347,6 +360,18 @@ static RESOURCES: &[ResourceInfo] = &[
         NONE,
         STD,
     ),
+    // policy/v1
+    res(
+        "policy",
+        "PodDisruptionBudget",
+        "poddisruptionbudgets",
+        "poddisruptionbudget",
+        true,
+        &["pdb"],
+        NONE,
+        &["status"],
+        STD,
+    ),
     // events.k8s.io/v1
     res(
         "events.k8s.io",
@@ -355,6 +380,51 @@ static RESOURCES: &[ResourceInfo] = &[
         "event",
         true,
         &["ev"],
+        NONE,
+        NONE,
+        STD,
+    ),
+    // rbac.authorization.k8s.io/v1
+    res(
+        "rbac.authorization.k8s.io",
+        "ClusterRoleBinding",
+        "clusterrolebindings",
+        "clusterrolebinding",
+        false,
+        NONE,
+        NONE,
+        NONE,
+        STD,
+    ),
+    res(
+        "rbac.authorization.k8s.io",
+        "ClusterRole",
+        "clusterroles",
+        "clusterrole",
+        false,
+        NONE,
+        NONE,
+        NONE,
+        STD,
+    ),
+    res(
+        "rbac.authorization.k8s.io",
+        "RoleBinding",
+        "rolebindings",
+        "rolebinding",
+        true,
+        NONE,
+        NONE,
+        NONE,
+        STD,
+    ),
+    res(
+        "rbac.authorization.k8s.io",
+        "Role",
+        "roles",
+        "role",
+        true,
+        NONE,
         NONE,
         NONE,
         STD,
@@ -442,6 +512,7 @@ mod tests {
         assert_eq!(
             in_all,
             [
+                "cronjobs",
                 "daemonsets",
                 "deployments",
                 "jobs",
@@ -491,7 +562,8 @@ mod tests {
         let gvs = group_versions();
         assert_eq!(gvs[0], ("", "v1"));
         assert!(gvs.contains(&("events.k8s.io", "v1")));
-        assert_eq!(gvs.len(), 6);
+        assert!(gvs.contains(&("rbac.authorization.k8s.io", "v1")));
+        assert_eq!(gvs.len(), 8);
     }
 
     #[test]

@@ -7,8 +7,11 @@
 //! hides priority-1 columns unless `-o wide`.
 
 mod cluster;
+mod cronjob;
 mod events;
+mod pdb;
 mod pods;
+mod rbac;
 mod storage;
 mod workloads;
 
@@ -142,6 +145,9 @@ fn printer_for(info: &ResourceInfo) -> (Arc<Vec<Column>>, Printer) {
         .or_else(|| cluster::printer(info.group, info.plural))
         .or_else(|| events::printer(info.group, info.plural))
         .or_else(|| storage::printer(info.group, info.plural))
+        .or_else(|| cronjob::printer(info.group, info.plural))
+        .or_else(|| pdb::printer(info.group, info.plural))
+        .or_else(|| rbac::printer(info.group, info.plural))
         .unwrap_or_else(|| (vec![name_col(), age_col()], default_row as Printer));
     let entry = (Arc::new(columns), print);
     if let Ok(mut c) = cache.lock() {

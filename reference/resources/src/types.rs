@@ -8,7 +8,7 @@ use crate::ResourceInfo;
 use k8s_openapi::api::{
     apps::v1 as apps, batch::v1 as batch, coordination::v1 as coordination, core::v1 as core,
 };
-use k8s_openapi::api::{discovery::v1 as discovery, events::v1 as events};
+use k8s_openapi::api::{discovery::v1 as discovery, events::v1 as events, rbac::v1 as rbac};
 use serde::{Serialize, de::DeserializeOwned};
 
 pub mod go;
@@ -48,9 +48,19 @@ pub fn visit<V: TypeVisitor>(info: &ResourceInfo, v: V) -> Option<V::Out> {
         ("apps", "ReplicaSet") => v.visit::<apps::ReplicaSet>(),
         ("apps", "StatefulSet") => v.visit::<apps::StatefulSet>(),
         ("batch", "Job") => v.visit::<batch::Job>(),
+        ("batch", "CronJob") => v.visit::<batch::CronJob>(),
+        ("policy", "PodDisruptionBudget") => {
+            v.visit::<k8s_openapi::api::policy::v1::PodDisruptionBudget>()
+        }
         ("coordination.k8s.io", "Lease") => v.visit::<coordination::Lease>(),
         ("discovery.k8s.io", "EndpointSlice") => v.visit::<discovery::EndpointSlice>(),
         ("events.k8s.io", "Event") => v.visit::<events::Event>(),
+        ("rbac.authorization.k8s.io", "ClusterRoleBinding") => {
+            v.visit::<rbac::ClusterRoleBinding>()
+        }
+        ("rbac.authorization.k8s.io", "ClusterRole") => v.visit::<rbac::ClusterRole>(),
+        ("rbac.authorization.k8s.io", "RoleBinding") => v.visit::<rbac::RoleBinding>(),
+        ("rbac.authorization.k8s.io", "Role") => v.visit::<rbac::Role>(),
         _ => return None,
     })
 }

@@ -4,11 +4,16 @@
 //! Entry points: [`validate_create`], [`validate_update`], [`invalid_message`].
 //! Metadata rules live in `validation/meta.rs`, pods in `validation/pod.rs`,
 //! controllers in `validation/workloads.rs`, ConfigMap and Secret sizes in
-//! `validation/config_data.rs`, services and the rest in `validation/service.rs`.
+//! `validation/config_data.rs`, RBAC roles and bindings in `validation/rbac.rs`,
+//! services and the rest in `validation/service.rs`.
 
 mod config_data;
+mod cronjob;
+mod ephemeral;
 mod meta;
 mod pod;
+mod policy;
+mod rbac;
 mod service;
 mod workloads;
 
@@ -182,6 +187,12 @@ fn kind_rules(info: &ResourceInfo, obj: &Value, errs: &mut Errs) {
         ("apps", "DaemonSet") => workloads::daemon_set(obj, errs),
         ("apps", "StatefulSet") => workloads::stateful_set(obj, errs),
         ("batch", "Job") => workloads::job(obj, errs),
+        ("batch", "CronJob") => cronjob::cron_job(obj, errs),
+        ("policy", "PodDisruptionBudget") => policy::pod_disruption_budget(obj, errs),
+        (rbac::GROUP, "Role") => rbac::role(obj, true, errs),
+        (rbac::GROUP, "ClusterRole") => rbac::role(obj, false, errs),
+        (rbac::GROUP, "RoleBinding") => rbac::binding(obj, true, errs),
+        (rbac::GROUP, "ClusterRoleBinding") => rbac::binding(obj, false, errs),
         _ => {}
     }
 }
@@ -204,8 +215,21 @@ pub fn validate_update(info: &ResourceInfo, old: &Value, new: &Value) -> Vec<Cau
         }
         ("apps", "StatefulSet") => workloads::stateful_set_update(old, new, &mut errs),
         ("batch", "Job") => workloads::job_update(old, new, &mut errs),
+        (rbac::GROUP, "RoleBinding" | "ClusterRoleBinding") => {
+            rbac::binding_update(old, new, &mut errs)
+        }
         _ => {}
     }
+    errs.0
+}
+
+/// The `pods/ephemeralcontainers` update of `old` into `new` (upstream's
+/// `ValidatePodEphemeralContainersUpdate`): metadata as any update, then only the
+/// ephemeral containers.
+pub fn validate_ephemeral_containers_update(old: &Value, new: &Value) -> Vec<Cause> {
+    let mut errs = Errs::default();
+    meta::object_meta_update(old, new, &mut errs);
+    ephemeral::update(old, new, &mut errs);
     errs.0
 }
 

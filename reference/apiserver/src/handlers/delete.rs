@@ -191,6 +191,14 @@ pub async fn delete_object(
                 ),
             ));
         }
+        crate::authz::admission::admit(
+            state,
+            info,
+            crate::authz::noderestriction::Operation::Delete,
+            "",
+            None,
+            Some(&old),
+        )?;
         if info.plural == "namespaces"
             && info.group.is_empty()
             && matches!(name, "default" | "kube-system" | "kube-public")

@@ -17,6 +17,7 @@ use crate::status::ApiError;
 
 pub mod create;
 pub mod delete;
+pub mod eviction;
 pub mod read;
 pub mod subresources;
 pub mod update;
@@ -84,7 +85,9 @@ pub async fn dispatch(ctx: Ctx) -> Result<Response, ApiError> {
         (None, None) if m == Method::GET => read::list(&ctx).await,
         (None, None) if m == Method::POST => create::create(&ctx).await,
         (None, None) if m == Method::DELETE => delete::delete_collection(&ctx).await,
-        (Some(n), None | Some("status")) if m == Method::GET => read::get(&ctx, n).await,
+        (Some(n), None | Some("status" | "ephemeralcontainers")) if m == Method::GET => {
+            read::get(&ctx, n).await
+        }
         (Some(n), Some("scale")) if m == Method::GET => subresources::scale_get(&ctx, n).await,
         (Some(n), Some("log")) if m == Method::GET => crate::logs::proxy(&ctx, n).await,
         (Some(n), Some("binding")) if m == Method::POST => subresources::bind(&ctx, n).await,
@@ -97,6 +100,12 @@ pub async fn dispatch(ctx: Ctx) -> Result<Response, ApiError> {
             update::put(&ctx, n, update::Target::Finalize).await
         }
         (Some(n), Some("scale")) if m == Method::PUT => subresources::scale_put(&ctx, n).await,
+        (Some(n), Some("ephemeralcontainers")) if m == Method::PUT => {
+            update::put(&ctx, n, update::Target::EphemeralContainers).await
+        }
+        (Some(n), Some("ephemeralcontainers")) if m == Method::PATCH => {
+            update::patch(&ctx, n, update::Target::EphemeralContainers).await
+        }
         (Some(n), None) if m == Method::PATCH => update::patch(&ctx, n, update::Target::Main).await,
         (Some(n), Some("status")) if m == Method::PATCH => {
             update::patch(&ctx, n, update::Target::Status).await

@@ -10,7 +10,6 @@ use refkube_resources::types::go;
 use serde_json::{Value, json};
 
 use super::Ctx;
-use super::delete::{DeleteOptions, delete_object};
 use super::read::fetch;
 use super::update::{Target, commit, patch_error, patch_kind};
 use crate::keys;
@@ -196,13 +195,10 @@ pub async fn bind(ctx: &Ctx, name: &str) -> Result<Response, ApiError> {
     Err(ApiError::conflict_modified(info, name))
 }
 
-/// POST pods/{name}/eviction: deletes the pod (PodDisruptionBudgets are not served).
+/// POST pods/{name}/eviction: a delete that honours PodDisruptionBudgets (see
+/// [`super::eviction`]).
 pub async fn evict(ctx: &Ctx, name: &str) -> Result<Response, ApiError> {
-    let eviction = ctx.body_value()?;
-    let opts = DeleteOptions::from_value(&eviction["deleteOptions"], ctx)?;
-    let ns = ctx.path.namespace.as_deref();
-    delete_object(&ctx.state, ctx.path.info, ns, name, &opts).await?;
-    Ok(ctx.output.render(201, &success(201, None)))
+    super::eviction::evict(ctx, name).await
 }
 
 #[cfg(test)]

@@ -26,6 +26,8 @@ pub enum Target {
     Status,
     /// `namespaces/{name}/finalize`: only `spec.finalizers`.
     Finalize,
+    /// `pods/{name}/ephemeralcontainers`: only `spec.ephemeralContainers`.
+    EphemeralContainers,
 }
 
 /// Kinds upstream lets a PUT create (`AllowCreateOnUpdate`).
@@ -80,9 +82,22 @@ pub async fn commit(
             o["spec"]["finalizers"] = new["spec"]["finalizers"].clone();
             o
         }
+        Target::EphemeralContainers => with_ephemeral_containers(old, &new),
         _ => prepare_for_update(info, old, new, mode),
     };
-    let allocated = admit_update(state, info, old, &mut merged, mode, dry_run).await?;
+    let allocated = if target == Target::EphemeralContainers {
+        refkube_resources::defaults::apply_defaults(info, &mut merged, &state.config.defaults);
+        let causes =
+            refkube_resources::validation::validate_ephemeral_containers_update(old, &merged);
+        if !causes.is_empty() {
+            return Err(ApiError::invalid(info, name, &causes));
+        }
+        // The pod's own update rules forbid any spec change; this one was checked above.
+        let seen = with_ephemeral_containers(old, &merged);
+        admit_update(state, info, &seen, &mut merged, mode, dry_run).await?
+    } else {
+        admit_update(state, info, old, &mut merged, mode, dry_run).await?
+    };
     // In Go's form before comparing: a field sent as its empty value is no change.
     refkube_resources::types::go::normalize(info, &mut merged);
     let key = keys::key(info, ns, name);
@@ -134,6 +149,24 @@ pub async fn commit(
             Err(map_err(e))
         }
     }
+}
+
+/// `old` with the ephemeral containers of `new`: all the subresource may change.
+fn with_ephemeral_containers(old: &Value, new: &Value) -> Value {
+    let mut o = old.clone();
+    match (
+        new["spec"].get("ephemeralContainers"),
+        o["spec"].as_object_mut(),
+    ) {
+        (Some(ec), Some(spec)) if !ec.is_null() => {
+            spec.insert("ephemeralContainers".into(), ec.clone());
+        }
+        (_, Some(spec)) => {
+            spec.remove("ephemeralContainers");
+        }
+        _ => {}
+    }
+    o
 }
 
 /// Gives back what a failed write allocated, unless the store may have applied the

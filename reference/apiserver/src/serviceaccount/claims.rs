@@ -279,6 +279,7 @@ pub fn user_of(claims: &Claims) -> User {
             format!("{ALL_SERVICE_ACCOUNTS_GROUP}:{}", k.namespace),
             "system:authenticated".to_string(),
         ],
+        ..Default::default()
     }
 }
 

@@ -160,20 +160,28 @@ fn check_node_routes(netns: bool, node_ip: Option<IpAddr>) -> anyhow::Result<()>
 }
 
 /// Adds the kubelet running `config` (from [`KubeletFlags::config`]), and the node route
-/// task when asked for, to `parts`; both use the kubelet's client (`system:node:<name>`
-/// may watch Nodes).
+/// task when asked for, to `parts`. The route task watches every Node, which the Node
+/// authorizer does not let a kubelet do (it may read only its own): it runs with
+/// `routes_client` when given (`refkube node` passes kube-proxy's, whose
+/// `system:node-proxier` role reads Nodes, as kind's kindnetd has an account of its
+/// own), else with the kubelet's.
 pub async fn add_parts(
     parts: &mut Parts,
     client_args: &ClientArgs,
+    routes_client: Option<&ClientArgs>,
     flags: &KubeletFlags,
     config: KubeletConfig,
     pace: Pace,
 ) -> anyhow::Result<()> {
     let client = client(client_args, &flags.user_agent()).await?;
     if let Some(routes) = flags.routes(pace) {
-        let (client, stop) = (client.clone(), parts.stopped());
+        let routes_client = match routes_client {
+            Some(args) => super::client(args, &flags.user_agent()).await?,
+            None => client.clone(),
+        };
+        let stop = parts.stopped();
         parts.add("node routes", async move {
-            Ok(refkube_kubelet::network::route_sync::run(routes, client, stop).await?)
+            Ok(refkube_kubelet::network::route_sync::run(routes, routes_client, stop).await?)
         });
     }
     let stop = parts.stopped();
@@ -187,7 +195,7 @@ pub async fn add_parts(
 pub async fn run(a: KubeletArgs, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     let config = a.kubelet.config(a.pace)?;
     let mut parts = Parts::new();
-    add_parts(&mut parts, &a.client, &a.kubelet, config, a.pace).await?;
+    add_parts(&mut parts, &a.client, None, &a.kubelet, config, a.pace).await?;
     parts.run(shutdown).await
 }
 

@@ -15,12 +15,12 @@ use crate::pace::Pace;
 
 #[derive(Debug, Args)]
 pub struct NodeArgs {
-    /// Kubeconfig the kubelet (and the node routes) use; best one for the node's own
-    /// identity, `system:node:<name>` (default: $KUBECONFIG, then ~/.kube/config).
+    /// Kubeconfig the kubelet uses; best one for the node's own identity,
+    /// `system:node:<name>` (default: $KUBECONFIG, then ~/.kube/config).
     #[command(flatten)]
     pub client: ClientArgs,
-    /// Kubeconfig kube-proxy uses, for its own identity `system:kube-proxy` (default:
-    /// the kubelet's).
+    /// Kubeconfig kube-proxy (and the node routes, which read every Node) use, for
+    /// its own identity `system:kube-proxy` (default: the kubelet's).
     #[arg(long)]
     pub proxy_kubeconfig: Option<PathBuf>,
     /// Timings of both agents: `upstream`, or `fast` as the in-process test cluster
@@ -50,11 +50,20 @@ pub async fn run(a: NodeArgs, shutdown: impl Future<Output = ()>) -> anyhow::Res
     let config = a.kubelet.config(a.pace)?;
     let node_ip = config.node_ip;
     let mut parts = Parts::new();
-    kubelet::add_parts(&mut parts, &a.client, &a.kubelet, config, a.pace).await?;
+    let proxy_client = a.proxy_client();
+    kubelet::add_parts(
+        &mut parts,
+        &a.client,
+        Some(&proxy_client),
+        &a.kubelet,
+        config,
+        a.pace,
+    )
+    .await?;
     let name = &a.kubelet.node_name;
     proxy::add_parts(
         &mut parts,
-        &a.proxy_client(),
+        &proxy_client,
         &a.proxy,
         name,
         Some(node_ip),

@@ -13,11 +13,12 @@ use serde_json::Value;
 const TOTAL_ANNOTATION_SIZE_LIMIT: usize = 256 * 1024;
 
 /// The name rule of a kind: services are DNS-1035 labels, namespaces DNS-1123 labels,
-/// everything else a DNS-1123 subdomain.
+/// RBAC objects path segments, everything else a DNS-1123 subdomain.
 pub fn name_rule(info: &ResourceInfo) -> fn(&str) -> Vec<String> {
     match (info.group, info.kind) {
         ("", "Service") => is_dns1035_label,
         ("", "Namespace") => is_dns1123_label,
+        (super::rbac::GROUP, _) => super::rbac::path_segment_name,
         _ => is_dns1123_subdomain,
     }
 }

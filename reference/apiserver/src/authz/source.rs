@@ -1,0 +1,71 @@
+//! The RBAC objects the authorizer resolves rules from: read from the API server's own
+//! watch caches (as upstream's RBAC authorizer reads its informers), typed, and kept
+//! until one of the four caches moves on.
+//!
+//! Entry point: [`PolicyCache::get`].
+
+use std::sync::{Arc, Mutex};
+
+use serde::de::DeserializeOwned;
+
+use super::rbac::Policy;
+use crate::watchcache::WatchCaches;
+
+const GROUP: &str = "rbac.authorization.k8s.io";
+const RESOURCES: [&str; 4] = [
+    "clusterroles",
+    "roles",
+    "clusterrolebindings",
+    "rolebindings",
+];
+
+/// The typed policy and the cache revisions it was built at.
+#[derive(Debug, Default)]
+pub struct PolicyCache {
+    built: Mutex<Option<([i64; 4], Arc<Policy>)>>,
+}
+
+/// The objects of one resource in the watch caches (none while the kind is not served),
+/// skipping any that does not decode (validation keeps those out of the store).
+fn objects<T: DeserializeOwned>(caches: &WatchCaches, plural: &str) -> Vec<T> {
+    let Some(cache) =
+        refkube_resources::registry::lookup(GROUP, "v1", plural).and_then(|info| caches.get(info))
+    else {
+        return Vec::new();
+    };
+    let (items, _) = cache.snapshot(None);
+    items
+        .iter()
+        .filter_map(|v| serde_json::from_value((**v).clone()).ok())
+        .collect()
+}
+
+fn revisions(caches: &WatchCaches) -> [i64; 4] {
+    RESOURCES.map(|plural| {
+        refkube_resources::registry::lookup(GROUP, "v1", plural)
+            .and_then(|info| caches.get(info))
+            .map(|c| c.revision())
+            .unwrap_or(0)
+    })
+}
+
+impl PolicyCache {
+    /// The policy as the caches hold it now.
+    pub fn get(&self, caches: &WatchCaches) -> Arc<Policy> {
+        let revs = revisions(caches);
+        let mut built = self.built.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((at, policy)) = built.as_ref()
+            && *at == revs
+        {
+            return policy.clone();
+        }
+        let policy = Arc::new(Policy::new(
+            objects(caches, "clusterroles"),
+            objects(caches, "roles"),
+            objects(caches, "clusterrolebindings"),
+            objects(caches, "rolebindings"),
+        ));
+        *built = Some((revs, policy.clone()));
+        policy
+    }
+}
