@@ -692,3 +692,34 @@ async fn a_patch_that_adds_an_unknown_field_is_refused_when_strict_and_dropped_w
         "unknown fields are not stored: {stored}"
     );
 }
+
+#[tokio::test]
+async fn list_items_carry_no_type_meta_while_single_objects_and_the_list_do() {
+    let s = common::start().await;
+    let (code, body) = s
+        .post_json(
+            "/api/v1/namespaces/default/configmaps",
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "typed"}}),
+        )
+        .await;
+    assert_eq!(code, 201, "{body}");
+    assert_eq!(body["kind"], "ConfigMap");
+    // From the store, and from the watch cache (resourceVersion=0).
+    for path in [
+        "/api/v1/namespaces/default/configmaps",
+        "/api/v1/namespaces/default/configmaps?resourceVersion=0",
+        "/api/v1/namespaces/default/configmaps?limit=1",
+    ] {
+        let (code, list) = s.get(path).await;
+        assert_eq!(code, 200, "{list}");
+        assert_eq!(list["kind"], "ConfigMapList", "{path}");
+        assert_eq!(list["apiVersion"], "v1", "{path}");
+        let items = list["items"].as_array().unwrap();
+        assert!(!items.is_empty(), "{path}: {list}");
+        for item in items {
+            assert!(item.get("kind").is_none(), "{path}: {item}");
+            assert!(item.get("apiVersion").is_none(), "{path}: {item}");
+            assert!(item["metadata"]["name"].is_string(), "{path}: {item}");
+        }
+    }
+}

@@ -295,6 +295,24 @@ impl<T: Serialize + ?Sized> Serialize for Spliced<'_, T> {
     }
 }
 
+/// An object serialised without its `kind` and `apiVersion`, as the items of a list.
+struct Untyped<'a>(&'a Value);
+
+impl Serialize for Untyped<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let Value::Object(members) = self.0 else {
+            return self.0.serialize(serializer);
+        };
+        let typed = |k: &str| k == "kind" || k == "apiVersion";
+        let len = members.keys().filter(|k| !typed(k)).count();
+        let mut map = serializer.serialize_map(Some(len))?;
+        for (k, v) in members.iter().filter(|(k, _)| !typed(k)) {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
 /// `Output::render` for any serialisable body (JSON, or YAML when asked), framed as
 /// upstream frames it (see [`crate::negotiate::json_bytes`] and `yaml_string`).
 fn render_body<T: Serialize>(output: Output, code: StatusCode, body: &T) -> Response {
@@ -346,10 +364,13 @@ impl Ctx {
             );
         }
         let envelope = json!({"kind": info.list_kind(), "apiVersion": info.api_version(), "metadata": meta, "items": null});
+        // Upstream's typed lists hold items with an empty TypeMeta, which Go's encoder
+        // omits: only the list names the kind.
+        let items: Vec<Untyped> = items.iter().map(|o| Untyped(o)).collect();
         render_body(
             self.output,
             StatusCode::OK,
-            &Spliced::new(&envelope, "items", items),
+            &Spliced::new(&envelope, "items", &items),
         )
     }
 
