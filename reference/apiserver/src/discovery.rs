@@ -13,6 +13,7 @@ use refkube_resources::ResourceInfo;
 use refkube_resources::registry;
 use refkube_resources::types::go;
 use serde_json::{Value, json};
+use sha2::{Digest, Sha512};
 
 use crate::negotiate::{AGGREGATED_DISCOVERY_V2, DiscoveryFormat};
 use crate::status::ApiError;
@@ -136,19 +137,7 @@ pub fn respond(segments: &[String], headers: &HeaderMap, server_address: &str) -
     if let Some(core) = root {
         match crate::negotiate::discovery_format(headers) {
             Err(e) => return e.into_response(),
-            Ok(DiscoveryFormat::Aggregated) => {
-                let body = aggregated_bytes(core);
-                let mut resp = (
-                    StatusCode::OK,
-                    [(header::CONTENT_TYPE, AGGREGATED_DISCOVERY_V2)],
-                    body,
-                )
-                    .into_response();
-                // The same URL answers two documents, chosen by Accept.
-                resp.headers_mut()
-                    .insert(header::VARY, HeaderValue::from_static("Accept"));
-                return resp;
-            }
+            Ok(DiscoveryFormat::Aggregated) => return aggregated_response(core, headers),
             Ok(DiscoveryFormat::Plain) => {}
         }
     }
@@ -274,13 +263,53 @@ pub fn aggregated(core: bool) -> Value {
     doc
 }
 
+/// One aggregated document, serialised, with its entity tag.
+struct Aggregated {
+    body: Vec<u8>,
+    /// Upstream's: the upper-case hex SHA-512 of the document, in double quotes.
+    etag: HeaderValue,
+}
+
 /// The aggregated documents, serialised once: the registry does not change at run time.
-fn aggregated_bytes(core: bool) -> Vec<u8> {
-    static DOCS: OnceLock<[Vec<u8>; 2]> = OnceLock::new();
+fn aggregated_doc(core: bool) -> &'static Aggregated {
+    static DOCS: OnceLock<[Aggregated; 2]> = OnceLock::new();
     let docs = DOCS.get_or_init(|| {
-        [false, true].map(|c| crate::negotiate::json_bytes(&aggregated(c)).unwrap_or_default())
+        [false, true].map(|c| {
+            let body = crate::negotiate::json_bytes(&aggregated(c)).unwrap_or_default();
+            let hash: String = Sha512::digest(&body)
+                .iter()
+                .map(|b| format!("{b:02X}"))
+                .collect();
+            let etag = HeaderValue::from_str(&format!("\"{hash}\""))
+                .unwrap_or_else(|_| HeaderValue::from_static("\"\""));
+            Aggregated { body, etag }
+        })
     });
-    docs[usize::from(core)].clone()
+    &docs[usize::from(core)]
+}
+
+/// The aggregated document as upstream's `ServeHTTPWithETag` serves it: an `ETag`, and
+/// 304 Not Modified without a body when the client's `If-None-Match` names it, so
+/// clients re-read discovery only when it changed.
+fn aggregated_response(core: bool, headers: &HeaderMap) -> Response {
+    let doc = aggregated_doc(core);
+    let cached = headers.get(header::IF_NONE_MATCH) == Some(&doc.etag);
+    let mut resp = if cached {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, AGGREGATED_DISCOVERY_V2)],
+            doc.body.clone(),
+        )
+            .into_response()
+    };
+    let h = resp.headers_mut();
+    h.insert(header::ETAG, doc.etag.clone());
+    // The same URL answers two documents, chosen by Accept.
+    h.insert(header::VARY, HeaderValue::from_static("Accept"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public"));
+    resp
 }
 
 #[cfg(test)]

@@ -138,3 +138,42 @@ async fn kube_rs_discovery_finds_every_group_either_way() {
         assert_eq!(caps.scope, Scope::Cluster);
     }
 }
+
+#[tokio::test]
+async fn an_unchanged_document_is_not_sent_again_to_a_client_naming_its_etag() {
+    let s = common::start().await;
+    let get = |etag: Option<String>| {
+        let mut req = s.http.get(s.at("/apis")).header("Accept", ACCEPT);
+        if let Some(e) = etag {
+            req = req.header("If-None-Match", e);
+        }
+        req.send()
+    };
+    let first = get(None).await.unwrap();
+    assert_eq!(first.status().as_u16(), 200);
+    assert_eq!(first.headers()["cache-control"], "public");
+    let etag = first.headers()["etag"].to_str().unwrap().to_string();
+    // Upstream's form: the SHA-512 of the document in upper-case hex, quoted.
+    assert_eq!(etag.len(), 128 + 2, "{etag}");
+    assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
+    let body = first.bytes().await.unwrap();
+
+    let again = get(Some(etag.clone())).await.unwrap();
+    assert_eq!(again.status().as_u16(), 304);
+    assert_eq!(again.headers()["etag"], etag.as_str());
+    assert!(again.bytes().await.unwrap().is_empty());
+
+    let stale = get(Some("\"0123\"".into())).await.unwrap();
+    assert_eq!(stale.status().as_u16(), 200);
+    assert_eq!(stale.bytes().await.unwrap(), body);
+
+    // /api has a document (and a tag) of its own.
+    let core = s
+        .http
+        .get(s.at("/api"))
+        .header("Accept", ACCEPT)
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(core.headers()["etag"].to_str().unwrap(), etag);
+}
