@@ -207,11 +207,17 @@ mod tests {
             toleration_seconds: None,
         };
         assert_eq!(
-            decide(&with_tolerations(vec![gt("900")]), std::slice::from_ref(&sla)),
+            decide(
+                &with_tolerations(vec![gt("900")]),
+                std::slice::from_ref(&sla)
+            ),
             Eviction::Never
         );
         assert_eq!(
-            decide(&with_tolerations(vec![gt("990")]), std::slice::from_ref(&sla)),
+            decide(
+                &with_tolerations(vec![gt("990")]),
+                std::slice::from_ref(&sla)
+            ),
             Eviction::Now
         );
         let keyless = Toleration {
