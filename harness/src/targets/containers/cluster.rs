@@ -199,6 +199,35 @@ impl ContainerCluster {
             })
     }
 
+    /// Kills the pause process of the pod with `uid` on the node container `node` (a
+    /// Kubernetes node name): the process whose environment carries the kubelet's
+    /// sandbox mark. Fails when no such process runs there.
+    pub async fn kill_pod_sandbox(&self, node: &str, uid: &str) -> Result<(), TargetError> {
+        let role = (1..=self.topology.nodes)
+            .map(Role::Node)
+            .find(|r| r.hostname() == node)
+            .ok_or_else(|| TargetError::Unavailable(format!("no node container for {node:?}")))?;
+        let name = &self.container(&role)?.spec.name;
+        let mark = format!("{}={uid}", refkube_kubelet::runtime::pause::SANDBOX_OF_ENV);
+        // The node's processes are the container's own; busybox's tr and grep read
+        // NUL-separated environments.
+        let script = r#"found=; for e in /proc/[0-9]*/environ; do
+            if tr '\0' '\n' < "$e" 2>/dev/null | grep -qxF "$1"; then
+              p=${e#/proc/}; p=${p%/environ}; kill -9 "$p" && found=1
+            fi
+          done; [ -n "$found" ] || { echo "no process marked $1"; exit 1; }"#;
+        let (code, out) = docker::exec(&self.docker, name, &["sh", "-c", script, "sh", &mark])
+            .await
+            .map_err(|e| TargetError::Unavailable(e.to_string()))?;
+        if code != 0 {
+            return Err(TargetError::Unavailable(format!(
+                "killing the sandbox of pod {uid} on {node}: {}",
+                out.trim()
+            )));
+        }
+        Ok(())
+    }
+
     pub async fn kill(&self, c: &Planned) -> Result<(), TargetError> {
         docker::kill(&self.docker, &c.spec.name)
             .await

@@ -1,7 +1,8 @@
 //! The containers target's Docker verbs, over testcontainers' own Docker client (bollard).
 //!
 //! Entry points: [`connect`], [`ContainerSpec`] with [`run`], the fault verbs ([`kill`],
-//! [`start`], [`pause`], [`unpause`], [`disconnect`], [`reconnect`]) and [`sweep`].
+//! [`start`], [`pause`], [`unpause`], [`disconnect`], [`reconnect`], [`exec`]) and
+//! [`sweep`].
 //! testcontainers' `ContainerRequest` cannot give a container a fixed address on a
 //! user-configured subnet, a per-container sysctl or a network alias, and has no verb to
 //! disconnect a container; a partitioned node must come back with its old address (its
@@ -231,6 +232,37 @@ pub async fn kill(docker: &Docker, name: &str) -> Result<(), DockerError> {
         .kill_container(name, Some(options))
         .await
         .map_err(call("kill", name))
+}
+
+/// `docker exec NAME CMD...`: runs `cmd` in the running container and returns its exit
+/// code and what it wrote (stdout and stderr together).
+pub async fn exec(docker: &Docker, name: &str, cmd: &[&str]) -> Result<(i64, String), DockerError> {
+    use testcontainers::bollard::exec::{CreateExecOptions, StartExecResults};
+    let options = CreateExecOptions {
+        cmd: Some(cmd.to_vec()),
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        ..Default::default()
+    };
+    let created = docker
+        .create_exec(name, options)
+        .await
+        .map_err(call("exec", name))?;
+    let mut text = String::new();
+    if let StartExecResults::Attached { mut output, .. } = docker
+        .start_exec(&created.id, None)
+        .await
+        .map_err(call("exec", name))?
+    {
+        while let Some(chunk) = output.next().await {
+            text.push_str(&chunk.map_err(call("exec", name))?.to_string());
+        }
+    }
+    let inspected = docker
+        .inspect_exec(&created.id)
+        .await
+        .map_err(call("exec", name))?;
+    Ok((inspected.exit_code.unwrap_or(-1), text))
 }
 
 /// `docker pause`: every process frozen, sockets left open.

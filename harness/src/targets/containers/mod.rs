@@ -120,9 +120,9 @@ impl Target for ContainersTarget {
             Capability::StopStoreMember if t.etcd < 3 => Some(
                 "the containers topology runs fewer than 3 etcd members, so losing one loses the majority".into(),
             ),
-            Capability::KillSandbox => Some(
-                "killing a pod's pause process inside a node container is not wired into the containers target yet".into(),
-            ),
+            Capability::KillSandbox if t.nodes == 0 => {
+                Some("the containers topology has no nodes".into())
+            }
             _ => None,
         }
     }
@@ -368,9 +368,24 @@ impl Session for ContainersSession {
                     .map_err(|e| TargetError::FaultUnsupported(e.to_string()))?;
                 c.set_proxy_mode(mode).await
             }
-            Fault::KillPodSandbox { .. } => Err(TargetError::FaultUnsupported(
-                "kill-pod-sandbox (not wired into the containers target)".into(),
-            )),
+            Fault::KillPodSandbox {
+                namespace,
+                pod,
+                uid,
+            } => {
+                let pods: kube::Api<k8s_openapi::api::core::v1::Pod> =
+                    kube::Api::namespaced(self.client.clone(), namespace);
+                let node = pods
+                    .get(pod)
+                    .await
+                    .map_err(|e| TargetError::Unavailable(format!("reading pod {pod}: {e}")))?
+                    .spec
+                    .and_then(|s| s.node_name)
+                    .ok_or_else(|| {
+                        TargetError::Unavailable(format!("pod {pod} is not bound to a node"))
+                    })?;
+                c.kill_pod_sandbox(&node, uid).await
+            }
         }
     }
 
