@@ -41,8 +41,10 @@ fn container_names(pod: &Value, field: &str) -> Vec<String> {
 pub fn pick_container(pod: &Value, name: &str, asked: Option<&str>) -> Result<String, ApiError> {
     let main = container_names(pod, "containers");
     let init = container_names(pod, "initContainers");
+    // Upstream's AllContainers: a debug container's output is read like any other's.
+    let ephemeral = container_names(pod, "ephemeralContainers");
     match asked {
-        Some(c) if main.iter().chain(&init).any(|n| n == c) => Ok(c.to_string()),
+        Some(c) if main.iter().chain(&init).chain(&ephemeral).any(|n| n == c) => Ok(c.to_string()),
         Some(c) => Err(ApiError::bad_request(format!(
             "container {c} is not valid for pod {name}"
         ))),
@@ -141,6 +143,12 @@ mod tests {
             "a container name must be specified for pod p, choose one of: [a b]"
         );
         assert_eq!(pick_container(&two, "p", Some("c")).unwrap_err().code, 400);
+        let debugged = json!({"spec": {"containers": [{"name": "app"}],
+            "ephemeralContainers": [{"name": "debugger-x"}]}});
+        assert_eq!(
+            pick_container(&debugged, "p", Some("debugger-x")).unwrap(),
+            "debugger-x"
+        );
     }
 
     #[test]
