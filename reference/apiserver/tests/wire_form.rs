@@ -196,9 +196,14 @@ async fn every_served_kind_round_trips_through_its_typed_struct() {
         assert!(text.ends_with("}\n"), "list {}: {text}", info.plural);
         let list: Value = serde_json::from_str(&text).unwrap();
         for item in list["items"].as_array().unwrap() {
-            let mut item = item.clone();
-            item["kind"] = json!(info.kind);
-            item["apiVersion"] = json!(info.api_version());
+            // Go leaves a typed list's items without their TypeMeta; put it back in
+            // front, where a single object has it, to check the rest of the order.
+            assert!(item.get("kind").is_none(), "list {}: {item}", info.plural);
+            let mut typed = serde_json::Map::new();
+            typed.insert("kind".into(), json!(info.kind));
+            typed.insert("apiVersion".into(), json!(info.api_version()));
+            typed.extend(item.as_object().unwrap().clone());
+            let item = Value::Object(typed);
             check_body(
                 info,
                 &format!("list {}", info.plural),
