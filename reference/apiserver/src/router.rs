@@ -127,7 +127,10 @@ async fn handle(
     let path = parts.uri.path().to_string();
     let query = Query::parse(&parts.uri);
     let attributes = Attributes::of_request(user.clone(), &parts.method, &path, &query);
-    let decision = state.authorizer.authorize(&state.caches, &attributes);
+    let decision = state
+        .authorizer
+        .authorize_consistent(&state.caches, &*state.store, &attributes)
+        .await;
     if !decision.allowed() {
         return crate::authz::forbidden::error(&attributes, &decision.reason).into_response();
     }

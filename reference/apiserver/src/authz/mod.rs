@@ -139,6 +139,33 @@ impl Authorizer {
     /// Upstream's union authorizer behind the privileged group: the first Allow or
     /// Deny wins; otherwise no opinion, with every reason given on the way.
     pub fn authorize(&self, caches: &WatchCaches, a: &Attributes) -> Decision {
+        self.authorize_with(caches, a, &self.policy(caches))
+    }
+
+    /// [`Authorizer::authorize`], and when that refuses under RBAC, again with the RBAC
+    /// objects read from the store: a refusal is only given on the current rules.
+    pub async fn authorize_consistent(
+        &self,
+        caches: &WatchCaches,
+        store: &dyn refkube_store::Store,
+        a: &Attributes,
+    ) -> Decision {
+        let d = self.authorize(caches, a);
+        if d.allowed() || !self.modes.contains(&Mode::Rbac) {
+            return d;
+        }
+        match source::from_store(store).await {
+            Ok(fresh) => self.authorize_with(caches, a, &fresh),
+            Err(_) => d,
+        }
+    }
+
+    fn authorize_with(
+        &self,
+        caches: &WatchCaches,
+        a: &Attributes,
+        policy: &rbac::Policy,
+    ) -> Decision {
         if a.user.groups.iter().any(|g| g == PRIVILEGED_GROUP) {
             return Decision::new(Verdict::Allow, "");
         }
@@ -148,7 +175,7 @@ impl Authorizer {
                 Mode::AlwaysAllow => Decision::new(Verdict::Allow, ""),
                 Mode::AlwaysDeny => Decision::new(Verdict::Deny, "Everything is forbidden."),
                 Mode::Node => node::authorize(caches, a),
-                Mode::Rbac => self.policy(caches).authorize(a),
+                Mode::Rbac => policy.authorize(a),
             };
             if d.verdict != Verdict::NoOpinion {
                 return d;

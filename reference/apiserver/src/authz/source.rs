@@ -2,7 +2,8 @@
 //! watch caches (as upstream's RBAC authorizer reads its informers), typed, and kept
 //! until one of the four caches moves on.
 //!
-//! Entry point: [`PolicyCache::get`].
+//! Entry points: [`PolicyCache::get`]; [`from_store`] for a denial, which must not come
+//! from a cache that has not yet seen a grant another API server just wrote.
 
 use std::sync::{Arc, Mutex};
 
@@ -68,4 +69,37 @@ impl PolicyCache {
         *built = Some((revs, policy.clone()));
         policy
     }
+}
+
+/// The objects of one resource as the store holds them now.
+async fn stored<T: DeserializeOwned>(
+    store: &dyn refkube_store::Store,
+    plural: &str,
+) -> Result<Vec<T>, crate::status::ApiError> {
+    let Some(info) = refkube_resources::registry::lookup(GROUP, "v1", plural) else {
+        return Ok(Vec::new());
+    };
+    let list = store
+        .list(&crate::keys::prefix(info, None), Default::default())
+        .await?;
+    Ok(list
+        .items
+        .iter()
+        .filter_map(|kv| crate::keys::decode_kv(info, kv).ok())
+        .filter_map(|v| serde_json::from_value(v).ok())
+        .collect())
+}
+
+/// The policy read from the store itself (a consistent read, as upstream's cache-backed
+/// reads wait for the store's revision): with several API servers, the one denying a
+/// request may not yet have seen the binding that another has just accepted.
+pub async fn from_store(
+    store: &dyn refkube_store::Store,
+) -> Result<Policy, crate::status::ApiError> {
+    Ok(Policy::new(
+        stored(store, "clusterroles").await?,
+        stored(store, "roles").await?,
+        stored(store, "clusterrolebindings").await?,
+        stored(store, "rolebindings").await?,
+    ))
 }
