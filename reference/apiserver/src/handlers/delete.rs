@@ -179,18 +179,7 @@ pub async fn delete_object(
                 ),
             ));
         }
-        if let Some(want) = &opts.precondition_rv
-            && *want != rev.to_string()
-        {
-            return Err(ApiError::conflict(
-                &info.qualified_resource(),
-                info,
-                name,
-                &format!(
-                    "Precondition failed: ResourceVersion in precondition: {want}, ResourceVersion in object meta: {rev}"
-                ),
-            ));
-        }
+        check_resource_version(info, name, opts, rev)?;
         crate::authz::admission::admit(
             state,
             info,
@@ -337,6 +326,27 @@ pub async fn delete_collection(ctx: &Ctx) -> Result<Response, ApiError> {
         }
     }
     Ok(ctx.respond_list(items, list.revision, None))
+}
+
+/// The options' `preconditions.resourceVersion` against the object's revision, with
+/// upstream's 409 message.
+pub(super) fn check_resource_version(
+    info: &ResourceInfo,
+    name: &str,
+    opts: &DeleteOptions,
+    rev: i64,
+) -> Result<(), ApiError> {
+    match &opts.precondition_rv {
+        Some(want) if *want != rev.to_string() => Err(ApiError::conflict(
+            &info.qualified_resource(),
+            info,
+            name,
+            &format!(
+                "Precondition failed: ResourceVersion in precondition: {want}, ResourceVersion in object meta: {rev}"
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]

@@ -224,18 +224,7 @@ async fn add_condition_and_delete(
     let mut opts = opts.clone();
     if !opts.dry_run {
         let (pod, rev) = super::read::fetch(ctx, name).await?;
-        if let Some(want) = &opts.precondition_rv
-            && *want != rev.to_string()
-        {
-            return Err(ApiError::conflict(
-                &info.qualified_resource(),
-                info,
-                name,
-                &format!(
-                    "Precondition failed: ResourceVersion in precondition: {want}, ResourceVersion in object meta: {rev}"
-                ),
-            ));
-        }
+        super::delete::check_resource_version(info, name, &opts, rev)?;
         let mut new = pod.clone();
         let now = crate::admission::now_rfc3339();
         let mut conds: Vec<Value> = pod["status"]["conditions"]
