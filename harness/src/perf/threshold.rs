@@ -39,17 +39,22 @@ impl Stat {
     }
 }
 
-impl FromStr for Stat {
-    type Err = String;
+/// A statistic name that is none of [`Stat`]'s.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown statistic {0:?} (p50, p90, p99, max)")]
+pub struct UnknownStat(pub String);
 
-    fn from_str(s: &str) -> Result<Self, String> {
+impl FromStr for Stat {
+    type Err = UnknownStat;
+
+    fn from_str(s: &str) -> Result<Self, UnknownStat> {
         Ok(match s {
             "p50" => Stat::P50,
             "p90" => Stat::P90,
             "p99" => Stat::P99,
             "max" | "" => Stat::Max,
             "rate" => Stat::Rate,
-            other => return Err(format!("unknown statistic {other:?} (p50, p90, p99, max)")),
+            other => return Err(UnknownStat(other.to_string())),
         })
     }
 }
@@ -127,9 +132,25 @@ impl Threshold {
     }
 }
 
+/// Why a feature's duration does not parse.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    /// No number in front.
+    #[error("{0:?} is not a duration like 5s, 500ms or 2m")]
+    NotADuration(String),
+    /// A unit other than ms, s or m.
+    #[error("{text:?}: unknown unit {unit:?} (use ms, s or m)")]
+    UnknownUnit {
+        /// The whole duration as written.
+        text: String,
+        /// Its unit.
+        unit: String,
+    },
+}
+
 /// Parses a duration as features write it (`5s`, `500ms`, `1.5s`, `2m`) into
 /// milliseconds.
-pub fn parse_duration_ms(text: &str) -> Result<f64, String> {
+pub fn parse_duration_ms(text: &str) -> Result<f64, DurationError> {
     let text = text.trim();
     let split = text
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -137,13 +158,16 @@ pub fn parse_duration_ms(text: &str) -> Result<f64, String> {
     let (number, unit) = text.split_at(split);
     let n: f64 = number
         .parse()
-        .map_err(|_| format!("{text:?} is not a duration like 5s, 500ms or 2m"))?;
+        .map_err(|_| DurationError::NotADuration(text.to_string()))?;
     let factor = match unit.trim() {
         "ms" => 1.0,
         "s" => 1000.0,
         "m" | "min" => 60_000.0,
         other => {
-            return Err(format!("{text:?}: unknown unit {other:?} (use ms, s or m)"));
+            return Err(DurationError::UnknownUnit {
+                text: text.to_string(),
+                unit: other.to_string(),
+            });
         }
     };
     Ok(n * factor)
@@ -159,7 +183,10 @@ mod tests {
         assert_eq!(parse_duration_ms("500ms"), Ok(500.0));
         assert_eq!(parse_duration_ms("1.5s"), Ok(1500.0));
         assert_eq!(parse_duration_ms("2m"), Ok(120_000.0));
-        assert!(parse_duration_ms("5").unwrap_err().contains("unknown unit"));
+        assert_eq!(
+            parse_duration_ms("5").map_err(|e| e.to_string()),
+            Err(r#""5": unknown unit "" (use ms, s or m)"#.to_string())
+        );
         assert!(parse_duration_ms("fast").is_err());
     }
 

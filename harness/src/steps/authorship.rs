@@ -127,6 +127,75 @@ fn time(v: &Value, pointer: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// Why an event cannot be attributed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AuthorError {
+    /// Neither `reportingInstance` nor `source.host`.
+    #[error("the event names no reportingInstance nor source.host")]
+    NoInstance,
+    /// No time field at all.
+    #[error("the event carries no time")]
+    NoTime,
+}
+
+/// Why a binding event does not show its author holding the Lease.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NotTheHolder {
+    /// The event cannot be attributed.
+    #[error(transparent)]
+    Author(#[from] AuthorError),
+    /// The author matches no holder identity.
+    #[error(
+        "reported by {0:?}, which names none of the Lease's holders (an instance is named by \
+         its holder identity, its hostname — the part of `<hostname>_<uuid>` before `_` — \
+         or `<reportingComponent>-<hostname>`)"
+    )]
+    Unknown(String),
+    /// The author matches several holder identities.
+    #[error(
+        "reported by {instance:?}, which matches several holders {holders:?}: the instances cannot be told apart"
+    )]
+    Ambiguous {
+        /// The reporting instance.
+        instance: String,
+        /// The holders it matches.
+        holders: BTreeSet<String>,
+    },
+    /// The author's holder did not hold the Lease at the event's time.
+    #[error("reported by {instance:?} (holder {holder:?}) at {at}, {then}")]
+    NotHeld {
+        /// The reporting instance.
+        instance: String,
+        /// The holder identity it matches.
+        holder: String,
+        /// The event's time (RFC 3339).
+        at: String,
+        /// Who held the Lease then.
+        then: HeldThen,
+    },
+}
+
+/// Who held the Lease at some time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HeldThen {
+    /// Before any recorded term.
+    BeforeFirstTerm,
+    /// Nobody: the Lease was released.
+    Released,
+    /// This holder.
+    By(String),
+}
+
+impl std::fmt::Display for HeldThen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HeldThen::BeforeFirstTerm => f.write_str("before the first recorded term"),
+            HeldThen::Released => f.write_str("while the Lease was released"),
+            HeldThen::By(h) => write!(f, "while {h:?} held the Lease"),
+        }
+    }
+}
+
 /// The author and time of an event (core/v1 JSON as the API serves it):
 /// - instance: `reportingInstance`, else `source.host`;
 /// - time: `eventTime` (microseconds; the events.k8s.io recorder sets it), else
@@ -134,7 +203,7 @@ fn time(v: &Value, pointer: &str) -> Option<DateTime<Utc>> {
 ///   `<object>.<unix nanos in hex>` name both client-go recorders give events when that
 ///   agrees with them to the second, else `metadata.creationTimestamp` (the API server's
 ///   clock, whole seconds).
-pub fn author_of(event: &Value) -> Result<Author, String> {
+pub fn author_of(event: &Value) -> Result<Author, AuthorError> {
     let first_non_empty = |a: &str, b: &str| {
         let (a, b) = (text(event, a), text(event, b));
         if a.is_empty() { b } else { a }.to_string()
@@ -142,7 +211,7 @@ pub fn author_of(event: &Value) -> Result<Author, String> {
     let instance = first_non_empty("/reportingInstance", "/source/host");
     let component = first_non_empty("/reportingComponent", "/source/component");
     if instance.is_empty() {
-        return Err("the event names no reportingInstance nor source.host".into());
+        return Err(AuthorError::NoInstance);
     }
     let second = chrono::Duration::seconds(1);
     let (at, precision) = if let Some(t) = time(event, "/eventTime") {
@@ -156,7 +225,7 @@ pub fn author_of(event: &Value) -> Result<Author, String> {
     } else if let Some(t) = time(event, "/metadata/creationTimestamp") {
         (t, second)
     } else {
-        return Err("the event carries no time".into());
+        return Err(AuthorError::NoTime);
     };
     Ok(Author {
         instance,
@@ -204,7 +273,7 @@ pub fn author_matches(instance: &str, component: &str, holder: &str) -> bool {
 /// assumes the instances' clocks agree to within the event time's precision.
 ///
 /// Returns the holder on success, else why not.
-pub fn judge(history: &LeaseHistory, author: &Author) -> Result<String, String> {
+pub fn judge(history: &LeaseHistory, author: &Author) -> Result<String, NotTheHolder> {
     let holders: BTreeSet<&str> = history
         .terms
         .iter()
@@ -213,19 +282,12 @@ pub fn judge(history: &LeaseHistory, author: &Author) -> Result<String, String> 
         .collect();
     let holder = match holders.len() {
         1 => holders.into_iter().next().unwrap_or_default(),
-        0 => {
-            return Err(format!(
-                "reported by {:?}, which names none of the Lease's holders (an instance is named by \
-                 its holder identity, its hostname — the part of `<hostname>_<uuid>` before `_` — \
-                 or `<reportingComponent>-<hostname>`)",
-                author.instance
-            ));
-        }
+        0 => return Err(NotTheHolder::Unknown(author.instance.clone())),
         _ => {
-            return Err(format!(
-                "reported by {:?}, which matches several holders {holders:?}: the instances cannot be told apart",
-                author.instance
-            ));
+            return Err(NotTheHolder::Ambiguous {
+                instance: author.instance.clone(),
+                holders: holders.into_iter().map(str::to_string).collect(),
+            });
         }
     };
     let end = author.at + author.precision;
@@ -237,15 +299,16 @@ pub fn judge(history: &LeaseHistory, author: &Author) -> Result<String, String> 
         return Ok(holder.to_string());
     }
     let then = match history.holder_at(author.at) {
-        None => "before the first recorded term".to_string(),
-        Some("") => "while the Lease was released".to_string(),
-        Some(h) => format!("while {h:?} held the Lease"),
+        None => HeldThen::BeforeFirstTerm,
+        Some("") => HeldThen::Released,
+        Some(h) => HeldThen::By(h.to_string()),
     };
-    Err(format!(
-        "reported by {:?} (holder {holder:?}) at {}, {then}",
-        author.instance,
-        author.at.to_rfc3339()
-    ))
+    Err(NotTheHolder::NotHeld {
+        instance: author.instance.clone(),
+        holder: holder.to_string(),
+        at: author.at.to_rfc3339(),
+        then,
+    })
 }
 
 /// Judges every bound Pod's `Scheduled` events: `(pod, its events)`. Returns one line per
@@ -263,7 +326,10 @@ pub fn judge_bindings(history: &LeaseHistory, bindings: &[(String, Vec<Value>)])
         let mut authors = BTreeSet::new();
         for ev in events {
             let name = text(ev, "/metadata/name");
-            match author_of(ev).and_then(|a| judge(history, &a)) {
+            match author_of(ev)
+                .map_err(NotTheHolder::from)
+                .and_then(|a| judge(history, &a))
+            {
                 Ok(holder) => {
                     authors.insert(holder);
                 }
@@ -355,20 +421,24 @@ mod tests {
         );
     }
 
+    fn judge_err(h: &LeaseHistory, a: &Author) -> String {
+        judge(h, a).unwrap_err().to_string()
+    }
+
     #[test]
     fn a_binding_by_the_old_leader_after_it_lost_the_lease_is_split_brain() {
         let h = history();
-        let err = judge(&h, &author("sched-a", "2025-01-01T10:00:45Z", 0)).unwrap_err();
+        let err = judge_err(&h, &author("sched-a", "2025-01-01T10:00:45Z", 0));
         assert!(
             err.contains(&format!("while {B:?} held the Lease")),
             "{err}"
         );
-        let err = judge(&h, &author("sched-b", "2025-01-01T10:00:10Z", 0)).unwrap_err();
+        let err = judge_err(&h, &author("sched-b", "2025-01-01T10:00:10Z", 0));
         assert!(
             err.contains(&format!("while {A:?} held the Lease")),
             "{err}"
         );
-        let err = judge(&h, &author("sched-a", "2025-01-01T10:00:30.5Z", 0)).unwrap_err();
+        let err = judge_err(&h, &author("sched-a", "2025-01-01T10:00:30.5Z", 0));
         assert!(err.contains("while the Lease was released"), "{err}");
     }
 
@@ -383,13 +453,18 @@ mod tests {
     #[test]
     fn unknown_or_ambiguous_authors_fail_rather_than_pass() {
         let h = history();
-        let err = judge(&h, &author("sched-c", "2025-01-01T10:00:40Z", 0)).unwrap_err();
-        assert!(err.contains("names none of the Lease's holders"), "{err}");
+        let err = judge_err(&h, &author("sched-c", "2025-01-01T10:00:40Z", 0));
+        assert_eq!(
+            err,
+            "reported by \"sched-c\", which names none of the Lease's holders (an instance is \
+             named by its holder identity, its hostname — the part of `<hostname>_<uuid>` before \
+             `_` — or `<reportingComponent>-<hostname>`)"
+        );
         let mut same_host = LeaseHistory::default();
         let now = t("2025-01-01T10:00:00Z");
         same_host.observe("host_1", Some(now), None, now);
         same_host.observe("host_2", Some(t("2025-01-01T10:01:00Z")), None, now);
-        let err = judge(&same_host, &author("host", "2025-01-01T10:02:00Z", 0)).unwrap_err();
+        let err = judge_err(&same_host, &author("host", "2025-01-01T10:02:00Z", 0));
         assert!(err.contains("cannot be told apart"), "{err}");
     }
 

@@ -43,6 +43,35 @@ fn glob(pattern: &str, name: &str) -> bool {
     true
 }
 
+/// Why a chain does not show the wanted milestones in order.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum OutOfOrder {
+    /// The milestone happened, but only before the previous row's.
+    #[error("{kind} {pattern} reached {what:?} ({name}) only before {previous}")]
+    TooEarly {
+        /// The row's kind.
+        kind: String,
+        /// The row's name pattern.
+        pattern: String,
+        /// The row's milestone.
+        what: String,
+        /// The object that reached it too early.
+        name: String,
+        /// The previous row's match, as `<kind> <name> reached "<what>"`.
+        previous: String,
+    },
+    /// The milestone never happened.
+    #[error("{kind} {pattern} never reached {what:?}")]
+    Never {
+        /// The row's kind.
+        kind: String,
+        /// The row's name pattern.
+        pattern: String,
+        /// The row's milestone.
+        what: String,
+    },
+}
+
 /// Checks that the chain contains the wanted milestones in this order: each row is
 /// matched by the first milestone after the previous row's match (so "a Pod deleted, then
 /// a Pod created" finds the replacement, not the original). Returns a readable
@@ -51,7 +80,7 @@ fn glob(pattern: &str, name: &str) -> bool {
 pub fn check_order(
     chain: &[Milestone],
     wanted: &[(String, String, String)],
-) -> Result<Vec<usize>, String> {
+) -> Result<Vec<usize>, OutOfOrder> {
     let mut from = 0;
     let mut matched = Vec::new();
     let mut previous: Option<&Milestone> = None;
@@ -68,12 +97,20 @@ pub fn check_order(
                 previous = Some(m);
             }
             None => {
+                let (kind, pattern, what) = (kind.clone(), pattern.clone(), what.clone());
                 return Err(match (previous, chain.iter().find(matches)) {
-                    (Some(p), Some(early)) => format!(
-                        "{kind} {pattern} reached {what:?} ({}) only before {} {} reached {:?}",
-                        early.name, p.kind, p.name, p.what
-                    ),
-                    _ => format!("{kind} {pattern} never reached {what:?}"),
+                    (Some(p), Some(early)) => OutOfOrder::TooEarly {
+                        kind,
+                        pattern,
+                        what,
+                        name: early.name.clone(),
+                        previous: format!("{} {} reached {:?}", p.kind, p.name, p.what),
+                    },
+                    _ => OutOfOrder::Never {
+                        kind,
+                        pattern,
+                        what,
+                    },
                 });
             }
         }
@@ -178,7 +215,10 @@ async fn causal_order(world: &mut KubeWorld, step: &Step) -> Outcome {
         }
         Err(log) => {
             let chain = milestones(&observed_of(&log), &[]);
-            let why = check_order(&chain, &wanted).err().unwrap_or_default();
+            let why = check_order(&chain, &wanted)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
             fail!(
                 "{why}\n--- the chain as observed (causal order) ---\n{}",
                 chain_text(&chain)
@@ -319,7 +359,7 @@ mod tests {
             w("ReplicaSet", "web-*", "created"),
         ];
         assert_eq!(
-            check_order(&chain, &inverted).unwrap_err(),
+            check_order(&chain, &inverted).unwrap_err().to_string(),
             "ReplicaSet web-* reached \"created\" (web-5d9b8c7f4) only before Pod web-5d9b8c7f4-x2kqz reached \"created\""
         );
         let replaced = vec![
@@ -331,7 +371,7 @@ mod tests {
         assert_eq!(check_order(&replaced, &replacement), Ok(vec![1, 2]));
         let missing = [w("Pod", "web-*", "running")];
         assert_eq!(
-            check_order(&chain, &missing).unwrap_err(),
+            check_order(&chain, &missing).unwrap_err().to_string(),
             "Pod web-* never reached \"running\""
         );
     }

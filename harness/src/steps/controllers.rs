@@ -227,12 +227,23 @@ async fn one_per_node(world: &mut KubeWorld, name: String) -> Outcome {
     Ok(())
 }
 
+/// A Pod created before the previous one of an ordered set was Ready; the positions are
+/// `(store revision, arrival)` in the harness's log.
+#[derive(Debug, thiserror::Error)]
+#[error("{pod:?} was created (at {created:?}) before {previous:?} was Ready (at {ready:?})")]
+struct CreatedTooEarly {
+    pod: String,
+    created: Option<(Option<u64>, usize)>,
+    previous: String,
+    ready: Option<(Option<u64>, usize)>,
+}
+
 #[then(
     expr = "the Pods {string} were created in that order, each after the previous one was Ready"
 )]
 async fn ordered_creation(world: &mut KubeWorld, pods: String) -> Outcome {
     let pods = list(&world.expand(&pods));
-    let verdict = |log: &[crate::observe::Observation]| -> Result<(), String> {
+    let verdict = |log: &[crate::observe::Observation]| -> Result<(), CreatedTooEarly> {
         let first = |name: &str, pred: &dyn Fn(&serde_json::Value) -> bool| {
             log.iter()
                 .find(|o| o.kind == "Pod" && o.name == name && pred(&o.object))
@@ -253,10 +264,12 @@ async fn ordered_creation(world: &mut KubeWorld, pods: String) -> Outcome {
             match (ready, created) {
                 (Some(r), Some(c)) if r < c => {}
                 _ => {
-                    return Err(format!(
-                        "{:?} was created (at {created:?}) before {:?} was Ready (at {ready:?})",
-                        pair[1], pair[0]
-                    ));
+                    return Err(CreatedTooEarly {
+                        pod: pair[1].clone(),
+                        created,
+                        previous: pair[0].clone(),
+                        ready,
+                    });
                 }
             }
         }
@@ -267,7 +280,13 @@ async fn ordered_creation(world: &mut KubeWorld, pods: String) -> Outcome {
         .wait_until(world.timings.expect, |log| verdict(log).ok())
         .await
     {
-        fail!("{}", verdict(&log).err().unwrap_or_default());
+        fail!(
+            "{}",
+            verdict(&log)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        );
     }
     Ok(())
 }

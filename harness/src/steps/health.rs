@@ -25,12 +25,93 @@ use crate::world::KubeWorld;
 /// How often a health probe is repeated.
 pub const POLL: Duration = Duration::from_millis(250);
 
+/// Why a raw request got no usable answer.
+#[derive(Debug, thiserror::Error)]
+enum SendError {
+    /// The scenario has no client.
+    #[error("{0}")]
+    NoClient(anyhow::Error),
+    /// The request could not be built.
+    #[error("{0}")]
+    Build(#[from] http::Error),
+    /// The request failed.
+    #[error("{0}")]
+    Send(#[from] kube::Error),
+    /// The answer's body could not be read.
+    #[error("reading the answer: {0}")]
+    Read(kube::Error),
+    /// Nothing came back in time.
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+}
+
+/// Why a probe has not seen what it waits for (yet).
+#[derive(Debug, thiserror::Error)]
+enum NotYet {
+    /// No usable answer.
+    #[error(transparent)]
+    Send(#[from] SendError),
+    /// An answer, but not the one waited for.
+    #[error("{path} answered {code}:\n{body}")]
+    Answered {
+        path: String,
+        code: u16,
+        body: String,
+    },
+    /// componentstatuses could not be listed.
+    #[error("listing componentstatuses: {0}")]
+    List(kube::Error),
+    /// Components not in the wanted state, each with why.
+    #[error("{}", .0.join("; "))]
+    Components(Vec<String>),
+    /// The last probe was still running at the deadline.
+    #[error("the last probe got no answer before the deadline")]
+    NoAnswer,
+}
+
+/// Why an error answer is not a Kubernetes `Status`.
+#[derive(Debug, thiserror::Error)]
+pub enum NotAStatus {
+    /// The body is not JSON.
+    #[error("the {code} answer is not JSON: {body:?}")]
+    NotJson {
+        /// HTTP status.
+        code: u16,
+        /// The body, abbreviated.
+        body: String,
+    },
+    /// JSON, but not `kind: Status`.
+    #[error("the {code} answer is not a Status: {body}")]
+    OtherKind {
+        /// HTTP status.
+        code: u16,
+        /// The body, abbreviated.
+        body: String,
+    },
+    /// `kind: Status` that does not deserialize.
+    #[error("the {code} answer is a malformed Status ({source})")]
+    Malformed {
+        /// HTTP status.
+        code: u16,
+        /// The decoding error.
+        source: serde_json::Error,
+    },
+    /// A Status without a message.
+    #[error("the {code} Status has no message: {body}")]
+    NoMessage {
+        /// HTTP status.
+        code: u16,
+        /// The body, abbreviated.
+        body: String,
+    },
+}
+
 /// Runs `probe` (given the time left) every [`POLL`] until it returns `Ok` or `deadline`
 /// passes; the error is the probe's last explanation of why not yet.
-async fn poll<T, F, Fut>(deadline: Duration, mut probe: F) -> Result<T, String>
+async fn poll<T, F, Fut>(deadline: Duration, mut probe: F) -> Result<T, NotYet>
 where
     F: FnMut(Duration) -> Fut,
-    Fut: Future<Output = Result<T, String>>,
+    Fut: Future<Output = Result<T, NotYet>>,
 {
     let end = Instant::now() + deadline;
     loop {
@@ -38,7 +119,7 @@ where
         let last = match tokio::time::timeout(left, probe(left)).await {
             Ok(Ok(t)) => return Ok(t),
             Ok(Err(why)) => why,
-            Err(_) => "the last probe got no answer before the deadline".to_string(),
+            Err(_) => NotYet::NoAnswer,
         };
         if Instant::now() + POLL >= end {
             return Err(last);
@@ -53,24 +134,24 @@ async fn send(
     world: &KubeWorld,
     request: http::Request<Vec<u8>>,
     within: Duration,
-) -> Result<(u16, String), String> {
-    let client = world.client().map_err(|e| e.to_string())?;
+) -> Result<(u16, String), SendError> {
+    let client = world.client().map_err(SendError::NoClient)?;
     let (parts, body) = request.into_parts();
     let request = http::Request::from_parts(parts, kube::client::Body::from(body));
     let exchange = async {
-        let response = client.send(request).await.map_err(|e| e.to_string())?;
+        let response = client.send(request).await?;
         let code = response.status().as_u16();
         let body = response
             .into_body()
             .collect()
             .await
-            .map_err(|e| format!("reading the answer: {e}"))?
+            .map_err(SendError::Read)?
             .to_bytes();
         Ok((code, String::from_utf8_lossy(&body).into_owned()))
     };
     tokio::time::timeout(within, exchange)
         .await
-        .map_err(|_| format!("no answer within {within:?}"))?
+        .map_err(|_| SendError::Timeout(within))?
 }
 
 /// The checks a verbose health endpoint reports as failed (`[-]etcd failed: reason
@@ -84,22 +165,24 @@ pub fn failed_checks(body: &str) -> Vec<String> {
 
 /// The Kubernetes `Status` an error answer carries, or why the answer is not one (not
 /// JSON, not `kind: Status`, or without a message).
-pub fn status_of(code: u16, body: &str) -> Result<Status, String> {
-    let value: serde_json::Value = serde_json::from_str(body)
-        .map_err(|_| format!("the {code} answer is not JSON: {:?}", abbreviate(body)))?;
+pub fn status_of(code: u16, body: &str) -> Result<Status, NotAStatus> {
+    let value: serde_json::Value = serde_json::from_str(body).map_err(|_| NotAStatus::NotJson {
+        code,
+        body: abbreviate(body),
+    })?;
     if value.get("kind").and_then(|k| k.as_str()) != Some("Status") {
-        return Err(format!(
-            "the {code} answer is not a Status: {}",
-            abbreviate(body)
-        ));
+        return Err(NotAStatus::OtherKind {
+            code,
+            body: abbreviate(body),
+        });
     }
-    let status: Status = serde_json::from_value(value)
-        .map_err(|e| format!("the {code} answer is a malformed Status ({e})"))?;
+    let status: Status =
+        serde_json::from_value(value).map_err(|source| NotAStatus::Malformed { code, source })?;
     if status.message.trim().is_empty() {
-        return Err(format!(
-            "the {code} Status has no message: {}",
-            abbreviate(body)
-        ));
+        return Err(NotAStatus::NoMessage {
+            code,
+            body: abbreviate(body),
+        });
     }
     Ok(status)
 }
@@ -178,10 +261,8 @@ async fn write_refused(world: &mut KubeWorld, secs: u64) -> Outcome {
     Ok(())
 }
 
-async fn health(world: &KubeWorld, path: &str, left: Duration) -> Result<(u16, String), String> {
-    let request = http::Request::get(path)
-        .body(Vec::new())
-        .map_err(|e| e.to_string())?;
+async fn health(world: &KubeWorld, path: &str, left: Duration) -> Result<(u16, String), SendError> {
+    let request = http::Request::get(path).body(Vec::new())?;
     send(world, request, left).await
 }
 
@@ -196,7 +277,11 @@ async fn not_ready(world: &mut KubeWorld, secs: u64, path: String, check: String
             if code != 200 && failed.iter().any(|f| f.contains(check.as_str())) {
                 Ok(())
             } else {
-                Err(format!("{path} answered {code}:\n{}", body.trim_end()))
+                Err(NotYet::Answered {
+                    path: path.clone(),
+                    code,
+                    body: body.trim_end().to_string(),
+                })
             }
         }
     })
@@ -215,7 +300,11 @@ async fn ready(world: &mut KubeWorld, secs: u64, path: String) -> Outcome {
         async move {
             match health(world, path, left).await? {
                 (200, _) => Ok(()),
-                (code, body) => Err(format!("{path} answered {code}:\n{}", body.trim_end())),
+                (code, body) => Err(NotYet::Answered {
+                    path: path.clone(),
+                    code,
+                    body: body.trim_end().to_string(),
+                }),
             }
         }
     })
@@ -237,7 +326,7 @@ async fn statuses(world: &KubeWorld, secs: u64, names: &str, healthy: bool) -> O
             let items = api
                 .list(&Default::default())
                 .await
-                .map_err(|e| format!("listing componentstatuses: {e}"))?
+                .map_err(NotYet::List)?
                 .items;
             let mut wrong = Vec::new();
             for n in names {
@@ -253,7 +342,7 @@ async fn statuses(world: &KubeWorld, secs: u64, names: &str, healthy: bool) -> O
             if wrong.is_empty() {
                 Ok(())
             } else {
-                Err(wrong.join("; "))
+                Err(NotYet::Components(wrong))
             }
         }
     })
@@ -291,20 +380,18 @@ mod tests {
         let ok = r#"{"kind":"Status","apiVersion":"v1","status":"Failure","message":"etcdserver: request timed out","reason":"Timeout","code":504}"#;
         let s = status_of(504, ok).unwrap();
         assert_eq!(s.reason, "Timeout");
-        assert!(
-            status_of(502, "<html>Bad Gateway</html>")
-                .unwrap_err()
-                .contains("not JSON")
+        let why = |code, body| status_of(code, body).map(|_| ()).map_err(|e| e.to_string());
+        assert_eq!(
+            why(502, "<html>Bad Gateway</html>"),
+            Err(r#"the 502 answer is not JSON: "<html>Bad Gateway</html>""#.into())
         );
-        assert!(
-            status_of(500, r#"{"kind":"ConfigMap"}"#)
-                .unwrap_err()
-                .contains("not a Status")
+        assert_eq!(
+            why(500, r#"{"kind":"ConfigMap"}"#),
+            Err(r#"the 500 answer is not a Status: {"kind":"ConfigMap"}"#.into())
         );
-        assert!(
-            status_of(500, r#"{"kind":"Status","code":500}"#)
-                .unwrap_err()
-                .contains("no message")
+        assert_eq!(
+            why(500, r#"{"kind":"Status","code":500}"#),
+            Err(r#"the 500 Status has no message: {"kind":"Status","code":500}"#.into())
         );
     }
 

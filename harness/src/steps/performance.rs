@@ -102,8 +102,8 @@ fn explain(m: &Measurement, t: &Threshold, value: Option<f64>) -> String {
 
 #[then(regex = r"^the (?:(p50|p90|p99) )?(.+?) is at most (\S+)$")]
 async fn at_most(world: &mut KubeWorld, stat: String, name: String, limit: String) -> Outcome {
-    let stat: Stat = stat.parse().map_err(|e: String| anyhow!(e))?;
-    let ms = parse_duration_ms(&limit).map_err(|e| anyhow!(e))?;
+    let stat: Stat = stat.parse()?;
+    let ms = parse_duration_ms(&limit)?;
     check_all(world, &name, Threshold::at_most(stat, ms))
 }
 

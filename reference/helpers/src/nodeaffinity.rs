@@ -12,6 +12,34 @@ use k8s_openapi::api::core::v1::{
     Node, NodeSelectorRequirement, NodeSelectorTerm, Pod, PreferredSchedulingTerm,
 };
 
+/// A requirement that does not parse, printed as upstream's `field.Error`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+enum FieldError {
+    /// `field.Invalid`.
+    #[error("{field}: Invalid value: {value}: {detail}")]
+    Invalid {
+        field: String,
+        /// The bad value, Go-quoted.
+        value: String,
+        detail: String,
+    },
+    /// `field.NotSupported`.
+    #[error("{field}: Unsupported value: {value:?}: supported values: {supported}")]
+    Unsupported {
+        field: String,
+        value: String,
+        supported: &'static str,
+    },
+}
+
+fn invalid(field: String, value: &impl std::fmt::Debug, detail: impl Into<String>) -> FieldError {
+    FieldError::Invalid {
+        field,
+        value: format!("{value:?}"),
+        detail: detail.into(),
+    }
+}
+
 /// One `matchExpressions` requirement, parsed like `labels.NewRequirement`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum LabelRequirement {
@@ -24,31 +52,35 @@ enum LabelRequirement {
 }
 
 impl LabelRequirement {
-    fn parse(r: &NodeSelectorRequirement, path: &str) -> Result<Self, String> {
+    fn parse(r: &NodeSelectorRequirement, path: &str) -> Result<Self, FieldError> {
         let values = r.values.clone().unwrap_or_default();
         let key = r.key.clone();
         if !is_qualified_name(&key) {
-            return Err(format!(
-                "{path}.key: Invalid value: {key:?}: {NAME_PART_MSG}"
-            ));
+            return Err(invalid(format!("{path}.key"), &key, NAME_PART_MSG));
         }
         if let Some(bad) = values.iter().find(|v| !is_label_value(v)) {
-            return Err(format!(
-                "{path}.values: Invalid value: {bad:?}: a valid label must be an empty string or {NAME_PART_MSG}"
+            return Err(invalid(
+                format!("{path}.values"),
+                bad,
+                format!("a valid label must be an empty string or {NAME_PART_MSG}"),
             ));
         }
         let bound = |values: &[String]| match values {
             [v] => v
                 .parse::<i64>()
-                .map_err(|_| format!("{path}.values[0]: Invalid value: {v:?}: must be an integer")),
-            _ => Err(format!(
-                "{path}.values: Invalid value: {values:?}: for 'Gt', 'Lt' operators, exactly one value is required"
+                .map_err(|_| invalid(format!("{path}.values[0]"), v, "must be an integer")),
+            _ => Err(invalid(
+                format!("{path}.values"),
+                &values,
+                "for 'Gt', 'Lt' operators, exactly one value is required",
             )),
         };
         let need_values = |values: Vec<String>| {
             if values.is_empty() {
-                Err(format!(
-                    "{path}.values: Invalid value: []: for 'in', 'notin' operators, values set can't be empty"
+                Err(invalid(
+                    format!("{path}.values"),
+                    &values,
+                    "for 'in', 'notin' operators, values set can't be empty",
                 ))
             } else {
                 Ok(values)
@@ -58,8 +90,10 @@ impl LabelRequirement {
             if values.is_empty() {
                 Ok(())
             } else {
-                Err(format!(
-                    "{path}.values: Invalid value: {values:?}: values set must be empty for exists and does not exist"
+                Err(invalid(
+                    format!("{path}.values"),
+                    &values,
+                    "values set must be empty for exists and does not exist",
                 ))
             }
         };
@@ -77,9 +111,11 @@ impl LabelRequirement {
             "Gt" => LabelRequirement::Gt(key, bound(&values)?),
             "Lt" => LabelRequirement::Lt(key, bound(&values)?),
             other => {
-                return Err(format!(
-                    "{path}.operator: Unsupported value: {other:?}: supported values: \"In\", \"NotIn\", \"Exists\", \"DoesNotExist\", \"Gt\", \"Lt\""
-                ));
+                return Err(FieldError::Unsupported {
+                    field: format!("{path}.operator"),
+                    value: other.to_string(),
+                    supported: r#""In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt""#,
+                });
             }
         })
     }
@@ -144,14 +180,16 @@ struct FieldRequirement {
 }
 
 impl FieldRequirement {
-    fn parse(r: &NodeSelectorRequirement, path: &str) -> Result<Self, String> {
+    fn parse(r: &NodeSelectorRequirement, path: &str) -> Result<Self, FieldError> {
         let equal = match r.operator.as_str() {
             "In" => true,
             "NotIn" => false,
             other => {
-                return Err(format!(
-                    "{path}.operator: Unsupported value: {other:?}: supported values: \"In\", \"NotIn\""
-                ));
+                return Err(FieldError::Unsupported {
+                    field: format!("{path}.operator"),
+                    value: other.to_string(),
+                    supported: r#""In", "NotIn""#,
+                });
             }
         };
         match r.values.as_deref().unwrap_or(&[]) {
@@ -160,8 +198,10 @@ impl FieldRequirement {
                 value: value.clone(),
                 equal,
             }),
-            values => Err(format!(
-                "{path}.values: Invalid value: {values:?}: must have one element"
+            values => Err(invalid(
+                format!("{path}.values"),
+                &values,
+                "must have one element",
             )),
         }
     }
@@ -179,7 +219,7 @@ impl FieldRequirement {
 
 /// A parsed node selector term, or why it does not parse.
 #[derive(Clone, Debug)]
-struct Term(Result<(Vec<LabelRequirement>, Vec<FieldRequirement>), Vec<String>>);
+struct Term(Result<(Vec<LabelRequirement>, Vec<FieldRequirement>), Vec<FieldError>>);
 
 impl Term {
     fn parse(term: &NodeSelectorTerm, path: &str) -> Term {
@@ -205,7 +245,7 @@ impl Term {
         })
     }
 
-    fn matches(&self, node: &Node) -> Result<bool, &[String]> {
+    fn matches(&self, node: &Node) -> Result<bool, &[FieldError]> {
         let (labels, fields) = self.0.as_ref().map_err(Vec::as_slice)?;
         let node_labels = node_labels(node);
         let name = node.metadata.name.as_deref().unwrap_or("");
@@ -264,7 +304,7 @@ impl NodeSelector {
             .iter()
             .filter_map(|t| t.0.as_ref().err())
             .flatten()
-            .cloned()
+            .map(ToString::to_string)
             .collect();
         if errs.is_empty() {
             Ok(selector)
@@ -280,7 +320,7 @@ impl NodeSelector {
             match term.matches(node) {
                 Ok(true) => return Ok(true),
                 Ok(false) => {}
-                Err(e) => errs.extend_from_slice(e),
+                Err(e) => errs.extend(e.iter().map(ToString::to_string)),
             }
         }
         if errs.is_empty() {
@@ -313,7 +353,7 @@ impl PreferredSchedulingTerms {
             }
             let term = Term::parse(&t.preference, &format!("[{i}]"));
             match &term.0 {
-                Err(e) => errs.extend_from_slice(e),
+                Err(e) => errs.extend(e.iter().map(ToString::to_string)),
                 Ok(_) => parsed.push((i64::from(t.weight), term)),
             }
         }

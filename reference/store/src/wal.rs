@@ -36,7 +36,27 @@ pub(crate) enum Record {
 pub(crate) enum WalError {
     /// A record before the end of the log is damaged.
     #[error("write-ahead log record at byte {offset} is corrupt: {reason}")]
-    Corrupt { offset: usize, reason: String },
+    Corrupt { offset: usize, reason: RecordError },
+}
+
+/// Why one record cannot be decoded.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum RecordError {
+    /// The payload does not match its checksum.
+    #[error("checksum mismatch")]
+    Checksum,
+    /// A field runs past the end of the payload by this many bytes.
+    #[error("payload ends {0} bytes short")]
+    Short(usize),
+    /// A key is not UTF-8.
+    #[error("key is not UTF-8")]
+    KeyNotUtf8,
+    /// The record type is unknown.
+    #[error("unknown record tag {0}")]
+    UnknownTag(u8),
+    /// Bytes follow the record inside its payload.
+    #[error("{0} bytes left after the record")]
+    Trailing(usize),
 }
 
 /// A decoded log: its records and, if the last record was torn, where valid data ends.
@@ -130,7 +150,7 @@ pub(crate) fn decode_all(data: &[u8]) -> Result<Decoded, WalError> {
         let decoded = if crc32fast::hash(payload) == crc {
             decode_payload(payload)
         } else {
-            Err("checksum mismatch".to_string())
+            Err(RecordError::Checksum)
         };
         match decoded {
             Ok(r) => records.push(r),
@@ -155,34 +175,34 @@ fn put_bytes(p: &mut Vec<u8>, b: &[u8]) {
 struct Reader<'a>(&'a [u8]);
 
 impl Reader<'_> {
-    fn take(&mut self, n: usize) -> Result<&[u8], String> {
+    fn take(&mut self, n: usize) -> Result<&[u8], RecordError> {
         if self.0.len() < n {
-            return Err(format!("payload ends {} bytes short", n - self.0.len()));
+            return Err(RecordError::Short(n - self.0.len()));
         }
         let (head, tail) = self.0.split_at(n);
         self.0 = tail;
         Ok(head)
     }
-    fn u8(&mut self) -> Result<u8, String> {
+    fn u8(&mut self) -> Result<u8, RecordError> {
         Ok(self.take(1)?[0])
     }
-    fn i64(&mut self) -> Result<i64, String> {
+    fn i64(&mut self) -> Result<i64, RecordError> {
         let b = self.take(8)?;
         Ok(i64::from_le_bytes([
             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
         ]))
     }
-    fn bytes(&mut self) -> Result<Bytes, String> {
+    fn bytes(&mut self) -> Result<Bytes, RecordError> {
         let b = self.take(4)?;
         let len = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize;
         Ok(Bytes::copy_from_slice(self.take(len)?))
     }
-    fn string(&mut self) -> Result<String, String> {
-        String::from_utf8(self.bytes()?.to_vec()).map_err(|_| "key is not UTF-8".to_string())
+    fn string(&mut self) -> Result<String, RecordError> {
+        String::from_utf8(self.bytes()?.to_vec()).map_err(|_| RecordError::KeyNotUtf8)
     }
 }
 
-fn decode_payload(payload: &[u8]) -> Result<Record, String> {
+fn decode_payload(payload: &[u8]) -> Result<Record, RecordError> {
     let mut r = Reader(payload);
     let record = match r.u8()? {
         TAG_PUT => {
@@ -217,10 +237,10 @@ fn decode_payload(payload: &[u8]) -> Result<Record, String> {
                 },
             )
         }
-        tag => return Err(format!("unknown record tag {tag}")),
+        tag => return Err(RecordError::UnknownTag(tag)),
     };
     if !r.0.is_empty() {
-        return Err(format!("{} bytes left after the record", r.0.len()));
+        return Err(RecordError::Trailing(r.0.len()));
     }
     Ok(record)
 }
@@ -314,8 +334,12 @@ mod tests {
             err,
             WalError::Corrupt {
                 offset: second,
-                reason: "checksum mismatch".into()
+                reason: RecordError::Checksum
             }
+        );
+        assert_eq!(
+            err.to_string(),
+            format!("write-ahead log record at byte {second} is corrupt: checksum mismatch")
         );
     }
 }

@@ -124,9 +124,9 @@ impl WalFile {
                 .map_err(io_err("truncate", &path))?;
             file.sync_all().map_err(io_err("sync", &path))?;
         }
-        let engine = replay(decoded.records).map_err(|reason| WalFileError::Corrupt {
+        let engine = replay(decoded.records).map_err(|e| WalFileError::Corrupt {
             path: path.clone(),
-            reason,
+            reason: e.to_string(),
         })?;
         let len = decoded.valid_len as u64;
         let wal = WalFile {
@@ -277,8 +277,19 @@ fn sync_dir(dir: &Path) -> Result<(), WalFileError> {
         .map_err(io_err("sync directory", dir))
 }
 
+/// Why a decoded log cannot be replayed.
+#[derive(Debug, thiserror::Error)]
+enum ReplayError {
+    /// The engine refused a snapshot or a write.
+    #[error(transparent)]
+    Engine(#[from] StoreError),
+    /// A snapshot record after the log's first write.
+    #[error("snapshot record {0:?} after the start of the log")]
+    LateSnapshot(Box<Record>),
+}
+
 /// Rebuilds the engine: an optional leading snapshot, then every write in order.
-fn replay(records: Vec<Record>) -> Result<Engine, String> {
+fn replay(records: Vec<Record>) -> Result<Engine, ReplayError> {
     let mut records = records.into_iter().peekable();
     let mut engine = match records.peek() {
         Some(Record::Snapshot {
@@ -296,18 +307,14 @@ fn replay(records: Vec<Record>) -> Result<Engine, String> {
                     snap.versions.push((key, v));
                 }
             }
-            Engine::restore(snap).map_err(|e| e.to_string())?
+            Engine::restore(snap)?
         }
         _ => Engine::default(),
     };
     for record in records {
         match record {
-            Record::Op(op) => engine.apply(op).map_err(|e| e.to_string())?,
-            other => {
-                return Err(format!(
-                    "snapshot record {other:?} after the start of the log"
-                ));
-            }
+            Record::Op(op) => engine.apply(op)?,
+            other => return Err(ReplayError::LateSnapshot(Box::new(other))),
         }
     }
     Ok(engine)

@@ -76,9 +76,9 @@ pub fn started_events(
         {
             continue;
         }
-        let Ok(author) = serde_json::to_value(e)
-            .map_err(|e| e.to_string())
-            .and_then(|v| author_of(&v))
+        let Some(author) = serde_json::to_value(e)
+            .ok()
+            .and_then(|v| author_of(&v).ok())
         else {
             continue;
         };

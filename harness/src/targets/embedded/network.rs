@@ -21,16 +21,19 @@ pub enum PodNetworkChoice {
     Netns,
 }
 
+/// A `--pod-network` value that is none of the choices.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown pod network {0:?} (expected auto, loopback or netns)")]
+pub struct UnknownPodNetwork(pub String);
+
 impl std::str::FromStr for PodNetworkChoice {
-    type Err = String;
+    type Err = UnknownPodNetwork;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "auto" => Ok(Self::Auto),
             "loopback" => Ok(Self::Loopback),
             "netns" => Ok(Self::Netns),
-            other => Err(format!(
-                "unknown pod network {other:?} (expected auto, loopback or netns)"
-            )),
+            other => Err(UnknownPodNetwork(other.to_string())),
         }
     }
 }

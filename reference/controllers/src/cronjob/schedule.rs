@@ -25,19 +25,31 @@ pub enum Missed {
     Many,
 }
 
+/// Why a schedule cannot be used (upstream's messages).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ScheduleError {
+    /// `cron.ParseStandard` rejected it (its message).
+    #[error("{0}")]
+    Unparseable(String),
+    /// It parses but two consecutive times are less than a second apart.
+    #[error("time difference between two schedules is less than 1 second")]
+    TooFrequent,
+}
+
 /// `formatSchedule` + `cron.ParseStandard`: a `timeZone` becomes a `TZ=` prefix unless
 /// the schedule carries its own (then `Some(true)` asks for the UnsupportedSchedule
 /// event).
-pub fn schedule_of(cj: &CronJob) -> (Result<Schedule, String>, bool) {
+pub fn schedule_of(cj: &CronJob) -> (Result<Schedule, ScheduleError>, bool) {
+    let parse = |text: &str| cron::parse_standard(text).map_err(ScheduleError::Unparseable);
     let spec = cj.spec.clone().unwrap_or_default();
     if spec.schedule.contains("TZ") {
-        return (cron::parse_standard(&spec.schedule), true);
+        return (parse(&spec.schedule), true);
     }
     let text = match &spec.time_zone {
         Some(z) if cron::load_zone(z).is_ok() => format!("TZ={z} {}", spec.schedule),
         _ => spec.schedule.clone(),
     };
-    (cron::parse_standard(&text), false)
+    (parse(&text), false)
 }
 
 /// `mostRecentScheduleTime`: (the earliest time considered, the most recent schedule
@@ -49,7 +61,7 @@ pub fn most_recent_schedule_time(
     sched: &Schedule,
     zone: &TimeZone,
     with_deadline: bool,
-) -> Result<(Timestamp, Option<Timestamp>, Missed), (Timestamp, String)> {
+) -> Result<(Timestamp, Option<Timestamp>, Missed), (Timestamp, ScheduleError)> {
     let created = cj.metadata.creation_timestamp.as_ref().map_or(now, |t| t.0);
     let status = cj.status.clone().unwrap_or_default();
     let mut earliest = status.last_schedule_time.map_or(created, |t| t.0);
@@ -77,10 +89,7 @@ pub fn most_recent_schedule_time(
     let between = (nanos_between(t2, t1) + 500_000_000).div_euclid(1_000_000_000);
     let between = i64::try_from(between).unwrap_or(i64::MAX);
     if between < 1 {
-        return Err((
-            earliest,
-            "time difference between two schedules is less than 1 second".into(),
-        ));
+        return Err((earliest, ScheduleError::TooFrequent));
     }
     let elapsed = i64::try_from(nanos_between(now, t1) / 1_000_000_000).unwrap_or(i64::MAX);
     let missed = elapsed / between + 1;
@@ -107,7 +116,7 @@ pub fn next_schedule_time(
     now: Timestamp,
     sched: &Schedule,
     zone: &TimeZone,
-) -> Result<(Option<Timestamp>, Missed), String> {
+) -> Result<(Option<Timestamp>, Missed), ScheduleError> {
     match most_recent_schedule_time(cj, now, sched, zone, true) {
         Ok((_, Some(t), missed)) if t <= now => Ok((Some(t), missed)),
         Ok(_) => Ok((None, Missed::None)),

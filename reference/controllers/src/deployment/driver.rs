@@ -168,9 +168,9 @@ impl Reconciler for DeploymentController {
             pods_by_rs: &pods_by_rs,
             now,
         })
-        .map_err(|message| SyncError::Invalid {
+        .map_err(|e| SyncError::Invalid {
             key: key.into(),
-            message,
+            message: e.to_string(),
         })?;
         let about = d.object_ref(&());
         let d_api: Api<Deployment> = Api::namespaced(self.client.clone(), &ns);

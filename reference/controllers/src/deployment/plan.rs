@@ -20,6 +20,14 @@ use crate::util::time::{Timestamp, duration_until, plus_secs};
 pub use super::reasons;
 use reasons::*;
 
+/// Why a deployment cannot be planned.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    /// `spec.strategy.type` is neither RollingUpdate nor Recreate.
+    #[error("unexpected deployment strategy type: {0}")]
+    UnknownStrategy(String),
+}
+
 /// One write, in order.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Step {
@@ -82,7 +90,7 @@ struct Sim<'a> {
 }
 
 /// Plans one sync of a deployment.
-pub fn plan(input: Input<'_>) -> Result<Plan, String> {
+pub fn plan(input: Input<'_>) -> Result<Plan, PlanError> {
     let original = input.d.status.clone().unwrap_or_default();
     let mut sim = Sim {
         d: input.d.clone(),
@@ -115,7 +123,7 @@ impl Sim<'_> {
         self.d.status.get_or_insert_with(Default::default)
     }
 
-    fn run(&mut self) -> Result<(), String> {
+    fn run(&mut self) -> Result<(), PlanError> {
         if selects_all(&self.d) {
             self.steps.push(Step::Event(PlannedEvent::warning(
                 SELECTING_ALL,
@@ -135,7 +143,8 @@ impl Sim<'_> {
         self.check_paused_conditions();
         let paused = self.d.spec.as_ref().and_then(|s| s.paused).unwrap_or(false);
         if paused || self.is_scaling_event() {
-            return self.sync(paused);
+            self.sync(paused);
+            return Ok(());
         }
         let strategy = self
             .d
@@ -147,7 +156,7 @@ impl Sim<'_> {
         match strategy.as_str() {
             "RollingUpdate" => self.rollout_rolling(),
             "Recreate" => self.rollout_recreate(),
-            other => return Err(format!("unexpected deployment strategy type: {other}")),
+            other => return Err(PlanError::UnknownStrategy(other.to_string())),
         }
         Ok(())
     }

@@ -149,7 +149,7 @@ impl Sim<'_> {
     }
 
     /// `sync`: scaling or paused; no rollout progress.
-    pub(super) fn sync(&mut self, paused: bool) -> Result<(), String> {
+    pub(super) fn sync(&mut self, paused: bool) {
         let new = self.get_all_and_sync_revision(false);
         self.scale(new);
         if paused {
@@ -157,7 +157,6 @@ impl Sim<'_> {
             self.cleanup(&olds);
         }
         self.sync_deployment_status(new);
-        Ok(())
     }
 
     /// `isScalingEvent`: an active RS was sized for a different spec.replicas.

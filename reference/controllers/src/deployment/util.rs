@@ -70,13 +70,21 @@ pub fn is_rolling(d: &Deployment) -> bool {
         == "RollingUpdate"
 }
 
+/// An IntOrString that is neither an int nor a percentage (upstream's message).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid value for IntOrString: invalid type: string is not a percentage: {0:?}")]
+pub struct NotAPercentage(pub String);
+
 /// `GetScaledValueFromIntOrPercent`: an int as is, or a percentage of `total`, rounded up
 /// or down.
-pub fn scaled_value(v: &IntOrString, total: i32, round_up: bool) -> Result<i32, String> {
+pub fn scaled_value(v: &IntOrString, total: i32, round_up: bool) -> Result<i32, NotAPercentage> {
     match v {
         IntOrString::Int(i) => Ok(*i),
         IntOrString::String(s) => {
-            let pct: i64 = s.strip_suffix('%').and_then(|p| p.parse().ok()).ok_or_else(|| format!("invalid value for IntOrString: invalid type: string is not a percentage: {s:?}"))?;
+            let pct: i64 = s
+                .strip_suffix('%')
+                .and_then(|p| p.parse().ok())
+                .ok_or_else(|| NotAPercentage(s.clone()))?;
             let product = pct * i64::from(total);
             let value = if round_up {
                 (product + 99).div_euclid(100)
@@ -93,7 +101,7 @@ pub fn resolve_fenceposts(
     max_surge: Option<&IntOrString>,
     max_unavailable: Option<&IntOrString>,
     desired: i32,
-) -> Result<(i32, i32), String> {
+) -> Result<(i32, i32), NotAPercentage> {
     let default = IntOrString::String("25%".into());
     let surge = scaled_value(max_surge.unwrap_or(&default), desired, true)?;
     let unavailable = scaled_value(max_unavailable.unwrap_or(&default), desired, false)?;

@@ -33,7 +33,13 @@ fn zero_surge_and_zero_unavailable_becomes_one_unavailable() {
 
 #[test]
 fn a_bad_percentage_is_an_error() {
-    assert!(scaled_value(&pct("abc"), 10, true).is_err());
+    assert_eq!(
+        scaled_value(&pct("abc"), 10, true).map_err(|e| e.to_string()),
+        Err(
+            "invalid value for IntOrString: invalid type: string is not a percentage: \"abc\""
+                .to_string()
+        )
+    );
 }
 
 #[test]

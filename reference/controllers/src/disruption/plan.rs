@@ -49,19 +49,26 @@ pub struct Plan {
     pub recheck: Option<Duration>,
 }
 
+/// Why the expected pod count cannot be worked out (upstream's messages).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CountError {
+    /// minAvailable/maxUnavailable is a string but not a percentage.
+    #[error("invalid value for IntOrString: invalid value {0:?}")]
+    InvalidValue(String),
+    /// A selected pod's controller is not found.
+    #[error("found no controllers for pod {0:?}")]
+    NoController(String),
+}
+
 /// `intstr.GetScaledValueFromIntOrPercent`, rounding up.
-pub fn scaled_value(v: &IntOrString, total: i32) -> Result<i32, String> {
+pub fn scaled_value(v: &IntOrString, total: i32) -> Result<i32, CountError> {
     match v {
         IntOrString::Int(i) => Ok(*i),
         IntOrString::String(s) => {
-            let Some(p) = s.strip_suffix('%') else {
-                return Err(format!(
-                    "invalid value for IntOrString: invalid value {s:?}"
-                ));
-            };
-            let p: i64 = p
-                .parse()
-                .map_err(|_| format!("invalid value for IntOrString: invalid value {s:?}"))?;
+            let p: i64 = s
+                .strip_suffix('%')
+                .and_then(|p| p.parse().ok())
+                .ok_or_else(|| CountError::InvalidValue(s.clone()))?;
             let scaled = (p * i64::from(total) + 99).div_euclid(100);
             Ok(i32::try_from(scaled).unwrap_or(i32::MAX))
         }
@@ -73,7 +80,7 @@ pub fn scaled_value(v: &IntOrString, total: i32) -> Result<i32, String> {
 pub fn expected_scale(
     pods: &[Arc<Pod>],
     find: &dyn Fn(&OwnerReference, &str) -> Option<Scale>,
-) -> Result<(i32, Vec<String>), String> {
+) -> Result<(i32, Vec<String>), CountError> {
     let mut scales: BTreeMap<String, i32> = BTreeMap::new();
     let mut unmanaged = Vec::new();
     for pod in pods {
@@ -90,7 +97,7 @@ pub fn expected_scale(
             Some(s) => {
                 scales.insert(s.uid, s.replicas);
             }
-            None => return Err(format!("found no controllers for pod {name:?}")),
+            None => return Err(CountError::NoController(name)),
         }
     }
     Ok((scales.values().sum(), unmanaged))
@@ -101,7 +108,7 @@ pub fn expected_counts(
     pdb: &PodDisruptionBudget,
     pods: &[Arc<Pod>],
     find: &dyn Fn(&OwnerReference, &str) -> Option<Scale>,
-) -> Result<(i32, i32, Vec<String>), String> {
+) -> Result<(i32, i32, Vec<String>), CountError> {
     let spec = pdb.spec.clone().unwrap_or_default();
     if let Some(max) = &spec.max_unavailable {
         let (expected, unmanaged) = expected_scale(pods, find)?;
@@ -310,7 +317,7 @@ pub fn plan(
                 "CalculateExpectedPodCountFailed",
                 format!("Failed to calculate the number of expected pods: {e}"),
             ));
-            plan.status = Some(fail_safe(pdb, &e, now));
+            plan.status = Some(fail_safe(pdb, &e.to_string(), now));
             return plan;
         }
     };

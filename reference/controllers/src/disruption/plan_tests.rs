@@ -262,5 +262,8 @@ fn a_current_status_is_not_rewritten() {
 fn percentages_round_up() {
     assert_eq!(scaled_value(&IntOrString::String("50%".into()), 3), Ok(2));
     assert_eq!(scaled_value(&IntOrString::Int(4), 3), Ok(4));
-    assert!(scaled_value(&IntOrString::String("half".into()), 3).is_err());
+    assert_eq!(
+        scaled_value(&IntOrString::String("half".into()), 3).map_err(|e| e.to_string()),
+        Err("invalid value for IntOrString: invalid value \"half\"".to_string())
+    );
 }

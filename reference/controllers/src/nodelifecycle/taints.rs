@@ -1,6 +1,5 @@
-//! Node taints from conditions (`doNoScheduleTaintingPass`, `processTaintBaseEviction`)
-//! and zone disruption states (`ComputeZoneState`, `handleDisruption`).
-//! Entry points: [`no_schedule_taints`], [`no_execute_action`], [`zone_state`].
+//! Node taints from conditions (`doNoScheduleTaintingPass`, `processTaintBaseEviction`).
+//! Entry points: [`no_schedule_taints`], [`no_execute_action`].
 
 use k8s_openapi::api::core::v1::{Node, Taint};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -155,62 +154,6 @@ pub fn with_no_execute(node: &Node, key: Option<&str>, now: Timestamp) -> Vec<Ta
     out
 }
 
-/// A zone's health.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ZoneState {
-    /// Evict at the normal rate.
-    Normal,
-    /// Many nodes down: the secondary rate (or none in small clusters).
-    PartialDisruption,
-    /// Every node down.
-    FullDisruption,
-}
-
-/// `ComputeZoneState` over the zone's Ready statuses.
-pub fn zone_state(ready: &[Option<&str>], unhealthy_threshold: f64) -> ZoneState {
-    let ready_nodes = ready.iter().filter(|r| **r == Some("True")).count();
-    let not_ready = ready.len() - ready_nodes;
-    #[allow(clippy::cast_precision_loss)]
-    let fraction = not_ready as f64 / ready.len().max(1) as f64;
-    if ready_nodes == 0 && not_ready > 0 {
-        ZoneState::FullDisruption
-    } else if not_ready > 2 && fraction >= unhealthy_threshold {
-        ZoneState::PartialDisruption
-    } else {
-        ZoneState::Normal
-    }
-}
-
-/// The tainting rate of a zone (`setLimiterInZone`), given whether every zone is fully
-/// disrupted (then nothing is tainted: the fault is probably on the control plane side).
-pub fn zone_rate(
-    state: ZoneState,
-    zone_size: usize,
-    all_disrupted: bool,
-    rates: (f64, f64),
-    large_cluster: usize,
-) -> f64 {
-    if all_disrupted {
-        return 0.0;
-    }
-    match state {
-        ZoneState::Normal | ZoneState::FullDisruption => rates.0,
-        ZoneState::PartialDisruption if zone_size > large_cluster => rates.1,
-        ZoneState::PartialDisruption => 0.0,
-    }
-}
-
-/// The zone key of a node (`GetZoneKey`: region and zone labels).
-pub fn zone_key(node: &Node) -> String {
-    let labels = node.metadata.labels.as_ref();
-    let get = |k: &str| labels.and_then(|l| l.get(k)).cloned().unwrap_or_default();
-    format!(
-        "{}:\u{0}:{}",
-        get("topology.kubernetes.io/region"),
-        get("topology.kubernetes.io/zone")
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -299,42 +242,6 @@ mod tests {
                 &[(UNREACHABLE, "NoExecute")]
             )),
             NoExecute::None
-        );
-    }
-
-    #[test]
-    fn a_zone_with_no_ready_node_is_fully_disrupted_and_many_down_is_partial() {
-        assert_eq!(
-            zone_state(&[Some("Unknown")], 0.55),
-            ZoneState::FullDisruption
-        );
-        assert_eq!(
-            zone_state(&[Some("True"), Some("Unknown")], 0.55),
-            ZoneState::Normal
-        );
-        assert_eq!(
-            zone_state(&[Some("True"), Some("False"), None, Some("Unknown")], 0.55),
-            ZoneState::PartialDisruption
-        );
-    }
-
-    #[test]
-    fn evictions_stop_when_every_zone_is_down_and_slow_in_small_partially_disrupted_zones() {
-        assert_eq!(
-            zone_rate(ZoneState::FullDisruption, 1, true, (0.1, 0.01), 50),
-            0.0
-        );
-        assert_eq!(
-            zone_rate(ZoneState::FullDisruption, 1, false, (0.1, 0.01), 50),
-            0.1
-        );
-        assert_eq!(
-            zone_rate(ZoneState::PartialDisruption, 10, false, (0.1, 0.01), 50),
-            0.0
-        );
-        assert_eq!(
-            zone_rate(ZoneState::PartialDisruption, 60, false, (0.1, 0.01), 50),
-            0.01
         );
     }
 }

@@ -149,9 +149,9 @@ impl<K: ReplicaKind> Reconciler for ReplicaController<K> {
             self.expectations.delete(key);
             return Ok(None);
         };
-        let rs = obj.view().map_err(|message| SyncError::Invalid {
+        let rs = obj.view().map_err(|e| SyncError::Invalid {
             key: key.into(),
-            message,
+            message: e.to_string(),
         })?;
         let needs_sync = self.expectations.satisfied(key);
         let active: Vec<Arc<Pod>> = self

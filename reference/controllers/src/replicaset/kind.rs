@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::plan::{Condition, ReplicaSetView, ReplicaStatus};
 use crate::runtime::informers::Informed;
 use crate::util::owner::{Owner, controller_of};
-use crate::util::selector::{from_label_selector, from_map};
+use crate::util::selector::{SelectorError, from_label_selector, from_map};
 
 /// A kind the replica logic can drive.
 pub trait ReplicaKind:
@@ -19,8 +19,8 @@ pub trait ReplicaKind:
     const CONTROLLER: &'static str;
     /// Event source component (`replicaset-controller`, `replication-controller`).
     const COMPONENT: &'static str;
-    /// Reads the object; an unparsable selector is an error message.
-    fn view(&self) -> Result<ReplicaSetView, String>;
+    /// Reads the object; an unparsable selector is an error.
+    fn view(&self) -> Result<ReplicaSetView, SelectorError>;
 }
 
 fn conditions_from(v: Option<Value>) -> Vec<Condition> {
@@ -52,7 +52,7 @@ impl ReplicaKind for ReplicaSet {
     const CONTROLLER: &'static str = "replicaset";
     const COMPONENT: &'static str = "replicaset-controller";
 
-    fn view(&self) -> Result<ReplicaSetView, String> {
+    fn view(&self) -> Result<ReplicaSetView, SelectorError> {
         let spec = self.spec.clone().unwrap_or_default();
         let status = self.status.clone().unwrap_or_default();
         Ok(ReplicaSetView {
@@ -61,7 +61,7 @@ impl ReplicaKind for ReplicaSet {
             generation: self.metadata.generation.unwrap_or(0),
             replicas: spec.replicas.unwrap_or(1),
             min_ready_seconds: spec.min_ready_seconds.unwrap_or(0),
-            selector: from_label_selector(Some(&spec.selector)).map_err(|e| e.to_string())?,
+            selector: from_label_selector(Some(&spec.selector))?,
             template: spec.template,
             deleting: self.metadata.deletion_timestamp.is_some(),
             controller_uid: controller_of(&self.metadata).map(|r| r.uid.clone()),
@@ -81,7 +81,7 @@ impl ReplicaKind for ReplicationController {
     const CONTROLLER: &'static str = "replicationcontroller";
     const COMPONENT: &'static str = "replication-controller";
 
-    fn view(&self) -> Result<ReplicaSetView, String> {
+    fn view(&self) -> Result<ReplicaSetView, SelectorError> {
         let spec = self.spec.clone().unwrap_or_default();
         let status = self.status.clone().unwrap_or_default();
         // An RC without a selector selects its template's labels (API defaulting does this;

@@ -123,10 +123,18 @@ fn requirements_as_selector() {
             vec!["bar".into(), "baz".into()]
         ))
     );
-    assert!(
+    assert_eq!(
         parse(req("foo", "Exists", &["bar", "baz"]))
-            .unwrap_err()
-            .starts_with("root[0].values")
+            .map_err(|e| e.to_string()),
+        Err(r#"root[0].values: Invalid value: ["bar", "baz"]: values set must be empty for exists and does not exist"#.to_string())
+    );
+    assert_eq!(
+        parse(req("foo", "Near", &[])).map_err(|e| e.to_string()),
+        Err(r#"root[0].operator: Unsupported value: "Near": supported values: "In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt""#.to_string())
+    );
+    assert_eq!(
+        parse(req("bar", "Lt", &["x"])).map_err(|e| e.to_string()),
+        Err(r#"root[0].values[0]: Invalid value: "x": must be an integer"#.to_string())
     );
     assert_eq!(
         parse(req("foo", "Gt", &["1"])),

@@ -57,6 +57,17 @@ pub(crate) enum EtcdError {
     Decode { path: String, reason: String },
 }
 
+/// Why a member's `/health` gave no answer.
+#[derive(Debug, thiserror::Error)]
+enum HealthError {
+    /// The request failed.
+    #[error("{0}")]
+    Http(#[from] reqwest::Error),
+    /// Nothing came back in time.
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+}
+
 impl EtcdError {
     /// etcd's `ErrCompacted`.
     pub(crate) fn is_compacted(&self) -> bool {
@@ -277,18 +288,13 @@ impl Client {
             .map(|(i, endpoint)| async move {
                 let name = format!("etcd-{i}");
                 let probe = async {
-                    let resp = self
-                        .http
-                        .get(format!("{endpoint}/health"))
-                        .send()
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    resp.text().await.map_err(|e| e.to_string())
+                    let resp = self.http.get(format!("{endpoint}/health")).send().await?;
+                    resp.text().await.map_err(HealthError::Http)
                 };
                 let timeout = self.config.health_timeout;
                 let body = match tokio::time::timeout(timeout, probe).await {
                     Ok(result) => result,
-                    Err(_) => Err(format!("no answer within {timeout:?}")),
+                    Err(_) => Err(HealthError::Timeout(timeout)),
                 };
                 match body {
                     Ok(text) => {
@@ -302,10 +308,10 @@ impl Client {
                             message: text.trim().to_string(),
                         }
                     }
-                    Err(message) => MemberHealth {
+                    Err(e) => MemberHealth {
                         name,
                         healthy: false,
-                        message,
+                        message: e.to_string(),
                     },
                 }
             });
