@@ -38,6 +38,38 @@ Feature: Every request is authorized: RBAC, the Node authorizer and NodeRestrict
     And the rejection message starts with 'nodes "{namespace}-b" is forbidden: User "system:node:{namespace}-a" cannot get resource "nodes" in API group "" at the cluster scope: '
     And the rejection message ends with "node '{namespace}-a' cannot read '{namespace}-b', only its own Node object"
 
+  Scenario: A kubelet may evict only the pods bound to its own Node
+    Given the following objects exist:
+      """
+      apiVersion: v1
+      kind: Node
+      metadata: {name: "{namespace}-a"}
+      ---
+      apiVersion: v1
+      kind: Node
+      metadata: {name: "{namespace}-b"}
+      ---
+      apiVersion: v1
+      kind: Pod
+      metadata: {name: on-a}
+      spec:
+        nodeName: "{namespace}-a"
+        containers: [{name: c, image: registry.k8s.io/pause:3.10}]
+      ---
+      apiVersion: v1
+      kind: Pod
+      metadata: {name: on-b}
+      spec:
+        nodeName: "{namespace}-b"
+        containers: [{name: c, image: registry.k8s.io/pause:3.10}]
+      """
+    When I act as "system:node:{namespace}-a" in the groups "system:nodes"
+    And they try to evict the Pod "on-b"
+    Then the request is rejected with status 403 and reason "Forbidden"
+    And the rejection message is 'pods "on-b" is forbidden: node {namespace}-a can only evict pods with spec.nodeName set to itself'
+    When they try to evict the Pod "on-a"
+    Then the request is allowed
+
   Scenario: A service account may list pods only once a RoleBinding grants it
     When I act as "system:serviceaccount:{namespace}:robot"
     And they try to list pods

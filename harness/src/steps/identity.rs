@@ -96,11 +96,21 @@ async fn act_as_myself(world: &mut KubeWorld) -> Outcome {
 #[when(expr = "they try to {word} the {word} {string}")]
 async fn try_verb(world: &mut KubeWorld, verb: String, kind: String, name: String) -> Outcome {
     let kind = kinds::resolve(&kind)?;
-    let url = url(world, &kind, Some(&world.expand(&name)));
+    let name = world.expand(&name);
+    let url = url(world, &kind, Some(&name));
     let method = match verb.as_str() {
         "get" | "read" => http::Method::GET,
         "delete" => http::Method::DELETE,
-        other => return Err(anyhow!("unknown verb {other:?} (get, read, delete)").into()),
+        // POST pods/NAME/eviction, what `kubectl drain` sends.
+        "evict" => {
+            let eviction = json!({"apiVersion": "policy/v1", "kind": "Eviction",
+                "metadata": {"name": name, "namespace": world.namespace}});
+            let req = request(world, http::Method::POST, &format!("{url}/eviction"))
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .body(serde_json::to_vec(&eviction)?)?;
+            return send(world, req).await;
+        }
+        other => return Err(anyhow!("unknown verb {other:?} (get, read, delete, evict)").into()),
     };
     let req = request(world, method, &url).body(Vec::new())?;
     send(world, req).await

@@ -148,7 +148,7 @@ fn watch_requested(query: &Query) -> bool {
 
 /// The equality requirements of a field selector (`a=b,c==d`; `!=` is no requirement
 /// of a value).
-fn field_requirements(selector: &str) -> Vec<(String, String)> {
+pub(super) fn field_requirements(selector: &str) -> Vec<(String, String)> {
     selector
         .split(',')
         .filter(|t| !t.contains("!="))

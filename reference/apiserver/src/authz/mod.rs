@@ -5,7 +5,8 @@
 //! Modules: [`attributes`] (what is decided on), [`rules`] (one rule's match),
 //! [`rbac`] (rule resolution), [`source`] (the RBAC objects from the watch caches),
 //! [`node`] (the Node authorizer), [`forbidden`] (upstream's 403), [`impersonation`],
-//! [`reviews`] (access reviews), [`escalation`] and [`noderestriction`] (admission).
+//! [`reviews`] (access reviews) with [`selectors`], [`escalation`] and
+//! [`noderestriction`] (admission).
 //! Entry points: [`Authorizer::authorize`], and [`request_user`] for admission.
 
 pub mod admission;
@@ -18,6 +19,7 @@ pub mod noderestriction;
 pub mod rbac;
 pub mod reviews;
 pub mod rules;
+pub mod selectors;
 pub mod source;
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! NodeRestriction admission (upstream's `plugin/pkg/admission/noderestriction`): a
 //! kubelet may create only mirror pods bound to itself, update only the status of pods
-//! bound to itself, delete only those pods, change only its own Node (not its taints,
-//! not labels outside the kubelet's set) and only its own Lease.
+//! bound to itself, delete and evict only those pods, request service account tokens
+//! only bound to those pods, change only its own Node (not its taints, not labels
+//! outside the kubelet's set) and only its own Lease.
 //!
 //! Entry point: [`admit`], a pure check over the request and a [`Lister`] of the
 //! current pods and nodes; errors are upstream's 403s word for word.
@@ -138,6 +139,7 @@ pub fn admit(user: &User, r: &Request, lister: &dyn Lister) -> Result<(), ApiErr
             )),
         },
         ("", "nodes") => admit_node(node, r, &deny),
+        ("", "serviceaccounts") => admit_service_account(node, r, lister, &deny),
         ("", "persistentvolumeclaims") if r.subresource != "status" => {
             deny("may only update PVC status".into())
         }
@@ -325,6 +327,15 @@ fn admit_pod_status(node: &str, r: &Request, deny: &Deny) -> Result<(), ApiError
     Ok(())
 }
 
+/// upstream's answer when the object a check needs is gone: the getter's NotFound.
+fn pod_not_found(name: &str) -> ApiError {
+    let mut e = ApiError::new(404, "NotFound", format!("pods {name:?} not found"));
+    e.details = Some(serde_json::json!({"name": name, "kind": "pods"}));
+    e
+}
+
+/// A node may evict only pods bound to itself; the pod is named by the URL, else by
+/// the Eviction's own name.
 fn admit_eviction(
     node: &str,
     r: &Request,
@@ -334,12 +345,63 @@ fn admit_eviction(
     if r.operation != Operation::Create {
         return deny(format!("unexpected operation {}", r.operation.as_str()));
     }
-    match pod_of(lister, r.namespace, r.name) {
-        Some(pod) if str_at(&pod, &["spec", "nodeName"]) != node => deny(format!(
+    let body_name = r.object.map(|o| str_at(o, &["metadata", "name"]));
+    let name = match (r.name, body_name) {
+        ("", Some("") | None) => {
+            return deny("could not determine pod from request data".into());
+        }
+        ("", Some(n)) => n,
+        (n, _) => n,
+    };
+    let Some(pod) = pod_of(lister, r.namespace, name) else {
+        return Err(pod_not_found(name));
+    };
+    if str_at(&pod, &["spec", "nodeName"]) != node {
+        return deny(format!(
             "node {node} can only evict pods with spec.nodeName set to itself"
-        )),
-        _ => Ok(()),
+        ));
     }
+    Ok(())
+}
+
+/// A node may request a token only bound to a pod (by name and uid) scheduled on it.
+fn admit_service_account(
+    node: &str,
+    r: &Request,
+    lister: &dyn Lister,
+    deny: &Deny,
+) -> Result<(), ApiError> {
+    if r.operation != Operation::Create || r.subresource != "token" {
+        return Ok(());
+    }
+    let bound = r
+        .object
+        .and_then(|o| o.pointer("/spec/boundObjectRef"))
+        .filter(|b| b.is_object());
+    let field = |f: &str| bound.map(|b| str_at(b, &[f])).unwrap_or_default();
+    if bound.is_none()
+        || field("apiVersion") != "v1"
+        || field("kind") != "Pod"
+        || field("name").is_empty()
+    {
+        return deny("node requested token not bound to a pod".into());
+    }
+    let uid = field("uid");
+    if uid.is_empty() {
+        return deny("node requested token with a pod binding without a uid".into());
+    }
+    let Some(pod) = pod_of(lister, r.namespace, field("name")) else {
+        return Err(pod_not_found(field("name")));
+    };
+    if str_at(&pod, &["metadata", "uid"]) != uid {
+        return deny(format!(
+            "the UID in the bound object reference ({uid}) does not match the UID in record. The object might have been deleted and then recreated"
+        ));
+    }
+    if str_at(&pod, &["spec", "nodeName"]) != node {
+        return deny("node requested token bound to a pod scheduled on a different node".into());
+    }
+    Ok(())
 }
 
 fn admit_node(node: &str, r: &Request, deny: &Deny) -> Result<(), ApiError> {
@@ -393,155 +455,5 @@ fn admit_node(node: &str, r: &Request, deny: &Deny) -> Result<(), ApiError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-    use std::sync::Arc;
-
-    struct Objects(Vec<(&'static str, Value)>);
-
-    impl Lister for Objects {
-        fn list(&self, plural: &str, namespace: Option<&str>) -> Vec<Arc<Value>> {
-            self.0
-                .iter()
-                .filter(|(p, o)| {
-                    *p == plural
-                        && namespace.is_none_or(|ns| str_at(o, &["metadata", "namespace"]) == ns)
-                })
-                .map(|(_, o)| Arc::new(o.clone()))
-                .collect()
-        }
-    }
-
-    fn node1() -> User {
-        User {
-            name: "system:node:node-1".into(),
-            groups: vec!["system:nodes".into()],
-            ..Default::default()
-        }
-    }
-
-    fn req<'a>(op: Operation, resource: &'a str, name: &'a str) -> Request<'a> {
-        Request {
-            operation: op,
-            group: "",
-            resource,
-            subresource: "",
-            namespace: "",
-            name,
-            object: None,
-            old: None,
-        }
-    }
-
-    fn cluster() -> Objects {
-        Objects(vec![
-            (
-                "nodes",
-                json!({"metadata": {"name": "node-1", "uid": "n1"}}),
-            ),
-            (
-                "pods",
-                json!({"metadata": {"name": "mine", "namespace": "ns"}, "spec": {"nodeName": "node-1"}}),
-            ),
-            (
-                "pods",
-                json!({"metadata": {"name": "theirs", "namespace": "ns"}, "spec": {"nodeName": "node-2"}}),
-            ),
-        ])
-    }
-
-    #[test]
-    fn a_node_may_not_modify_another_node() {
-        let new = json!({"metadata": {"name": "node-2"}});
-        let mut r = req(Operation::Update, "nodes", "node-2");
-        r.object = Some(&new);
-        r.old = Some(&new);
-        let e = admit(&node1(), &r, &cluster()).unwrap_err();
-        assert_eq!(e.code, 403);
-        assert_eq!(
-            e.message,
-            r#"nodes "node-2" is forbidden: node "node-1" is not allowed to modify node "node-2""#
-        );
-        let other = User {
-            name: "jane".into(),
-            ..Default::default()
-        };
-        assert!(admit(&other, &r, &cluster()).is_ok());
-    }
-
-    #[test]
-    fn a_node_may_not_change_its_taints_or_foreign_labels() {
-        let old =
-            json!({"metadata": {"name": "node-1", "labels": {"kubernetes.io/hostname": "node-1"}}});
-        let tainted = json!({"metadata": {"name": "node-1", "labels": {"kubernetes.io/hostname": "node-1"}},
-                             "spec": {"taints": [{"key": "k", "effect": "NoSchedule"}]}});
-        let mut r = req(Operation::Update, "nodes", "node-1");
-        r.old = Some(&old);
-        r.object = Some(&tainted);
-        assert_eq!(
-            admit(&node1(), &r, &cluster()).unwrap_err().message,
-            r#"nodes "node-1" is forbidden: node "node-1" is not allowed to modify taints"#
-        );
-        let relabeled = json!({"metadata": {"name": "node-1", "labels": {
-            "kubernetes.io/hostname": "node-1", "node-role.kubernetes.io/control-plane": "",
-            "topology.kubernetes.io/zone": "a", "disktype": "ssd"}}});
-        r.object = Some(&relabeled);
-        assert_eq!(
-            admit(&node1(), &r, &cluster()).unwrap_err().message,
-            r#"nodes "node-1" is forbidden: is not allowed to modify labels: node-role.kubernetes.io/control-plane"#
-        );
-        let fine = json!({"metadata": {"name": "node-1", "labels": {
-            "kubernetes.io/hostname": "node-1", "topology.kubernetes.io/zone": "a"}}, "status": {"x": 1}});
-        r.object = Some(&fine);
-        assert!(admit(&node1(), &r, &cluster()).is_ok());
-    }
-
-    #[test]
-    fn pods_of_other_nodes_are_out_of_reach() {
-        let c = cluster();
-        let theirs = c.list("pods", Some("ns"))[1].clone();
-        let mut r = req(Operation::Delete, "pods", "theirs");
-        r.namespace = "ns";
-        r.old = Some(&theirs);
-        assert_eq!(
-            admit(&node1(), &r, &c).unwrap_err().message,
-            r#"pods "theirs" is forbidden: node "node-1" can only delete pods with spec.nodeName set to itself"#
-        );
-        let mut status = req(Operation::Update, "pods", "theirs");
-        status.subresource = "status";
-        status.old = Some(&theirs);
-        status.object = Some(&theirs);
-        assert_eq!(
-            admit(&node1(), &status, &c).unwrap_err().message,
-            r#"pods "theirs" is forbidden: node "node-1" can only update pod status for pods with spec.nodeName set to itself"#
-        );
-        let plain =
-            json!({"metadata": {"name": "p", "namespace": "ns"}, "spec": {"nodeName": "node-1"}});
-        let mut create = req(Operation::Create, "pods", "p");
-        create.object = Some(&plain);
-        assert_eq!(
-            admit(&node1(), &create, &c).unwrap_err().message,
-            r#"pods "p" is forbidden: pod does not have "kubernetes.io/config.mirror" annotation, node "node-1" can only create mirror pods"#
-        );
-        let mirror = json!({"metadata": {"name": "p", "namespace": "ns",
-            "annotations": {"kubernetes.io/config.mirror": "h"},
-            "ownerReferences": [{"apiVersion": "v1", "kind": "Node", "name": "node-1", "uid": "n1", "controller": true}]},
-            "spec": {"nodeName": "node-1"}});
-        create.object = Some(&mirror);
-        assert!(admit(&node1(), &create, &c).is_ok());
-    }
-
-    #[test]
-    fn only_the_nodes_own_lease_in_kube_node_lease() {
-        let mut r = req(Operation::Create, "leases", "node-2");
-        r.group = "coordination.k8s.io";
-        r.namespace = "kube-node-lease";
-        assert_eq!(
-            admit(&node1(), &r, &cluster()).unwrap_err().message,
-            r#"leases.coordination.k8s.io "node-2" is forbidden: can only access node lease with the same name as the requesting node"#
-        );
-        r.name = "node-1";
-        assert!(admit(&node1(), &r, &cluster()).is_ok());
-    }
-}
+#[path = "noderestriction_tests.rs"]
+mod tests;

@@ -61,6 +61,7 @@ const fn info(kind: &'static str, plural: &'static str, namespaced: bool) -> Res
         categories: &[],
         subresources: &[],
         verbs: &["create"],
+        custom: None,
     }
 }
 
@@ -145,18 +146,11 @@ fn spec_attributes(review: &Review, spec: &Value, user: User) -> Result<Attribut
             ..Default::default()
         });
     }
-    let field_selector = res["fieldSelector"]["requirements"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|r| r["operator"] == "In" && r["values"].as_array().is_some_and(|v| v.len() == 1))
-        .map(|r| {
-            (
-                s(r, "key"),
-                r["values"][0].as_str().unwrap_or_default().to_string(),
-            )
-        })
-        .collect();
+    let causes = super::selectors::validate(res);
+    if !causes.is_empty() {
+        return Err(ApiError::invalid(review.info(), "", &causes));
+    }
+    let field_selector = super::selectors::field_requirements(res);
     Ok(Attributes {
         user,
         verb: s(res, "verb"),
@@ -411,6 +405,42 @@ mod tests {
             &json!({"spec": {"namespace": "default"}}),
         )
         .unwrap();
+        // A kubelet may list the pods bound to it: the review's selector is the list's.
+        let scoped = |selector: Value| {
+            json!({"spec": {"user": "system:node:n1", "groups": ["system:nodes"],
+                "resourceAttributes": {"verb": "list", "resource": "pods", "fieldSelector": selector}}})
+        };
+        for selector in [
+            json!({"rawSelector": "spec.nodeName=n1"}),
+            json!({"requirements": [{"key": "spec.nodeName", "operator": "In", "values": ["n1"]}]}),
+        ] {
+            let out = answer(
+                &authz,
+                &caches,
+                &Review::Subject,
+                &User::admin(),
+                &scoped(selector),
+            );
+            assert_eq!(out.unwrap()["status"]["allowed"], true);
+        }
+        let other = scoped(json!({"rawSelector": "spec.nodeName=n2"}));
+        let out = answer(&authz, &caches, &Review::Subject, &User::admin(), &other).unwrap();
+        assert_eq!(out["status"]["allowed"], false);
+        let e = answer(
+            &authz,
+            &caches,
+            &Review::Subject,
+            &User::admin(),
+            &scoped(json!({})),
+        )
+        .unwrap_err();
+        assert_eq!(e.code, 422);
+        assert!(
+            e.message
+                .contains("spec.resourceAttributes.fieldSelector.requirements: Required value"),
+            "{}",
+            e.message
+        );
         assert_eq!(rules["status"]["incomplete"], true);
         assert_eq!(
             rules["status"]["evaluationError"],

@@ -22,7 +22,8 @@ pub const CONTROLLER_ACCOUNTS: &[(&str, &str)] = &[
     ("garbagecollector", "generic-garbage-collector"),
     ("namespace", "namespace-controller"),
     ("nodelifecycle", "node-controller"),
-    ("taint-eviction-controller", "taint-eviction-controller"),
+    // Upstream starts the taint eviction controller with the node controller's client.
+    ("taint-eviction-controller", "node-controller"),
     ("serviceaccount", "service-account-controller"),
     (
         "root-ca-certificate-publisher-controller",
@@ -120,6 +121,7 @@ fn rules(sa: &str) -> Vec<Value> {
                 .groups(&["*"])
                 .resources(&["*"])
                 .done(),
+            events_rule(),
         ],
         "disruption-controller" => vec![
             workload(READ, apps_ext, &["deployments", "replicasets"]),
@@ -146,7 +148,7 @@ fn rules(sa: &str) -> Vec<Value> {
             ),
             workload(&["update"], &["batch"], &["cronjobs/status"]),
             workload(&["update"], &["batch"], &["cronjobs/finalizers"]),
-            core(&["list", "delete"], &["pods"]),
+            core(&["list", "watch", "delete"], &["pods"]),
             events_rule(),
         ],
         "job-controller" => vec![
@@ -169,10 +171,13 @@ fn rules(sa: &str) -> Vec<Value> {
                 .done(),
         ],
         "node-controller" => vec![
-            core(&["get", "list", "update", "delete", "patch"], &["nodes"]),
+            core(
+                &["get", "list", "watch", "update", "delete", "patch"],
+                &["nodes"],
+            ),
             core(&["patch", "update"], &["nodes/status"]),
             core(&["patch", "update"], &["pods/status"]),
-            core(&["list", "delete"], &["pods"]),
+            core(&["get", "list", "watch", "delete"], &["pods"]),
             events_rule(),
         ],
         "persistent-volume-binder" => vec![
@@ -188,13 +193,13 @@ fn rules(sa: &str) -> Vec<Value> {
             core(&["update"], &["persistentvolumeclaims/status"]),
             core(&["list", "watch", "get", "create", "delete"], &["pods"]),
             workload(READ, &["storage.k8s.io"], &["storageclasses"]),
-            core(&["get", "list"], &["nodes"]),
-            core(&["watch"], &["events"]),
+            core(&["list", "watch"], &["nodes"]),
             events_rule(),
+            core(&["watch"], &["events"]),
         ],
         "pod-garbage-collector" => vec![
             core(&["list", "watch", "delete"], &["pods"]),
-            core(&["get", "list"], &["nodes"]),
+            core(READ, &["nodes"]),
             core(&["patch"], &["pods/status"]),
         ],
         "replicaset-controller" => vec![
@@ -226,7 +231,7 @@ fn rules(sa: &str) -> Vec<Value> {
         }
         "statefulset-controller" => vec![
             core(&["list", "watch"], &["pods"]),
-            workload(&["list", "watch"], &[APPS], &["statefulsets"]),
+            workload(READ, &[APPS], &["statefulsets"]),
             workload(&["update"], &[APPS], &["statefulsets/status"]),
             workload(&["update"], &[APPS], &["statefulsets/finalizers"]),
             core(&["get", "create", "delete", "update", "patch"], &["pods"]),
@@ -238,14 +243,11 @@ fn rules(sa: &str) -> Vec<Value> {
                 &["controllerrevisions"],
             ),
             core(
-                &["get", "create", "delete", "update", "patch"],
+                &["get", "create", "list", "watch"],
                 &["persistentvolumeclaims"],
             ),
-            events_rule(),
-        ],
-        "taint-eviction-controller" => vec![
-            core(&["patch", "update"], &["pods/status"]),
-            core(&["list", "delete"], &["pods"]),
+            core(&["update", "delete"], &["persistentvolumeclaims"]),
+            core(&["update"], &["pods/finalizers"]),
             events_rule(),
         ],
         "ttl-after-finished-controller" => vec![
@@ -260,10 +262,22 @@ fn role_name(sa: &str) -> String {
     format!("system:controller:{sa}")
 }
 
+/// Each service account once: several controllers may share one, as upstream's taint
+/// eviction controller shares the node controller's.
+fn accounts() -> Vec<&'static str> {
+    let mut out: Vec<&str> = Vec::new();
+    for (_, sa) in CONTROLLER_ACCOUNTS {
+        if !out.contains(sa) {
+            out.push(sa);
+        }
+    }
+    out
+}
+
 pub fn roles() -> Vec<Value> {
-    CONTROLLER_ACCOUNTS
-        .iter()
-        .map(|(_, sa)| cluster_role(&role_name(sa), rules(sa)))
+    accounts()
+        .into_iter()
+        .map(|sa| cluster_role(&role_name(sa), rules(sa)))
         .collect()
 }
 
@@ -277,9 +291,9 @@ pub const CONTROLLER_MANAGER: &str = "system:kube-controller-manager";
 /// controller roles to that user), so every cluster shape — embedded, containers, a
 /// standalone `refkube controller-manager` — starts with the grants it needs.
 pub fn bindings() -> Vec<Value> {
-    CONTROLLER_ACCOUNTS
-        .iter()
-        .flat_map(|(_, sa)| {
+    accounts()
+        .into_iter()
+        .flat_map(|sa| {
             let role = role_name(sa);
             let mut own = binding(&role, &[Subject::User(CONTROLLER_MANAGER)]);
             own["metadata"]["name"] = format!("refkube:controller-manager:{sa}").into();

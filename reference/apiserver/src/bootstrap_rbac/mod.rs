@@ -1,12 +1,17 @@
 //! Upstream's bootstrap RBAC policy (`plugin/pkg/auth/authorizer/rbac/bootstrappolicy`):
-//! the ClusterRoles and ClusterRoleBindings every cluster starts with, reconciled at
-//! start-up like upstream's `rbac/bootstrap-roles` post-start hook.
+//! the ClusterRoles, ClusterRoleBindings, Roles and RoleBindings every cluster starts
+//! with, reconciled at start-up like upstream's `rbac/bootstrap-roles` post-start hook.
 //!
-//! Entry points: [`cluster_roles`], [`cluster_role_bindings`] (the data, as stored
-//! JSON), [`reconcile::ensure`] (at start-up). The roles of the people and components
-//! are in `roles.rs`, the `system:controller:*` ones in `controllers.rs`.
+//! Entry points: [`cluster_roles`], [`cluster_role_bindings`], [`roles`],
+//! [`role_bindings`] (the data, as stored JSON), [`reconcile::ensure`] (at start-up).
+//! The roles of the people and components are in `roles.rs`, `aggregated.rs` and
+//! `addon_roles.rs`, the `system:controller:*` ones in `controllers.rs`, the namespaced
+//! ones in `namespaced.rs`. `golden_tests.rs` holds all of it to upstream's golden data.
 
+mod addon_roles;
+mod aggregated;
 mod controllers;
+mod namespaced;
 pub mod reconcile;
 mod roles;
 
@@ -163,6 +168,16 @@ pub fn cluster_roles() -> Vec<Value> {
     out
 }
 
+/// Every bootstrap Role (namespaced, in `kube-system` and `kube-public`).
+pub fn roles() -> Vec<Value> {
+    namespaced::roles()
+}
+
+/// Every bootstrap RoleBinding.
+pub fn role_bindings() -> Vec<Value> {
+    namespaced::bindings()
+}
+
 /// Every bootstrap ClusterRoleBinding.
 pub fn cluster_role_bindings() -> Vec<Value> {
     let mut out = roles::cluster_role_bindings();
@@ -170,5 +185,7 @@ pub fn cluster_role_bindings() -> Vec<Value> {
     out
 }
 
+#[cfg(test)]
+mod golden_tests;
 #[cfg(test)]
 mod tests;

@@ -247,9 +247,11 @@ async fn reconcile_one(
     change: fn(&Value, &Value) -> BindingChange,
 ) -> Result<(), ApiError> {
     let name = name_of(&expected);
-    let key = keys::key(info, None, &name);
+    let ns = keys::meta_str(&expected, "namespace").to_string();
+    let ns = (!ns.is_empty()).then_some(ns.as_str());
+    let key = keys::key(info, ns, &name);
     let Some(kv) = state.store.get(&key).await? else {
-        return match create_object(state, info, None, expected, false).await {
+        return match create_object(state, info, ns, expected, false).await {
             // Another API server created it first; its next start reconciles it.
             Err(e) if e.reason == "AlreadyExists" => Ok(()),
             other => other.map(|_| ()),
@@ -263,7 +265,7 @@ async fn reconcile_one(
             commit(
                 state,
                 info,
-                None,
+                ns,
                 &name,
                 &existing,
                 rev,
@@ -284,7 +286,7 @@ async fn reconcile_one(
                     m.remove(field);
                 }
             }
-            create_object(state, info, None, next, false)
+            create_object(state, info, ns, next, false)
                 .await
                 .map(|_| ())
         }
@@ -295,7 +297,8 @@ fn role_change(existing: &Value, expected: &Value) -> BindingChange {
     reconcile_role(existing, expected).map_or(BindingChange::None, BindingChange::Update)
 }
 
-/// Creates or tops up every bootstrap ClusterRole and ClusterRoleBinding.
+/// Creates or tops up every bootstrap ClusterRole, ClusterRoleBinding, Role and
+/// RoleBinding (the namespaces they live in exist by then).
 pub async fn ensure(state: &AppState) -> Result<(), ApiError> {
     let roles = registered("clusterroles")?;
     for role in super::cluster_roles() {
@@ -303,6 +306,14 @@ pub async fn ensure(state: &AppState) -> Result<(), ApiError> {
     }
     let bindings = registered("clusterrolebindings")?;
     for b in super::cluster_role_bindings() {
+        reconcile_one(state, bindings, b, reconcile_binding).await?;
+    }
+    let roles = registered("roles")?;
+    for role in super::roles() {
+        reconcile_one(state, roles, role, role_change).await?;
+    }
+    let bindings = registered("rolebindings")?;
+    for b in super::role_bindings() {
         reconcile_one(state, bindings, b, reconcile_binding).await?;
     }
     Ok(())

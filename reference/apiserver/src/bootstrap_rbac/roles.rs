@@ -6,21 +6,18 @@
 use serde_json::Value;
 
 use super::{
-    READ, READ_UPDATE, READ_WRITE, Subject, WRITE, aggregated_role, binding, cluster_role,
-    events_rule, labelled_role, rule,
+    READ, READ_UPDATE, READ_WRITE, Subject, aggregated_role, binding, cluster_role, events_rule,
+    labelled_role, rule,
 };
 
 const CORE: &str = "";
 const APPS: &str = "apps";
 const AUTHN: &str = "authentication.k8s.io";
 const AUTHZ: &str = "authorization.k8s.io";
-const AUTOSCALING: &str = "autoscaling";
-const BATCH: &str = "batch";
 const CERTIFICATES: &str = "certificates.k8s.io";
 const COORDINATION: &str = "coordination.k8s.io";
 const DISCOVERY: &str = "discovery.k8s.io";
 const EXTENSIONS: &str = "extensions";
-const NETWORKING: &str = "networking.k8s.io";
 const NODE: &str = "node.k8s.io";
 const POLICY: &str = "policy";
 const RBAC: &str = "rbac.authorization.k8s.io";
@@ -54,7 +51,11 @@ pub fn node_rules() -> Vec<Value> {
             .groups(&[CORE])
             .resources(&["nodes"])
             .done(),
-        events_rule(),
+        // Kubelets write events through the core API only.
+        rule(&["create", "update", "patch"])
+            .groups(&[CORE])
+            .resources(&["events"])
+            .done(),
         rule(READ).groups(&[CORE]).resources(&["pods"]).done(),
         rule(&["create", "delete"])
             .groups(&[CORE])
@@ -92,13 +93,13 @@ pub fn node_rules() -> Vec<Value> {
             .groups(&[STORAGE])
             .resources(&["volumeattachments"])
             .done(),
-        rule(&["get", "update", "patch"])
-            .groups(&[CORE])
-            .resources(&["persistentvolumeclaims/status"])
-            .done(),
         rule(&["create"])
             .groups(&[CORE])
             .resources(&["serviceaccounts/token"])
+            .done(),
+        rule(&["get", "update", "patch"])
+            .groups(&[CORE])
+            .resources(&["persistentvolumeclaims/status"])
             .done(),
         rule(&["get", "watch", "list"])
             .groups(&[STORAGE])
@@ -112,183 +113,6 @@ pub fn node_rules() -> Vec<Value> {
             .groups(&[NODE])
             .resources(&["runtimeclasses"])
             .done(),
-    ]
-}
-
-fn aggregate_to_edit() -> Vec<Value> {
-    let core = |verbs: &[&str], res: &[&str]| rule(verbs).groups(&[CORE]).resources(res).done();
-    vec![
-        core(
-            READ,
-            &[
-                "pods/attach",
-                "pods/proxy",
-                "pods/exec",
-                "pods/portforward",
-                "secrets",
-                "services/proxy",
-            ],
-        ),
-        core(&["impersonate"], &["serviceaccounts"]),
-        core(
-            WRITE,
-            &[
-                "pods",
-                "pods/attach",
-                "pods/proxy",
-                "pods/exec",
-                "pods/portforward",
-            ],
-        ),
-        core(&["create"], &["pods/eviction"]),
-        core(
-            WRITE,
-            &[
-                "replicationcontrollers",
-                "replicationcontrollers/scale",
-                "serviceaccounts",
-                "services",
-                "services/proxy",
-                "persistentvolumeclaims",
-                "configmaps",
-                "secrets",
-                "events",
-            ],
-        ),
-        core(&["create"], &["serviceaccounts/token"]),
-        rule(WRITE)
-            .groups(&[APPS])
-            .resources(&[
-                "statefulsets",
-                "statefulsets/scale",
-                "daemonsets",
-                "deployments",
-                "deployments/scale",
-                "deployments/rollback",
-                "replicasets",
-                "replicasets/scale",
-            ])
-            .done(),
-        rule(WRITE)
-            .groups(&[AUTOSCALING])
-            .resources(&["horizontalpodautoscalers"])
-            .done(),
-        rule(WRITE)
-            .groups(&[BATCH])
-            .resources(&["jobs", "cronjobs"])
-            .done(),
-        rule(WRITE)
-            .groups(&[EXTENSIONS])
-            .resources(&[
-                "daemonsets",
-                "deployments",
-                "deployments/scale",
-                "deployments/rollback",
-                "ingresses",
-                "replicasets",
-                "replicasets/scale",
-                "replicationcontrollers/scale",
-                "networkpolicies",
-            ])
-            .done(),
-        rule(WRITE)
-            .groups(&[POLICY])
-            .resources(&["poddisruptionbudgets"])
-            .done(),
-        rule(WRITE)
-            .groups(&[NETWORKING])
-            .resources(&["networkpolicies", "ingresses"])
-            .done(),
-    ]
-}
-
-fn aggregate_to_view() -> Vec<Value> {
-    let read = |group: &str, res: &[&str]| rule(READ).groups(&[group]).resources(res).done();
-    vec![
-        read(
-            CORE,
-            &[
-                "pods",
-                "replicationcontrollers",
-                "replicationcontrollers/scale",
-                "serviceaccounts",
-                "services",
-                "services/status",
-                "endpoints",
-                "persistentvolumeclaims",
-                "persistentvolumeclaims/status",
-                "configmaps",
-            ],
-        ),
-        read(
-            CORE,
-            &[
-                "limitranges",
-                "resourcequotas",
-                "bindings",
-                "events",
-                "pods/status",
-                "resourcequotas/status",
-                "namespaces/status",
-                "replicationcontrollers/status",
-                "pods/log",
-            ],
-        ),
-        read(CORE, &["namespaces"]),
-        read(DISCOVERY, &["endpointslices"]),
-        read(
-            APPS,
-            &[
-                "controllerrevisions",
-                "statefulsets",
-                "statefulsets/status",
-                "statefulsets/scale",
-                "daemonsets",
-                "daemonsets/status",
-                "deployments",
-                "deployments/status",
-                "deployments/scale",
-                "replicasets",
-                "replicasets/status",
-                "replicasets/scale",
-            ],
-        ),
-        read(
-            AUTOSCALING,
-            &[
-                "horizontalpodautoscalers",
-                "horizontalpodautoscalers/status",
-            ],
-        ),
-        read(
-            BATCH,
-            &["jobs", "cronjobs", "cronjobs/status", "jobs/status"],
-        ),
-        read(
-            EXTENSIONS,
-            &[
-                "daemonsets",
-                "daemonsets/status",
-                "deployments",
-                "deployments/scale",
-                "deployments/status",
-                "ingresses",
-                "ingresses/status",
-                "replicasets",
-                "replicasets/scale",
-                "replicasets/status",
-                "replicationcontrollers/scale",
-                "networkpolicies",
-            ],
-        ),
-        read(
-            POLICY,
-            &["poddisruptionbudgets", "poddisruptionbudgets/status"],
-        ),
-        read(
-            NETWORKING,
-            &["networkpolicies", "ingresses", "ingresses/status"],
-        ),
     ]
 }
 
@@ -409,11 +233,11 @@ fn kube_controller_manager() -> Vec<Value> {
     ]
 }
 
-/// Upstream's `ClusterRoles()`, without the roles of add-ons the reference does not run
-/// (heapster, the cloud providers, CSI sidecars, the kubelet API admin).
+/// Upstream's `ClusterRoles()`; those for add-ons and certificate signers are in
+/// `addon_roles.rs`.
 pub fn cluster_roles() -> Vec<Value> {
     let get = |urls: &[&str]| vec![rule(&["get"]).urls(urls).done()];
-    vec![
+    let mut roles = vec![
         cluster_role(
             "cluster-admin",
             vec![
@@ -487,12 +311,12 @@ pub fn cluster_roles() -> Vec<Value> {
         labelled_role(
             "system:aggregate-to-edit",
             &[(TO_EDIT, "true")],
-            aggregate_to_edit(),
+            super::aggregated::to_edit(),
         ),
         labelled_role(
             "system:aggregate-to-view",
             &[(TO_VIEW, "true")],
-            aggregate_to_view(),
+            super::aggregated::to_view(),
         ),
         cluster_role("system:node", node_rules()),
         cluster_role(
@@ -571,7 +395,9 @@ pub fn cluster_roles() -> Vec<Value> {
                 "/openid/v1/jwks/",
             ]),
         ),
-    ]
+    ];
+    roles.extend(super::addon_roles::cluster_roles());
+    roles
 }
 
 /// Upstream's `ClusterRoleBindings()`. `system:node` is bound to nobody: the Node

@@ -274,8 +274,20 @@ pub async fn evict(ctx: &Ctx, name: &str) -> Result<Response, ApiError> {
             "name in URL does not match name in Eviction object",
         ));
     }
-    let opts = DeleteOptions::from_value(&eviction["deleteOptions"], ctx)?;
     let ns = ctx.path.namespace.clone().unwrap_or_default();
+    // NodeRestriction: a kubelet evicts only pods bound to itself.
+    let pods = refkube_resources::registry::lookup("", "v1", "pods")
+        .ok_or_else(|| ApiError::internal("pods are not registered"))?;
+    let admitted = json!({"metadata": {"name": name, "namespace": ns}});
+    crate::authz::admission::admit(
+        &ctx.state,
+        pods,
+        crate::authz::noderestriction::Operation::Create,
+        "eviction",
+        Some(&admitted),
+        None,
+    )?;
+    let opts = DeleteOptions::from_value(&eviction["deleteOptions"], ctx)?;
     let caller_pinned = opts.precondition_rv.is_some();
     let done = || Ok(ctx.output.render(201, &success(201, None)));
 

@@ -254,6 +254,26 @@ async fn bind(
     Ok((pod, secret, node))
 }
 
+/// NodeRestriction's check of a kubelet's request (bound to a pod on its node), which
+/// upstream runs at admission, before the request is validated.
+fn admit(state: &AppState, namespace: &str, name: &str, body: &Value) -> Result<(), ApiError> {
+    let info = refkube_resources::registry::lookup("", "v1", "serviceaccounts")
+        .ok_or_else(|| ApiError::internal("serviceaccounts are not registered"))?;
+    let mut request = body.clone();
+    if !request.is_object() {
+        request = json!({});
+    }
+    request["metadata"] = json!({"name": name, "namespace": namespace});
+    crate::authz::admission::admit(
+        state,
+        info,
+        crate::authz::noderestriction::Operation::Create,
+        "token",
+        Some(&request),
+        None,
+    )
+}
+
 /// Issues a token for `namespace/name` as `body` asks; the TokenRequest with its
 /// status.
 pub async fn create(
@@ -263,6 +283,7 @@ pub async fn create(
     body: &Value,
 ) -> Result<Value, ApiError> {
     let tokens = &state.service_accounts;
+    admit(state, namespace, name, body)?;
     let spec = Spec::read(body, namespace, name, &tokens.audiences)?;
     let sa = get(state, "serviceaccounts", Some(namespace), name)
         .await?
