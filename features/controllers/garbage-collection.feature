@@ -46,3 +46,54 @@ Feature: The garbage collector deletes dependents with their owner
     Then eventually the ReplicaSet "web" no longer exists
     And eventually there are 2 Pods labelled "app=web"
     And every Pod labelled "app=web" eventually has no owner
+
+  @crd
+  Scenario: Dependents of a custom resource are collected when it is deleted
+    Given the following objects exist:
+      """
+      apiVersion: apiextensions.k8s.io/v1
+      kind: CustomResourceDefinition
+      metadata:
+        name: widgets.{namespace}.kubeproof.test
+      spec:
+        group: {namespace}.kubeproof.test
+        scope: Namespaced
+        names: {plural: widgets, singular: widget, kind: Widget}
+        versions:
+        - name: v1
+          served: true
+          storage: true
+          schema:
+            openAPIV3Schema:
+              type: object
+              properties:
+                spec:
+                  type: object
+                  properties:
+                    size: {type: integer}
+      """
+    And the CustomResourceDefinition "widgets.{namespace}.kubeproof.test" is established
+    When I create:
+      """
+      apiVersion: {namespace}.kubeproof.test/v1
+      kind: Widget
+      metadata: {name: owner}
+      spec: {size: 1}
+      """
+    And I remember the uid of the Widget "owner" as "widget-uid"
+    And I create:
+      """
+      apiVersion: v1
+      kind: ConfigMap
+      metadata:
+        name: owned
+        ownerReferences:
+        - apiVersion: {namespace}.kubeproof.test/v1
+          kind: Widget
+          name: owner
+          uid: {widget-uid}
+      data: {color: blue}
+      """
+    And I delete the Widget "owner"
+    Then eventually the Widget "owner" no longer exists
+    And eventually the ConfigMap "owned" no longer exists

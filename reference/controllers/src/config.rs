@@ -21,6 +21,10 @@ pub struct ControllerManagerConfig {
     pub workers: BTreeMap<String, usize>,
     /// How often every primary object is re-queued (`--min-resync-period`, 12 h).
     pub resync_period: Duration,
+    /// How often the garbage collector re-runs discovery to watch resources added since
+    /// (CRDs) and stop watching removed ones (upstream's GC `Sync` period, 30 s; zero
+    /// disables).
+    pub discovery_resync_period: Duration,
     /// Per-key retry backoff of the work queues (5 ms doubling to 1000 s).
     pub rate_limiter: RateLimiterConfig,
     /// How long an unmet expectation blocks a controller (5 min).
@@ -72,6 +76,7 @@ impl Default for ControllerManagerConfig {
             controllers: None,
             workers: BTreeMap::new(),
             resync_period: Duration::from_secs(12 * 60 * 60),
+            discovery_resync_period: Duration::from_secs(30),
             rate_limiter: RateLimiterConfig::default(),
             expectations_timeout: Duration::from_secs(5 * 60),
             burst_replicas: 500,
@@ -111,6 +116,12 @@ impl ControllerManagerConfig {
     /// Sets the resync period (zero disables resync).
     pub fn resync_period(mut self, d: Duration) -> Self {
         self.resync_period = d;
+        self
+    }
+
+    /// Sets the garbage collector's discovery resync period (zero disables it).
+    pub fn discovery_resync_period(mut self, d: Duration) -> Self {
+        self.discovery_resync_period = d;
         self
     }
 
@@ -215,6 +226,7 @@ mod tests {
         assert_eq!(c.node_monitor_period, Duration::from_secs(5));
         assert_eq!(c.burst_replicas, 500);
         assert_eq!(c.max_endpoints_per_slice, 100);
+        assert_eq!(c.discovery_resync_period, Duration::from_secs(30));
         let le = c.leader_election.unwrap();
         assert_eq!(
             (le.namespace.as_str(), le.name.as_str()),

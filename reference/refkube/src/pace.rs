@@ -73,6 +73,8 @@ impl Pace {
         config
             .leader_election(election)
             .resync_period(Duration::from_secs(10))
+            // A CRD's objects join the GC's graph within a second of it being established.
+            .discovery_resync_period(Duration::from_secs(1))
             .rate_limiter(Duration::from_millis(5), Duration::from_secs(1))
             .expectations_timeout(Duration::from_secs(10))
             .node_monitor_period(Duration::from_millis(250))

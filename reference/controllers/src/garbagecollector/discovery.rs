@@ -1,6 +1,7 @@
 //! Discovery of every resource the GC and namespace controllers must see: listable,
 //! watchable, deletable top-level resources (no subresources). Entry points: [`discover`]
-//! (one pass, Events included) and [`deletable_resources`] (the GC's set, retried).
+//! (one pass, Events included), [`gc_resources`] (the GC's set, one pass) and
+//! [`deletable_resources`] (the GC's set, retried).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -45,13 +46,34 @@ pub async fn discover(client: &Client) -> Result<Vec<Discovered>, kube::Error> {
         .collect())
 }
 
-/// The resources the garbage collector watches: [`discover`] without Events (upstream's
-/// GC ignores them), retrying with a capped backoff until the API server answers.
+impl Discovered {
+    /// The resource's identity (`plural.group/version`, as upstream's GVR), which names
+    /// its monitor.
+    pub fn key(&self) -> String {
+        format!(
+            "{}.{}/{}",
+            self.resource.plural, self.resource.group, self.resource.version
+        )
+    }
+}
+
+/// One pass of the resources the garbage collector watches: [`discover`] without Events
+/// (upstream's GC ignores them).
+pub async fn gc_resources(client: &Client) -> Result<Vec<Discovered>, kube::Error> {
+    Ok(discover(client)
+        .await?
+        .into_iter()
+        .filter(|d| !is_event(&d.resource))
+        .collect())
+}
+
+/// [`gc_resources`], retrying with a capped backoff until the API server answers (the
+/// collector's start).
 pub async fn deletable_resources(client: &Client) -> Vec<Discovered> {
     let mut delay = Duration::from_millis(100);
     loop {
-        match discover(client).await {
-            Ok(d) => return d.into_iter().filter(|d| !is_event(&d.resource)).collect(),
+        match gc_resources(client).await {
+            Ok(d) => return d,
             Err(e) => {
                 tracing::warn!(error = %e, ?delay, "discovery failed; retrying");
                 tokio::time::sleep(delay).await;

@@ -1,21 +1,21 @@
-//! The garbage collector driver: discovers deletable resources, keeps the ownership graph
-//! current with one dynamic watch per resource, and acts on queued UIDs.
-//! Entry point: [`start`].
+//! The garbage collector driver: discovers deletable resources, starts the monitors that
+//! keep the ownership graph current (and re-discover them, see `monitors`), and acts on
+//! queued UIDs. Entry point: [`start`].
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, RwLock};
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{
     Api, DeleteParams, DynamicObject, Patch, PatchParams, Preconditions, PropagationPolicy,
 };
-use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::{Value, json};
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::discovery::{Discovered, by_kind, deletable_resources};
-use super::graph::{Graph, Identity, Node};
+use super::graph::{Identity, Node};
+use super::monitors::{Monitors, SharedGraph, SharedKinds, read};
 use super::plan::{Action, OwnerState, Propagation, decide};
 use crate::runtime::context::Ctx;
 use crate::runtime::queue::WorkQueue;
@@ -24,16 +24,6 @@ use crate::runtime::worker::{Reconciler, SyncError, run_controller};
 /// Upstream `--concurrent-gc-syncs` default.
 pub const DEFAULT_WORKERS: usize = 20;
 const NAME: &str = "garbagecollector";
-
-type SharedGraph = Arc<RwLock<Graph>>;
-
-fn read(g: &SharedGraph) -> std::sync::RwLockReadGuard<'_, Graph> {
-    g.read().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn write(g: &SharedGraph) -> std::sync::RwLockWriteGuard<'_, Graph> {
-    g.write().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
 
 /// Starts the garbage collector (discovery happens in the background task).
 pub fn start(ctx: &Ctx, queue: Arc<WorkQueue>) -> Vec<JoinHandle<()>> {
@@ -44,39 +34,39 @@ pub fn start(ctx: &Ctx, queue: Arc<WorkQueue>) -> Vec<JoinHandle<()>> {
 async fn run(ctx: Ctx, queue: Arc<WorkQueue>) {
     let resources = deletable_resources(&ctx.client).await;
     let graph: SharedGraph = Arc::default();
-    // Dropping the set (when this task is aborted) stops every watch.
-    let mut tasks = JoinSet::new();
-    let (synced_tx, mut synced_rx) = tokio::sync::mpsc::channel::<()>(resources.len().max(1));
-    for d in &resources {
-        tasks.spawn(watch_resource(
-            ctx.client.clone(),
-            d.clone(),
-            graph.clone(),
-            queue.clone(),
-            synced_tx.clone(),
-        ));
-    }
-    drop(synced_tx);
-    for _ in 0..resources.len() {
-        if synced_rx.recv().await.is_none() {
-            break;
-        }
+    let kinds: SharedKinds = Arc::new(std::sync::RwLock::new(by_kind(&resources)));
+    let mut monitors = Monitors::new(ctx.client.clone(), graph.clone(), queue.clone());
+    monitors.sync(&resources).await;
+    // Upstream waits one sync period for the first lists, then collects anyway (a
+    // resource whose watch keeps failing must not stop collection of the others).
+    let period = ctx.config.discovery_resync_period;
+    if !monitors
+        .wait_synced((!period.is_zero()).then_some(period))
+        .await
+    {
+        tracing::info!(
+            "Garbage collector: not all resource monitors could be synced, proceeding anyways"
+        );
     }
     let mut synced = ctx.synced.clone();
     let _ = synced.wait_for(|s| *s).await;
     tracing::info!(
-        resources = resources.len(),
+        resources = monitors.len(),
         objects = read(&graph).len(),
         "garbage collector graph synced"
     );
+    // Dropping the set (when this task is aborted) stops the loops and, with the
+    // monitors, every watch.
+    let mut tasks = JoinSet::new();
+    tasks.spawn(monitors.keep_in_sync(kinds.clone(), period));
     let resync_graph = graph.clone();
     let resync_queue = queue.clone();
-    let period = ctx.config.resync_period;
+    let resync = ctx.config.resync_period;
     tasks.spawn(async move {
-        if period.is_zero() {
+        if resync.is_zero() {
             return;
         }
-        let mut tick = tokio::time::interval(period);
+        let mut tick = tokio::time::interval(resync);
         tick.tick().await;
         loop {
             tick.tick().await;
@@ -87,106 +77,73 @@ async fn run(ctx: Ctx, queue: Arc<WorkQueue>) {
     let reconciler = Arc::new(GarbageCollector {
         client: ctx.client.clone(),
         graph,
-        kinds: by_kind(&resources),
+        kinds,
         queue: queue.clone(),
     });
     run_controller(NAME, queue, reconciler, ctx.workers(NAME, DEFAULT_WORKERS)).await;
 }
 
-async fn watch_resource(
-    client: kube::Client,
-    d: Discovered,
-    graph: SharedGraph,
-    queue: Arc<WorkQueue>,
-    synced: tokio::sync::mpsc::Sender<()>,
-) {
-    let api: Api<DynamicObject> = Api::all_with(client, &d.resource);
-    let mut stream = watcher(api, watcher::Config::default())
-        .default_backoff()
-        .boxed();
-    let mut known: HashSet<String> = HashSet::new();
-    let mut listing: HashSet<String> = HashSet::new();
-    let mut first_sync = Some(synced);
-    let (api_version, kind) = (d.resource.api_version.clone(), d.resource.kind.clone());
-    while let Some(event) = stream.next().await {
-        let affected = match event {
-            Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o)) => {
-                let Some(node) = Node::from_meta(&api_version, &kind, &o.metadata) else {
-                    continue;
-                };
-                listing.insert(node.uid.clone());
-                known.insert(node.uid.clone());
-                write(&graph).upsert(node)
-            }
-            Ok(watcher::Event::Delete(o)) => {
-                let Some(uid) = o.metadata.uid else { continue };
-                known.remove(&uid);
-                write(&graph).remove(&uid)
-            }
-            Ok(watcher::Event::Init) => {
-                listing.clear();
-                Vec::new()
-            }
-            Ok(watcher::Event::InitDone) => {
-                let gone: Vec<String> = known.difference(&listing).cloned().collect();
-                known = std::mem::take(&mut listing);
-                if let Some(tx) = first_sync.take() {
-                    let _ = tx.send(()).await;
-                }
-                let mut g = write(&graph);
-                gone.iter().flat_map(|u| g.remove(u)).collect()
-            }
-            Err(e) => {
-                tracing::debug!(resource = %d.resource.plural, error = %e, "gc watch error; retrying");
-                Vec::new()
-            }
-        };
-        affected.into_iter().for_each(|u| queue.add(u));
-    }
-}
-
 struct GarbageCollector {
     client: kube::Client,
     graph: SharedGraph,
-    kinds: HashMap<(String, String), Discovered>,
+    kinds: SharedKinds,
     queue: Arc<WorkQueue>,
 }
 
 impl GarbageCollector {
+    /// How to address objects of this kind; `None` while discovery does not serve it.
+    fn resource(&self, api_version: &str, kind: &str) -> Option<Discovered> {
+        read(&self.kinds)
+            .get(&(api_version.to_string(), kind.to_string()))
+            .cloned()
+    }
+
     fn api(&self, id: &Identity) -> Option<Api<DynamicObject>> {
-        let d = self.kinds.get(&(id.api_version.clone(), id.kind.clone()))?;
+        let d = self.resource(&id.api_version, &id.kind)?;
         Some(match (&id.namespace, d.namespaced) {
             (Some(ns), true) => Api::namespaced_with(self.client.clone(), ns, &d.resource),
             _ => Api::all_with(self.client.clone(), &d.resource),
         })
     }
 
-    /// The owner's state, confirming an owner missing from the graph with a live read
-    /// (the graph may lag) before calling it dangling.
+    /// The owner's state (`isDangling`), confirming an owner missing from the graph with
+    /// a live read (the graph may lag). `Ok(None)`: the reference can never be resolved,
+    /// so the dependent is left alone. An owner kind discovery does not (yet) serve is an
+    /// error, retried with backoff until the discovery resync maps it.
     async fn owner_state(
         &self,
         dependent: &Node,
-        owner: &k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference,
-    ) -> Result<OwnerState, SyncError> {
+        owner: &OwnerReference,
+    ) -> Result<Option<OwnerState>, SyncError> {
         if let Some(o) = read(&self.graph).get(&owner.uid) {
-            return Ok(if o.deleting_dependents() {
+            return Ok(Some(if o.deleting_dependents() {
                 OwnerState::Waiting
             } else {
                 OwnerState::Solid
-            });
+            }));
         }
-        let id = Identity {
-            api_version: owner.api_version.clone(),
-            kind: owner.kind.clone(),
-            namespace: dependent.identity.namespace.clone(),
-            name: owner.name.clone(),
+        let Some(d) = self.resource(&owner.api_version, &owner.kind) else {
+            return Err(SyncError::Invalid {
+                key: dependent.uid.clone(),
+                message: format!(
+                    "unable to get REST mapping for {}/{}.",
+                    owner.api_version, owner.kind
+                ),
+            });
         };
-        let Some(api) = self.api(&id) else {
-            // An owner kind we cannot resolve: never delete on a guess.
-            tracing::info!(kind = %owner.kind, "unknown owner kind; treating the owner as present");
-            return Ok(OwnerState::Solid);
+        let api: Api<DynamicObject> = match (&dependent.identity.namespace, d.namespaced) {
+            (Some(ns), true) => Api::namespaced_with(self.client.clone(), ns, &d.resource),
+            (None, true) => {
+                tracing::info!(
+                    item = %dependent.identity.name,
+                    owner = %owner.name,
+                    "item is cluster-scoped, but refers to a namespaced owner"
+                );
+                return Ok(None);
+            }
+            (_, false) => Api::all_with(self.client.clone(), &d.resource),
         };
-        Ok(match api.get_opt(&owner.name).await? {
+        Ok(Some(match api.get_opt(&owner.name).await? {
             Some(o) if o.metadata.uid.as_deref() == Some(owner.uid.as_str()) => {
                 let fg = o.metadata.deletion_timestamp.is_some()
                     && o.metadata
@@ -201,7 +158,7 @@ impl GarbageCollector {
                 }
             }
             _ => OwnerState::Dangling,
-        })
+        }))
     }
 
     async fn execute(&self, action: &Action) -> Result<(), SyncError> {
@@ -287,7 +244,10 @@ impl Reconciler for GarbageCollector {
         let mut states = HashMap::new();
         if !node.deleting {
             for owner in &node.owners {
-                states.insert(owner.uid.clone(), self.owner_state(&node, owner).await?);
+                let Some(state) = self.owner_state(&node, owner).await? else {
+                    return Ok(None);
+                };
+                states.insert(owner.uid.clone(), state);
             }
         }
         let actions = {

@@ -158,6 +158,26 @@ impl Graph {
     pub fn uids(&self) -> Vec<String> {
         self.nodes.keys().cloned().collect()
     }
+
+    /// UIDs of the nodes of one kind (what a stopped monitor had observed).
+    pub fn uids_of_kind(&self, api_version: &str, kind: &str) -> Vec<String> {
+        self.nodes
+            .values()
+            .filter(|n| n.identity.api_version == api_version && n.identity.kind == kind)
+            .map(|n| n.uid.clone())
+            .collect()
+    }
+
+    /// UIDs of the nodes naming an owner the graph has not observed: upstream keeps a
+    /// "virtual" node for such an owner and verifies it with a live read; looking at
+    /// these dependents again after new monitors synced does the same.
+    pub fn with_absent_owners(&self) -> Vec<String> {
+        self.nodes
+            .values()
+            .filter(|n| n.owners.iter().any(|o| !self.nodes.contains_key(&o.uid)))
+            .map(|n| n.uid.clone())
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -203,5 +223,26 @@ pub mod tests {
         g.upsert(node("dep", &[("owner", true)]));
         let affected = g.remove("owner");
         assert_eq!(affected, vec!["dep".to_string()]);
+    }
+
+    #[test]
+    fn dependents_of_unobserved_owners_and_nodes_of_a_kind_are_found() {
+        let mut g = Graph::default();
+        g.upsert(node("owner", &[]));
+        g.upsert(node("kept", &[("owner", true)]));
+        g.upsert(node("orphaned", &[("owner", true), ("unseen", true)]));
+        let mut widget = node("widget", &[]);
+        widget.identity.api_version = "ns.kubeproof.test/v1".into();
+        widget.identity.kind = "Widget".into();
+        g.upsert(widget);
+        assert_eq!(g.with_absent_owners(), vec!["orphaned".to_string()]);
+        assert_eq!(
+            g.uids_of_kind("ns.kubeproof.test/v1", "Widget"),
+            vec!["widget".to_string()]
+        );
+        g.remove("owner");
+        let mut absent = g.with_absent_owners();
+        absent.sort();
+        assert_eq!(absent, vec!["kept".to_string(), "orphaned".to_string()]);
     }
 }
