@@ -48,6 +48,9 @@ enum Ty {
     Map(Box<Ty>),
     /// Index into [`Table::structs`].
     Struct(usize),
+    /// A union with its own MarshalJSON (`JSONSchemaPropsOrBool`): written as the first
+    /// alternative the value's JSON shape fits, or as given when none does.
+    OneOf(Vec<Ty>),
 }
 
 #[derive(Debug)]
@@ -110,6 +113,9 @@ fn parse_ty(s: &str, by_name: &HashMap<&'static str, usize>) -> Ty {
     }
     if let Some(inner) = s.strip_prefix("map[").and_then(|r| r.strip_suffix(']')) {
         return Ty::Map(Box::new(parse_ty(inner, by_name)));
+    }
+    if let Some(inner) = s.strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
+        return Ty::OneOf(inner.split('|').map(|a| parse_ty(a, by_name)).collect());
     }
     match s {
         "string" => Ty::Str,
@@ -217,9 +223,9 @@ fn field(t: &Table, v: Option<Value>, ty: &Ty, omitempty: bool) -> Option<Value>
     let v = v.filter(|v| !v.is_null());
     let empty = || (!omitempty).then_some(Value::Null);
     match ty {
-        Ty::Ptr(inner) => match v {
+        Ty::Ptr(_) | Ty::OneOf(_) => match v {
             Some(mut v) => {
-                value(t, &mut v, inner);
+                value(t, &mut v, ty);
                 Some(v)
             }
             None => empty(),
@@ -267,7 +273,27 @@ fn value(t: &Table, v: &mut Value, ty: &Ty) {
         (Ty::Ptr(inner), v) => value(t, v, inner),
         (Ty::Slice(inner), Value::Array(a)) => a.iter_mut().for_each(|e| value(t, e, inner)),
         (Ty::Map(inner), Value::Object(m)) => m.values_mut().for_each(|e| value(t, e, inner)),
+        (Ty::OneOf(alternatives), v) => {
+            if let Some(a) = alternatives.iter().find(|a| fits(a, v)) {
+                value(t, v, a);
+            }
+        }
         _ => {}
+    }
+}
+
+/// Whether `v` has the JSON shape Go writes for `ty`, so a union can tell which of its
+/// fields a value stands for.
+fn fits(ty: &Ty, v: &Value) -> bool {
+    match ty {
+        Ty::Struct(_) | Ty::Map(_) => v.is_object(),
+        Ty::Slice(_) => v.is_array(),
+        Ty::Bool => v.is_boolean(),
+        Ty::Str | Ty::Bytes => v.is_string(),
+        Ty::Int | Ty::Float => v.is_number(),
+        Ty::Ptr(inner) => fits(inner, v),
+        Ty::OneOf(alternatives) => alternatives.iter().any(|a| fits(a, v)),
+        Ty::Any | Ty::Time | Ty::Duration | Ty::Quantity | Ty::IntOrString | Ty::Raw => true,
     }
 }
 

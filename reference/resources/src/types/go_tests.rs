@@ -19,13 +19,11 @@ fn every_struct_the_table_names_is_in_the_table() {
     for line in TABLE.lines().filter(|l| !l.starts_with('#')) {
         for f in line.split_whitespace().skip(1) {
             let ty = f.split_once('=').unwrap().1.trim_end_matches('?');
-            let base = ty.trim_start_matches(['*', '[', ']']);
-            let base = base
-                .strip_prefix("map[")
-                .map_or(base, |b| &b[..b.len() - 1]);
-            let base = base.trim_start_matches(['*', '[', ']']);
-            if base.contains('.') {
-                assert!(t.by_name.contains_key(base), "{line}: {base} is missing");
+            // Struct names are the dotted words between `*`, `[]`, `map[..]` and `(A|B)`.
+            for base in ty.split(['*', '[', ']', '(', ')', '|']) {
+                if base.contains('.') {
+                    assert!(t.by_name.contains_key(base), "{line}: {base} is missing");
+                }
             }
         }
     }
@@ -230,4 +228,80 @@ fn normalising_twice_changes_nothing() {
     let once = serde_json::to_string(&pod).unwrap();
     normalize(lookup("", "pods"), &mut pod);
     assert_eq!(serde_json::to_string(&pod).unwrap(), once);
+}
+
+fn crd(schema: Value) -> Value {
+    json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.example.com"},
+        "spec": {"group": "example.com", "names": {"plural": "widgets", "kind": "Widget"},
+            "scope": "Namespaced",
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                          "schema": {"openAPIV3Schema": schema}}]}})
+}
+
+fn crd_schema(crd: &Value) -> String {
+    serde_json::to_string(&crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]).unwrap()
+}
+
+#[test]
+fn a_crd_keeps_its_schema_and_gains_the_status_go_always_writes() {
+    // Written in JSONSchemaProps' field order, as Go would: nothing may move or change.
+    // The default and example look like schemas with zero fields: only writing them as
+    // given keeps `nullable: false` and `type: ""`, and keeps `z` before `a`.
+    let schema = json!({"type": "object",
+        "properties": {"spec": {"type": "object", "default": {"a": 1, "nullable": false},
+            "properties": {"color": {"type": "string", "enum": ["x"],
+                                     "example": {"z": 0, "type": "", "a": null}}},
+            "x-kubernetes-preserve-unknown-fields": true}}});
+    let sent = serde_json::to_string(&schema).unwrap();
+    let mut c = crd(schema);
+    normalize(
+        lookup("apiextensions.k8s.io", "customresourcedefinitions"),
+        &mut c,
+    );
+    assert_eq!(crd_schema(&c), sent);
+    assert_eq!(
+        c["status"],
+        json!({"conditions": null, "acceptedNames": {"plural": "", "kind": ""},
+               "storedVersions": null})
+    );
+    assert_eq!(
+        keys(&c["status"]),
+        ["conditions", "acceptedNames", "storedVersions"]
+    );
+    assert_eq!(keys(&c["status"]["acceptedNames"]), ["plural", "kind"]);
+    assert_eq!(
+        keys(&c),
+        ["kind", "apiVersion", "metadata", "spec", "status"]
+    );
+    assert_eq!(
+        keys(&c["spec"]["versions"][0]),
+        ["name", "served", "storage", "schema"]
+    );
+}
+
+#[test]
+fn a_crd_schema_comes_in_go_order_without_empty_fields_through_its_unions() {
+    let schema = json!({"properties": {
+        "list": {"items": {"type": "string", "description": "d", "nullable": false},
+                 "type": "array"},
+        "tuple": {"items": [{"format": "f", "type": "string"}], "type": "array"},
+        "open": {"additionalProperties": false, "type": "object"},
+        "dict": {"additionalProperties": {"x-kubernetes-int-or-string": false,
+                                          "type": "integer", "minimum": 0}},
+        "deps": {"dependencies": {"a": ["b"], "c": {"required": ["d"], "type": "object"}}}},
+        "type": "object", "x-kubernetes-preserve-unknown-fields": false});
+    let mut c = crd(schema);
+    normalize(
+        lookup("apiextensions.k8s.io", "customresourcedefinitions"),
+        &mut c,
+    );
+    let want = json!({"type": "object", "properties": {
+        "list": {"type": "array", "items": {"description": "d", "type": "string"}},
+        "tuple": {"type": "array", "items": [{"type": "string", "format": "f"}]},
+        "open": {"type": "object", "additionalProperties": false},
+        "dict": {"additionalProperties": {"type": "integer", "minimum": 0}},
+        "deps": {"dependencies": {"a": ["b"], "c": {"type": "object", "required": ["d"]}}}},
+        "x-kubernetes-preserve-unknown-fields": false});
+    assert_eq!(crd_schema(&c), serde_json::to_string(&want).unwrap());
 }
