@@ -1,7 +1,7 @@
 //! pods/log: proxies to the kubelet of the pod's node and streams the answer back.
 //!
-//! Entry point: [`proxy`]. The kubelet contract (plain HTTP, unlike upstream's HTTPS):
-//! `GET http://{node InternalIP}:{status.daemonEndpoints.kubeletEndpoint.Port}/containerLogs/{ns}/{pod}/{container}`
+//! Entry point: [`proxy`]. The kubelet contract (HTTPS, see [`crate::kubelet_client`]):
+//! `GET https://{node InternalIP}:{status.daemonEndpoints.kubeletEndpoint.Port}/containerLogs/{ns}/{pod}/{container}`
 //! with the query parameters `follow`, `previous`, `tailLines`, `timestamps`,
 //! `sinceSeconds` and `limitBytes` passed through unchanged; a 2xx answer's body is
 //! streamed to the client as `text/plain`, any other status is returned as a Status
@@ -106,7 +106,7 @@ pub async fn proxy(ctx: &Ctx, name: &str) -> Result<Response, ApiError> {
         .iter()
         .filter_map(|k| ctx.query.get(k).map(|v| (*k, v)))
         .collect();
-    let url = format!("http://{addr}/containerLogs/{ns}/{name}/{container}");
+    let url = crate::kubelet_client::url(&addr, &format!("/containerLogs/{ns}/{name}/{container}"));
     let resp = ctx
         .state
         .http

@@ -410,12 +410,20 @@ pub async fn serve(
         url.push('?');
         url.push_str(q);
     }
-    forward(state, &loc.authority, &url, method, headers, body).await
+    forward(
+        &state.proxy_http,
+        &loc.authority,
+        &url,
+        method,
+        headers,
+        body,
+    )
+    .await
 }
 
-/// Sends the request to `url` (on `authority`) and streams the answer back.
+/// Sends the request to `url` (on `authority`) over `client` and streams the answer back.
 pub(crate) async fn forward(
-    state: &AppState,
+    client: &reqwest::Client,
     authority: &str,
     url: &str,
     method: Method,
@@ -428,8 +436,7 @@ pub(crate) async fn forward(
             out.append(k.clone(), v.clone());
         }
     }
-    let sent = state
-        .proxy_http
+    let sent = client
         .request(method, url)
         .headers(out)
         .body(reqwest::Body::wrap_stream(body.into_data_stream()))

@@ -87,39 +87,94 @@ async fn eviction_deletes_the_pod() {
     assert!(api.get_opt("ev").await.unwrap().is_none());
 }
 
-/// A kubelet stand-in serving `/containerLogs/...`, echoing what it was asked.
-async fn fake_kubelet() -> std::net::SocketAddr {
+/// A kubelet stand-in serving `/containerLogs/...` (echoing what it was asked) and
+/// `/pods` over HTTPS with a self-signed certificate, as a kubelet does; its address and
+/// the CA that signed its certificate.
+async fn fake_kubelet() -> (std::net::SocketAddr, String) {
     use axum::extract::{Path, RawQuery};
-    let app = axum::Router::new().route(
-        "/containerLogs/{ns}/{pod}/{container}",
-        axum::routing::get(
-            |Path((ns, pod, c)): Path<(String, String, String)>, RawQuery(q): RawQuery| async move {
-                format!(
-                    "line one\nlogs of {ns}/{pod}/{c} query={}\n",
-                    q.unwrap_or_default()
-                )
-            },
-        ),
-    );
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    let app = axum::Router::new()
+        .route(
+            "/containerLogs/{ns}/{pod}/{container}",
+            axum::routing::get(
+                |Path((ns, pod, c)): Path<(String, String, String)>, RawQuery(q): RawQuery| async move {
+                    format!(
+                        "line one\nlogs of {ns}/{pod}/{c} query={}\n",
+                        q.unwrap_or_default()
+                    )
+                },
+            ),
+        )
+        .route(
+            "/pods",
+            axum::routing::get(|| async {
+                axum::Json(json!({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": []}))
+            }),
+        );
+    let tls = refkube_apiserver::tls::self_signed(&["127.0.0.1".parse().unwrap()], &[]).unwrap();
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = l.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
-    addr
+    let acceptor = tls.acceptor;
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = l.accept().await {
+            let (acceptor, app) = (acceptor.clone(), app.clone());
+            tokio::spawn(async move {
+                let Ok(stream) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let svc = hyper_util::service::TowerToHyperService::new(app);
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    (addr, tls.ca_pem)
 }
 
-#[tokio::test]
-async fn pod_logs_are_proxied_from_the_nodes_kubelet() {
-    let kubelet = fake_kubelet().await;
-    let s = common::start().await;
-    let c = s.client().await;
+/// Registers node `n1` whose kubelet listens at `kubelet`.
+async fn register_node(c: kube::Client, kubelet: std::net::SocketAddr) {
     let node: Node = serde_json::from_value(json!({"metadata": {"name": "n1"}, "status": {
         "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
         "daemonEndpoints": {"kubeletEndpoint": {"Port": kubelet.port()}}}}))
     .unwrap();
-    Api::<Node>::all(c.clone())
+    Api::<Node>::all(c)
         .create(&PostParams::default(), &node)
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn nodes_proxy_speaks_https_and_checks_the_kubelet_ca_only_when_given() {
+    let (kubelet, ca) = fake_kubelet().await;
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("kubelet-ca.pem");
+    std::fs::write(&good, &ca).unwrap();
+    let other = refkube_apiserver::tls::self_signed(&[], &[])
+        .unwrap()
+        .ca_pem;
+    let bad = dir.path().join("other-ca.pem");
+    std::fs::write(&bad, other).unwrap();
+    for (ca_file, expected) in [(None, 200), (Some(good), 200), (Some(bad), 503)] {
+        let mut cfg = common::config();
+        cfg.kubelet_certificate_authority = ca_file.clone();
+        let s =
+            common::start_with(cfg, std::sync::Arc::new(refkube_store::MemoryStore::new())).await;
+        register_node(s.client().await, kubelet).await;
+        let (code, body) = s.get("/api/v1/nodes/n1/proxy/pods").await;
+        assert_eq!(code, expected, "CA {ca_file:?}: {body}");
+        if expected == 200 {
+            assert_eq!(body["kind"], "PodList", "{body}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn pod_logs_are_proxied_from_the_nodes_kubelet() {
+    let (kubelet, _) = fake_kubelet().await;
+    let s = common::start().await;
+    let c = s.client().await;
+    register_node(c.clone(), kubelet).await;
     let pods: Api<Pod> = Api::namespaced(c, "default");
     pods.create(&PostParams::default(), &pod("lp"))
         .await

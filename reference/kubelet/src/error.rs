@@ -20,6 +20,9 @@ pub enum KubeletError {
     /// The pod network cannot be set up here.
     #[error("pod network: {0}")]
     Network(#[from] crate::network::NetworkError),
+    /// The kubelet server's serving certificate could not be made.
+    #[error("kubelet server TLS: {0}")]
+    Tls(String),
     /// The configuration is inconsistent.
     #[error("invalid kubelet configuration: {0}")]
     Config(String),

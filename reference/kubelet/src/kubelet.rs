@@ -1,4 +1,4 @@
-//! The kubelet's driver: starts the HTTP server, registers the Node and keeps its status
+//! The kubelet's driver: starts the HTTPS server, registers the Node and keeps its status
 //! and Lease fresh, watches the pods bound to this node, reads static pod manifests, runs
 //! one [`PodWorker`] per pod and keeps mirror pods in place. Entry points: [`run`] and
 //! [`Kubelet::start`].
@@ -43,7 +43,7 @@ pub struct Kubelet {
 }
 
 impl Kubelet {
-    /// Binds the HTTP server and starts every loop in the background.
+    /// Binds the HTTPS server and starts every loop in the background.
     pub async fn start(
         config: KubeletConfig,
         client: kube::Client,
@@ -73,18 +73,14 @@ impl Kubelet {
         let runtime = new_runtime(&config);
         let published = crate::podlist::PodSnapshot::default();
         let router = crate::server::router(logs.clone(), runtime.clone(), published.clone());
-        let mut server_stop = stop_rx.clone();
-        let server = tokio::spawn(async move {
-            let shutdown = async move {
-                let _ = server_stop.wait_for(|s| *s).await;
-            };
-            if let Err(e) = axum::serve(listener, router)
-                .with_graceful_shutdown(shutdown)
-                .await
-            {
-                tracing::warn!(error = %e, "kubelet server stopped");
-            }
-        });
+        let cert = crate::server_tls::self_signed(&config.node_name, config.node_ip)
+            .map_err(KubeletError::Tls)?;
+        let server = tokio::spawn(crate::server_tls::serve(
+            listener,
+            router,
+            cert,
+            stop_rx.clone(),
+        ));
         let mut driver = Driver::new(config, client, addr.port(), logs.clone(), runtime);
         driver.published = published;
         let task = tokio::spawn(async move {
@@ -99,7 +95,7 @@ impl Kubelet {
         })
     }
 
-    /// The kubelet HTTP server's address.
+    /// The kubelet HTTPS server's address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }

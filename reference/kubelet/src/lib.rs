@@ -6,7 +6,8 @@
 //! duration), watches the pods with `spec.nodeName=<node>`, runs each through a
 //! [`worker::PodWorker`] on a CRI-like [`runtime::Runtime`], writes `pods/{name}/status`
 //! when it changes, runs static pods from a manifest directory and publishes their mirror
-//! pods, and serves container logs on `GET /containerLogs/{ns}/{pod}/{container}`.
+//! pods, and serves container logs on `GET /containerLogs/{ns}/{pod}/{container}` over HTTPS
+//! with a self-signed certificate ([`server_tls`]).
 //! New pods pass [`admission`] first (node selector, pods, cpu, memory): a pod bound past
 //! the scheduler that does not fit fails with `OutOfcpu` & co. A deleted Node object is
 //! registered again. Processes started by the process runtime die with the kubelet.
@@ -87,7 +88,9 @@
 //!   process group (SIGTERM on stop, SIGKILL after the grace period, SIGKILL on drop).
 //!   Images resolve to built-in workloads ([`runtime::images`]): `registry.k8s.io/pause`,
 //!   `registry.k8s.io/e2e-test-images/agnhost` (`pause`, `netexec`, `serve-hostname`,
-//!   `liveness`, `logs-generator`), `busybox` (the machine's own `sh`, `sleep`, `echo` ...).
+//!   `liveness`, `logs-generator`), `busybox` and `alpine` (the machine's own `sh`,
+//!   `sleep`, `echo` ...), `python` (the machine's `python3`), `nginx` and `httpd` (a
+//!   stand-in serving the image's default page on port 80, [`standins`]).
 //!   Any other image fails with `ErrImagePull` then `ImagePullBackOff`, or, with
 //!   [`ImagePolicy::PauseUnknown`], runs as a pause container.
 //! - `sim` ([`runtime::sim`]): no processes; annotations `refkube.io/sim-exit-after`,
@@ -132,7 +135,9 @@ pub mod probe;
 pub mod prober;
 pub mod runtime;
 pub mod server;
+pub mod server_tls;
 pub mod services;
+pub mod standins;
 pub mod static_pods;
 pub mod status;
 pub mod streaming;

@@ -1,4 +1,4 @@
-//! The kubelet's HTTP server: `GET /containerLogs/{ns}/{pod}/{container}` (what the API
+//! The kubelet's server (served over HTTPS by [`crate::server_tls`]): `GET /containerLogs/{ns}/{pod}/{container}` (what the API
 //! server's `pods/log` proxies to), `/healthz`, `/pods` and `/runningpods/`
 //! ([`crate::podlist`]), `/attach` ([`crate::streaming::attach`]), and the streaming
 //! endpoints `/exec`,

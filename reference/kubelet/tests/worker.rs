@@ -320,7 +320,7 @@ async fn an_image_the_runtime_lacks_waits_in_err_image_pull_then_image_pull_back
 metadata: {name: pull, namespace: default, uid: u-pull}
 spec:
   containers:
-  - {name: web, image: "nginx:1.27"}
+  - {name: web, image: "example.com/not-a-builtin:1.0"}
 "#);
     let _w = PodWorker::spawn(p, h.deps.clone());
     let waiting = |s: &PodStatus| container(s, "web").state.clone().and_then(|st| st.waiting);
@@ -331,7 +331,7 @@ spec:
         .await;
     let msg = waiting(&s).unwrap().message.unwrap();
     assert!(
-        msg.starts_with("failed to pull and unpack image \"nginx:1.27\": "),
+        msg.starts_with("failed to pull and unpack image \"example.com/not-a-builtin:1.0\": "),
         "{msg}"
     );
     let s = h
@@ -341,7 +341,7 @@ spec:
         .await;
     assert_eq!(
         waiting(&s).unwrap().message.as_deref(),
-        Some("Back-off pulling image \"nginx:1.27\"")
+        Some("Back-off pulling image \"example.com/not-a-builtin:1.0\"")
     );
     // After the back-off the pull is retried (and fails again).
     h.wait_for("a second pull", |_| {
@@ -486,7 +486,7 @@ async fn with_the_pause_unknown_policy_any_image_runs_as_a_pause_container() {
 metadata: {name: nginx, namespace: default, uid: u-nginx}
 spec:
   containers:
-  - {name: web, image: "nginx:1.27"}
+  - {name: web, image: "example.com/not-a-builtin:1.0"}
 "#);
     let _w = PodWorker::spawn(p, h.deps.clone());
     let s = h.wait_for("Running", |s| phase(s) == "Running").await;

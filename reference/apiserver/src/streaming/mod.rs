@@ -186,7 +186,7 @@ pub async fn serve(state: &Arc<AppState>, p: &StreamPath, parts: http::request::
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
     let result = match locate(state, p, &query).await {
-        Ok((addr, path)) => upgrade::proxy(parts, &addr, &path).await,
+        Ok((addr, path)) => upgrade::proxy(parts, &state.http, &addr, &path).await,
         Err(e) => Err(e),
     };
     result.unwrap_or_else(IntoResponse::into_response)

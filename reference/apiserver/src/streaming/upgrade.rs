@@ -1,15 +1,12 @@
-//! The upgrade-aware proxy: sends the client's upgrade request to the kubelet and, once
+//! The upgrade-aware proxy: sends the client's upgrade request to the kubelet (HTTPS) and, once
 //! the kubelet switched protocols, answers the client's upgrade with the kubelet's
 //! headers and copies bytes both ways (upstream's `UpgradeAwareHandler`). The API server
 //! never looks inside the stream, so every subprotocol the kubelet speaks passes.
 
 use axum::body::Body;
 use axum::response::Response;
-use bytes::Bytes;
 use http::{HeaderName, StatusCode, header};
-use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
 
 use crate::status::ApiError;
 
@@ -32,9 +29,11 @@ fn reason_of(code: u16) -> &'static str {
     }
 }
 
-/// Proxies the upgrade request `parts` to `path_and_query` on the kubelet at `addr`.
+/// Proxies the upgrade request `parts` to `path_and_query` on the kubelet at `addr`,
+/// over `kubelet` (HTTPS, see [`crate::kubelet_client`]).
 pub async fn proxy(
     mut parts: http::request::Parts,
+    kubelet: &reqwest::Client,
     addr: &str,
     path_and_query: &str,
 ) -> Result<Response, ApiError> {
@@ -45,36 +44,27 @@ pub async fn proxy(
     let dial_err = |e: &dyn std::fmt::Display| {
         ApiError::internal(format!("error dialing backend: dial tcp {addr}: {e}"))
     };
-    let stream = TcpStream::connect(addr).await.map_err(|e| dial_err(&e))?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| dial_err(&e))?;
-    tokio::spawn(async move {
-        let _ = conn.with_upgrades().await;
-    });
-    let mut request = http::Request::builder()
-        .method(parts.method.clone())
-        .uri(path_and_query)
-        .header(header::HOST, addr);
+    let mut headers = http::HeaderMap::new();
     for name in PASSED {
         for value in parts.headers.get_all(&name) {
-            request = request.header(&name, value);
+            headers.append(&name, value.clone());
         }
     }
-    let request = request
-        .body(Empty::<Bytes>::new())
-        .map_err(ApiError::internal)?;
-    let response = sender
-        .send_request(request)
+    let response = kubelet
+        .request(
+            parts.method.clone(),
+            crate::kubelet_client::url(addr, path_and_query),
+        )
+        .headers(headers)
+        .send()
         .await
-        .map_err(|e| dial_err(&e))?;
+        .map_err(|e| dial_err(&error_chain(&e)))?;
     if response.status() != StatusCode::SWITCHING_PROTOCOLS {
         let code = response.status().as_u16();
         let body = response
-            .into_body()
-            .collect()
+            .text()
             .await
-            .map(|b| String::from_utf8_lossy(&b.to_bytes()).trim().to_string())
+            .map(|b| b.trim().to_string())
             .unwrap_or_default();
         return Err(ApiError::new(code, reason_of(code), body));
     }
@@ -82,14 +72,23 @@ pub async fn proxy(
     for (name, value) in response.headers() {
         answer = answer.header(name, value);
     }
-    let backend = hyper::upgrade::on(response);
     tokio::spawn(async move {
-        let (Ok(client), Ok(backend)) = tokio::join!(on_upgrade, backend) else {
+        let (Ok(client), Ok(mut backend)) = tokio::join!(on_upgrade, response.upgrade()) else {
             return;
         };
-        let _ =
-            tokio::io::copy_bidirectional(&mut TokioIo::new(client), &mut TokioIo::new(backend))
-                .await;
+        let _ = tokio::io::copy_bidirectional(&mut TokioIo::new(client), &mut backend).await;
     });
     answer.body(Body::empty()).map_err(ApiError::internal)
+}
+
+/// `e` with its causes: reqwest's own message alone hides why the dial failed.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
 }

@@ -103,6 +103,17 @@ pub enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
         argv: Vec<String>,
     },
+    /// Serves an image's default page as the `nginx` or `httpd` image does (the process
+    /// runtime's stand-in for those images; see [`crate::standins`]).
+    #[command(hide = true)]
+    WebServer {
+        /// Which image's server.
+        #[arg(value_enum)]
+        server: crate::standins::WebServer,
+        /// Port (both images listen on 80).
+        #[arg(long, default_value_t = 80)]
+        port: u16,
+    },
     /// Prints numbered log lines spread over a duration.
     LogsGenerator {
         /// Total lines (also `--log-lines-total`).
@@ -262,6 +273,9 @@ pub async fn run(cli: Cli) -> Result<i32, AgnhostError> {
             http_port,
             udp_port,
         } => netexec::serve(bind_ip(), http_port, u16::try_from(udp_port).ok()).await,
+        Command::WebServer { server, port } => {
+            crate::standins::serve(server, bind_ip(), port).await
+        }
         Command::ServeHostname { port } => simple::serve_hostname(bind_ip(), port).await,
         Command::Liveness { healthy_for, port } => {
             simple::liveness(bind_ip(), port, parse_go_duration(&healthy_for)?).await

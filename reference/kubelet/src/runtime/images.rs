@@ -1,20 +1,40 @@
 //! Which images the process runtime can "pull", and what each runs: the built-in
-//! workloads. Entry point: [`resolve`].
+//! workloads. Entry point: [`resolve`]. [`SUPPORTED`] lists them for the pull error.
 //!
 //! - `registry.k8s.io/pause:*` (any repository ending in `/pause`): `agnhost pause`.
 //! - `registry.k8s.io/e2e-test-images/agnhost:*` (any repository ending in `agnhost`):
 //!   agnhost with the container's command/args (a leading `agnhost` or `/agnhost` is the
 //!   image's entrypoint and is dropped); another leading program (e.g. `/bin/sh`) runs
 //!   on the machine.
-//! - `busybox`, `busybox:*`, `docker.io/library/busybox:*`: the command/args run with the
-//!   machine's own programs (`/bin/sh`, `sleep`, `echo`, `true`, `false` ...); empty
-//!   command and args run `sh`, the image's default.
+//! - `busybox`, `busybox:*`, `docker.io/library/busybox:*` (any repository ending in
+//!   `busybox`): the command/args run with the machine's own programs (`/bin/sh`,
+//!   `sleep`, `echo`, `true`, `false` ...); empty command and args run `sh`, the image's
+//!   default.
 //! - `registry.k8s.io/kubectl:*` (any repository ending in `kubectl`): the machine's own
 //!   `kubectl`, the image's entrypoint, with the container's args (a command replaces
 //!   the entrypoint, as in any image); so a Pod can be an in-cluster kubectl client.
+//!
+//! The official images below are known by their Docker Hub names (`nginx`,
+//! `nginx:1.27`, `docker.io/library/nginx:1.27`, `nginx@sha256:...`, on any registry
+//! host: `mirror.gcr.io/library/nginx`, `public.ecr.aws/docker/library/nginx`) and by
+//! upstream's e2e names (`registry.k8s.io/e2e-test-images/nginx:1.14-4`,
+//! `.../httpd:2.4.38-4`). Other publishers' images of the same name (`bitnami/nginx`
+//! listens on 8080) behave differently, so they are not taken for these.
+//!
+//! - `nginx` and `httpd`: with no command, or the image's own (`nginx -g 'daemon off;'`,
+//!   `/docker-entrypoint.sh nginx ...`, `httpd-foreground`, `httpd -DFOREGROUND`), the
+//!   stand-in server ([`crate::standins`]) serves the image's default page on port 80
+//!   of the pod IP (through agnhost, which binds `$REFKUBE_BIND_IP` as netexec does);
+//!   any other command runs on the machine as with busybox.
+//! - `python`: the machine's `python3` (a leading `python`, `python3`, `python3.12` or
+//!   their paths is taken for it) with the command/args; none runs `python3`, the
+//!   image's default, which exits at once as its stdin is closed.
+//! - `alpine`: as busybox.
+
+use crate::standins::WebServer;
 
 /// The images this runtime knows, for the pull error message.
-pub const SUPPORTED: &str = "registry.k8s.io/pause, registry.k8s.io/e2e-test-images/agnhost, busybox, registry.k8s.io/kubectl";
+pub const SUPPORTED: &str = "registry.k8s.io/pause, registry.k8s.io/e2e-test-images/agnhost, registry.k8s.io/kubectl, busybox, nginx, httpd, python, alpine (the last four also as registry.k8s.io/e2e-test-images/...)";
 
 /// What a container runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,12 +66,58 @@ fn last_component(image: &str) -> &str {
     repo.rsplit('/').next().unwrap_or(repo)
 }
 
+/// The name of an official image: Docker Hub's library (`nginx`, `library/nginx`,
+/// `docker/library/nginx` on ECR's mirror) or upstream's e2e images, on any registry.
+fn official_name(image: &str) -> Option<&str> {
+    let mut parts: Vec<&str> = repository(image).split('/').collect();
+    // As the image reference grammar says: a first component with a dot or a colon, or
+    // `localhost`, is the registry host.
+    if parts.len() > 1
+        && (parts[0].contains('.') || parts[0].contains(':') || parts[0] == "localhost")
+    {
+        parts.remove(0);
+    }
+    match parts.as_slice() {
+        [name]
+        | ["library", name]
+        | ["docker", "library", name]
+        | ["e2e-test-images", name]
+        | ["kubernetes-e2e-test-images", name] => Some(name),
+        _ => None,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Image {
+    Pause,
+    Agnhost,
+    Busybox,
+    Kubectl,
+    Web(WebServer),
+    Python,
+    Alpine,
+}
+
+fn image(image: &str) -> Option<Image> {
+    let known = match last_component(image) {
+        "pause" => Some(Image::Pause),
+        "agnhost" => Some(Image::Agnhost),
+        "busybox" => Some(Image::Busybox),
+        "kubectl" => Some(Image::Kubectl),
+        _ => None,
+    };
+    known.or_else(|| match official_name(image)? {
+        "nginx" => Some(Image::Web(WebServer::Nginx)),
+        "httpd" => Some(Image::Web(WebServer::Httpd)),
+        "python" => Some(Image::Python),
+        "alpine" => Some(Image::Alpine),
+        _ => None,
+    })
+}
+
 /// Whether the process runtime has `image`.
-pub fn is_available(image: &str) -> bool {
-    matches!(
-        last_component(image),
-        "pause" | "agnhost" | "busybox" | "kubectl"
-    )
+pub fn is_available(name: &str) -> bool {
+    image(name).is_some()
 }
 
 /// The `ErrImagePull` message for an image the runtime lacks.
@@ -72,125 +138,88 @@ fn host(mut argv: Vec<String>) -> Workload {
     }
 }
 
+fn basename(program: &str) -> &str {
+    program.rsplit('/').next().unwrap_or(program)
+}
+
+/// Whether `argv` is the image's own way of starting its server in the foreground.
+fn starts_server(server: WebServer, argv: &[String]) -> bool {
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    match server {
+        WebServer::Nginx => {
+            // The image's entrypoint runs its configuration scripts, then execs the rest.
+            let argv = match argv.as_slice() {
+                [entry, rest @ ..] if basename(entry) == "docker-entrypoint.sh" => rest,
+                all => all,
+            };
+            match argv {
+                [] => true,
+                [program, flags @ ..] => {
+                    matches!(basename(program), "nginx" | "nginx-debug")
+                        && flags.len() % 2 == 0
+                        && flags.chunks(2).all(|pair| pair[0] == "-g")
+                }
+            }
+        }
+        WebServer::Httpd => match argv.as_slice() {
+            [] => true,
+            [program] => basename(program) == "httpd-foreground",
+            [program, flags @ ..] if basename(program) == "httpd" => {
+                matches!(flags, ["-DFOREGROUND"] | ["-D", "FOREGROUND"])
+            }
+            _ => false,
+        },
+    }
+}
+
+fn is_python(program: &str) -> bool {
+    let name = basename(program);
+    name == "python"
+        || name.strip_prefix("python3").is_some_and(|v| {
+            v.is_empty() || (v.starts_with('.') && v[1..].chars().all(|c| c.is_ascii_digit()))
+        })
+}
+
 /// What a container of `image` with `command` and `args` runs, or the pull error.
-pub fn resolve(image: &str, command: &[String], args: &[String]) -> Result<Workload, String> {
+pub fn resolve(name: &str, command: &[String], args: &[String]) -> Result<Workload, String> {
     let argv: Vec<String> = command.iter().chain(args).cloned().collect();
-    match last_component(image) {
-        "pause" => Ok(Workload::Agnhost(vec!["pause".into()])),
-        "agnhost" => match argv.first().map(String::as_str) {
-            Some(first) if first.rsplit('/').next() == Some("agnhost") => {
+    match image(name).ok_or_else(|| pull_error(name))? {
+        Image::Pause => Ok(Workload::Agnhost(vec!["pause".into()])),
+        Image::Agnhost => match argv.first().map(String::as_str) {
+            Some(first) if basename(first) == "agnhost" => {
                 Ok(Workload::Agnhost(argv[1..].to_vec()))
             }
             Some(first) if first.starts_with('/') || !command.is_empty() => Ok(host(argv)),
             _ => Ok(Workload::Agnhost(argv)),
         },
-        "busybox" => Ok(host(argv)),
-        "kubectl" if command.is_empty() => Ok(Workload::Host {
+        Image::Busybox | Image::Alpine => Ok(host(argv)),
+        Image::Kubectl if command.is_empty() => Ok(Workload::Host {
             program: "kubectl".into(),
             args: args.to_vec(),
         }),
-        "kubectl" => Ok(host(argv)),
-        _ => Err(pull_error(image)),
+        Image::Kubectl => Ok(host(argv)),
+        Image::Web(server) if starts_server(server, &argv) => {
+            let server = match server {
+                WebServer::Nginx => "nginx",
+                WebServer::Httpd => "httpd",
+            };
+            Ok(Workload::Agnhost(vec!["web-server".into(), server.into()]))
+        }
+        Image::Web(_) => Ok(host(argv)),
+        Image::Python => {
+            let args = match argv.split_first() {
+                Some((first, rest)) if is_python(first) => rest.to_vec(),
+                Some(_) => return Ok(host(argv)),
+                None => vec![],
+            };
+            Ok(Workload::Host {
+                program: "python3".into(),
+                args,
+            })
+        }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn s(v: &[&str]) -> Vec<String> {
-        v.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn repositories_drop_tags_and_digests_but_not_registry_ports() {
-        assert_eq!(repository("busybox:1.36"), "busybox");
-        assert_eq!(
-            repository("localhost:5000/busybox"),
-            "localhost:5000/busybox"
-        );
-        assert_eq!(
-            repository("registry.k8s.io/pause@sha256:abc"),
-            "registry.k8s.io/pause"
-        );
-    }
-
-    #[test]
-    fn agnhost_args_run_agnhost_and_its_entrypoint_is_dropped() {
-        let img = "registry.k8s.io/e2e-test-images/agnhost:2.53";
-        assert_eq!(
-            resolve(img, &[], &s(&["netexec", "--http-port=8080"])),
-            Ok(Workload::Agnhost(s(&["netexec", "--http-port=8080"])))
-        );
-        assert_eq!(
-            resolve(img, &s(&["/agnhost", "serve-hostname"]), &[]),
-            Ok(Workload::Agnhost(s(&["serve-hostname"])))
-        );
-        assert_eq!(
-            resolve(img, &s(&["/bin/sh", "-c"]), &s(&["exit 1"])),
-            Ok(Workload::Host {
-                program: "/bin/sh".into(),
-                args: s(&["-c", "exit 1"])
-            })
-        );
-    }
-
-    #[test]
-    fn the_kubectl_image_runs_kubectl_with_the_containers_args() {
-        assert_eq!(
-            resolve(
-                "registry.k8s.io/kubectl:v1.33.0",
-                &[],
-                &s(&["auth", "whoami"])
-            ),
-            Ok(Workload::Host {
-                program: "kubectl".into(),
-                args: s(&["auth", "whoami"]),
-            })
-        );
-        assert_eq!(
-            resolve(
-                "registry.k8s.io/kubectl:v1.33.0",
-                &s(&["sh", "-c"]),
-                &s(&["true"])
-            ),
-            Ok(Workload::Host {
-                program: "sh".into(),
-                args: s(&["-c", "true"]),
-            })
-        );
-        assert!(is_available("registry.k8s.io/kubectl:v1.33.0"));
-    }
-
-    #[test]
-    fn busybox_runs_host_programs_and_defaults_to_sh() {
-        assert_eq!(
-            resolve("busybox", &s(&["sh", "-c", "exit 3"]), &[]),
-            Ok(Workload::Host {
-                program: "sh".into(),
-                args: s(&["-c", "exit 3"])
-            })
-        );
-        assert_eq!(
-            resolve("docker.io/library/busybox:1.36", &[], &[]),
-            Ok(Workload::Host {
-                program: "sh".into(),
-                args: vec![]
-            })
-        );
-    }
-
-    #[test]
-    fn pause_sleeps_and_unknown_images_fail_to_pull() {
-        assert_eq!(
-            resolve("registry.k8s.io/pause:3.10", &[], &[]),
-            Ok(Workload::Agnhost(s(&["pause"])))
-        );
-        let err = resolve("nginx:1.27", &[], &[]).unwrap_err();
-        assert!(
-            err.starts_with("failed to pull and unpack image \"nginx:1.27\": "),
-            "{err}"
-        );
-        assert!(!is_available("nginx"));
-    }
-}
+#[path = "images_tests.rs"]
+mod tests;

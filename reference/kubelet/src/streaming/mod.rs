@@ -275,13 +275,25 @@ fn spdy_upgrade(parts: &mut http::request::Parts, pod: String, ip: std::net::IpA
 /// Upstream's stream protocol negotiation header.
 const STREAM_PROTOCOL: &str = "x-stream-protocol-version";
 
-/// `POST /run`: runs the command to its end and answers its combined output.
+/// The command of `/run`: upstream splits its one `cmd` parameter on spaces; several
+/// `cmd` parameters (refkube's addition) are taken as the arguments, one each, so that an
+/// argument may hold a space.
+fn run_command(mut cmd: Vec<String>) -> Vec<String> {
+    match cmd.len() {
+        1 => cmd.remove(0).split(' ').map(str::to_string).collect(),
+        _ => cmd,
+    }
+}
+
+/// `POST /run`: runs the command to its end and answers its combined output (with
+/// upstream's `application/json` content type, whatever the output is).
 async fn run(
     State(runtime): State<Arc<dyn Runtime>>,
     Path((namespace, pod, container)): Path<(String, String, String)>,
     RawQuery(query): RawQuery,
 ) -> Response {
     let mut options = StreamOptions::parse(query.as_deref());
+    options.command = run_command(options.command);
     if options.command.is_empty() {
         return plain(
             StatusCode::BAD_REQUEST,
@@ -315,7 +327,7 @@ async fn run(
     }
     (
         StatusCode::OK,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        [(header::CONTENT_TYPE, "application/json")],
         output,
     )
         .into_response()
@@ -345,5 +357,13 @@ mod tests {
         assert_eq!(o.command, ["sh", "-c", "echo $HOSTNAME"]);
         assert!(o.stdin && o.stdout && o.tty);
         assert!(!o.stderr, "a terminal has no separate stderr");
+    }
+
+    #[test]
+    fn run_splits_one_cmd_on_spaces_and_keeps_several_as_they_are() {
+        let one = StreamOptions::parse(Some("cmd=printenv+HOSTNAME"));
+        assert_eq!(run_command(one.command), ["printenv", "HOSTNAME"]);
+        let several = StreamOptions::parse(Some("cmd=sh&cmd=-c&cmd=echo+a+b"));
+        assert_eq!(run_command(several.command), ["sh", "-c", "echo a b"]);
     }
 }
