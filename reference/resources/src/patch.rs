@@ -10,9 +10,10 @@
 //! the request body limit); an apply patch is YAML, whose aliases are charged by
 //! [`crate::decode::yaml_value`].
 //!
-//! Server-side apply is an approximation: the applied configuration is merged like a
-//! strategic merge patch (same merge keys), with no managedFields, no field ownership
-//! and no conflict detection, so fields dropped from a later apply are not removed.
+//! Server-side apply (field ownership, conflicts, removal of fields no longer applied)
+//! is `crate::managedfields`; here only [`applied_configuration`] reads its body. The
+//! `PatchKind::Apply` arm of [`apply_patch`] merges it like a strategic merge patch,
+//! for callers that want a merge without ownership.
 
 mod json;
 mod smp;
@@ -92,32 +93,39 @@ pub fn apply_patch(
             strategic(info, original, &p)
         }
         PatchKind::Apply => {
-            let p = crate::decode::yaml_value(patch)
-                .map_err(|e| bad_request(format!("error decoding YAML: {e}")))?;
-            if !p.is_object() {
-                return Err(bad_request("apply patch must be an object"));
-            }
-            for (field, want) in [
-                ("apiVersion", info.api_version()),
-                ("kind", info.kind.to_string()),
-            ] {
-                match p.get(field).and_then(Value::as_str) {
-                    Some(v) if v == want => {}
-                    Some(v) => {
-                        return Err(bad_request(format!(
-                            "{field} of the applied configuration ({v}) does not match {want}"
-                        )));
-                    }
-                    None => {
-                        return Err(bad_request(format!(
-                            "{field} must be set in the applied configuration"
-                        )));
-                    }
-                }
-            }
+            let p = applied_configuration(info, patch)?;
             strategic(info, original, &p)
         }
     }
+}
+
+/// The configuration of an apply patch: a YAML (or JSON) object of the path's kind and
+/// version (400 otherwise). Server-side apply itself is `crate::managedfields::apply`.
+pub fn applied_configuration(info: &ResourceInfo, patch: &[u8]) -> Result<Value, PatchError> {
+    let p = crate::decode::yaml_value(patch)
+        .map_err(|e| bad_request(format!("error decoding YAML: {e}")))?;
+    if !p.is_object() {
+        return Err(bad_request("apply patch must be an object"));
+    }
+    for (field, want) in [
+        ("apiVersion", info.api_version()),
+        ("kind", info.kind.to_string()),
+    ] {
+        match p.get(field).and_then(Value::as_str) {
+            Some(v) if v == want => {}
+            Some(v) => {
+                return Err(bad_request(format!(
+                    "{field} of the applied configuration ({v}) does not match {want}"
+                )));
+            }
+            None => {
+                return Err(bad_request(format!(
+                    "{field} must be set in the applied configuration"
+                )));
+            }
+        }
+    }
+    Ok(p)
 }
 
 fn strategic(info: &ResourceInfo, original: &Value, patch: &Value) -> Result<Value, PatchError> {
