@@ -60,13 +60,44 @@ pub fn known() -> Vec<Kind> {
         kind::<k8s_openapi::api::rbac::v1::RoleBinding>(true),
         kind::<k8s_openapi::api::rbac::v1::ClusterRole>(false),
         kind::<k8s_openapi::api::rbac::v1::ClusterRoleBinding>(false),
+        kind::<
+            k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+        >(false),
     ]
+}
+
+/// The kind a CustomResourceDefinition defines, at its storage version (`None` for an
+/// object that is not a usable CRD).
+pub fn from_crd(crd: &kube::api::DynamicObject) -> Option<Kind> {
+    let spec = crd.data.get("spec")?;
+    let group = spec.get("group")?.as_str()?;
+    let names = spec.get("names")?;
+    let version = spec
+        .get("versions")?
+        .as_array()?
+        .iter()
+        .find(|v| v.get("storage").and_then(|s| s.as_bool()) == Some(true))?
+        .get("name")?
+        .as_str()?;
+    let kind = names.get("kind")?.as_str()?;
+    let plural = names.get("plural")?.as_str()?;
+    let gvk = kube::api::GroupVersionKind::gvk(group, version, kind);
+    Some(Kind {
+        resource: ApiResource::from_gvk_with_plural(&gvk, plural),
+        namespaced: spec.get("scope").and_then(|s| s.as_str()) != Some("Cluster"),
+    })
 }
 
 /// Resolves a kind by name, plural or lower-case name ("Pod", "pods", "pod").
 pub fn resolve(name: &str) -> Result<Kind, UnknownKind> {
+    resolve_among(name, &[])
+}
+
+/// [`resolve`], also among `custom` kinds (those the scenario's CRDs defined), first.
+pub fn resolve_among(name: &str, custom: &[Kind]) -> Result<Kind, UnknownKind> {
     let wanted = name.trim().to_ascii_lowercase();
-    let all = known();
+    let mut all = custom.to_vec();
+    all.extend(known());
     all.iter()
         .find(|k| {
             k.resource.kind.to_ascii_lowercase() == wanted
@@ -82,7 +113,16 @@ pub fn resolve(name: &str) -> Result<Kind, UnknownKind> {
 
 /// Resolves the kind of a manifest from its `apiVersion` and `kind`.
 pub fn of_manifest(api_version: &str, kind_name: &str) -> Result<Kind, UnknownKind> {
-    let k = resolve(kind_name)?;
+    of_manifest_among(api_version, kind_name, &[])
+}
+
+/// [`of_manifest`], also among `custom` kinds.
+pub fn of_manifest_among(
+    api_version: &str,
+    kind_name: &str,
+    custom: &[Kind],
+) -> Result<Kind, UnknownKind> {
+    let k = resolve_among(kind_name, custom)?;
     if k.resource.api_version != api_version {
         return Err(UnknownKind(
             format!("{api_version}/{kind_name}"),

@@ -48,6 +48,8 @@ pub struct KubeWorld {
     pub watches: BTreeMap<String, Capture>,
     /// Cluster-scoped objects the scenario created, deleted at teardown.
     pub cluster_scoped: Vec<(Kind, String)>,
+    /// Kinds the scenario's CustomResourceDefinitions defined, resolvable by name.
+    pub custom_kinds: Vec<Kind>,
     /// Background tasks the scenario started (fake node heartbeats by node name...).
     pub tasks: BTreeMap<String, tokio::task::JoinHandle<()>>,
 }
@@ -77,6 +79,7 @@ impl KubeWorld {
             vars: BTreeMap::new(),
             watches: BTreeMap::new(),
             cluster_scoped: Vec::new(),
+            custom_kinds: Vec::new(),
             tasks: BTreeMap::new(),
         }
     }
@@ -203,7 +206,7 @@ impl KubeWorld {
 
     /// The API for a kind: in the scenario's namespace, or cluster-wide.
     pub fn api(&self, kind: &str) -> anyhow::Result<(Kind, Api<DynamicObject>)> {
-        let k = kinds::resolve(kind)?;
+        let k = kinds::resolve_among(kind, &self.custom_kinds)?;
         let api = self.api_for(&k, None)?;
         Ok((k, api))
     }

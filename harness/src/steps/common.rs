@@ -31,6 +31,29 @@ pub fn parse_manifests(world: &KubeWorld, yaml: &str) -> anyhow::Result<Vec<Dyna
 
 /// Creates every object of the YAML in the scenario's namespace (cluster-scoped ones are
 /// deleted at teardown). Returns what the API server stored.
+/// Creates one object. A kind a CRD of this scenario defined may not be served yet by
+/// every API server behind the target (each serves it once its own watch has seen the
+/// CRD Established), so its 404s are retried until `patience` runs out, as a client
+/// that has just created a CRD must.
+async fn create_one(
+    api: &kube::Api<DynamicObject>,
+    obj: &DynamicObject,
+    custom: bool,
+    patience: std::time::Duration,
+) -> Result<DynamicObject, kube::Error> {
+    let deadline = tokio::time::Instant::now() + patience;
+    loop {
+        match api.create(&PostParams::default(), obj).await {
+            Err(kube::Error::Api(e))
+                if custom && e.code == 404 && tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 pub async fn create_all(world: &mut KubeWorld, yaml: &str) -> anyhow::Result<Vec<DynamicObject>> {
     let mut created = Vec::new();
     for obj in parse_manifests(world, yaml)? {
@@ -38,10 +61,13 @@ pub async fn create_all(world: &mut KubeWorld, yaml: &str) -> anyhow::Result<Vec
             .types
             .clone()
             .ok_or_else(|| anyhow!("the manifest needs apiVersion and kind"))?;
-        let kind = kinds::of_manifest(&types.api_version, &types.kind)?;
+        let kind = kinds::of_manifest_among(&types.api_version, &types.kind, &world.custom_kinds)?;
         let api = world.api_for(&kind, obj.metadata.namespace.as_deref())?;
-        let stored = api
-            .create(&PostParams::default(), &obj)
+        let custom = world
+            .custom_kinds
+            .iter()
+            .any(|k| k.resource.api_version == types.api_version && k.resource.kind == types.kind);
+        let stored = create_one(&api, &obj, custom, world.timings.expect)
             .await
             .with_context(|| {
                 format!(
@@ -56,6 +82,11 @@ pub async fn create_all(world: &mut KubeWorld, yaml: &str) -> anyhow::Result<Vec
             })?;
         if !kind.namespaced {
             world.owns_cluster_object(kind, &name_of(&stored));
+        }
+        if let Some(defined) =
+            kinds::from_crd(&stored).filter(|_| types.kind == "CustomResourceDefinition")
+        {
+            world.custom_kinds.push(defined);
         }
         created.push(stored);
     }
@@ -77,7 +108,8 @@ async fn try_create(world: &mut KubeWorld, step: &Step) -> Outcome {
             .types
             .clone()
             .ok_or_else(|| anyhow!("the manifest needs apiVersion and kind"))?;
-        let api = world.api_for(&kinds::of_manifest(&types.api_version, &types.kind)?, None)?;
+        let kind = kinds::of_manifest_among(&types.api_version, &types.kind, &world.custom_kinds)?;
+        let api = world.api_for(&kind, None)?;
         if let Err(e) = api.create(&PostParams::default(), &obj).await {
             world.last_error = Some(e);
             return Ok(());

@@ -12,20 +12,24 @@ macro_rules! fail {
 }
 
 pub mod apiserver;
+pub mod apply;
 pub mod architecture;
 pub mod authorship;
 pub mod background;
 pub mod chains;
 pub mod common;
 pub mod controllers;
+pub mod crds;
 pub mod cronjobs;
 pub mod disruption;
 pub mod exec;
+pub mod gc_custom;
 pub mod ha;
 pub mod health;
 pub mod identity;
 pub mod iptables;
 pub mod kubelet;
+pub mod kubelet_server;
 pub mod leadership;
 pub mod logs;
 pub mod networking;

@@ -36,10 +36,15 @@ fn prepare_for_create(info: &ResourceInfo, obj: &mut Value) {
         m.remove("selfLink");
         m.remove("generation");
     }
-    if obj.get("spec").is_some() {
+    // Custom resources always start at generation 1 (upstream's customresource
+    // strategy); built-in kinds when they have a spec.
+    if obj.get("spec").is_some() || info.custom.is_some() {
         obj["metadata"]["generation"] = json!(1);
     }
     match (info.group, info.plural) {
+        ("apiextensions.k8s.io", "customresourcedefinitions") => {
+            refkube_resources::crd::prepare_for_create(obj);
+        }
         ("", "pods") => {
             obj["status"] = json!({"phase": "Pending", "qosClass": qos_class(obj)});
         }
@@ -64,6 +69,22 @@ fn prepare_for_create(info: &ResourceInfo, obj: &mut Value) {
         }
         _ => {}
     }
+}
+
+/// Whether an update changes what a custom resource's generation counts: everything
+/// but metadata, and but status when status is a subresource.
+fn custom_generation_changed(info: &ResourceInfo, old: &Value, new: &Value) -> bool {
+    let strip = |o: &Value| {
+        let mut o = o.clone();
+        if let Some(m) = o.as_object_mut() {
+            m.remove("metadata");
+            if info.has_subresource("status") {
+                m.remove("status");
+            }
+        }
+        o
+    };
+    strip(old) != strip(new)
 }
 
 /// The pod's QoS class (`pkg/apis/core/helper/qos`): BestEffort without any requests or
@@ -216,7 +237,12 @@ pub async fn admit_update(
 ) -> Result<Allocated, ApiError> {
     crate::secret_data::merge_string_data(info, new);
     refkube_resources::defaults::apply_defaults(info, new, &state.config.defaults);
-    if mode == Mode::Main && new.get("spec").is_some() {
+    if info.custom.is_some() {
+        if mode == Mode::Main && custom_generation_changed(info, old, new) {
+            let g = old["metadata"]["generation"].as_i64().unwrap_or(0) + 1;
+            new["metadata"]["generation"] = json!(g);
+        }
+    } else if mode == Mode::Main && new.get("spec").is_some() {
         let spec_changed = old.get("spec") != new.get("spec");
         // Deployments also count annotation changes: they are copied to ReplicaSets.
         let annotations = |o: &Value| {

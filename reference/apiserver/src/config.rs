@@ -19,6 +19,12 @@ pub struct ApiServerConfig {
     pub service_node_port_range: (u16, u16),
     /// Events kept per resource by the watch cache; watchers older than this get 410.
     pub watch_cache_size: usize,
+    /// How many API servers run (upstream's `--apiserver-count`): with more than one, a
+    /// new CRD stays `Installing` for `crd_establish_delay` before it is Established.
+    pub apiserver_count: usize,
+    /// Upstream's fixed 5 s wait between a CRD's names being accepted and its being
+    /// Established when several API servers run (shorter in tests).
+    pub crd_establish_delay: Duration,
     /// How often a watch with `allowWatchBookmarks` gets a BOOKMARK (upstream ~1 min).
     pub bookmark_interval: Duration,
     /// How long a watcher whose buffer is full may hold up an event before it is
@@ -65,6 +71,9 @@ pub struct ApiServerConfig {
     pub defaults: DefaultsConfig,
     /// Kubelet port used by pods/log when a node does not report one (upstream 10250).
     pub default_kubelet_port: u16,
+    /// `--kubelet-certificate-authority`: the CA kubelets' serving certificates are
+    /// verified against; None does not verify them, as upstream.
+    pub kubelet_certificate_authority: Option<PathBuf>,
     /// Let `pods/proxy` and `services/proxy` connect to loopback pod addresses. Upstream
     /// allows only global unicast addresses (400 "address not allowed" otherwise); on
     /// by default here because refkube's `loopback` pod network lives in 127/8 (see the
@@ -120,6 +129,8 @@ impl Default for ApiServerConfig {
             service_cluster_ip_range: Ipv4Net::new([10, 0, 0, 0].into(), 24).unwrap_or_default(),
             service_node_port_range: (30000, 32767),
             watch_cache_size: 1000,
+            apiserver_count: 1,
+            crd_establish_delay: Duration::from_secs(5),
             bookmark_interval: Duration::from_secs(60),
             watch_dispatch_timeout: Duration::from_millis(100),
             watch_fresh_timeout: Duration::from_secs(3),
@@ -137,6 +148,7 @@ impl Default for ApiServerConfig {
             encryption_provider_config: None,
             defaults: DefaultsConfig::default(),
             default_kubelet_port: 10250,
+            kubelet_certificate_authority: None,
             proxy_allow_loopback: true,
             bootstrap: true,
             compaction_interval: Some(Duration::from_secs(300)),
@@ -165,6 +177,14 @@ impl ApiServerConfig {
     }
     pub fn service_node_port_range(mut self, lo: u16, hi: u16) -> Self {
         self.service_node_port_range = (lo, hi);
+        self
+    }
+    pub fn apiserver_count(mut self, n: usize) -> Self {
+        self.apiserver_count = n;
+        self
+    }
+    pub fn crd_establish_delay(mut self, d: Duration) -> Self {
+        self.crd_establish_delay = d;
         self
     }
     pub fn watch_cache_size(mut self, n: usize) -> Self {

@@ -1,6 +1,8 @@
 //! Storage conversion: `events.k8s.io/v1` Events share storage with core `v1` Events,
 //! as upstream does, so `kubectl get events` shows what components record with either
-//! API. Every other kind is stored as served.
+//! API. Custom resources are stored at their CRD's storage version and served at any
+//! of its versions with only `apiVersion` changed (conversion strategy `None`). Every
+//! other kind is stored as served.
 //!
 //! Entry points: [`to_storage`], [`from_storage`] (field pairs from upstream's
 //! `pkg/apis/events/v1` conversion). Both write the object in Go's form (field order and
@@ -52,6 +54,11 @@ fn rename(obj: &Value, to_core: bool, api_version: &str) -> Value {
 
 /// The stored form of an object served as `info`.
 pub fn to_storage(info: &ResourceInfo, obj: &Value) -> Value {
+    if let Some(custom) = info.custom {
+        let mut o = obj.clone();
+        o["apiVersion"] = json!(custom.storage_api_version);
+        return o;
+    }
     if is_events_v1(info) {
         rename(obj, true, "v1")
     } else {
@@ -62,7 +69,11 @@ pub fn to_storage(info: &ResourceInfo, obj: &Value) -> Value {
 }
 
 /// The served form of a stored object.
-pub fn from_storage(info: &ResourceInfo, obj: Value) -> Value {
+pub fn from_storage(info: &ResourceInfo, mut obj: Value) -> Value {
+    if info.custom.is_some() {
+        obj["apiVersion"] = json!(info.api_version());
+        return obj;
+    }
     if is_events_v1(info) {
         rename(&obj, false, "events.k8s.io/v1")
     } else {

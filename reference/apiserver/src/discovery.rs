@@ -36,8 +36,61 @@ pub fn version() -> Value {
     })
 }
 
-fn group_doc(group: &str) -> Option<Value> {
-    let versions: Vec<Value> = registry::group_versions()
+/// Every served kind: the built-in registry, then the custom kinds (each group's
+/// versions in upstream's kube-aware priority order, highest first).
+fn served(custom: &[&'static ResourceInfo]) -> Vec<&'static ResourceInfo> {
+    let mut out: Vec<&'static ResourceInfo> = registry::all().iter().collect();
+    let mut extra = custom.to_vec();
+    extra.sort_by(|a, b| {
+        (
+            a.group,
+            std::cmp::Reverse(version_priority(a.version)),
+            a.version,
+        )
+            .cmp(&(
+                b.group,
+                std::cmp::Reverse(version_priority(b.version)),
+                b.version,
+            ))
+    });
+    out.extend(extra);
+    out
+}
+
+/// Upstream's `CompareKubeAwareVersionStrings` as a sort key: GA before beta before
+/// alpha, higher numbers first; anything else last.
+fn version_priority(v: &str) -> (u8, u32, u32) {
+    let Some(rest) = v.strip_prefix('v') else {
+        return (0, 0, 0);
+    };
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    let Ok(major) = digits.parse::<u32>() else {
+        return (0, 0, 0);
+    };
+    let tail = &rest[digits.len()..];
+    let minor = |t: &str| t.parse::<u32>().ok();
+    match tail {
+        "" => (3, major, 0),
+        t => match (t.strip_prefix("beta"), t.strip_prefix("alpha")) {
+            (Some(n), _) => minor(n).map_or((0, 0, 0), |n| (2, major, n)),
+            (_, Some(n)) => minor(n).map_or((0, 0, 0), |n| (1, major, n)),
+            _ => (0, 0, 0),
+        },
+    }
+}
+
+fn group_versions(all: &[&'static ResourceInfo]) -> Vec<(&'static str, &'static str)> {
+    let mut out: Vec<(&'static str, &'static str)> = Vec::new();
+    for r in all {
+        if !out.contains(&(r.group, r.version)) {
+            out.push((r.group, r.version));
+        }
+    }
+    out
+}
+
+fn group_doc(group: &str, all: &[&'static ResourceInfo]) -> Option<Value> {
+    let versions: Vec<Value> = group_versions(all)
         .into_iter()
         .filter(|(g, _)| *g == group)
         .map(|(g, v)| json!({"groupVersion": format!("{g}/{v}"), "version": v}))
@@ -94,9 +147,9 @@ fn subresource_entries(r: &ResourceInfo) -> Vec<Value> {
         .collect()
 }
 
-fn resource_list(group: &str, version: &str) -> Option<Value> {
+fn resource_list(group: &str, version: &str, all: &[&'static ResourceInfo]) -> Option<Value> {
     let mut resources = Vec::new();
-    for r in registry::all()
+    for r in all
         .iter()
         .filter(|r| r.group == group && r.version == version)
     {
@@ -128,7 +181,12 @@ fn resource_list(group: &str, version: &str) -> Option<Value> {
 
 /// Answers `GET` of a discovery path: the aggregated document when `/api` or `/apis`
 /// is asked for it, otherwise the plain document (404 for an unknown group).
-pub fn respond(segments: &[String], headers: &HeaderMap, server_address: &str) -> Response {
+pub fn respond(
+    segments: &[String],
+    headers: &HeaderMap,
+    server_address: &str,
+    custom: &crate::crd::Served,
+) -> Response {
     let root = match segments {
         [r] if r == "api" => Some(true),
         [r] if r == "apis" => Some(false),
@@ -137,11 +195,17 @@ pub fn respond(segments: &[String], headers: &HeaderMap, server_address: &str) -
     if let Some(core) = root {
         match crate::negotiate::discovery_format(headers) {
             Err(e) => return e.into_response(),
-            Ok(DiscoveryFormat::Aggregated) => return aggregated_response(core, headers),
+            Ok(DiscoveryFormat::Aggregated) => {
+                let doc = match &custom.aggregated {
+                    Some(docs) => &docs[usize::from(core)],
+                    None => builtin_aggregated(core),
+                };
+                return aggregated_response(doc, headers);
+            }
             Ok(DiscoveryFormat::Plain) => {}
         }
     }
-    match document(segments, server_address) {
+    match document(segments, server_address, &custom.kinds) {
         Some(d) => crate::negotiate::json(StatusCode::OK, &d),
         None => ApiError::no_route().into_response(),
     }
@@ -149,44 +213,54 @@ pub fn respond(segments: &[String], headers: &HeaderMap, server_address: &str) -
 
 /// The discovery document at `segments` (`["api"]`, `["apis","apps","v1"]`...), in
 /// Go's field order.
-pub fn document(segments: &[String], server_address: &str) -> Option<Value> {
+pub fn document(
+    segments: &[String],
+    server_address: &str,
+    custom: &[&'static ResourceInfo],
+) -> Option<Value> {
     let s: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let all = served(custom);
+    let plain = || plain_document(&s, server_address, &all);
     let (go_type, mut doc) = match s.as_slice() {
-        ["api"] => ("meta/v1.APIVersions", plain_document(&s, server_address)?),
-        ["apis"] => ("meta/v1.APIGroupList", plain_document(&s, server_address)?),
-        ["apis", _] => ("meta/v1.APIGroup", plain_document(&s, server_address)?),
-        _ => (
-            "meta/v1.APIResourceList",
-            plain_document(&s, server_address)?,
-        ),
+        ["api"] => ("meta/v1.APIVersions", plain()?),
+        ["apis"] => ("meta/v1.APIGroupList", plain()?),
+        ["apis", _] => ("meta/v1.APIGroup", plain()?),
+        _ => ("meta/v1.APIResourceList", plain()?),
     };
     go::normalize_as(go_type, &mut doc);
     Some(doc)
 }
 
-fn plain_document(s: &[&str], server_address: &str) -> Option<Value> {
+fn plain_document(
+    s: &[&str],
+    server_address: &str,
+    all: &[&'static ResourceInfo],
+) -> Option<Value> {
     match s {
         ["api"] => Some(json!({
             "kind": "APIVersions", "versions": ["v1"],
             "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}],
         })),
-        ["api", v] => resource_list("", v),
+        ["api", v] => resource_list("", v, all),
         ["apis"] => {
             let mut names: Vec<&str> = Vec::new();
-            for (g, _) in registry::group_versions() {
+            for (g, _) in group_versions(all) {
                 if !g.is_empty() && !names.contains(&g) {
                     names.push(g);
                 }
             }
-            let groups: Vec<Value> = names.into_iter().filter_map(group_doc).collect();
+            let groups: Vec<Value> = names
+                .into_iter()
+                .filter_map(|g| group_doc(g, all))
+                .collect();
             Some(json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}))
         }
-        ["apis", g] if !g.is_empty() => group_doc(g).map(|mut d| {
+        ["apis", g] if !g.is_empty() => group_doc(g, all).map(|mut d| {
             d["kind"] = json!("APIGroup");
             d["apiVersion"] = json!("v1");
             d
         }),
-        ["apis", g, v] if !g.is_empty() => resource_list(g, v),
+        ["apis", g, v] if !g.is_empty() => resource_list(g, v, all),
         _ => None,
     }
 }
@@ -234,9 +308,11 @@ fn name_of(r: &Value) -> &str {
 
 /// The `apidiscovery.k8s.io/v2` `APIGroupDiscoveryList` of `/api` (`core`: the core
 /// group alone) or `/apis` (every other group, in discovery order), in Go's form.
-pub fn aggregated(core: bool) -> Value {
+pub fn aggregated(core: bool, custom: &[&'static ResourceInfo]) -> Value {
+    let all = served(custom);
+    let gvs = group_versions(&all);
     let mut names: Vec<&str> = Vec::new();
-    for (g, _) in registry::group_versions() {
+    for &(g, _) in &gvs {
         if g.is_empty() == core && !names.contains(&g) {
             names.push(g);
         }
@@ -244,11 +320,11 @@ pub fn aggregated(core: bool) -> Value {
     let items: Vec<Value> = names
         .into_iter()
         .map(|g| {
-            let versions: Vec<Value> = registry::group_versions()
-                .into_iter()
+            let versions: Vec<Value> = gvs
+                .iter()
                 .filter(|(vg, _)| *vg == g)
-                .filter_map(|(_, v)| {
-                    let list = resource_list(g, v)?;
+                .filter_map(|&(_, v)| {
+                    let list = resource_list(g, v, &all)?;
                     Some(json!({"version": v, "resources": resources_of(&list), "freshness": "Current"}))
                 })
                 .collect();
@@ -264,35 +340,38 @@ pub fn aggregated(core: bool) -> Value {
 }
 
 /// One aggregated document, serialised, with its entity tag.
-struct Aggregated {
+pub struct Aggregated {
     body: Vec<u8>,
     /// Upstream's: the upper-case hex SHA-512 of the document, in double quotes.
     etag: HeaderValue,
 }
 
-/// The aggregated documents, serialised once: the registry does not change at run time.
-fn aggregated_doc(core: bool) -> &'static Aggregated {
+impl Aggregated {
+    /// Serialises the document of `/api` (`core`) or `/apis` with `custom` kinds.
+    pub fn build(core: bool, custom: &[&'static ResourceInfo]) -> Self {
+        let body = crate::negotiate::json_bytes(&aggregated(core, custom)).unwrap_or_default();
+        let hash: String = Sha512::digest(&body)
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect();
+        let etag = HeaderValue::from_str(&format!("\"{hash}\""))
+            .unwrap_or_else(|_| HeaderValue::from_static("\"\""));
+        Self { body, etag }
+    }
+}
+
+/// The documents of the built-in kinds alone, serialised once; with CRDs, the
+/// documents are rebuilt when the served kinds change ([`crate::crd::CustomKinds`]).
+fn builtin_aggregated(core: bool) -> &'static Aggregated {
     static DOCS: OnceLock<[Aggregated; 2]> = OnceLock::new();
-    let docs = DOCS.get_or_init(|| {
-        [false, true].map(|c| {
-            let body = crate::negotiate::json_bytes(&aggregated(c)).unwrap_or_default();
-            let hash: String = Sha512::digest(&body)
-                .iter()
-                .map(|b| format!("{b:02X}"))
-                .collect();
-            let etag = HeaderValue::from_str(&format!("\"{hash}\""))
-                .unwrap_or_else(|_| HeaderValue::from_static("\"\""));
-            Aggregated { body, etag }
-        })
-    });
+    let docs = DOCS.get_or_init(|| [false, true].map(|c| Aggregated::build(c, &[])));
     &docs[usize::from(core)]
 }
 
 /// The aggregated document as upstream's `ServeHTTPWithETag` serves it: an `ETag`, and
 /// 304 Not Modified without a body when the client's `If-None-Match` names it, so
 /// clients re-read discovery only when it changed.
-fn aggregated_response(core: bool, headers: &HeaderMap) -> Response {
-    let doc = aggregated_doc(core);
+fn aggregated_response(doc: &Aggregated, headers: &HeaderMap) -> Response {
     let cached = headers.get(header::IF_NONE_MATCH) == Some(&doc.etag);
     let mut resp = if cached {
         StatusCode::NOT_MODIFIED.into_response()
@@ -318,7 +397,7 @@ mod tests {
 
     #[test]
     fn core_v1_lists_pods_and_their_subresources() {
-        let d = document(&["api".into(), "v1".into()], "x").unwrap();
+        let d = document(&["api".into(), "v1".into()], "x", &[]).unwrap();
         let names: Vec<&str> = d["resources"]
             .as_array()
             .unwrap()
@@ -334,7 +413,7 @@ mod tests {
 
     #[test]
     fn aggregated_discovery_has_what_the_per_group_documents_have() {
-        let apis = aggregated(false);
+        let apis = aggregated(false, &[]);
         assert_eq!(apis["apiVersion"], "apidiscovery.k8s.io/v2");
         let apps = apis["items"]
             .as_array()
@@ -385,8 +464,8 @@ mod tests {
         );
         // Every resource of every per-group document is in the aggregated one.
         for (g, v) in registry::group_versions() {
-            let list = resource_list(g, v).unwrap();
-            let doc = aggregated(g.is_empty());
+            let list = resource_list(g, v, &served(&[])).unwrap();
+            let doc = aggregated(g.is_empty(), &[]);
             let item = doc["items"]
                 .as_array()
                 .unwrap()
@@ -416,7 +495,7 @@ mod tests {
 
     #[test]
     fn the_core_group_is_alone_under_api_with_an_empty_name() {
-        let api = aggregated(true);
+        let api = aggregated(true, &[]);
         let items = api["items"].as_array().unwrap();
         assert_eq!(items.len(), 1);
         // Go writes the empty ObjectMeta's zero creationTimestamp as null.
@@ -451,8 +530,8 @@ mod tests {
 
     #[test]
     fn apps_group_prefers_v1() {
-        let d = document(&["apis".into(), "apps".into()], "x").unwrap();
+        let d = document(&["apis".into(), "apps".into()], "x", &[]).unwrap();
         assert_eq!(d["preferredVersion"]["groupVersion"], "apps/v1");
-        assert!(document(&["apis".into(), "nope".into()], "x").is_none());
+        assert!(document(&["apis".into(), "nope".into()], "x", &[]).is_none());
     }
 }

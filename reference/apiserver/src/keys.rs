@@ -4,7 +4,8 @@
 //! Entry points: [`key`], [`prefix`], [`decode_kv`], [`encode`].
 //! `/registry/{resource}/{ns}/{name}` for core kinds, `/registry/{resource}/{name}` for
 //! cluster-scoped ones; upstream's special names are kept (`minions` for nodes,
-//! `services/specs` and `services/endpoints`). events.k8s.io Events share
+//! `services/specs` and `services/endpoints`); CRDs and custom resources are keyed
+//! `/registry/{group}/{resource}/...`. events.k8s.io Events share
 //! `/registry/events/` with core Events, converted by [`crate::conversion`].
 
 use bytes::Bytes;
@@ -16,6 +17,10 @@ use crate::status::ApiError;
 
 /// The resource segment of the key.
 fn resource_dir(info: &ResourceInfo) -> String {
+    if info.custom.is_some() || crate::crd::is_crd(info) {
+        // As upstream's apiextensions-apiserver keys them: the group comes first.
+        return format!("{}/{}", info.group, info.plural);
+    }
     match (info.group, info.plural) {
         ("", "nodes") => "minions".to_string(),
         ("", "services") => "services/specs".to_string(),

@@ -27,9 +27,19 @@ pub enum Route {
     NotFound,
 }
 
-/// Splits `/api/v1/...` or `/apis/{g}/{v}/...` and resolves the resource part.
-/// Discovery paths and unserved paths come back as the [`Route`] error.
+/// Splits `/api/v1/...` or `/apis/{g}/{v}/...` and resolves the resource part among
+/// the built-in kinds. Discovery paths and unserved paths come back as the [`Route`]
+/// error.
 pub fn parse_path(path: &str) -> Result<ResourcePath, Route> {
+    parse_path_with(path, |_, _, _| None)
+}
+
+/// [`parse_path`], with `custom` resolving what the built-in registry does not serve
+/// (the kinds of Established CRDs).
+pub fn parse_path_with(
+    path: &str,
+    custom: impl Fn(&str, &str, &str) -> Option<&'static ResourceInfo>,
+) -> Result<ResourcePath, Route> {
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
     let (group, version, rest) = match segs.as_slice() {
         ["api"] | ["apis"] => return Err(Route::Discovery(own(&segs))),
@@ -41,7 +51,9 @@ pub fn parse_path(path: &str) -> Result<ResourcePath, Route> {
     if rest.is_empty() {
         return Err(Route::Discovery(own(&segs)));
     }
-    let lookup = |plural: &str| registry::lookup(group, version, plural);
+    let lookup = |plural: &str| {
+        registry::lookup(group, version, plural).or_else(|| custom(group, version, plural))
+    };
     let (info, namespace, name, sub) = match rest {
         ["namespaces", ns, plural, tail @ ..] if lookup(plural).is_some_and(|i| i.namespaced) => (
             lookup(plural),

@@ -17,7 +17,7 @@ use crate::auth::User;
 use crate::authz::attributes::Attributes;
 use crate::handlers::{Ctx, dispatch};
 use crate::negotiate::{Output, json as json_response};
-use crate::request::{Query, Route, parse_path};
+use crate::request::{Query, Route, parse_path_with};
 use crate::state::AppState;
 use crate::status::ApiError;
 
@@ -103,6 +103,12 @@ async fn entry(State(state): State<Arc<AppState>>, req: Request) -> Response {
             ) {
                 // The request runs as its user, which admission plugins read.
                 Ok(acting) => {
+                    if parts
+                        .headers
+                        .contains_key(crate::authz::impersonation::USER_HEADER)
+                    {
+                        record.impersonated = Some(acting.clone());
+                    }
                     let handled = handle(&state, parts, body, &acting, &mut record);
                     crate::authz::as_user(acting.clone(), handled).await
                 }
@@ -198,7 +204,7 @@ async fn handle(
             Err(r) => r,
         };
     }
-    let rpath = match parse_path(&path) {
+    let rpath = match parse_path_with(&path, |g, v, p| state.kinds.lookup(g, v, p)) {
         Ok(p) => p,
         Err(Route::NotFound) => {
             return ApiError::no_route().into_response();
@@ -207,7 +213,12 @@ async fn handle(
             if parts.method != Method::GET {
                 return ApiError::method_not_allowed().into_response();
             }
-            return crate::discovery::respond(&segs, &parts.headers, &state.advertise.to_string());
+            return crate::discovery::respond(
+                &segs,
+                &parts.headers,
+                &state.advertise.to_string(),
+                &state.kinds.current(),
+            );
         }
     };
     let info = rpath.info;
@@ -335,11 +346,14 @@ async fn non_resource(
         "/healthz/ping" | "/livez/ping" | "/readyz/ping" => Some(text(StatusCode::OK, "ok".into())),
         "/openapi/v3" => Some(json_response(
             StatusCode::OK,
-            &refkube_resources::openapi::v3_index(),
+            &refkube_resources::openapi::v3_index_with(&state.kinds.current().kinds),
         )),
         "/openapi/v2" => Some(ApiError::no_route().into_response()),
         p if p.starts_with("/openapi/v3/") => {
-            let doc = refkube_resources::openapi::v3_group_version(&p["/openapi/v3/".len()..]);
+            let doc = refkube_resources::openapi::v3_group_version_with(
+                &p["/openapi/v3/".len()..],
+                &state.kinds.current().kinds,
+            );
             Some(match doc {
                 Some(d) => json_response(StatusCode::OK, &d),
                 None => ApiError::no_route().into_response(),

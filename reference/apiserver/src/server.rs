@@ -160,19 +160,22 @@ impl ApiServer {
         let bootstrap = config.bootstrap;
         let anonymous_is_admin = config.anonymous_loopback_admin && loopback && tls.is_none();
         let authorizer = crate::authz::Authorizer::new(config.authorization_modes.clone());
+        let kubelet_http =
+            crate::kubelet_client::client(config.kubelet_certificate_authority.as_deref())?;
         let state = Arc::new(AppState {
             authorizer,
             config,
             store,
             encryption,
             caches,
+            kinds: Default::default(),
             alloc,
             auth,
             service_accounts,
             anonymous_is_admin,
             audit,
             shutdown: shutdown_rx.clone(),
-            http: reqwest::Client::new(),
+            http: kubelet_http,
             proxy_http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .danger_accept_invalid_certs(true)
@@ -198,6 +201,10 @@ impl ApiServer {
                 .alloc
                 .spawn_repair(state.config.repair_services_interval, background_rx.clone()),
         ];
+        background.push(crate::crd::controller::spawn(
+            state.clone(),
+            background_rx.clone(),
+        ));
         if bootstrap {
             background.push(crate::lease_reconciler::spawn(state.clone(), background_rx));
         }

@@ -22,6 +22,8 @@ pub struct AppState {
     /// [`crate::encryption::rewrite_due`].
     pub encryption: Option<Arc<crate::encryption::EncryptedStore>>,
     pub caches: WatchCaches,
+    /// The kinds Established CRDs define (kept by [`crate::crd::controller`]).
+    pub kinds: crate::crd::CustomKinds,
     pub alloc: Allocators,
     pub auth: Option<TokenAuth>,
     /// The `--authorization-mode` chain every request passes.
@@ -34,7 +36,8 @@ pub struct AppState {
     pub audit: Option<AuditLog>,
     /// Becomes true when the server shuts down; open watches end then.
     pub shutdown: watch::Receiver<bool>,
-    /// Client for the pods/log proxy to kubelets.
+    /// Client for kubelets (pods/log, exec, attach, portforward, nodes/proxy): HTTPS,
+    /// see [`crate::kubelet_client`].
     pub http: reqwest::Client,
     /// Client for pods/proxy and services/proxy: redirects are handed back to the
     /// caller, and pods' certificates are not verified (upstream's proxy transport

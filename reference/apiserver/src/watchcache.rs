@@ -207,6 +207,17 @@ impl ResourceCache {
         self.notify.send_replace(rev);
     }
 
+    /// Ends every watcher of a cache that is being dropped (they see a reset and start
+    /// again on the cache that replaced it, or find the kind gone).
+    fn close(&self) {
+        let rev = {
+            let mut g = self.write();
+            g.generation += 1;
+            g.rev
+        };
+        self.notify.send_replace(rev);
+    }
+
     fn apply(&self, batch: Vec<refkube_store::WatchEvent>) {
         let mut g = self.write();
         let mut last = g.rev;
@@ -250,66 +261,125 @@ impl ResourceCache {
     }
 }
 
-/// The caches of every watchable resource.
+type CacheKey = (&'static str, &'static str, &'static str);
+
+/// One cache and the task that feeds it.
+struct Entry {
+    cache: Arc<ResourceCache>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// The caches of every watchable resource: the built-in ones from start-up, custom
+/// resources' as their CRDs are established ([`WatchCaches::ensure`]).
 pub struct WatchCaches {
-    caches: HashMap<(&'static str, &'static str), Arc<ResourceCache>>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+    caches: RwLock<HashMap<CacheKey, Entry>>,
+    capacity: usize,
 }
 
 impl std::fmt::Debug for WatchCaches {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WatchCaches")
-            .field("resources", &self.caches.len())
+            .field("resources", &self.read().len())
             .finish()
     }
 }
 
 impl Drop for WatchCaches {
     fn drop(&mut self) {
-        for t in &self.tasks {
-            t.abort();
+        for e in self.read().values() {
+            e.task.abort();
         }
     }
 }
 
+fn cache_key(info: &'static ResourceInfo) -> CacheKey {
+    (info.group, info.version, info.plural)
+}
+
 impl WatchCaches {
-    /// Lists every watchable resource once and starts one store watch per resource.
+    /// Lists every watchable built-in resource once and starts one store watch per
+    /// resource.
     pub async fn start(
         store: Arc<dyn Store>,
         capacity: usize,
     ) -> Result<Self, refkube_store::StoreError> {
-        let mut caches = HashMap::new();
-        let mut tasks = Vec::new();
+        let caches = Self {
+            caches: RwLock::new(HashMap::new()),
+            capacity: capacity.max(1),
+        };
         for info in refkube_resources::registry::all() {
-            if !info.verbs.contains(&"watch") {
-                continue;
+            if info.verbs.contains(&"watch") {
+                caches.ensure(store.clone(), info).await?;
             }
-            let (tx, _) = watch::channel(0);
-            let cache = Arc::new(ResourceCache {
-                info,
-                prefix: keys::prefix(info, None),
-                capacity: capacity.max(1),
-                inner: RwLock::new(Inner {
-                    ring: VecDeque::new(),
-                    list_rev: 0,
-                    evicted: false,
-                    rev: 0,
-                    state: BTreeMap::new(),
-                    generation: 0,
-                }),
-                notify: tx,
-            });
-            let list = store.list(&cache.prefix, ListOptions::default()).await?;
-            cache.reset(list.items, list.revision);
-            let stream = store.watch(&cache.prefix, list.revision).await?;
-            tasks.push(tokio::spawn(pump(store.clone(), cache.clone(), stream)));
-            caches.insert((info.group, info.plural), cache);
         }
-        Ok(Self { caches, tasks })
+        Ok(caches)
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<CacheKey, Entry>> {
+        self.caches.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<CacheKey, Entry>> {
+        self.caches.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Starts the cache of `info` unless it runs already (a custom kind whose CRD
+    /// changed gets a new cache; watchers of the old one are ended and resume).
+    pub async fn ensure(
+        &self,
+        store: Arc<dyn Store>,
+        info: &'static ResourceInfo,
+    ) -> Result<(), refkube_store::StoreError> {
+        if self
+            .read()
+            .get(&cache_key(info))
+            .is_some_and(|e| std::ptr::eq(e.cache.info, info))
+        {
+            return Ok(());
+        }
+        let (tx, _) = watch::channel(0);
+        let cache = Arc::new(ResourceCache {
+            info,
+            prefix: keys::prefix(info, None),
+            capacity: self.capacity,
+            inner: RwLock::new(Inner {
+                ring: VecDeque::new(),
+                list_rev: 0,
+                evicted: false,
+                rev: 0,
+                state: BTreeMap::new(),
+                generation: 0,
+            }),
+            notify: tx,
+        });
+        let list = store.list(&cache.prefix, ListOptions::default()).await?;
+        cache.reset(list.items, list.revision);
+        let stream = store.watch(&cache.prefix, list.revision).await?;
+        let task = tokio::spawn(pump(store, cache.clone(), stream));
+        if let Some(old) = self.write().insert(cache_key(info), Entry { cache, task }) {
+            old.task.abort();
+            old.cache.close();
+        }
+        Ok(())
+    }
+
+    /// Drops the caches of custom kinds that are no longer served.
+    pub fn retain_custom(&self, served: &[&'static ResourceInfo]) {
+        self.write().retain(|_, e| {
+            let keep = e.cache.info.custom.is_none()
+                || served.iter().any(|s| std::ptr::eq(*s, e.cache.info));
+            if !keep {
+                e.task.abort();
+                e.cache.close();
+            }
+            keep
+        });
     }
 
     pub fn get(&self, info: &ResourceInfo) -> Option<Arc<ResourceCache>> {
-        self.caches.get(&(info.group, info.plural)).cloned()
+        self.read()
+            .get(&(info.group, info.version, info.plural))
+            .map(|e| e.cache.clone())
     }
 }
 

@@ -82,9 +82,17 @@ pub struct ServerArgs {
     /// (apiserver.config.k8s.io/v1; aescbc, aesgcm, secretbox, identity).
     #[arg(long)]
     pub encryption_provider_config: Option<PathBuf>,
+    /// The CA kubelets' serving certificates are verified against (none: not verified).
+    #[arg(long)]
+    pub kubelet_certificate_authority: Option<PathBuf>,
     /// Events kept per resource by the watch cache.
     #[arg(long, default_value_t = 1000)]
     pub watch_cache_size: usize,
+    /// How many API servers serve this cluster (upstream's flag): with more than one, a
+    /// new CRD stays Installing for 5 s so that every server serves it when it is
+    /// Established.
+    #[arg(long, default_value_t = 1)]
+    pub apiserver_count: usize,
     /// Where to write the kubeconfig.
     #[arg(long)]
     pub kubeconfig: Option<PathBuf>,
@@ -181,6 +189,7 @@ fn apiserver_config(a: &ServerArgs, default_range: Ipv4Net) -> ApiServerConfig {
         .watch_cache_size(a.watch_cache_size)
         .service_cluster_ip_range(a.service_cluster_ip_range.unwrap_or(default_range));
     c.token_auth_file = a.token_auth_file.clone();
+    c.apiserver_count = a.apiserver_count;
     c.advertise_address = a.advertise_address;
     c.tls_sans = a.tls_sans.clone();
     c.tls_cert_file = a.tls_cert_file.clone();
@@ -188,6 +197,7 @@ fn apiserver_config(a: &ServerArgs, default_range: Ipv4Net) -> ApiServerConfig {
     c.audit_log_path = a.audit_log_path.clone();
     c.authorization_modes = a.authorization_mode.0.clone();
     c.encryption_provider_config = a.encryption_provider_config.clone();
+    c.kubelet_certificate_authority = a.kubelet_certificate_authority.clone();
     a.service_accounts.apply(&mut c);
     c
 }

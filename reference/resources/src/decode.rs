@@ -88,6 +88,14 @@ pub fn decode(
     }
     let mut object = node.into_value();
     check_type_meta(info, &mut object)?;
+    if let Some(custom) = info.custom {
+        // Custom resources are pruned to their schema whatever fieldValidation says;
+        // it only decides whether the dropped fields are reported.
+        let pruned = custom.prune(&mut object);
+        if validation != FieldValidation::Ignore {
+            problems.extend(pruned);
+        }
+    }
     let cannot = || {
         format!(
             "{} in version {:?} cannot be handled as a {}",

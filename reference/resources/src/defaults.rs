@@ -81,7 +81,11 @@ pub fn apply_defaults(info: &ResourceInfo, obj: &mut Value, cfg: &DefaultsConfig
     if !obj.is_object() {
         return;
     }
+    if let Some(custom) = info.custom {
+        return custom.apply_defaults(obj);
+    }
     match (info.group, info.kind) {
+        ("apiextensions.k8s.io", "CustomResourceDefinition") => crate::crd::apply_defaults(obj),
         ("", "Pod") => pod::pod(obj, cfg),
         ("", "Service") => service(obj),
         ("", "Namespace") => namespace(obj),

@@ -11,17 +11,22 @@
 //! This file is the contract the API server codes against; each module documents its
 //! entry points.
 
+pub mod crd;
 pub mod cron;
+pub mod custom;
 pub mod decode;
 pub mod defaults;
 pub mod fields;
 pub mod limits;
+pub mod managedfields;
 /// Upstream's name and label format checks, shared by selectors and validation.
 pub mod names;
 pub mod openapi;
 pub mod patch;
 pub mod registry;
 pub mod selector;
+/// CRD schemas: structural checks, pruning, defaulting and OpenAPI validation.
+pub mod structural;
 pub mod table;
 /// The k8s-openapi type behind each registry entry (schemas, typed round-trips).
 pub mod types;

@@ -10,6 +10,7 @@
 //! query parameter; only then does it ask the server for strict validation. `kubectl
 //! explain` finds schemas in `components.schemas` by the same extension.
 
+pub mod custom;
 mod paths;
 
 use crate::registry::{self, ResourceInfo};
@@ -38,21 +39,30 @@ fn documents() -> &'static BTreeMap<String, (Value, String)> {
             .into_iter()
             .map(|(g, v)| {
                 let doc = build(g, v);
-                // Upstream's hash: uppercase hex SHA-512 of the serialised document.
-                let bytes = serde_json::to_vec(&doc).unwrap_or_default();
-                let hash: String = Sha512::digest(&bytes)
-                    .iter()
-                    .map(|b| format!("{b:02X}"))
-                    .collect();
+                let hash = hash_of(&doc);
                 (gv_path(g, v), (doc, hash))
             })
             .collect()
     })
 }
 
+/// Upstream's hash of a document: uppercase hex SHA-512 of its serialised form.
+fn hash_of(doc: &Value) -> String {
+    let bytes = serde_json::to_vec(doc).unwrap_or_default();
+    Sha512::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect()
+}
+
 /// The `/openapi/v3` index: `{"paths": {"api/v1": {"serverRelativeURL": ...}, ...}}`.
 pub fn v3_index() -> serde_json::Value {
-    let paths: Map<String, Value> = documents()
+    v3_index_with(&[])
+}
+
+/// The index with the custom kinds' group-versions too.
+pub fn v3_index_with(custom: &[&'static ResourceInfo]) -> serde_json::Value {
+    let mut paths: Map<String, Value> = documents()
         .iter()
         .map(|(path, (_, hash))| {
             (
@@ -61,7 +71,42 @@ pub fn v3_index() -> serde_json::Value {
             )
         })
         .collect();
+    for (path, doc) in custom_documents(custom) {
+        let hash = hash_of(&doc);
+        paths.insert(
+            path.clone(),
+            json!({"serverRelativeURL": format!("/openapi/v3/{path}?hash={hash}")}),
+        );
+    }
     json!({ "paths": paths })
+}
+
+/// One document per custom group-version.
+fn custom_documents(custom: &[&'static ResourceInfo]) -> BTreeMap<String, Value> {
+    let mut by_gv: BTreeMap<String, Vec<&ResourceInfo>> = BTreeMap::new();
+    for r in custom {
+        by_gv
+            .entry(gv_path(r.group, r.version))
+            .or_default()
+            .push(r);
+    }
+    by_gv
+        .into_iter()
+        .map(|(path, kinds)| (path, custom::document(&kinds)))
+        .collect()
+}
+
+/// [`v3_group_version`] with the custom kinds' documents.
+pub fn v3_group_version_with(path: &str, custom: &[&'static ResourceInfo]) -> Option<Value> {
+    let path = path.trim_matches('/');
+    v3_group_version(path).or_else(|| {
+        let kinds: Vec<&'static ResourceInfo> = custom
+            .iter()
+            .filter(|r| gv_path(r.group, r.version) == path)
+            .copied()
+            .collect();
+        (!kinds.is_empty()).then(|| custom::document(&kinds))
+    })
 }
 
 /// The document for one group-version path such as `api/v1` or `apis/apps/v1`.

@@ -22,6 +22,8 @@ pub struct ResourceInfo {
     /// Verbs as discovery lists them ("create", "delete", "deletecollection", "get",
     /// "list", "patch", "update", "watch").
     pub verbs: &'static [&'static str],
+    /// What a CustomResourceDefinition says about the kind; `None` for built-in kinds.
+    pub custom: Option<&'static crate::custom::CustomKind>,
 }
 
 impl ResourceInfo {
@@ -106,6 +108,7 @@ const fn res(
         categories,
         subresources,
         verbs,
+        custom: None,
     }
 }
 
@@ -429,6 +432,18 @@ static RESOURCES: &[ResourceInfo] = &[
         NONE,
         STD,
     ),
+    // apiextensions.k8s.io/v1
+    res(
+        "apiextensions.k8s.io",
+        "CustomResourceDefinition",
+        "customresourcedefinitions",
+        "customresourcedefinition",
+        false,
+        &["crd", "crds"],
+        &["api-extensions"],
+        &["status"],
+        STD,
+    ),
 ];
 
 /// Every served resource, in discovery order.
@@ -563,7 +578,8 @@ mod tests {
         assert_eq!(gvs[0], ("", "v1"));
         assert!(gvs.contains(&("events.k8s.io", "v1")));
         assert!(gvs.contains(&("rbac.authorization.k8s.io", "v1")));
-        assert_eq!(gvs.len(), 8);
+        assert!(gvs.contains(&("apiextensions.k8s.io", "v1")));
+        assert_eq!(gvs.len(), 9);
     }
 
     #[test]

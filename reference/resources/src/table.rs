@@ -148,6 +148,13 @@ fn printer_for(info: &ResourceInfo) -> (Arc<Vec<Column>>, Printer) {
         .or_else(|| cronjob::printer(info.group, info.plural))
         .or_else(|| pdb::printer(info.group, info.plural))
         .or_else(|| rbac::printer(info.group, info.plural))
+        .or_else(|| {
+            // Upstream's CRD store uses the default table convertor.
+            (info.group == "apiextensions.k8s.io").then(|| {
+                let created = col("Created At", "date", 0, meta_doc("creationTimestamp"));
+                (vec![name_col(), created], created_at_row as Printer)
+            })
+        })
         .unwrap_or_else(|| (vec![name_col(), age_col()], default_row as Printer));
     let entry = (Arc::new(columns), print);
     if let Ok(mut c) = cache.lock() {
@@ -156,8 +163,32 @@ fn printer_for(info: &ResourceInfo) -> (Arc<Vec<Column>>, Printer) {
     entry
 }
 
+/// Upstream's `DefaultTableConvertor` row: the name and the creation time (RFC 3339, UTC).
+fn created_at_row(obj: &Value, _: &Ctx) -> Row {
+    let created = obj
+        .pointer("/metadata/creationTimestamp")
+        .cloned()
+        .unwrap_or(Value::Null);
+    vec![json!(name(obj)), created].into()
+}
+
 fn default_row(obj: &Value, ctx: &Ctx) -> Row {
     vec![json!(name(obj)), json!(ctx.age(obj))].into()
+}
+
+/// Adds the row's `object` as `?includeObject=` asks.
+fn include_object(row: &mut Value, item: &Value, include: IncludeObject) {
+    match include {
+        IncludeObject::None => {}
+        IncludeObject::Metadata => {
+            row["object"] = json!({
+                "kind": "PartialObjectMetadata",
+                "apiVersion": "meta.k8s.io/v1",
+                "metadata": item.get("metadata").cloned().unwrap_or_else(|| json!({})),
+            });
+        }
+        IncludeObject::Object => row["object"] = item.clone(),
+    }
 }
 
 /// Renders `items` as a Table. `now` is the reference time for AGE columns.
@@ -169,6 +200,23 @@ pub fn to_table(
     include: IncludeObject,
     now: DateTime<Utc>,
 ) -> Value {
+    if let Some(custom) = info.custom {
+        let rows: Vec<Value> = items
+            .iter()
+            .map(|item| {
+                let mut row = json!({"cells": crate::crd::row_cells(item, &custom.columns, now)});
+                include_object(&mut row, item, include);
+                row
+            })
+            .collect();
+        return json!({
+            "kind": "Table",
+            "apiVersion": "meta.k8s.io/v1",
+            "metadata": {},
+            "columnDefinitions": crate::crd::column_definitions(&custom.columns),
+            "rows": rows,
+        });
+    }
     let (columns, print) = printer_for(info);
     let ctx = Ctx { now };
     let column_defs: Vec<Value> = columns
@@ -185,17 +233,7 @@ pub fn to_table(
             if let Some(conditions) = row.conditions {
                 out["conditions"] = conditions;
             }
-            match include {
-                IncludeObject::None => {}
-                IncludeObject::Metadata => {
-                    out["object"] = json!({
-                        "kind": "PartialObjectMetadata",
-                        "apiVersion": "meta.k8s.io/v1",
-                        "metadata": item.get("metadata").cloned().unwrap_or_else(|| json!({})),
-                    });
-                }
-                IncludeObject::Object => out["object"] = item.clone(),
-            }
+            include_object(&mut out, item, include);
             out
         })
         .collect();

@@ -61,6 +61,9 @@ pub fn visit<V: TypeVisitor>(info: &ResourceInfo, v: V) -> Option<V::Out> {
         ("rbac.authorization.k8s.io", "ClusterRole") => v.visit::<rbac::ClusterRole>(),
         ("rbac.authorization.k8s.io", "RoleBinding") => v.visit::<rbac::RoleBinding>(),
         ("rbac.authorization.k8s.io", "Role") => v.visit::<rbac::Role>(),
+        ("apiextensions.k8s.io", "CustomResourceDefinition") => v.visit::<
+            k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+        >(),
         _ => return None,
     })
 }

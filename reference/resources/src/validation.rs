@@ -166,10 +166,30 @@ pub fn validate_create(info: &ResourceInfo, obj: &Value) -> Vec<Cause> {
     let mut errs = Errs::default();
     meta::object_meta(info, obj, &mut errs);
     kind_rules(info, obj, &mut errs);
+    if is_crd(info) {
+        errs.0.extend(crate::crd::validate_create(obj));
+        crd_schemas(obj, &mut errs);
+    }
     errs.0
 }
 
+fn is_crd(info: &ResourceInfo) -> bool {
+    info.group == "apiextensions.k8s.io" && info.kind == "CustomResourceDefinition"
+}
+
+/// Every version's schema must be structural (upstream checks this with the CRD).
+fn crd_schemas(crd: &Value, errs: &mut Errs) {
+    for (path, schema) in crate::crd::version_schemas(crd) {
+        errs.0
+            .extend(crate::structural::structural_errors(&schema, &path));
+    }
+}
+
 fn kind_rules(info: &ResourceInfo, obj: &Value, errs: &mut Errs) {
+    if let Some(custom) = info.custom {
+        errs.0.extend(custom.validate(obj));
+        return;
+    }
     match (info.group, info.kind) {
         ("", "Pod") => pod::pod_spec(obj.get("spec").unwrap_or(&Value::Null), "spec", errs),
         ("", "Service") => service::service(obj, errs),
@@ -217,6 +237,10 @@ pub fn validate_update(info: &ResourceInfo, old: &Value, new: &Value) -> Vec<Cau
         ("batch", "Job") => workloads::job_update(old, new, &mut errs),
         (rbac::GROUP, "RoleBinding" | "ClusterRoleBinding") => {
             rbac::binding_update(old, new, &mut errs)
+        }
+        _ if is_crd(info) => {
+            errs.0.extend(crate::crd::validate_update(new, old));
+            crd_schemas(new, &mut errs);
         }
         _ => {}
     }

@@ -350,6 +350,8 @@ fn command(t: &Topology, role: &Role, subnet: Ipv4Net) -> Vec<String> {
                 // answered 410 Expired, which a scenario drives the history past.
                 "--watch-cache-size",
                 "100",
+                "--apiserver-count",
+                &t.apiservers.to_string(),
                 // One key for every server, so a token one issued is good at the others.
                 "--service-account-signing-key-file",
                 &format!("{CONFIG_DIR}/sa.key"),

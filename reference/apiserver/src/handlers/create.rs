@@ -48,11 +48,13 @@ pub fn decode_body(ctx: &Ctx, info: &ResourceInfo) -> Result<decode::Decoded, Ap
 pub async fn create(ctx: &Ctx) -> Result<Response, ApiError> {
     let info = ctx.path.info;
     let decoded = decode_body(ctx, info)?;
+    let mut obj = decoded.object;
+    super::update::record_managed_fields(ctx, None, &mut obj, "");
     let obj = create_object(
         &ctx.state,
         info,
         ctx.path.namespace.as_deref(),
-        decoded.object,
+        obj,
         ctx.dry_run(),
     )
     .await?;
@@ -144,6 +146,7 @@ pub async fn create_object(
     if info.namespaced {
         check_namespace(state, info, url_ns.unwrap_or_default(), &name).await?;
     }
+    crate::crd::check_not_terminating(state, info)?;
     let allocated = crate::admission::admit_create(state, info, &mut obj, dry_run).await?;
     // Stored and answered in Go's form: struct order, the zero values Go always writes.
     refkube_resources::types::go::normalize(info, &mut obj);

@@ -200,6 +200,9 @@ pub async fn delete_object(
         }
         let mut new = old.clone();
         apply_policy(&mut new, opts.propagation_policy.as_deref());
+        if crate::crd::is_crd(info) && keys::meta_str(&old, "deletionTimestamp").is_empty() {
+            crate::crd::mark_terminating(&mut new);
+        }
         let grace = if info.group.is_empty() && info.plural == "pods" {
             pod_grace(&old, opts.grace_period_seconds)
         } else {

@@ -5,6 +5,7 @@
 //! Entry points: [`scale_get`], [`scale_put`], [`scale_patch`], [`bind`], [`evict`].
 
 use axum::response::Response;
+use refkube_resources::ResourceInfo;
 use refkube_resources::patch::apply_patch;
 use refkube_resources::types::go;
 use serde_json::{Value, json};
@@ -65,9 +66,29 @@ fn to_scale(obj: &Value) -> Value {
     scale
 }
 
+/// A custom kind's scale subresource, at the paths its CRD names.
+fn custom_scale(info: &ResourceInfo) -> Option<&'static refkube_resources::crd::ScaleSpec> {
+    info.custom.and_then(|c| c.scale.as_ref())
+}
+
+fn scale_error(e: refkube_resources::crd::ScaleError) -> ApiError {
+    match e {
+        refkube_resources::crd::ScaleError::Internal(m) => ApiError::internal(m),
+        refkube_resources::crd::ScaleError::BadRequest(m) => ApiError::bad_request(m),
+    }
+}
+
+/// The Scale a GET answers (custom kinds: at their CRD's paths).
+fn read_scale(info: &ResourceInfo, obj: &Value) -> Result<Value, ApiError> {
+    match custom_scale(info) {
+        Some(spec) => refkube_resources::crd::read_scale(obj, spec).map_err(scale_error),
+        None => Ok(to_scale(obj)),
+    }
+}
+
 pub async fn scale_get(ctx: &Ctx, name: &str) -> Result<Response, ApiError> {
     let (obj, _) = fetch(ctx, name).await?;
-    Ok(ctx.output.render(200, &to_scale(&obj)))
+    Ok(ctx.output.render(200, &read_scale(ctx.path.info, &obj)?))
 }
 
 /// Writes `scale.spec.replicas` into the parent, honouring a resourceVersion precondition.
@@ -94,7 +115,13 @@ async fn write_scale(
         ));
     }
     let mut new = old.clone();
-    new["spec"]["replicas"] = json!(replicas);
+    match custom_scale(info) {
+        Some(spec) => {
+            refkube_resources::crd::write_scale(&mut new, spec, replicas).map_err(scale_error)?
+        }
+        None => new["spec"]["replicas"] = json!(replicas),
+    }
+    super::update::record_managed_fields(ctx, Some(&old), &mut new, "scale");
     let ns = ctx.path.namespace.as_deref();
     let out = commit(
         &ctx.state,
@@ -108,7 +135,7 @@ async fn write_scale(
         ctx.dry_run(),
     )
     .await?;
-    Ok(ctx.output.render(200, &to_scale(&out)))
+    Ok(ctx.output.render(200, &read_scale(info, &out)?))
 }
 
 pub async fn scale_put(ctx: &Ctx, name: &str) -> Result<Response, ApiError> {
@@ -121,8 +148,11 @@ pub async fn scale_patch(ctx: &Ctx, name: &str) -> Result<Response, ApiError> {
     let kind = patch_kind(ctx)?;
     let (old, rev) = fetch(ctx, name).await?;
     // The Scale has no lists, so every patch type reads the same on it.
-    let scale =
-        apply_patch(ctx.path.info, kind, &to_scale(&old), &ctx.body).map_err(patch_error)?;
+    let current = match custom_scale(ctx.path.info) {
+        Some(spec) => refkube_resources::crd::scale_for_update(&old, spec).map_err(scale_error)?,
+        None => to_scale(&old),
+    };
+    let scale = apply_patch(ctx.path.info, kind, &current, &ctx.body).map_err(patch_error)?;
     write_scale(ctx, name, &scale, old, rev).await
 }
 

@@ -6,6 +6,7 @@
 
 use axum::response::Response;
 use refkube_resources::ResourceInfo;
+use refkube_resources::managedfields;
 use refkube_resources::patch::{PatchKind, apply_patch};
 use refkube_store::{Revision, StoreError};
 use serde_json::Value;
@@ -39,7 +40,6 @@ fn without_rv(v: &Value) -> Value {
     let mut v = v.clone();
     if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
         m.remove("resourceVersion");
-        m.remove("managedFields");
     }
     v
 }
@@ -76,6 +76,7 @@ pub async fn commit(
     } else {
         Mode::Main
     };
+    let recorded = new["metadata"].get("managedFields").cloned();
     let mut merged = match target {
         Target::Finalize => {
             let mut o = old.clone();
@@ -85,6 +86,13 @@ pub async fn commit(
         Target::EphemeralContainers => with_ephemeral_containers(old, &new),
         _ => prepare_for_update(info, old, new, mode),
     };
+    if target != Target::Main
+        && let Some(mf) = recorded
+    {
+        // Subresource writes build on the stored object; the ownership recorded for
+        // the write comes with `new`.
+        merged["metadata"]["managedFields"] = mf;
+    }
     let allocated = if target == Target::EphemeralContainers {
         refkube_resources::defaults::apply_defaults(info, &mut merged, &state.config.defaults);
         let causes =
@@ -231,10 +239,11 @@ pub async fn put(ctx: &Ctx, name: &str, target: Target) -> Result<Response, ApiE
     let info = ctx.path.info;
     let ns = ctx.path.namespace.as_deref();
     let decoded = decode_body(ctx, info)?;
-    let new = decoded.object;
+    let mut new = decoded.object;
     check_name(&new, name, ns)?;
     let (old, rev) = match fetch(ctx, name).await {
         Err(e) if e.code == 404 && target == Target::Main && allow_create_on_update(info) => {
+            record_managed_fields(ctx, None, &mut new, "");
             let obj = create_object(&ctx.state, info, ns, new, ctx.dry_run()).await?;
             return Ok(ctx.respond_object(201, obj));
         }
@@ -245,6 +254,7 @@ pub async fn put(ctx: &Ctx, name: &str, target: Target) -> Result<Response, ApiE
     {
         return Err(ApiError::conflict_modified(info, name));
     }
+    record_managed_fields(ctx, Some(&old), &mut new, subresource(target));
     let out = commit(
         &ctx.state,
         info,
@@ -262,13 +272,134 @@ pub async fn put(ctx: &Ctx, name: &str, target: Target) -> Result<Response, ApiE
     Ok(resp)
 }
 
+/// The manager a write is recorded under: `?fieldManager=`, else upstream's prefix of
+/// the User-Agent (`kubectl`, `kube-controller-manager`).
+pub fn field_manager(ctx: &Ctx) -> String {
+    match ctx.query.get("fieldManager") {
+        Some(m) if !m.is_empty() => m.to_string(),
+        _ => {
+            let ua = ctx
+                .headers
+                .get(http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            managedfields::manager_from_user_agent(ua)
+        }
+    }
+}
+
+/// The subresource name a target's writes are recorded under.
+fn subresource(target: Target) -> &'static str {
+    match target {
+        Target::Main => "",
+        Target::Status => "status",
+        Target::Finalize => "finalize",
+        Target::EphemeralContainers => "ephemeralcontainers",
+    }
+}
+
+/// Records the write of `obj` over `live` (`None`: a create) in `obj`'s managedFields.
+/// Ownership is computed on the defaulted object, as upstream computes it on the
+/// decoded one (which Go defaults while decoding).
+pub fn record_managed_fields(ctx: &Ctx, live: Option<&Value>, obj: &mut Value, sub: &'static str) {
+    let info = ctx.path.info;
+    let mut defaulted = obj.clone();
+    refkube_resources::defaults::apply_defaults(info, &mut defaulted, &ctx.state.config.defaults);
+    let manager = field_manager(ctx);
+    let now = crate::admission::now_rfc3339();
+    let op = managedfields::Op {
+        info,
+        manager: &manager,
+        subresource: sub,
+        now: &now,
+    };
+    let mf = managedfields::update(&op, live, &defaulted);
+    if let Some(m) = keys::meta_mut(obj) {
+        m.insert("managedFields".into(), mf);
+    }
+}
+
+/// Upstream's `ValidatePatchOptions`: an apply names its manager; only an apply may
+/// force.
+fn validate_patch_options(ctx: &Ctx, kind: PatchKind) -> Result<(), ApiError> {
+    let (field, reason, message) = match kind {
+        PatchKind::Apply if ctx.query.get("fieldManager").unwrap_or_default().is_empty() => (
+            "fieldManager",
+            "FieldValueRequired",
+            "Required value: is required for apply patch",
+        ),
+        PatchKind::Apply => return Ok(()),
+        _ if ctx.query.get("force").is_some() => (
+            "force",
+            "FieldValueForbidden",
+            "Forbidden: may not be specified for non-apply patch",
+        ),
+        _ => return Ok(()),
+    };
+    Err(ApiError {
+        code: 422,
+        reason: "Invalid",
+        message: format!("PatchOptions.meta.k8s.io \"\" is invalid: {field}: {message}"),
+        details: Some(serde_json::json!({
+            "group": "meta.k8s.io", "kind": "PatchOptions",
+            "causes": [{"reason": reason, "message": message, "field": field}]
+        })),
+    })
+}
+
+/// Server-side apply of the request body over `live` (`None`: not there yet): the
+/// object to store, or upstream's 409 with one cause per conflicting field.
+fn server_side_apply(ctx: &Ctx, live: Option<&Value>, target: Target) -> Result<Value, ApiError> {
+    let info = ctx.path.info;
+    let config =
+        refkube_resources::patch::applied_configuration(info, &ctx.body).map_err(patch_error)?;
+    let manager = field_manager(ctx);
+    let now = crate::admission::now_rfc3339();
+    let op = managedfields::Op {
+        info,
+        manager: &manager,
+        subresource: subresource(target),
+        now: &now,
+    };
+    let force = ctx.query.flag("force");
+    managedfields::apply(&op, live, &config, force).map_err(|e| match e {
+        managedfields::ApplyError::BadRequest(m) => ApiError::bad_request(m),
+        managedfields::ApplyError::Conflicts(cs) => {
+            let causes: Vec<Value> = cs
+                .iter()
+                .map(|c| {
+                    serde_json::json!({
+                        "reason": "FieldManagerConflict",
+                        "message": format!("conflict with {}", c.manager),
+                        "field": c.field,
+                    })
+                })
+                .collect();
+            ApiError {
+                code: 409,
+                reason: "Conflict",
+                message: managedfields::conflict_message(&cs),
+                details: Some(serde_json::json!({ "causes": causes })),
+            }
+        }
+    })
+}
+
 /// The patch type of a PATCH request (415 for anything else).
 pub fn patch_kind(ctx: &Ctx) -> Result<PatchKind, ApiError> {
+    let custom = ctx.path.info.custom.is_some();
     match crate::negotiate::content_type(&ctx.headers).as_str() {
         "application/json-patch+json" => Ok(PatchKind::Json),
         "application/merge-patch+json" => Ok(PatchKind::Merge),
-        "application/strategic-merge-patch+json" => Ok(PatchKind::StrategicMerge),
+        // Custom resources have no merge keys, so upstream does not offer strategic
+        // merge on them.
+        "application/strategic-merge-patch+json" if !custom => Ok(PatchKind::StrategicMerge),
         "application/apply-patch+yaml" => Ok(PatchKind::Apply),
+        _ if custom => Err(ApiError::unsupported_media_type(&[
+            "application/json-patch+json",
+            "application/merge-patch+json",
+            "application/apply-patch+yaml",
+        ])),
         _ => Err(ApiError::unsupported_media_type(&[
             "application/json-patch+json",
             "application/merge-patch+json",
@@ -294,21 +425,25 @@ pub async fn patch(ctx: &Ctx, name: &str, target: Target) -> Result<Response, Ap
     let info = ctx.path.info;
     let ns = ctx.path.namespace.as_deref();
     let kind = patch_kind(ctx)?;
+    validate_patch_options(ctx, kind)?;
     let mut attempt = 0;
     loop {
         attempt += 1;
         let (old, rev) = match fetch(ctx, name).await {
             Err(e) if e.code == 404 && kind == PatchKind::Apply && target == Target::Main => {
                 // Server-side apply creates what does not exist yet.
-                let obj = refkube_resources::decode::yaml_value(&ctx.body)
-                    .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
+                let obj = server_side_apply(ctx, None, target)?;
                 check_name(&obj, name, ns)?;
                 let obj = create_object(&ctx.state, info, ns, obj, ctx.dry_run()).await?;
                 return Ok(ctx.respond_object(201, obj));
             }
             other => other?,
         };
-        let patched = apply_patch(info, kind, &old, &ctx.body).map_err(patch_error)?;
+        let patched = if kind == PatchKind::Apply {
+            server_side_apply(ctx, Some(&old), target)?
+        } else {
+            apply_patch(info, kind, &old, &ctx.body).map_err(patch_error)?
+        };
         check_name(&patched, name, ns)?;
         // The patched object gets the same fieldValidation as a created one: a patch
         // that adds an unknown field is refused (Strict), warned about, or dropped.
@@ -318,7 +453,10 @@ pub async fn patch(ctx: &Ctx, name: &str, target: Target) -> Result<Response, Ap
             super::create::field_validation(ctx),
         )
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
-        let patched = decoded.object;
+        let mut patched = decoded.object;
+        if kind != PatchKind::Apply {
+            record_managed_fields(ctx, Some(&old), &mut patched, subresource(target));
+        }
         let explicit = precondition(info, name, &patched)?.filter(|r| *r != rev);
         if explicit.is_some() {
             return Err(ApiError::conflict_modified(info, name));

@@ -1,6 +1,6 @@
 //! The disruption driver: watches PodDisruptionBudgets and Pods, looks up the scale of
 //! the pods' controllers (ReplicationController, Deployment through its ReplicaSet,
-//! ReplicaSet, StatefulSet) and writes the planned status with the budget's
+//! ReplicaSet, StatefulSet, and any other kind through its scale subresource) and writes the planned status with the budget's
 //! resourceVersion, so a racing eviction's write wins and the sync retries.
 //! Entry point: [`start`].
 
@@ -163,7 +163,10 @@ impl Reconciler for Disruption {
             .filter(|p| p.metadata.namespace == pdb.metadata.namespace)
             .filter(|p| label_selector_matches(sel, p.labels()))
             .collect();
-        let p = plan(&pdb, &pods, &|o, ns| self.find(o, ns), now_seconds());
+        let others = super::scale::scales_by_subresource(&self.client, &pods).await;
+        let find =
+            |o: &OwnerReference, ns: &str| self.find(o, ns).or_else(|| others.get(&o.uid).cloned());
+        let p = plan(&pdb, &pods, &find, now_seconds());
         let about = pdb.object_ref(&());
         self.events.emit_all(&about, &p.events).await;
         for (pod_name, event) in &p.pod_events {

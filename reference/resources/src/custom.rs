@@ -1,0 +1,191 @@
+//! Kinds defined at run time by CustomResourceDefinitions: their registry entries and
+//! their strategy (defaults, validation and pruning from the CRD's structural schema,
+//! printer columns, the scale subresource).
+//!
+//! Entry points: [`served_kinds`] turns an Established CRD into the registry entries of
+//! its served versions; every pure function of this crate that takes a
+//! [`ResourceInfo`] consults [`ResourceInfo::custom`] first, so a custom kind needs no
+//! entry in any per-kind table.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+use serde_json::Value;
+
+use crate::ResourceInfo;
+use crate::validation::Cause;
+
+/// What a CRD says about one served version of its kind.
+#[derive(Debug)]
+pub struct CustomKind {
+    /// The CRD's name: `<plural>.<group>`.
+    pub crd_name: String,
+    /// The version's `openAPIV3Schema` (the root of the structural schema).
+    pub schema: Option<crate::structural::Schema>,
+    /// The raw schema, for the OpenAPI documents `kubectl explain` reads.
+    pub raw_schema: Value,
+    /// `additionalPrinterColumns` of the version.
+    pub columns: Vec<crate::crd::Column>,
+    /// `subresources.scale` of the version, when served.
+    pub scale: Option<crate::crd::ScaleSpec>,
+    /// Whether this version is the storage version.
+    pub storage: bool,
+    /// `group/version` objects of every version are stored as (conversion strategy
+    /// None: only `apiVersion` differs between versions).
+    pub storage_api_version: String,
+}
+
+// Two kinds are the same kind exactly when they are the same interned entry.
+impl PartialEq for CustomKind {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self, other)
+    }
+}
+impl Eq for CustomKind {}
+
+/// Verbs a custom resource serves (upstream: every standard verb).
+const VERBS: &[&str] = &[
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "create",
+    "update",
+    "watch",
+];
+
+fn leak(s: &str) -> &'static str {
+    Box::leak(s.to_string().into_boxed_str())
+}
+
+fn leak_list(v: &Value) -> &'static [&'static str] {
+    let items: Vec<&'static str> = v
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).map(leak).collect())
+        .unwrap_or_default();
+    Box::leak(items.into_boxed_slice())
+}
+
+/// The registry entries of every served version of an Established CRD, storage version
+/// first. Names are the CRD's accepted names (what the naming controller granted).
+///
+/// Entries are interned by the CRD's content: kinds are referenced as
+/// `&'static ResourceInfo` on every request path and by watch caches that outlive any
+/// request, so each distinct definition is allocated once and kept. Definitions change
+/// rarely (each change of a CRD's spec costs one entry); identical definitions seen again
+/// (a re-sync, a second API server in the same process) cost nothing.
+pub fn served_kinds(crd: &Value) -> Vec<&'static ResourceInfo> {
+    type Interned = Mutex<HashMap<String, &'static ResourceInfo>>;
+    static INTERNED: OnceLock<Interned> = OnceLock::new();
+    let interned = INTERNED.get_or_init(Default::default);
+    let spec = &crd["spec"];
+    let names = match crd.pointer("/status/acceptedNames/plural") {
+        Some(Value::String(p)) if !p.is_empty() => &crd["status"]["acceptedNames"],
+        _ => return Vec::new(),
+    };
+    let mut out = Vec::new();
+    let versions = spec["versions"].as_array().cloned().unwrap_or_default();
+    let mut ordered: Vec<&Value> = versions.iter().filter(|v| v["storage"] == true).collect();
+    ordered.extend(versions.iter().filter(|v| v["storage"] != true));
+    for v in ordered {
+        if v["served"] != true {
+            continue;
+        }
+        let version = v["name"].as_str().unwrap_or_default();
+        let key = serde_json::to_string(&(crd.pointer("/metadata/name"), spec, names, version))
+            .unwrap_or_default();
+        let Ok(mut map) = interned.lock() else {
+            return out;
+        };
+        if let Some(hit) = map.get(&key) {
+            out.push(*hit);
+            continue;
+        }
+        let info: &'static ResourceInfo = Box::leak(Box::new(build(crd, names, v)));
+        map.insert(key, info);
+        out.push(info);
+    }
+    out
+}
+
+fn build(crd: &Value, names: &Value, v: &Value) -> ResourceInfo {
+    let spec = &crd["spec"];
+    let raw_schema = v
+        .pointer("/schema/openAPIV3Schema")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let has_status = v.pointer("/subresources/status").is_some();
+    let version = v["name"].as_str().unwrap_or_default();
+    let scale = crate::crd::scale_spec(crd, version);
+    let subresources: &'static [&'static str] = match (has_status, scale.is_some()) {
+        (true, true) => &["status", "scale"],
+        (true, false) => &["status"],
+        (false, true) => &["scale"],
+        (false, false) => &[],
+    };
+    let kind = CustomKind {
+        crd_name: crd
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
+        schema: (!raw_schema.is_null()).then(|| crate::structural::Schema::from_value(&raw_schema)),
+        raw_schema,
+        columns: crate::crd::printer_columns(crd, version),
+        scale,
+        storage: v["storage"] == true,
+        storage_api_version: format!(
+            "{}/{}",
+            spec["group"].as_str().unwrap_or_default(),
+            spec["versions"]
+                .as_array()
+                .and_then(|vs| vs.iter().find(|x| x["storage"] == true))
+                .and_then(|x| x["name"].as_str())
+                .unwrap_or(version)
+        ),
+    };
+    let s = |k: &str| names[k].as_str().unwrap_or_default();
+    ResourceInfo {
+        group: leak(spec["group"].as_str().unwrap_or_default()),
+        version: leak(version),
+        kind: leak(s("kind")),
+        plural: leak(s("plural")),
+        singular: leak(s("singular")),
+        namespaced: spec["scope"] != "Cluster",
+        short_names: leak_list(&names["shortNames"]),
+        categories: leak_list(&names["categories"]),
+        subresources,
+        verbs: VERBS,
+        custom: Some(Box::leak(Box::new(kind))),
+    }
+}
+
+impl CustomKind {
+    /// Upstream's structural defaulting, applied to a request's object.
+    pub fn apply_defaults(&self, obj: &mut Value) {
+        if let Some(s) = &self.schema {
+            crate::structural::apply_defaults(obj, s);
+        }
+    }
+
+    /// Drops fields the schema does not know; returns upstream's complaints about them
+    /// (`unknown field "spec.foo"`) for fieldValidation Strict and Warn.
+    pub fn prune(&self, obj: &mut Value) -> Vec<String> {
+        match &self.schema {
+            Some(s) => crate::structural::prune(obj, s, true)
+                .into_iter()
+                .map(|p| format!("unknown field {p:?}"))
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// The schema's validation of an object (its metadata is validated as any kind's).
+    pub fn validate(&self, obj: &Value) -> Vec<Cause> {
+        match &self.schema {
+            Some(s) => crate::structural::validate(obj, s),
+            None => Vec::new(),
+        }
+    }
+}
