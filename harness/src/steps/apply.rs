@@ -42,21 +42,28 @@ async fn apply_all(
     Ok(Ok(()))
 }
 
+/// Applies the docstring as `manager`; an API error fails the step.
+async fn apply_or_fail(world: &KubeWorld, manager: &str, force: bool, step: &Step) -> Outcome {
+    let how = if force {
+        "forced server-side apply"
+    } else {
+        "server-side apply"
+    };
+    apply_all(world, manager, force, step)
+        .await?
+        .with_context(|| format!("{how} as {manager:?}"))?;
+    Ok(())
+}
+
 #[given(expr = "{string} applies:")]
 #[when(expr = "{string} applies:")]
 async fn applies(world: &mut KubeWorld, manager: String, step: &Step) -> Outcome {
-    apply_all(world, &manager, false, step)
-        .await?
-        .with_context(|| format!("server-side apply as {manager:?}"))?;
-    Ok(())
+    apply_or_fail(world, &manager, false, step).await
 }
 
 #[when(expr = "{string} applies with force:")]
 async fn force_applies(world: &mut KubeWorld, manager: String, step: &Step) -> Outcome {
-    apply_all(world, &manager, true, step)
-        .await?
-        .with_context(|| format!("forced server-side apply as {manager:?}"))?;
-    Ok(())
+    apply_or_fail(world, &manager, true, step).await
 }
 
 #[when(expr = "{string} tries to apply:")]

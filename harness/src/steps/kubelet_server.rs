@@ -110,14 +110,29 @@ async fn lists_pod(world: &mut KubeWorld, pod: String, path: String, absent: Str
     Ok(())
 }
 
-/// Sends `method` `path` to the kubelet of `pod`'s node; its body when it answered 200.
-async fn answer(world: &KubeWorld, pod: &str, method: &str, path: &str) -> anyhow::Result<String> {
-    let (node, _) = node_of(world, pod).await?;
-    let (code, body) = via_node_proxy(world, &node, method, path).await?;
+/// Sends `method` `path` to the kubelet of `pod`'s node (`pod`, `path` and `expected`
+/// expanded) and checks its 200 body with `fits(body, expected)`; a failure says the
+/// body came `lacking` the expected text.
+async fn expect_answer(
+    world: &KubeWorld,
+    [pod, method, path, expected]: [&str; 4],
+    fits: fn(&str, &str) -> bool,
+    lacking: &str,
+) -> Outcome {
+    let (pod, path, expected) = (
+        world.expand(pod),
+        world.expand(path),
+        world.expand(expected),
+    );
+    let (node, _) = node_of(world, &pod).await?;
+    let (code, body) = via_node_proxy(world, &node, method, &path).await?;
     if code != 200 {
-        anyhow::bail!("{method} {path} on the kubelet of {node:?} answered {code}: {body:?}");
+        fail!("{method} {path} on the kubelet of {node:?} answered {code}: {body:?}");
     }
-    Ok(body)
+    if !fits(&body, &expected) {
+        fail!("{method} {path} answered {body:?}, {lacking} {expected:?}");
+    }
+    Ok(())
 }
 
 #[then(expr = "the kubelet of the Pod {string}'s node answers {word} {string} with {string}")]
@@ -128,16 +143,8 @@ async fn answers(
     path: String,
     expected: String,
 ) -> Outcome {
-    let (pod, path, expected) = (
-        world.expand(&pod),
-        world.expand(&path),
-        world.expand(&expected),
-    );
-    let body = answer(world, &pod, &method, &path).await?;
-    if body.trim_end() != expected {
-        fail!("{method} {path} answered {body:?}, expected {expected:?}");
-    }
-    Ok(())
+    let fits = |body: &str, expected: &str| body.trim_end() == expected;
+    expect_answer(world, [&pod, &method, &path, &expected], fits, "expected").await
 }
 
 #[then(
@@ -150,16 +157,9 @@ async fn answers_line(
     path: String,
     expected: String,
 ) -> Outcome {
-    let (pod, path, expected) = (
-        world.expand(&pod),
-        world.expand(&path),
-        world.expand(&expected),
-    );
-    let body = answer(world, &pod, &method, &path).await?;
-    if !body.lines().any(|l| l.trim_end() == expected) {
-        fail!("{method} {path} answered {body:?}, without the line {expected:?}");
-    }
-    Ok(())
+    let fits = |body: &str, expected: &str| body.lines().any(|l| l.trim_end() == expected);
+    let lacking = "without the line";
+    expect_answer(world, [&pod, &method, &path, &expected], fits, lacking).await
 }
 
 #[cfg(test)]

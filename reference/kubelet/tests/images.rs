@@ -8,84 +8,12 @@
 //! it the web server tests fail when `CI` is set, otherwise print SKIPPED and pass.
 #![allow(clippy::unwrap_used)]
 
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use k8s_openapi::api::core::v1::PodStatus;
+use refkube_kubelet::worker::PodWorker;
 
-use k8s_openapi::api::core::v1::{Pod, PodStatus};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use refkube_kubelet::config::Timings;
-use refkube_kubelet::events::MemoryEvents;
-use refkube_kubelet::ipam::IpAllocator;
-use refkube_kubelet::logs::LogStore;
-use refkube_kubelet::podapi::MemoryPodApi;
-use refkube_kubelet::runtime::process::ProcessRuntime;
-use refkube_kubelet::worker::{PodWorker, WorkerDeps};
+mod common;
 
-struct Harness {
-    api: MemoryPodApi,
-    logs: Arc<LogStore>,
-    deps: Arc<WorkerDeps>,
-}
-
-fn process(cidr: &str) -> Harness {
-    let agnhost = PathBuf::from(env!("CARGO_BIN_EXE_agnhost"));
-    let api = MemoryPodApi::new();
-    let logs = Arc::new(LogStore::new(1000));
-    let deps = Arc::new(WorkerDeps {
-        runtime: Arc::new(ProcessRuntime::new(vec![agnhost])),
-        ipam: Arc::new(Mutex::new(IpAllocator::new(cidr.parse().unwrap()))),
-        logs: logs.clone(),
-        events: Arc::new(MemoryEvents::new()),
-        api: Arc::new(api.clone()),
-        timings: Timings {
-            backoff_base: Duration::from_millis(100),
-            backoff_max: Duration::from_millis(400),
-            spec_second: Duration::from_millis(50),
-            pod_resync: Duration::from_millis(50),
-            ..Timings::default()
-        },
-        node_ip: "127.0.1.1".parse().unwrap(),
-        volumes: None,
-        services: refkube_kubelet::services::Services::none(),
-    });
-    Harness { api, logs, deps }
-}
-
-impl Harness {
-    async fn wait_for(&self, what: &str, pred: impl Fn(&PodStatus) -> bool) -> PodStatus {
-        let mut rx = self.api.subscribe();
-        let waited = tokio::time::timeout(Duration::from_secs(20), async {
-            loop {
-                if let Some(s) = rx.borrow_and_update().clone().filter(|s| pred(s)) {
-                    return s;
-                }
-                rx.changed().await.unwrap();
-            }
-        })
-        .await;
-        match waited {
-            Ok(s) => s,
-            Err(_) => panic!(
-                "timed out waiting for {what}; last status: {:#?}",
-                self.api.statuses().last()
-            ),
-        }
-    }
-
-    fn log(&self, pod: &str, container: &str) -> Vec<String> {
-        let log = self.logs.get("default", pod, container, false).unwrap();
-        log.read_from(0).lines.into_iter().map(|l| l.text).collect()
-    }
-}
-
-fn pod(yaml: &str) -> Pod {
-    serde_yaml::from_str(yaml).unwrap()
-}
-
-fn phase(s: &PodStatus) -> &str {
-    s.phase.as_deref().unwrap_or_default()
-}
+use common::{Harness, delete_and_join, phase, pod, process};
 
 fn ready(s: &PodStatus) -> bool {
     s.container_statuses.iter().flatten().all(|c| c.ready) && phase(s) == "Running"
@@ -94,6 +22,14 @@ fn ready(s: &PodStatus) -> bool {
 fn exit_code(s: &PodStatus) -> Option<i32> {
     let c = s.container_statuses.as_ref()?.first()?;
     Some(c.state.as_ref()?.terminated.as_ref()?.exit_code)
+}
+
+/// Runs a `restartPolicy: Never` pod until it ends in `want`; the worker is returned
+/// so that it lives on for the rest of the test.
+async fn run_until(h: &Harness, yaml: &str, want: &str) -> (PodWorker, PodStatus) {
+    let w = PodWorker::spawn(pod(yaml), h.deps.clone());
+    let s = h.wait_for(want, |s| phase(s) == want).await;
+    (w, s)
 }
 
 /// Whether this process may listen on port 80; says why not (or fails in CI) otherwise.
@@ -113,11 +49,16 @@ fn may_bind_port_80() -> bool {
     false
 }
 
-/// Runs a web server image's pod, checks that its page on the pod IP's port 80 has
-/// `page` and that other paths are not found, then
-/// deletes it and checks that SIGTERM stopped it with exit code 0.
-async fn serves_its_page(h: &Harness, name: &str, yaml: &str, page: &str) -> Vec<String> {
-    let mut p = pod(yaml);
+/// Runs a web server image's pod (pod IPs from `cidr`), checks that its page on the pod
+/// IP's port 80 has `page` and that other paths are not found, then deletes it and
+/// checks that SIGTERM stopped it with exit code 0. Returns its log, or `None` when the
+/// test cannot listen on port 80 and is skipped.
+async fn serves_its_page(cidr: &str, name: &str, yaml: &str, page: &str) -> Option<Vec<String>> {
+    if !may_bind_port_80() {
+        return None;
+    }
+    let h = process(cidr);
+    let p = pod(yaml);
     let w = PodWorker::spawn(p.clone(), h.deps.clone());
     let s = h.wait_for("Ready", ready).await;
     let ip = s.pod_ip.unwrap();
@@ -135,25 +76,16 @@ async fn serves_its_page(h: &Harness, name: &str, yaml: &str, page: &str) -> Vec
         .unwrap();
     assert_eq!(missing.status(), 404);
 
-    p.metadata.deletion_timestamp = Some(Time(k8s_openapi::jiff::Timestamp::now()));
-    p.metadata.deletion_grace_period_seconds = Some(30);
-    w.update(p);
-    tokio::time::timeout(Duration::from_secs(10), w.join())
-        .await
-        .unwrap();
+    delete_and_join(w, p).await;
     let last = h.api.statuses().last().cloned().unwrap();
     assert_eq!(exit_code(&last), Some(0), "{last:#?}");
-    log.read_from(0).lines.into_iter().map(|l| l.text).collect()
+    Some(log.read_from(0).lines.into_iter().map(|l| l.text).collect())
 }
 
 #[tokio::test]
 async fn an_nginx_pod_serves_the_welcome_page_on_its_ip_and_stops_on_sigterm() {
-    if !may_bind_port_80() {
-        return;
-    }
-    let h = process("127.101.30.0/24");
-    let log = serves_its_page(
-        &h,
+    let Some(log) = serves_its_page(
+        "127.101.30.0/24",
         "nginx",
         r#"
 metadata: {name: nginx, namespace: default, uid: u-nginx}
@@ -168,7 +100,10 @@ spec:
 "#,
         "<h1>Welcome to nginx!</h1>",
     )
-    .await;
+    .await
+    else {
+        return;
+    };
     // The readiness probes and the two requests, in nginx's access log format.
     let gets: Vec<&String> = log
         .iter()
@@ -184,12 +119,8 @@ spec:
 
 #[tokio::test]
 async fn an_e2e_httpd_pod_with_the_images_command_serves_it_works() {
-    if !may_bind_port_80() {
-        return;
-    }
-    let h = process("127.101.31.0/24");
     serves_its_page(
-        &h,
+        "127.101.31.0/24",
         "httpd",
         r#"
 metadata: {name: httpd, namespace: default, uid: u-httpd}
@@ -210,42 +141,39 @@ spec:
 #[tokio::test]
 async fn python_runs_python3_and_its_repl_ends_with_no_stdin() {
     let h = process("127.101.32.0/24");
-    let p = pod(r#"
+    let py = r#"
 metadata: {name: py, namespace: default, uid: u-py}
 spec:
   restartPolicy: Never
   containers:
   - {name: app, image: "python:3.12", command: [python, -c, "import sys; print(sys.version_info[0]); sys.exit(4)"]}
-"#);
-    let _w = PodWorker::spawn(p, h.deps.clone());
-    let s = h.wait_for("Failed", |s| phase(s) == "Failed").await;
+"#;
+    let (_w, s) = run_until(&h, py, "Failed").await;
     assert_eq!(exit_code(&s), Some(4));
     assert_eq!(h.log("py", "app"), ["3"]);
 
-    let p = pod(r#"
+    let repl = r#"
 metadata: {name: repl, namespace: default, uid: u-repl}
 spec:
   restartPolicy: Never
   containers:
   - {name: app, image: python}
-"#);
-    let _w = PodWorker::spawn(p, h.deps.clone());
-    let s = h.wait_for("Succeeded", |s| phase(s) == "Succeeded").await;
+"#;
+    let (_w2, s) = run_until(&h, repl, "Succeeded").await;
     assert_eq!(exit_code(&s), Some(0));
 }
 
 #[tokio::test]
 async fn alpine_runs_the_machines_shell() {
     let h = process("127.101.33.0/24");
-    let p = pod(r#"
+    let alp = r#"
 metadata: {name: alp, namespace: default, uid: u-alp}
 spec:
   restartPolicy: Never
   containers:
   - {name: sh, image: "alpine:3.20", command: [sh, -c, "echo $HOSTNAME; exit 5"]}
-"#);
-    let _w = PodWorker::spawn(p, h.deps.clone());
-    let s = h.wait_for("Failed", |s| phase(s) == "Failed").await;
+"#;
+    let (_w, s) = run_until(&h, alp, "Failed").await;
     assert_eq!(exit_code(&s), Some(5));
     assert_eq!(h.log("alp", "sh"), ["alp"]);
 }

@@ -3,101 +3,17 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::{ContainerStatus, Pod, PodStatus};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use refkube_kubelet::config::Timings;
-use refkube_kubelet::events::MemoryEvents;
-use refkube_kubelet::ipam::IpAllocator;
-use refkube_kubelet::logs::LogStore;
-use refkube_kubelet::podapi::MemoryPodApi;
-use refkube_kubelet::runtime::Runtime;
+use k8s_openapi::api::core::v1::{ContainerStatus, PodStatus};
 use refkube_kubelet::runtime::process::ProcessRuntime;
 use refkube_kubelet::runtime::sim::SimRuntime;
-use refkube_kubelet::worker::{PodWorker, WorkerDeps};
+use refkube_kubelet::worker::PodWorker;
 
-struct Harness {
-    api: MemoryPodApi,
-    events: MemoryEvents,
-    logs: Arc<LogStore>,
-    deps: Arc<WorkerDeps>,
-}
+mod common;
 
-fn timings() -> Timings {
-    Timings {
-        backoff_base: Duration::from_millis(100),
-        backoff_max: Duration::from_millis(400),
-        spec_second: Duration::from_millis(50),
-        pod_resync: Duration::from_millis(50),
-        ..Timings::default()
-    }
-}
-
-fn harness(runtime: Arc<dyn Runtime>, cidr: &str) -> Harness {
-    let api = MemoryPodApi::new();
-    let events = MemoryEvents::new();
-    let logs = Arc::new(LogStore::new(1000));
-    let deps = Arc::new(WorkerDeps {
-        runtime,
-        ipam: Arc::new(Mutex::new(IpAllocator::new(cidr.parse().unwrap()))),
-        logs: logs.clone(),
-        events: Arc::new(events.clone()),
-        api: Arc::new(api.clone()),
-        timings: timings(),
-        node_ip: "127.0.1.1".parse().unwrap(),
-        volumes: None,
-        services: refkube_kubelet::services::Services::none(),
-    });
-    Harness {
-        api,
-        events,
-        logs,
-        deps,
-    }
-}
-
-fn process(cidr: &str) -> Harness {
-    let agnhost = PathBuf::from(env!("CARGO_BIN_EXE_agnhost"));
-    harness(Arc::new(ProcessRuntime::new(vec![agnhost])), cidr)
-}
-
-fn pod(yaml: &str) -> Pod {
-    serde_yaml::from_str(yaml).unwrap()
-}
-
-impl Harness {
-    /// Waits until the latest written status satisfies `pred`.
-    async fn wait_for(&self, what: &str, pred: impl Fn(&PodStatus) -> bool) -> PodStatus {
-        let mut rx = self.api.subscribe();
-        let waited = tokio::time::timeout(Duration::from_secs(20), async {
-            loop {
-                if let Some(s) = rx.borrow_and_update().clone().filter(|s| pred(s)) {
-                    return s;
-                }
-                rx.changed().await.unwrap();
-            }
-        })
-        .await;
-        match waited {
-            Ok(s) => s,
-            Err(_) => panic!(
-                "timed out waiting for {what}; last status: {:#?}",
-                self.api.statuses().last()
-            ),
-        }
-    }
-
-    fn event_messages(&self, reason: &str) -> Vec<String> {
-        self.events
-            .events()
-            .into_iter()
-            .filter(|e| e.reason == reason)
-            .map(|e| e.message)
-            .collect()
-    }
-}
+use common::{delete_and_join, harness, phase, pod, process};
 
 fn container<'a>(s: &'a PodStatus, name: &str) -> &'a ContainerStatus {
     s.container_statuses
@@ -106,10 +22,6 @@ fn container<'a>(s: &'a PodStatus, name: &str) -> &'a ContainerStatus {
         .iter()
         .find(|c| c.name == name)
         .unwrap()
-}
-
-fn phase(s: &PodStatus) -> &str {
-    s.phase.as_deref().unwrap_or_default()
 }
 
 #[tokio::test]
@@ -270,7 +182,7 @@ spec:
 #[tokio::test]
 async fn deleting_a_pod_stops_it_gracefully_then_deletes_the_object() {
     let h = process("127.101.4.0/24");
-    let mut p = pod(r#"
+    let p = pod(r#"
 metadata: {name: term, namespace: default, uid: u-term}
 spec:
   containers:
@@ -287,12 +199,7 @@ spec:
     })
     .await
     .unwrap();
-    p.metadata.deletion_timestamp = Some(Time(k8s_openapi::jiff::Timestamp::now()));
-    p.metadata.deletion_grace_period_seconds = Some(30);
-    w.update(p);
-    tokio::time::timeout(Duration::from_secs(10), w.join())
-        .await
-        .unwrap();
+    delete_and_join(w, p).await;
     assert_eq!(h.api.deleted(), ["u-term"]);
     let last = h.api.statuses().last().cloned().unwrap();
     assert_eq!(phase(&last), "Succeeded");

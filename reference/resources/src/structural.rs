@@ -17,7 +17,7 @@ mod check_nested;
 mod check_openapi;
 mod default;
 mod formats;
-mod gofmt;
+pub(crate) mod gofmt;
 mod prune;
 mod schema;
 mod validate;
@@ -27,6 +27,7 @@ mod validate_props;
 pub use check::structural_errors;
 pub use default::apply_defaults;
 pub use prune::prune;
+pub(crate) use schema::strings;
 pub use schema::{Additional, Schema};
 pub use validate::validate;
 

@@ -309,7 +309,8 @@ fn pod(lister: &dyn Lister, node: &str, a: &Attributes) -> Decision {
     }
 }
 
-fn str_at<'a>(v: &'a Value, path: &[&str]) -> &'a str {
+/// The string at `path`, `""` when absent or not a string.
+pub(super) fn str_at<'a>(v: &'a Value, path: &[&str]) -> &'a str {
     path.iter()
         .try_fold(v, |v, k| v.get(*k))
         .and_then(Value::as_str)
@@ -456,12 +457,13 @@ fn has_path(lister: &dyn Lister, node: &str, kind: Kind, namespace: &str, name: 
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use serde_json::json;
 
+    /// A fixed set of `(plural, object)` pairs; NodeRestriction's tests list from it too.
     #[derive(Default)]
-    struct Objects(Vec<(&'static str, Value)>);
+    pub(in crate::authz) struct Objects(pub(in crate::authz) Vec<(&'static str, Value)>);
 
     impl Lister for Objects {
         fn list(&self, plural: &str, namespace: Option<&str>) -> Vec<Arc<Value>> {

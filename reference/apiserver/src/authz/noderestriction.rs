@@ -10,7 +10,7 @@
 use serde_json::Value;
 
 use super::forbidden;
-use super::node::{Lister, NODE_LEASE_NAMESPACE, node_identity};
+use super::node::{Lister, NODE_LEASE_NAMESPACE, node_identity, str_at};
 use crate::auth::User;
 use crate::status::ApiError;
 
@@ -49,13 +49,6 @@ pub struct Request<'a> {
 }
 
 const MIRROR_ANNOTATION: &str = "kubernetes.io/config.mirror";
-
-fn str_at<'a>(v: &'a Value, path: &[&str]) -> &'a str {
-    path.iter()
-        .try_fold(v, |v, k| v.get(*k))
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-}
 
 /// Labels a kubelet may set on its Node (upstream's `kubeletapis.IsKubeletLabel`).
 fn is_kubelet_label(key: &str) -> bool {

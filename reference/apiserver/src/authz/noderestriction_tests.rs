@@ -1,23 +1,8 @@
 //! NodeRestriction admission tables: each upstream refusal, and what stays allowed.
 
 use super::*;
+use crate::authz::node::tests::Objects;
 use serde_json::json;
-use std::sync::Arc;
-
-struct Objects(Vec<(&'static str, Value)>);
-
-impl Lister for Objects {
-    fn list(&self, plural: &str, namespace: Option<&str>) -> Vec<Arc<Value>> {
-        self.0
-            .iter()
-            .filter(|(p, o)| {
-                *p == plural
-                    && namespace.is_none_or(|ns| str_at(o, &["metadata", "namespace"]) == ns)
-            })
-            .map(|(_, o)| Arc::new(o.clone()))
-            .collect()
-    }
-}
 
 fn node1() -> User {
     User {

@@ -3,12 +3,12 @@
 use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetSpec};
-use k8s_openapi::api::core::v1::{Node, NodeSpec, Pod, PodSpec, PodTemplateSpec, Taint};
+use k8s_openapi::api::core::v1::{Node, NodeSpec, Pod, PodSpec, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
 use super::*;
 use crate::util::owner::Owner;
-use crate::util::pods::fixtures::{on, phase as with_phase, pod, ready};
+use crate::util::pods::fixtures::{on, phase as with_phase, pod, ready, taints as taints_of};
 use crate::util::time::from_unix;
 
 fn ds(node_selector: Option<(&str, &str)>) -> DaemonSet {
@@ -52,16 +52,7 @@ fn node(name: &str, labels: &[(&str, &str)], taints: &[(&str, &str)]) -> Arc<Nod
             .collect(),
     );
     n.spec = Some(NodeSpec {
-        taints: Some(
-            taints
-                .iter()
-                .map(|(k, e)| Taint {
-                    key: (*k).into(),
-                    effect: (*e).into(),
-                    ..Default::default()
-                })
-                .collect(),
-        ),
+        taints: Some(taints_of(taints)),
         ..Default::default()
     });
     Arc::new(n)

@@ -157,22 +157,14 @@ pub fn with_no_execute(node: &Node, key: Option<&str>, now: Timestamp) -> Vec<Ta
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::util::pods::fixtures::taints as taints_of;
     use k8s_openapi::api::core::v1::{NodeCondition, NodeSpec, NodeStatus};
 
     fn node(conds: &[(&str, &str)], taints: &[(&str, &str)]) -> Node {
         Node {
             metadata: Default::default(),
             spec: Some(NodeSpec {
-                taints: Some(
-                    taints
-                        .iter()
-                        .map(|(k, e)| Taint {
-                            key: (*k).into(),
-                            effect: (*e).into(),
-                            ..Default::default()
-                        })
-                        .collect(),
-                ),
+                taints: Some(taints_of(taints)),
                 ..Default::default()
             }),
             status: Some(NodeStatus {

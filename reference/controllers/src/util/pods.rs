@@ -80,8 +80,9 @@ pub fn uid(pod: &Pod) -> &str {
 
 #[cfg(test)]
 pub mod fixtures {
-    //! Pod builders for the controllers' unit tests.
-    use k8s_openapi::api::core::v1::{Pod, PodCondition, PodSpec, PodStatus};
+    //! Pod builders (and the node taints pods are placed by) for the controllers' unit
+    //! tests.
+    use k8s_openapi::api::core::v1::{Pod, PodCondition, PodSpec, PodStatus, Taint};
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
     use crate::util::time::Timestamp;
@@ -133,6 +134,18 @@ pub mod fixtures {
                 .collect(),
         );
         p
+    }
+
+    /// Node taints from `(key, effect)` pairs.
+    pub fn taints(pairs: &[(&str, &str)]) -> Vec<Taint> {
+        pairs
+            .iter()
+            .map(|(k, e)| Taint {
+                key: (*k).into(),
+                effect: (*e).into(),
+                ..Default::default()
+            })
+            .collect()
     }
 }
 

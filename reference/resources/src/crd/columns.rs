@@ -3,6 +3,7 @@
 //! column, the scale subresource's columns).
 
 use super::jsonpath::{self, Step};
+use crate::structural::gofmt;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
@@ -195,83 +196,8 @@ pub(crate) fn go_text(v: &Value) -> String {
         Value::Null => "<no value>".into(),
         Value::String(s) => s.clone(),
         Value::Bool(b) => b.to_string(),
-        Value::Number(n) if n.is_f64() => go_float_v(n.as_f64().unwrap_or_default()),
+        Value::Number(n) if n.is_f64() => gofmt::float(n.as_f64().unwrap_or_default()),
         Value::Number(n) => n.to_string(),
-        Value::Array(_) | Value::Object(_) => go_json(v),
+        Value::Array(_) | Value::Object(_) => gofmt::json(v),
     }
-}
-
-/// Splits Rust's shortest `{:e}` form into mantissa and exponent.
-fn sci(f: f64) -> (String, i32) {
-    let s = format!("{f:e}");
-    let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
-    (m.to_string(), e.parse().unwrap_or(0))
-}
-
-/// Go's `%v` of a float64: shortest digits, exponent form below 1e-4 or from 1e6
-/// (`1e+06`, `1.5e-07`).
-fn go_float_v(f: f64) -> String {
-    let (m, exp) = sci(f);
-    if !(-4..6).contains(&exp) {
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{m}e{sign}{:02}", exp.abs())
-    } else {
-        format!("{f}")
-    }
-}
-
-/// `encoding/json`'s float64: plain below 1e21 and from 1e-6, else `1e+21`, `1e-7`.
-fn go_json_float(f: f64) -> String {
-    let abs = f.abs();
-    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
-        let (m, exp) = sci(f);
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{m}e{sign}{}", exp.abs())
-    } else {
-        format!("{f}")
-    }
-}
-
-/// `json.Marshal` of a decoded value: keys sorted, HTML characters escaped.
-pub(crate) fn go_json(v: &Value) -> String {
-    match v {
-        Value::Null => "null".into(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) if n.is_f64() => go_json_float(n.as_f64().unwrap_or_default()),
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => go_json_string(s),
-        Value::Array(a) => format!("[{}]", a.iter().map(go_json).collect::<Vec<_>>().join(",")),
-        Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            let parts: Vec<String> = keys
-                .into_iter()
-                .map(|k| format!("{}:{}", go_json_string(k), go_json(&m[k])))
-                .collect();
-            format!("{{{}}}", parts.join(","))
-        }
-    }
-}
-
-fn go_json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
-                out.push_str(&format!("\\u{:04x}", c as u32))
-            }
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }

@@ -2,6 +2,7 @@
 //! controller (`controller/establish`) and the finalizer's `Terminating` condition, with
 //! upstream's condition types, reasons and messages, and `SetCRDCondition`.
 
+use crate::structural::strings;
 use serde_json::{Value, json};
 use std::collections::HashSet;
 
@@ -14,18 +15,6 @@ pub struct CrdNames {
     pub kind: String,
     pub list_kind: String,
     pub categories: Vec<String>,
-}
-
-fn strings(v: &Value, key: &str) -> Vec<String> {
-    v.get(key)
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(String::from)
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 impl CrdNames {
@@ -42,10 +31,10 @@ impl CrdNames {
         CrdNames {
             plural: s("plural"),
             singular: s("singular"),
-            short_names: strings(v, "shortNames"),
+            short_names: strings(v.get("shortNames")),
             kind: s("kind"),
             list_kind: s("listKind"),
-            categories: strings(v, "categories"),
+            categories: strings(v.get("categories")),
         }
     }
 
@@ -80,7 +69,12 @@ pub struct Condition {
 }
 
 impl Condition {
-    fn new(type_: &'static str, status: &'static str, reason: &str, message: &str) -> Self {
+    pub(crate) fn new(
+        type_: &'static str,
+        status: &'static str,
+        reason: &str,
+        message: &str,
+    ) -> Self {
         Condition {
             type_,
             status,

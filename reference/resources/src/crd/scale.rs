@@ -71,8 +71,8 @@ fn go_value_and_type(v: &Value) -> (String, &'static str) {
         Value::String(s) => (s.clone(), "string"),
         Value::Number(n) if n.is_f64() => (super::columns::go_text(v), "float64"),
         Value::Number(n) => (n.to_string(), "int64"),
-        Value::Array(_) => (super::columns::go_json(v), "[]interface {}"),
-        Value::Object(_) => (super::columns::go_json(v), "map[string]interface {}"),
+        Value::Array(_) => (crate::structural::gofmt::json(v), "[]interface {}"),
+        Value::Object(_) => (crate::structural::gofmt::json(v), "map[string]interface {}"),
     }
 }
 

@@ -32,39 +32,21 @@ const FULL: [&str; 4] = ["alfa", "delta-singular", "echo-kind", "foxtrot-listkin
 const SHORT: &[&str] = &["golf-shortname-1", "hotel-shortname-2"];
 
 fn accepted() -> Condition {
-    Condition {
-        type_: "NamesAccepted",
-        status: "True",
-        reason: "NoConflicts".into(),
-        message: "no conflicts found".into(),
-    }
+    Condition::new("NamesAccepted", "True", "NoConflicts", "no conflicts found")
 }
 
 fn installing() -> Condition {
-    Condition {
-        type_: "Established",
-        status: "False",
-        reason: "Installing".into(),
-        message: "the initial names have been accepted".into(),
-    }
+    let message = "the initial names have been accepted";
+    Condition::new("Established", "False", "Installing", message)
 }
 
 fn not_established() -> Condition {
-    Condition {
-        type_: "Established",
-        status: "False",
-        reason: "NotAccepted".into(),
-        message: "not all names are accepted".into(),
-    }
+    let message = "not all names are accepted";
+    Condition::new("Established", "False", "NotAccepted", message)
 }
 
 fn conflict(reason: &str, message: &str) -> Condition {
-    Condition {
-        type_: "NamesAccepted",
-        status: "False",
-        reason: reason.into(),
-        message: message.into(),
-    }
+    Condition::new("NamesAccepted", "False", reason, message)
 }
 
 fn check(input: Value, existing: &[Value], want: CrdNames, cond: Condition, est: Condition) {
@@ -83,91 +65,78 @@ fn first_resource() {
     check(crd("alfa.bravo.com"), &[], want, accepted(), installing());
 }
 
+/// `TestSync` rows where `alfa.bravo.com` asks for [`FULL`] and [`SHORT`] while one
+/// other CRD has accepted names: that CRD, its names and short names, the names alfa
+/// gets, and its `NamesAccepted` condition (a conflict leaves it not established).
 #[test]
-fn different_groups() {
-    let input = spec_names(crd("alfa.bravo.com"), FULL, SHORT);
-    let other = status_names(crd("alfa.charlie.com"), FULL, SHORT);
-    check(
-        input,
-        &[other],
-        names(FULL, SHORT),
-        accepted(),
-        installing(),
-    );
-}
-
-#[test]
-fn conflict_plural_to_singular() {
-    let input = spec_names(crd("alfa.bravo.com"), FULL, SHORT);
-    let other = status_names(crd("india.bravo.com"), ["india", "alfa", "", ""], &[]);
-    let want = names(
-        ["", "delta-singular", "echo-kind", "foxtrot-listkind"],
-        SHORT,
-    );
-    let cond = conflict("PluralConflict", "\"alfa\" is already in use");
-    check(input, &[other], want, cond, not_established());
-}
-
-#[test]
-fn conflict_singular_to_short_name() {
-    let input = spec_names(crd("alfa.bravo.com"), FULL, SHORT);
-    let other = status_names(
-        crd("india.bravo.com"),
-        ["india", "indias", "", ""],
-        &["delta-singular"],
-    );
-    let want = names(["alfa", "", "echo-kind", "foxtrot-listkind"], SHORT);
-    let cond = conflict("SingularConflict", "\"delta-singular\" is already in use");
-    check(input, &[other], want, cond, not_established());
-}
-
-#[test]
-fn conflict_on_short_name_to_short_name() {
-    let input = spec_names(crd("alfa.bravo.com"), FULL, SHORT);
-    let other = status_names(
-        crd("india.bravo.com"),
-        ["india", "indias", "", ""],
-        &["hotel-shortname-2"],
-    );
-    let cond = conflict(
-        "ShortNamesConflict",
-        "\"hotel-shortname-2\" is already in use",
-    );
-    check(input, &[other], names(FULL, &[]), cond, not_established());
-}
-
-#[test]
-fn conflict_on_kind_to_list_kind_and_back() {
-    let input = spec_names(crd("alfa.bravo.com"), FULL, SHORT);
-    let other = status_names(
-        crd("india.bravo.com"),
-        ["india", "indias", "", "echo-kind"],
-        &[],
-    );
-    let want = names(["alfa", "delta-singular", "", "foxtrot-listkind"], SHORT);
-    let cond = conflict("KindConflict", "\"echo-kind\" is already in use");
-    check(input.clone(), &[other], want, cond, not_established());
-    let other = status_names(
-        crd("india.bravo.com"),
-        ["india", "indias", "foxtrot-listkind", ""],
-        &[],
-    );
-    let want = names(["alfa", "delta-singular", "echo-kind", ""], SHORT);
-    let cond = conflict("ListKindConflict", "\"foxtrot-listkind\" is already in use");
-    check(input, &[other], want, cond, not_established());
-}
-
-#[test]
-fn no_conflict_on_resource_and_kind() {
-    let input = spec_names(crd("alfa.bravo.com"), FULL, SHORT);
-    let other = status_names(crd("india.bravo.com"), ["india", "echo-kind", "", ""], &[]);
-    check(
-        input,
-        &[other],
-        names(FULL, SHORT),
-        accepted(),
-        installing(),
-    );
+fn names_against_one_other_crd() {
+    type Names = [&'static str; 4];
+    type Short = &'static [&'static str];
+    let rows: [(&str, Names, Short, Names, Short, Condition); 7] = [
+        ("alfa.charlie.com", FULL, SHORT, FULL, SHORT, accepted()),
+        (
+            "india.bravo.com",
+            ["india", "alfa", "", ""],
+            &[],
+            ["", "delta-singular", "echo-kind", "foxtrot-listkind"],
+            SHORT,
+            conflict("PluralConflict", "\"alfa\" is already in use"),
+        ),
+        (
+            "india.bravo.com",
+            ["india", "indias", "", ""],
+            &["delta-singular"],
+            ["alfa", "", "echo-kind", "foxtrot-listkind"],
+            SHORT,
+            conflict("SingularConflict", "\"delta-singular\" is already in use"),
+        ),
+        (
+            "india.bravo.com",
+            ["india", "indias", "", ""],
+            &["hotel-shortname-2"],
+            FULL,
+            &[],
+            conflict(
+                "ShortNamesConflict",
+                "\"hotel-shortname-2\" is already in use",
+            ),
+        ),
+        (
+            "india.bravo.com",
+            ["india", "indias", "", "echo-kind"],
+            &[],
+            ["alfa", "delta-singular", "", "foxtrot-listkind"],
+            SHORT,
+            conflict("KindConflict", "\"echo-kind\" is already in use"),
+        ),
+        (
+            "india.bravo.com",
+            ["india", "indias", "foxtrot-listkind", ""],
+            &[],
+            ["alfa", "delta-singular", "echo-kind", ""],
+            SHORT,
+            conflict("ListKindConflict", "\"foxtrot-listkind\" is already in use"),
+        ),
+        // A resource name equal to another CRD's kind is no conflict.
+        (
+            "india.bravo.com",
+            ["india", "echo-kind", "", ""],
+            &[],
+            FULL,
+            SHORT,
+            accepted(),
+        ),
+    ];
+    for (other_crd, other, other_short, want, want_short, cond) in rows {
+        let input = spec_names(crd("alfa.bravo.com"), FULL, SHORT);
+        let other = status_names(crd(other_crd), other, other_short);
+        let est = if cond.status == "True" {
+            installing()
+        } else {
+            not_established()
+        };
+        check(input, &[other], names(want, want_short), cond, est);
+    }
 }
 
 #[test]

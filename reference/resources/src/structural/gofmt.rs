@@ -1,10 +1,14 @@
-//! How Go prints the values that end up in upstream's messages: `%q` strings, `%v`
-//! floats, `json.Marshal` for lists and maps, and `field.Error.ErrorBody`'s bad values.
+//! How Go prints the values that end up in upstream's messages and tables: `%q`
+//! strings, `%v` floats, `json.Marshal` for lists and maps, and
+//! `field.Error.ErrorBody`'s bad values. Shared by the structural-schema validation and
+//! the custom resources' printer columns and scale accessors.
 
 use serde_json::Value;
 
-/// Go's `strconv.Quote`.
-pub(crate) fn quote(s: &str) -> String {
+/// `s` in double quotes with `"`, `\`, newline, carriage return and tab escaped as
+/// both `strconv.Quote` and `encoding/json` do; any other character that `escape`
+/// returns an escape for is written as that.
+fn quoted(s: &str, escape: impl Fn(char) -> Option<String>) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
@@ -14,14 +18,21 @@ pub(crate) fn quote(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            c => out.push(c),
+            c => match escape(c) {
+                Some(e) => out.push_str(&e),
+                None => out.push(c),
+            },
         }
     }
     out.push('"');
     out
+}
+
+/// Go's `strconv.Quote`.
+pub(crate) fn quote(s: &str) -> String {
+    quoted(s, |c| {
+        ((c as u32) < 0x20 || c as u32 == 0x7f).then(|| format!("\\x{:02x}", c as u32))
+    })
 }
 
 /// Shortest decimal digits and decimal exponent of a finite, non-zero float:
@@ -63,10 +74,15 @@ fn exponent(digits: &str, x: i32, min_exp_digits: usize) -> String {
     format!("{mant}e{sign}{:0width$}", x.abs(), width = min_exp_digits)
 }
 
+/// `strconv` keeps the sign of a negative zero.
+fn zero(f: f64) -> String {
+    if f.is_sign_negative() { "-0" } else { "0" }.into()
+}
+
 /// Go's `%v` for a float64 (`strconv.FormatFloat(f, 'g', -1, 64)`).
 pub(crate) fn float(f: f64) -> String {
     if f == 0.0 {
-        return "0".into();
+        return zero(f);
     }
     if !f.is_finite() {
         return if f.is_nan() {
@@ -93,7 +109,7 @@ pub(crate) fn float(f: f64) -> String {
 /// Go's `encoding/json` rendering of a float64.
 fn json_float(f: f64) -> String {
     if f == 0.0 {
-        return "0".into();
+        return zero(f);
     }
     let sign = if f < 0.0 { "-" } else { "" };
     let (digits, dp) = shortest(f);
@@ -108,22 +124,35 @@ fn json_float(f: f64) -> String {
     }
 }
 
-/// Go's `json.Marshal` of a decoded JSON value (map keys sorted, floats Go-style).
+/// Go's `json.Marshal` of a decoded JSON value: map keys sorted, floats Go-style, HTML
+/// characters escaped.
 pub(crate) fn json(v: &Value) -> String {
     match v {
         Value::Number(n) if !n.is_i64() && !n.is_u64() => json_float(n.as_f64().unwrap_or(0.0)),
+        Value::String(s) => json_string(s),
         Value::Array(a) => format!("[{}]", a.iter().map(json).collect::<Vec<_>>().join(",")),
         Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();
             keys.sort();
             let parts: Vec<String> = keys
-                .iter()
-                .map(|k| format!("{}:{}", Value::String((*k).clone()), json(&m[k.as_str()])))
+                .into_iter()
+                .map(|k| format!("{}:{}", json_string(k), json(&m[k])))
                 .collect();
             format!("{{{}}}", parts.join(","))
         }
         other => other.to_string(),
     }
+}
+
+/// `encoding/json`'s string encoder with its default `SetEscapeHTML(true)`.
+fn json_string(s: &str) -> String {
+    quoted(s, |c| match c {
+        '\u{8}' => Some("\\b".into()),
+        '\u{c}' => Some("\\f".into()),
+        '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => Some(format!("\\u{:04x}", c as u32)),
+        c if (c as u32) < 0x20 => Some(format!("\\u{:04x}", c as u32)),
+        _ => None,
+    })
 }
 
 /// `field.Error.ErrorBody`'s rendering of a bad value: simple types with `%v`/`%q`,

@@ -112,16 +112,7 @@ impl Schema {
             multiple_of: m.get("multipleOf").and_then(Value::as_f64),
             max_properties: int_of(m, "maxProperties"),
             min_properties: int_of(m, "minProperties"),
-            required: m
-                .get("required")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(String::from)
-                        .collect()
-                })
-                .unwrap_or_default(),
+            required: strings(m.get("required")),
             enum_: m.get("enum").and_then(Value::as_array).cloned(),
             all_of: list_of(m, "allOf"),
             any_of: list_of(m, "anyOf"),
@@ -192,6 +183,18 @@ fn supported_format(types: &[&str], format: &str) -> String {
     } else {
         String::new()
     }
+}
+
+/// The strings of a JSON list; anything else in or instead of it is ignored.
+pub(crate) fn strings(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn str_of(m: &Map<String, Value>, k: &str) -> String {

@@ -17,6 +17,11 @@ fn errs(yaml: &str) -> Vec<String> {
         .collect()
 }
 
+/// Asserts that `yaml` has exactly the one violation `want` (`$P` standing for [`P`]).
+fn only(yaml: &str, want: &str) {
+    assert_eq!(errs(yaml), [want.replace("$P", P)], "{yaml}");
+}
+
 fn has_all(got: &[String], want: &[&str]) {
     for w in want {
         let w = w.replace("$P", P);
@@ -38,17 +43,13 @@ fn valid_schemas_have_no_errors() {
 
 #[test]
 fn root_type() {
-    assert_eq!(
-        errs("type: \"\""),
-        vec![format!(
-            "{P}.type: Required value: must not be empty at the root"
-        )]
+    only(
+        "type: \"\"",
+        "$P.type: Required value: must not be empty at the root",
     );
-    assert_eq!(
-        errs("type: integer"),
-        vec![format!(
-            "{P}.type: Invalid value: \"integer\": must be object at the root"
-        )]
+    only(
+        "type: integer",
+        "$P.type: Invalid value: \"integer\": must be object at the root",
     );
 }
 
@@ -79,11 +80,9 @@ fn forbidden_in_nested_value_validation() {
 
 #[test]
 fn invalid_regex_pattern() {
-    assert_eq!(
-        errs("type: object\nproperties:\n foo:\n   type: string\n   pattern: \"+\"\n"),
-        vec![format!(
-            "{P}.properties[foo].pattern: Invalid value: \"+\": must be a valid regular expression, but isn't: error parsing regexp: missing argument to repetition operator: `+`"
-        )]
+    only(
+        "type: object\nproperties:\n foo:\n   type: string\n   pattern: \"+\"\n",
+        "$P.properties[foo].pattern: Invalid value: \"+\": must be a valid regular expression, but isn't: error parsing regexp: missing argument to repetition operator: `+`",
     );
 }
 
@@ -112,11 +111,9 @@ fn missing_types_without_extensions() {
 
 #[test]
 fn additional_properties_at_the_root() {
-    assert_eq!(
-        errs("type: object\nadditionalProperties: false\n"),
-        vec![format!(
-            "{P}.additionalProperties: Forbidden: must not be used at the root"
-        )]
+    only(
+        "type: object\nadditionalProperties: false\n",
+        "$P.additionalProperties: Forbidden: must not be used at the root",
     );
 }
 
@@ -208,30 +205,17 @@ fn embedded_resource_rules() {
 
 #[test]
 fn unsupported_openapi_keywords() {
-    let got = errs("type: object\nproperties:\n a:\n   $ref: \"#/definitions/x\"\n");
-    assert_eq!(
-        got,
-        vec![format!(
-            "{P}.properties[a].$ref: Forbidden: $ref is not supported"
-        )]
+    only(
+        "type: object\nproperties:\n a:\n   $ref: \"#/definitions/x\"\n",
+        "$P.properties[a].$ref: Forbidden: $ref is not supported",
     );
-    let got = errs(
+    only(
         "type: object\nproperties:\n a:\n   type: array\n   uniqueItems: true\n   items:\n     type: string\n",
+        "$P.properties[a].uniqueItems: Forbidden: uniqueItems cannot be set to true since the runtime complexity becomes quadratic",
     );
-    assert_eq!(
-        got,
-        vec![format!(
-            "{P}.properties[a].uniqueItems: Forbidden: uniqueItems cannot be set to true since the runtime complexity becomes quadratic"
-        )]
-    );
-    let got = errs(
+    only(
         "type: object\nproperties:\n a:\n   type: object\n   properties:\n     b:\n       type: string\n   additionalProperties:\n     type: string\n",
-    );
-    assert_eq!(
-        got,
-        vec![format!(
-            "{P}.properties[a].additionalProperties: Forbidden: additionalProperties and properties are mutual exclusive"
-        )]
+        "$P.properties[a].additionalProperties: Forbidden: additionalProperties and properties are mutual exclusive",
     );
     let got = errs("type: object\nproperties:\n a:\n   type: foo\n");
     has_all(
@@ -240,82 +224,46 @@ fn unsupported_openapi_keywords() {
             "$P.properties[a].type: Unsupported value: \"foo\": supported values: \"array\", \"boolean\", \"integer\", \"number\", \"object\", \"string\"",
         ],
     );
-    let got = errs("type: object\nnullable: true\n");
-    assert_eq!(
-        got,
-        vec![format!(
-            "{P}.nullable: Forbidden: nullable cannot be true at the root"
-        )]
+    only(
+        "type: object\nnullable: true\n",
+        "$P.nullable: Forbidden: nullable cannot be true at the root",
     );
-    let got = errs(
+    only(
         "type: object\nproperties:\n a:\n   type: object\n   x-kubernetes-preserve-unknown-fields: false\n",
-    );
-    assert_eq!(
-        got,
-        vec![format!(
-            "{P}.properties[a].x-kubernetes-preserve-unknown-fields: Invalid value: false: must be true or undefined"
-        )]
+        "$P.properties[a].x-kubernetes-preserve-unknown-fields: Invalid value: false: must be true or undefined",
     );
 }
 
 #[test]
 fn list_types() {
-    let got = errs(
+    only(
         "type: object\nproperties:\n a:\n   type: array\n   x-kubernetes-list-type: map\n   items:\n     type: object\n     properties:\n       k:\n         type: string\n",
+        "$P.properties[a].x-kubernetes-list-map-keys: Required value: must not be empty if x-kubernetes-list-type is map",
     );
-    assert_eq!(
-        got,
-        vec![format!(
-            "{P}.properties[a].x-kubernetes-list-map-keys: Required value: must not be empty if x-kubernetes-list-type is map"
-        )]
-    );
-    let got = errs(
+    only(
         "type: object\nproperties:\n a:\n   type: array\n   x-kubernetes-list-type: map\n   x-kubernetes-list-map-keys: [\"x\"]\n   items:\n     type: object\n     properties:\n       k:\n         type: string\n",
+        "$P.properties[a].x-kubernetes-list-map-keys: Invalid value: [\"x\"]: entries must all be names of item properties",
     );
-    assert_eq!(
-        got,
-        vec![format!(
-            "{P}.properties[a].x-kubernetes-list-map-keys: Invalid value: [\"x\"]: entries must all be names of item properties"
-        )]
-    );
-    let got =
-        errs("type: object\nproperties:\n a:\n   type: string\n   x-kubernetes-list-type: set\n");
-    assert_eq!(
-        got,
-        vec![format!(
-            "{P}.properties[a].type: Invalid value: \"string\": must be array if x-kubernetes-list-type is specified"
-        )]
+    only(
+        "type: object\nproperties:\n a:\n   type: string\n   x-kubernetes-list-type: set\n",
+        "$P.properties[a].type: Invalid value: \"string\": must be array if x-kubernetes-list-type is specified",
     );
 }
 
 #[test]
 fn defaults_must_be_valid_pruned_and_outside_metadata() {
-    let got = errs(
+    only(
         "type: object\nproperties:\n spec:\n   type: object\n   properties:\n     replicas:\n       type: integer\n       default: \"two\"\n",
-    );
-    assert_eq!(
-        got,
-        vec![format!(
-            "{P}.properties[spec].properties[replicas].default: Invalid value: \"string\":  in body must be of type integer: \"string\""
-        )]
+        "$P.properties[spec].properties[replicas].default: Invalid value: \"string\":  in body must be of type integer: \"string\"",
     );
     // (Two spaces: the default is validated at the root, whose kube-openapi name is empty.)
-    let got = errs(
+    only(
         "type: object\nproperties:\n spec:\n   type: object\n   default:\n     foo: 1\n   properties:\n     replicas:\n       type: integer\n",
+        "$P.properties[spec].default: Invalid value: {\"foo\":1}: must not have unknown fields",
     );
-    assert_eq!(
-        got,
-        vec![format!(
-            "{P}.properties[spec].default: Invalid value: {{\"foo\":1}}: must not have unknown fields"
-        )]
-    );
-    let got =
-        errs("type: object\nproperties:\n metadata:\n   type: object\n   default:\n     name: x\n");
-    assert_eq!(
-        got,
-        vec![format!(
-            "{P}.properties[metadata].default: Forbidden: must not be set in top-level metadata"
-        )]
+    only(
+        "type: object\nproperties:\n metadata:\n   type: object\n   default:\n     name: x\n",
+        "$P.properties[metadata].default: Forbidden: must not be set in top-level metadata",
     );
     assert!(errs("type: object\nproperties:\n spec:\n   type: object\n   default: {}\n   properties:\n     replicas:\n       type: integer\n       default: 1\n").is_empty());
 }

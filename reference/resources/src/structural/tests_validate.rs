@@ -5,21 +5,23 @@
 use super::{Schema, validate};
 use serde_json::{Value, json};
 
-fn errs(schema: Value, obj: Value) -> Vec<String> {
+/// Each error as a client reads it, `field: message`.
+pub(super) fn errs(schema: Value, obj: Value) -> Vec<String> {
     validate(&obj, &Schema::from_value(&schema))
         .into_iter()
         .map(|c| format!("{}: {}", c.field, c.message))
         .collect()
 }
 
-fn reasons(schema: Value, obj: Value) -> Vec<&'static str> {
+pub(super) fn reasons(schema: Value, obj: Value) -> Vec<&'static str> {
     validate(&obj, &Schema::from_value(&schema))
         .into_iter()
         .map(|c| c.reason)
         .collect()
 }
 
-fn field(s: Value) -> Value {
+/// An object schema whose one property, `field`, has schema `s`.
+pub(super) fn field(s: Value) -> Value {
     json!({"type": "object", "properties": {"field": s}})
 }
 

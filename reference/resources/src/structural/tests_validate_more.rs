@@ -2,26 +2,8 @@
 //! and Go's rendering of values in messages.
 
 use super::gofmt::{bad_value, float, json as go_json, quote};
-use super::{Schema, validate};
-use serde_json::{Value, json};
-
-fn errs(schema: Value, obj: Value) -> Vec<String> {
-    validate(&obj, &Schema::from_value(&schema))
-        .into_iter()
-        .map(|c| format!("{}: {}", c.field, c.message))
-        .collect()
-}
-
-fn reasons(schema: Value, obj: Value) -> Vec<&'static str> {
-    validate(&obj, &Schema::from_value(&schema))
-        .into_iter()
-        .map(|c| c.reason)
-        .collect()
-}
-
-fn field(s: Value) -> Value {
-    json!({"type": "object", "properties": {"field": s}})
-}
+use super::tests_validate::{errs, field, reasons};
+use serde_json::json;
 
 #[test]
 fn date_time_and_other_formats() {
@@ -109,6 +91,13 @@ fn go_value_rendering() {
         go_json(&json!({"b": 1.0, "a": [1e6, "x"]})),
         r#"{"a":[1000000,"x"],"b":1}"#
     );
+    // json.Marshal escapes HTML characters by default; strconv keeps a zero's sign.
+    assert_eq!(
+        go_json(&json!({"<a>": "x&y"})),
+        r#"{"\u003ca\u003e":"x\u0026y"}"#
+    );
+    assert_eq!(go_json(&json!(-0.0)), "-0");
+    assert_eq!(float(-0.0), "-0");
     assert_eq!(quote("a\"b\n"), r#""a\"b\n""#);
     assert_eq!(bad_value(&json!(null)), "null");
     assert_eq!(bad_value(&json!(true)), "true");

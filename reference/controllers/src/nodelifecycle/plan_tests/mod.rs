@@ -11,13 +11,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{
-    Node, NodeCondition, NodeSpec, NodeStatus, Pod, PodCondition, PodSpec, PodStatus, Taint,
+    Node, NodeCondition, NodeSpec, NodeStatus, Pod, PodCondition, PodSpec, PodStatus,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 
 use super::plan::{Memory, Now, Observed, Write, plan};
 use super::taints::{NOT_READY, UNREACHABLE};
 use crate::config::ControllerManagerConfig;
+use crate::util::pods::fixtures::taints as taints_of;
 use crate::util::time::{Timestamp, from_unix};
 
 /// Upstream's fixtures start at 2015-01-01; any fixed point does.
@@ -45,16 +46,7 @@ fn node(name: &str, zone: &str, ready: Option<(&str, i64)>, taints: &[(&str, &st
             ..Default::default()
         },
         spec: Some(NodeSpec {
-            taints: Some(
-                taints
-                    .iter()
-                    .map(|(k, e)| Taint {
-                        key: (*k).into(),
-                        effect: (*e).into(),
-                        ..Default::default()
-                    })
-                    .collect(),
-            ),
+            taints: Some(taints_of(taints)),
             ..Default::default()
         }),
         status: Some(NodeStatus {
