@@ -48,7 +48,7 @@ pub fn decode_kv(info: &ResourceInfo, kv: &KeyValue) -> Result<Value, ApiError> 
     let obj: Value = serde_json::from_slice(&kv.value)
         .map_err(|e| ApiError::internal(format!("stored object {} is corrupt: {e}", kv.key)))?;
     let mut obj = crate::conversion::from_storage(info, obj);
-    set_resource_version(&mut obj, kv.mod_revision);
+    set_resource_version(info, &mut obj, kv.mod_revision);
     Ok(obj)
 }
 
@@ -66,13 +66,18 @@ pub fn encode(info: &ResourceInfo, obj: &Value) -> Result<Bytes, ApiError> {
         .map_err(ApiError::internal)
 }
 
-/// Sets `metadata.resourceVersion` at its place in Go's field order.
-pub fn set_resource_version(obj: &mut Value, rev: i64) {
-    refkube_resources::types::go::set_meta_field(
-        obj,
-        "resourceVersion",
-        Value::String(rev.to_string()),
-    );
+/// Sets `metadata.resourceVersion` at its place in Go's field order (for a custom
+/// resource, which Go encodes as a map: in key order).
+pub fn set_resource_version(info: &ResourceInfo, obj: &mut Value, rev: i64) {
+    let value = Value::String(rev.to_string());
+    if info.custom.is_some() {
+        if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+            meta.insert("resourceVersion".into(), value);
+            meta.sort_keys();
+        }
+        return;
+    }
+    refkube_resources::types::go::set_meta_field(obj, "resourceVersion", value);
 }
 
 /// `metadata` as a mutable map, created when missing.

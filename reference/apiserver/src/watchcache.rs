@@ -232,7 +232,7 @@ impl ResourceCache {
                 .as_ref()
                 .and_then(|p| keys::decode_kv(self.info, p).ok())
                 .map(|mut p| {
-                    keys::set_resource_version(&mut p, rev);
+                    keys::set_resource_version(self.info, &mut p, rev);
                     Arc::new(p)
                 });
             let kind = match ev.kind {
@@ -240,7 +240,7 @@ impl ResourceCache {
                 EventKind::Modify => EventType::Modified,
                 EventKind::Delete => EventType::Deleted,
             };
-            keys::set_resource_version(&mut obj, rev);
+            keys::set_resource_version(self.info, &mut obj, rev);
             let obj = Arc::new(obj);
             if kind == EventType::Deleted {
                 g.state.remove(&ev.kv.key);

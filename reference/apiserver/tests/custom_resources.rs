@@ -189,6 +189,18 @@ async fn kube_rs_creates_a_crd_waits_for_it_and_uses_the_new_kind() {
     assert_eq!(listed.items[0].data["spec"]["replicas"], 3);
     assert_eq!(listed.items[0].metadata.generation, Some(2));
 
+    // Written as Go writes an unstructured object: every map's keys sorted.
+    let (_, raw) = s
+        .get("/apis/stable.example.com/v1/namespaces/default/crontabs/nightly")
+        .await;
+    for part in [&raw, &raw["metadata"], &raw["spec"]] {
+        let keys: Vec<&String> = part.as_object().unwrap().keys().collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted, "{raw}");
+    }
+    assert!(raw["metadata"]["resourceVersion"].is_string(), "{raw}");
+
     // Deleting the CRD removes its objects first, then the CRD.
     crds.delete("crontabs.stable.example.com", &Default::default())
         .await

@@ -163,7 +163,7 @@ pub async fn create_object(
     };
     match state.store.create(&key, bytes).await {
         Ok(rev) => {
-            keys::set_resource_version(&mut obj, rev);
+            keys::set_resource_version(info, &mut obj, rev);
             Ok(obj)
         }
         Err(e) => {

@@ -236,7 +236,7 @@ pub async fn delete_object(
                 .await
             {
                 Ok(nrev) => {
-                    keys::set_resource_version(&mut new, nrev);
+                    keys::set_resource_version(info, &mut new, nrev);
                     return Ok(Deleted::Pending(new));
                 }
                 Err(StoreError::Conflict { .. } | StoreError::NotFound(_)) => continue,
@@ -252,7 +252,7 @@ pub async fn delete_object(
                     state.alloc.release_service(&old).await;
                 }
                 let mut last = old;
-                keys::set_resource_version(&mut last, drev);
+                keys::set_resource_version(info, &mut last, drev);
                 return Ok(Deleted::Gone(last));
             }
             Err(StoreError::Conflict { .. } | StoreError::NotFound(_)) => continue,

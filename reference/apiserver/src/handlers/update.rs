@@ -29,6 +29,8 @@ pub enum Target {
     Finalize,
     /// `pods/{name}/ephemeralcontainers`: only `spec.ephemeralContainers`.
     EphemeralContainers,
+    /// `certificatesigningrequests/{name}/approval`: only `status.conditions`.
+    Approval,
 }
 
 /// Kinds upstream lets a PUT create (`AllowCreateOnUpdate`).
@@ -71,10 +73,10 @@ pub async fn commit(
     target: Target,
     dry_run: bool,
 ) -> Result<Value, ApiError> {
-    let mode = if target == Target::Status {
-        Mode::Status
-    } else {
-        Mode::Main
+    let mode = match target {
+        Target::Status => Mode::Status,
+        Target::Approval => Mode::Approval,
+        _ => Mode::Main,
     };
     let recorded = new["metadata"].get("managedFields").cloned();
     let mut merged = match target {
@@ -137,7 +139,7 @@ pub async fn commit(
             state.alloc.release_service(old).await;
             state.alloc.release(&allocated).await;
         }
-        keys::set_resource_version(&mut merged, drev);
+        keys::set_resource_version(info, &mut merged, drev);
         return Ok(merged);
     }
     match state
@@ -149,7 +151,7 @@ pub async fn commit(
             if is_service {
                 state.alloc.release_dropped(old, &merged).await;
             }
-            keys::set_resource_version(&mut merged, nrev);
+            keys::set_resource_version(info, &mut merged, nrev);
             Ok(merged)
         }
         Err(e) => {
@@ -295,6 +297,7 @@ fn subresource(target: Target) -> &'static str {
         Target::Status => "status",
         Target::Finalize => "finalize",
         Target::EphemeralContainers => "ephemeralcontainers",
+        Target::Approval => "approval",
     }
 }
 

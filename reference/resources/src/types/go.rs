@@ -146,7 +146,24 @@ pub fn go_type(info: &ResourceInfo) -> String {
 /// Writes `obj` as Go would write an object of `info`'s kind. Kinds without an entry
 /// in the table are left alone.
 pub fn normalize(info: &ResourceInfo, obj: &mut Value) {
+    if info.custom.is_some() {
+        // Upstream holds custom resources as unstructured maps, which Go's encoder
+        // writes with their keys sorted, at every level.
+        sort_keys(obj);
+        return;
+    }
     normalize_as(&go_type(info), obj);
+}
+
+fn sort_keys(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            m.sort_keys();
+            m.values_mut().for_each(sort_keys);
+        }
+        Value::Array(items) => items.iter_mut().for_each(sort_keys),
+        _ => {}
+    }
 }
 
 /// Writes `v` as Go would write the named type (`meta/v1.Status`); false when the
