@@ -155,8 +155,13 @@ impl Algorithm {
             }
         };
 
-        let to_find =
-            num_feasible_nodes_to_find(self.percentage_of_nodes_to_score, candidates.len());
+        // Upstream `findNodesThatPassFilters`: a profile that scores nothing takes the
+        // first node that fits.
+        let to_find = if self.framework.has_score_plugins() {
+            num_feasible_nodes_to_find(self.percentage_of_nodes_to_score, candidates.len())
+        } else {
+            1
+        };
         let mut feasible: Vec<&NodeInfo> = Vec::new();
         let mut node_statuses = std::collections::HashMap::new();
         let mut processed = 0;
@@ -176,9 +181,9 @@ impl Algorithm {
                 return Err(ScheduleError::internal(&status));
             }
         }
-        if len > 0 {
-            self.next_start_node_index = (self.next_start_node_index + processed) % len;
-        }
+        // Modulo all nodes, not the pre-filtered candidates, as upstream
+        // `findNodesThatFitPod` does, so the start index means the same whatever the pod.
+        self.next_start_node_index = (self.next_start_node_index + processed) % num_all;
         if feasible.is_empty() {
             return Err(ScheduleError::Fit(Box::new(FitError {
                 num_all_nodes: num_all,
@@ -239,6 +244,10 @@ pub fn select_host<'a>(scores: &'a [NodeScore], rng: &mut impl Rng) -> &'a str {
 }
 
 #[cfg(test)]
+#[path = "schedule_one_sampling_tests.rs"]
+mod sampling_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::registry::default_framework;
@@ -249,17 +258,6 @@ mod tests {
 
     fn algo() -> Algorithm {
         Algorithm::new(default_framework(), None)
-    }
-
-    #[test]
-    fn the_adaptive_share_of_nodes_follows_upstream() {
-        assert_eq!(num_feasible_nodes_to_find(None, 50), 50);
-        assert_eq!(num_feasible_nodes_to_find(None, 1000), 420);
-        assert_eq!(num_feasible_nodes_to_find(None, 5000), 500);
-        assert_eq!(num_feasible_nodes_to_find(None, 6000), 300);
-        assert_eq!(num_feasible_nodes_to_find(None, 150), 100);
-        assert_eq!(num_feasible_nodes_to_find(Some(10), 2000), 200);
-        assert_eq!(num_feasible_nodes_to_find(Some(100), 2000), 2000);
     }
 
     #[test]

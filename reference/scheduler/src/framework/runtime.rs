@@ -58,6 +58,12 @@ impl Framework {
         &self.plugins
     }
 
+    /// Whether any plugin scores nodes (upstream `HasScorePlugins`): without one, the
+    /// first feasible node is as good as any, so filtering stops there.
+    pub fn has_score_plugins(&self) -> bool {
+        self.plugins.iter().any(|p| p.plugin.as_score().is_some())
+    }
+
     /// Runs every PreFilter; the first rejection or error stops the cycle.
     pub fn run_pre_filter(
         &self,

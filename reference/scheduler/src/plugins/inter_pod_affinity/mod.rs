@@ -7,12 +7,10 @@ mod scoring;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use k8s_openapi::api::core::v1::{Pod, PodAffinityTerm, WeightedPodAffinityTerm};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
-
 use crate::framework::types::ClusterObjects;
 use crate::framework::{FilterPlugin, Plugin, PreFilterPlugin, PreScorePlugin, ScorePlugin};
-use refkube_helpers::labels::{label_selector_matches, labels_of};
+use k8s_openapi::api::core::v1::{Pod, PodAffinityTerm, WeightedPodAffinityTerm};
+use refkube_helpers::labels::{Selector, SelectorExt, from_label_selector, labels_of};
 
 pub use filtering::{
     ERR_REASON_AFFINITY_RULES_NOT_MATCH, ERR_REASON_ANTI_AFFINITY_RULES_NOT_MATCH,
@@ -62,8 +60,11 @@ impl Plugin for InterPodAffinity {
 #[derive(Clone, Debug)]
 pub struct AffinityTerm {
     namespaces: BTreeSet<String>,
-    namespace_selector: Option<LabelSelector>,
-    selector: Option<LabelSelector>,
+    /// Both selectors are converted once, when the pod's terms are parsed: converting
+    /// on every match dominated a cycle (each pod with terms is matched against the
+    /// incoming pod). A nil or unconvertible selector is `None` and selects nothing.
+    namespace_selector: Option<Selector>,
+    selector: Option<Selector>,
     /// The topology key.
     pub topology_key: String,
     /// Weight (1 for required terms).
@@ -80,8 +81,8 @@ impl AffinityTerm {
         }
         AffinityTerm {
             namespaces,
-            namespace_selector: term.namespace_selector.clone(),
-            selector: term.label_selector.clone(),
+            namespace_selector: compiled(term.namespace_selector.as_ref()),
+            selector: compiled(term.label_selector.as_ref()),
             topology_key: term.topology_key.clone(),
             weight,
         }
@@ -91,11 +92,22 @@ impl AffinityTerm {
     pub fn matches(&self, pod: &Pod, objects: &ClusterObjects) -> bool {
         let ns = pod.metadata.namespace.as_deref().unwrap_or("");
         let ns_ok = self.namespaces.contains(ns)
-            || self.namespace_selector.as_ref().is_some_and(|sel| {
-                label_selector_matches(Some(sel), &namespace_labels(ns, objects))
-            });
-        ns_ok && label_selector_matches(self.selector.as_ref(), labels_of(&pod.metadata.labels))
+            || self
+                .namespace_selector
+                .as_ref()
+                .is_some_and(|sel| sel.matches(&namespace_labels(ns, objects)));
+        ns_ok
+            && self
+                .selector
+                .as_ref()
+                .is_some_and(|sel| sel.matches(labels_of(&pod.metadata.labels)))
     }
+}
+
+fn compiled(
+    sel: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector>,
+) -> Option<Selector> {
+    from_label_selector(sel).ok().flatten()
 }
 
 fn namespace_labels(ns: &str, objects: &ClusterObjects) -> BTreeMap<String, String> {

@@ -11,6 +11,7 @@ use crate::framework::{
     CycleState, FilterPlugin, NodeInfo, NodeNames, PreFilterPlugin, Snapshot, Status,
 };
 use refkube_helpers::labels::labels_of;
+use refkube_helpers::nodeaffinity::RequiredNodeAffinity;
 
 /// Placing the pod here would exceed maxSkew.
 pub const ERR_REASON_CONSTRAINTS_NOT_MATCH: &str =
@@ -57,13 +58,14 @@ impl PreFilterPlugin for PodTopologySpread {
         }
         let ns = pod.metadata.namespace.as_deref().unwrap_or("");
         let mut counts = vec![HashMap::new(); constraints.len()];
+        let affinity = RequiredNodeAffinity::from_pod(pod);
         for node in &snapshot.nodes {
             if !node_has_all_keys(&node.node, &constraints) {
                 continue;
             }
             let labels = node.labels();
             for (i, c) in constraints.iter().enumerate() {
-                if !c.includes_node(pod, &node.node) {
+                if !c.includes_node(&affinity, pod, &node.node) {
                     continue;
                 }
                 let Some(value) = labels.get(&c.topology_key) else {

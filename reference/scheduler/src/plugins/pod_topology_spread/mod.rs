@@ -13,7 +13,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelecto
 
 use crate::framework::types::{ClusterObjects, PodInfo};
 use crate::framework::{FilterPlugin, Plugin, PreFilterPlugin, PreScorePlugin, ScorePlugin};
-use refkube_helpers::labels::{label_selector_matches, labels_of, map_selector_matches};
+use refkube_helpers::labels::{
+    Selector, SelectorExt, from_label_selector, labels_of, map_selector_matches,
+};
 use refkube_helpers::nodeaffinity::RequiredNodeAffinity;
 use refkube_helpers::taints::{node_taints, pod_tolerations, tolerations_tolerate};
 
@@ -66,8 +68,10 @@ pub struct Constraint {
     pub max_skew: i64,
     /// topologyKey.
     pub topology_key: String,
-    /// Selector of the pods counted.
-    pub selector: LabelSelector,
+    /// Selector of the pods counted, converted once when the constraint is built (it is
+    /// matched against many pods per cycle); `None` if it cannot be converted, which
+    /// selects nothing.
+    pub selector: Option<Selector>,
     /// minDomains (1 when unset).
     pub min_domains: i64,
     /// nodeAffinityPolicy Honor (default) / Ignore.
@@ -77,9 +81,10 @@ pub struct Constraint {
 }
 
 impl Constraint {
-    /// Whether `node` takes part in this constraint's counting for `pod`.
-    pub fn includes_node(&self, pod: &Pod, node: &Node) -> bool {
-        if self.honor_node_affinity && !RequiredNodeAffinity::from_pod(pod).matches(node) {
+    /// Whether `node` takes part in this constraint's counting for `pod`, whose required
+    /// node affinity the caller parses once per cycle (`affinity`), not once per node.
+    pub fn includes_node(&self, affinity: &RequiredNodeAffinity, pod: &Pod, node: &Node) -> bool {
+        if self.honor_node_affinity && !affinity.matches(node) {
             return false;
         }
         if self.honor_node_taints {
@@ -97,7 +102,7 @@ impl Constraint {
 
     /// Whether the constraint's selector matches these labels.
     pub fn selects(&self, labels: &BTreeMap<String, String>) -> bool {
-        label_selector_matches(Some(&self.selector), labels)
+        self.selector.as_ref().is_some_and(|s| s.matches(labels))
     }
 }
 
@@ -125,7 +130,7 @@ pub fn pod_constraints(pod: &Pod, when: &str) -> Vec<Constraint> {
             Constraint {
                 max_skew: i64::from(c.max_skew),
                 topology_key: c.topology_key.clone(),
-                selector,
+                selector: compiled(&selector),
                 min_domains: i64::from(c.min_domains.unwrap_or(1)),
                 honor_node_affinity: c.node_affinity_policy.as_deref() != Some("Ignore"),
                 honor_node_taints: c.node_taints_policy.as_deref() == Some("Honor"),
@@ -217,6 +222,7 @@ pub fn default_selector(pod: &Pod, objects: &ClusterObjects) -> Option<LabelSele
 
 /// The system default constraints (`defaultingType: System`) with `selector`.
 pub fn system_default_constraints(selector: LabelSelector) -> Vec<Constraint> {
+    let selector = compiled(&selector);
     [(LABEL_HOSTNAME, 3), (LABEL_ZONE, 5)]
         .into_iter()
         .map(|(key, skew)| Constraint {
@@ -228,6 +234,10 @@ pub fn system_default_constraints(selector: LabelSelector) -> Vec<Constraint> {
             honor_node_taints: false,
         })
         .collect()
+}
+
+fn compiled(selector: &LabelSelector) -> Option<Selector> {
+    from_label_selector(Some(selector)).ok().flatten()
 }
 
 /// Upstream `countPodsMatchSelector`: pods in `ns`, not being deleted, selected.

@@ -12,6 +12,7 @@ use super::{
 use crate::framework::{
     CycleState, MAX_NODE_SCORE, NodeInfo, NodeScore, PreScorePlugin, ScorePlugin, Snapshot, Status,
 };
+use refkube_helpers::nodeaffinity::RequiredNodeAffinity;
 
 const STATE_KEY: &str = "PreScorePodTopologySpread";
 
@@ -85,12 +86,14 @@ impl PreScorePlugin for PodTopologySpread {
             })
             .collect();
         let ns = pod.metadata.namespace.clone().unwrap_or_default();
+        let affinity = RequiredNodeAffinity::from_pod(pod);
         for node in &snapshot.nodes {
             if require_all && !node_has_all_keys(&node.node, &constraints) {
                 continue;
             }
             for c in &constraints {
-                if c.topology_key == LABEL_HOSTNAME || !c.includes_node(pod, &node.node) {
+                if c.topology_key == LABEL_HOSTNAME || !c.includes_node(&affinity, pod, &node.node)
+                {
                     continue;
                 }
                 let Some(v) = node.labels().get(&c.topology_key) else {
