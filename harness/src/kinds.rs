@@ -60,6 +60,7 @@ pub fn known() -> Vec<Kind> {
         kind::<k8s_openapi::api::rbac::v1::RoleBinding>(true),
         kind::<k8s_openapi::api::rbac::v1::ClusterRole>(false),
         kind::<k8s_openapi::api::rbac::v1::ClusterRoleBinding>(false),
+        kind::<k8s_openapi::api::certificates::v1::CertificateSigningRequest>(false),
         kind::<
             k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
         >(false),

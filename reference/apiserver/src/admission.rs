@@ -19,6 +19,8 @@ pub enum Mode {
     Main,
     /// The `/status` subresource: only status.
     Status,
+    /// A CertificateSigningRequest's `/approval`: only its conditions.
+    Approval,
 }
 
 pub fn now_rfc3339() -> String {
@@ -44,6 +46,9 @@ fn prepare_for_create(info: &ResourceInfo, obj: &mut Value) {
     match (info.group, info.plural) {
         ("apiextensions.k8s.io", "customresourcedefinitions") => {
             refkube_resources::crd::prepare_for_create(obj);
+        }
+        (crate::certificates::GROUP, crate::certificates::PLURAL) => {
+            crate::certificates::prepare_for_create(obj);
         }
         ("", "pods") => {
             obj["status"] = json!({"phase": "Pending", "qosClass": qos_class(obj)});
@@ -172,7 +177,14 @@ pub async fn admit_create(
 pub fn prepare_for_update(info: &ResourceInfo, old: &Value, new: Value, mode: Mode) -> Value {
     let sent = new.get("metadata").cloned().unwrap_or(Value::Null);
     let mut out = match mode {
-        Mode::Status => {
+        _ if (info.group, info.plural)
+            == (crate::certificates::GROUP, crate::certificates::PLURAL) =>
+        {
+            let mut n = new;
+            crate::certificates::prepare_for_update(mode, old, &mut n);
+            n
+        }
+        Mode::Status | Mode::Approval => {
             let mut o = old.clone();
             o["status"] = new.get("status").cloned().unwrap_or(json!({}));
             o
@@ -258,7 +270,11 @@ pub async fn admit_update(
         }
     }
     invalid(info, new, validation::validate_update(info, old, new))?;
-    let subresource = if mode == Mode::Status { "status" } else { "" };
+    let subresource = match mode {
+        Mode::Main => "",
+        Mode::Status => "status",
+        Mode::Approval => "approval",
+    };
     crate::authz::admission::admit(
         state,
         info,

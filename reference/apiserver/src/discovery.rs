@@ -104,7 +104,7 @@ fn subresource_entries(r: &ResourceInfo) -> Vec<Value> {
         .iter()
         .map(|s| {
             let (group, version, kind, verbs): (&str, &str, &str, &[&str]) = match *s {
-                "status" => (r.group, r.version, r.kind, &["get", "patch", "update"]),
+                "status" | "approval" => (r.group, r.version, r.kind, &["get", "patch", "update"]),
                 "scale" => ("autoscaling", "v1", "Scale", &["get", "patch", "update"]),
                 "binding" => ("", "v1", "Binding", &["create"]),
                 "eviction" => ("policy", "v1", "Eviction", &["create"]),

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod authz;
 pub mod bootstrap;
 pub mod bootstrap_rbac;
+pub mod certificates;
 pub mod compactor;
 pub mod componentstatus;
 pub mod config;

@@ -75,6 +75,7 @@ pub struct Peer(pub SocketAddr);
 pub struct ApiServer {
     addr: SocketAddr,
     ca_pem: Option<String>,
+    ca_key_pem: Option<String>,
     shutdown: watch::Sender<bool>,
     task: Option<tokio::task::JoinHandle<()>>,
     /// Stops the periodic repair and endpoint reconciliation, apart from serving, so
@@ -190,6 +191,7 @@ impl ApiServer {
                 .map_err(ServerError::Bootstrap)?;
         }
         let ca_pem = tls.as_ref().map(|t| t.ca_pem.clone());
+        let ca_key_pem = tls.as_ref().and_then(|t| t.ca_key_pem.clone());
         let acceptor = tls.map(|t| t.acceptor);
         let router = crate::router::router(state.clone());
         let compactor = state
@@ -218,6 +220,7 @@ impl ApiServer {
         Ok(Self {
             addr,
             ca_pem,
+            ca_key_pem,
             shutdown,
             task: Some(task),
             stop_background,
@@ -250,6 +253,11 @@ impl ApiServer {
     /// PEM of the CA clients should trust, when serving TLS.
     pub fn ca_pem(&self) -> Option<&str> {
         self.ca_pem.as_deref()
+    }
+
+    /// The key of the generated CA (`None` with certificate files or plain HTTP).
+    pub fn ca_key_pem(&self) -> Option<&str> {
+        self.ca_key_pem.as_deref()
     }
 
     /// Takes this server out of the `kubernetes` Endpoints (upstream's

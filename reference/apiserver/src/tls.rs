@@ -30,6 +30,9 @@ pub enum TlsError {
 pub struct Tls {
     pub acceptor: tokio_rustls::TlsAcceptor,
     pub ca_pem: String,
+    /// The generated CA's private key (PEM), for a cluster that signs certificates with
+    /// it (`refkube up` hands it to the CSR signer); `None` for certificate files.
+    pub ca_key_pem: Option<String>,
 }
 
 fn config(
@@ -66,7 +69,27 @@ pub fn from_files(cert: &Path, key: &Path) -> Result<Tls, TlsError> {
     Ok(Tls {
         acceptor: config(certs, key)?,
         ca_pem: String::from_utf8_lossy(&cert_pem).into_owned(),
+        ca_key_pem: None,
     })
+}
+
+fn new_ca() -> Result<(rcgen::Certificate, rcgen::KeyPair), TlsError> {
+    let err = |e: rcgen::Error| TlsError::Invalid(e.to_string());
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(err)?;
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "refkube-ca");
+    let ca_key = rcgen::KeyPair::generate().map_err(err)?;
+    let ca = ca_params.self_signed(&ca_key).map_err(err)?;
+    Ok((ca, ca_key))
+}
+
+/// A new cluster CA (certificate and key, PEM) for a cluster whose API server serves
+/// plain HTTP, so that it still has a CA to issue certificates with.
+pub fn cluster_ca() -> Result<(String, String), TlsError> {
+    let (ca, key) = new_ca()?;
+    Ok((ca.pem(), key.serialize_pem()))
 }
 
 /// Generates a CA and a serving certificate for `localhost`, `kubernetes` names and `ips`.
@@ -88,13 +111,7 @@ pub fn self_signed(ips: &[IpAddr], extra: &[String]) -> Result<Tls, TlsError> {
     let err = |e: rcgen::Error| TlsError::Invalid(e.to_string());
     // A CA signing a leaf (rather than one self-signed leaf) so that every client
     // verifier, rustls' included, accepts the chain.
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(err)?;
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "refkube-ca");
-    let ca_key = rcgen::KeyPair::generate().map_err(err)?;
-    let ca = ca_params.self_signed(&ca_key).map_err(err)?;
+    let (ca, ca_key) = new_ca()?;
     let mut leaf_params = rcgen::CertificateParams::new(names).map_err(err)?;
     leaf_params
         .distinguished_name
@@ -110,5 +127,6 @@ pub fn self_signed(ips: &[IpAddr], extra: &[String]) -> Result<Tls, TlsError> {
     Ok(Tls {
         acceptor: config(vec![der], key)?,
         ca_pem,
+        ca_key_pem: Some(ca_key.serialize_pem()),
     })
 }

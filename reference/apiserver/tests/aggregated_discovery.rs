@@ -52,7 +52,8 @@ async fn the_roots_answer_aggregated_discovery_when_asked_and_plain_otherwise() 
             "policy",
             "events.k8s.io",
             "rbac.authorization.k8s.io",
-            "apiextensions.k8s.io"
+            "apiextensions.k8s.io",
+            "certificates.k8s.io"
         ]
     );
     let api = aggregated(&s, "/api").await;

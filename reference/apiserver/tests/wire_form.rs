@@ -15,6 +15,9 @@ use serde_json::{Value, json};
 fn name(info: &ResourceInfo) -> &'static str {
     if info.group == "events.k8s.io" {
         "wire-ev"
+    } else if info.group == "apiextensions.k8s.io" {
+        // A CRD's name is its plural and group.
+        "wires.wire.example.com"
     } else {
         "wire"
     }
@@ -75,6 +78,23 @@ fn fixture(info: &ResourceInfo) -> Option<Value> {
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
                 "name": "view"},
             "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": "default"}]}),
+        ("certificates.k8s.io", "certificatesigningrequests") => {
+            use base64::Engine;
+            let key = rcgen::KeyPair::generate().unwrap();
+            let params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+            let pem = params.serialize_request(&key).unwrap().pem().unwrap();
+            let request = base64::engine::general_purpose::STANDARD.encode(pem);
+            json!({"spec": {"request": request, "signerName": "example.com/wire",
+                            "usages": ["client auth"]}})
+        }
+        ("apiextensions.k8s.io", "customresourcedefinitions") => json!({"spec": {
+            "group": "wire.example.com", "scope": "Namespaced",
+            "names": {"plural": "wires", "kind": "Wire"},
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                          "schema": {"openAPIV3Schema": {"type": "object",
+                              "properties": {"spec": {"type": "object", "default": {"a": 1},
+                                  "properties": {"a": {"type": "integer"}}}}}}}],
+        }}),
         _ => panic!("no fixture for {}", info.plural),
     };
     let mut obj = json!({"apiVersion": info.api_version(), "kind": info.kind, "metadata": meta});

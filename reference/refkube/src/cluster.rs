@@ -341,11 +341,30 @@ impl Cluster {
         } else {
             None
         };
-        // Pods verify the API server with the CA it serves (none over plain HTTP).
-        if let Some(cm) = components_config.controller_manager.as_mut()
-            && cm.root_ca.is_none()
-        {
-            cm.root_ca = server.ca_pem().map(str::to_string);
+        // Pods verify the API server with the CA it serves; the CSR signer issues from
+        // the same CA, as upstream clusters pass the cluster CA as `--root-ca-file` and
+        // `--cluster-signing-*-file`. Over plain HTTP there is no serving CA, so the
+        // cluster gets one of its own for signing, published the same way.
+        if let Some(cm) = components_config.controller_manager.as_mut() {
+            let generated = match server.ca_pem() {
+                None => Some(refkube_apiserver::tls::cluster_ca()?),
+                Some(_) => None,
+            };
+            let cert = (server.ca_pem().map(str::to_string))
+                .or_else(|| generated.as_ref().map(|(c, _)| c.clone()));
+            let key = (server.ca_key_pem().map(str::to_string)).or(generated.map(|(_, k)| k));
+            if cm.root_ca.is_none() {
+                cm.root_ca = cert.clone();
+            }
+            if cm.cluster_signing.is_none()
+                && let (Some(cert_pem), Some(key_pem)) = (cert, key)
+            {
+                cm.cluster_signing = Some(refkube_controllers::config::ClusterSigning {
+                    cert_pem,
+                    key_pem,
+                    duration: refkube_controllers::config::ClusterSigning::DEFAULT_DURATION,
+                });
+            }
         }
         let components = Components::start(api_config, components_config, tokens.by_user).await;
         Ok(Cluster {

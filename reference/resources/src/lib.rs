@@ -23,6 +23,7 @@ pub mod managedfields;
 pub mod names;
 pub mod openapi;
 pub mod patch;
+pub mod pkcs10;
 pub mod registry;
 pub mod selector;
 /// CRD schemas: structural checks, pruning, defaulting and OpenAPI validation.

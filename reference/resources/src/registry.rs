@@ -444,6 +444,18 @@ static RESOURCES: &[ResourceInfo] = &[
         &["status"],
         STD,
     ),
+    // certificates.k8s.io/v1
+    res(
+        "certificates.k8s.io",
+        "CertificateSigningRequest",
+        "certificatesigningrequests",
+        "certificatesigningrequest",
+        false,
+        &["csr"],
+        NONE,
+        &["approval", "status"],
+        STD,
+    ),
 ];
 
 /// Every served resource, in discovery order.
@@ -579,7 +591,8 @@ mod tests {
         assert!(gvs.contains(&("events.k8s.io", "v1")));
         assert!(gvs.contains(&("rbac.authorization.k8s.io", "v1")));
         assert!(gvs.contains(&("apiextensions.k8s.io", "v1")));
-        assert_eq!(gvs.len(), 9);
+        assert!(gvs.contains(&("certificates.k8s.io", "v1")));
+        assert_eq!(gvs.len(), 10);
     }
 
     #[test]

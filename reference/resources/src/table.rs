@@ -6,6 +6,7 @@
 //! As upstream's server does, every row carries all cells (wide ones included); kubectl
 //! hides priority-1 columns unless `-o wide`.
 
+mod certificates;
 mod cluster;
 mod cronjob;
 mod events;
@@ -148,6 +149,7 @@ fn printer_for(info: &ResourceInfo) -> (Arc<Vec<Column>>, Printer) {
         .or_else(|| cronjob::printer(info.group, info.plural))
         .or_else(|| pdb::printer(info.group, info.plural))
         .or_else(|| rbac::printer(info.group, info.plural))
+        .or_else(|| certificates::printer(info.group, info.plural))
         .or_else(|| {
             // Upstream's CRD store uses the default table convertor.
             (info.group == "apiextensions.k8s.io").then(|| {

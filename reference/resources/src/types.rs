@@ -64,6 +64,9 @@ pub fn visit<V: TypeVisitor>(info: &ResourceInfo, v: V) -> Option<V::Out> {
         ("apiextensions.k8s.io", "CustomResourceDefinition") => v.visit::<
             k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
         >(),
+        ("certificates.k8s.io", "CertificateSigningRequest") => {
+            v.visit::<k8s_openapi::api::certificates::v1::CertificateSigningRequest>()
+        }
         _ => return None,
     })
 }

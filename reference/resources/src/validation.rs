@@ -5,8 +5,10 @@
 //! Metadata rules live in `validation/meta.rs`, pods in `validation/pod.rs`,
 //! controllers in `validation/workloads.rs`, ConfigMap and Secret sizes in
 //! `validation/config_data.rs`, RBAC roles and bindings in `validation/rbac.rs`,
-//! services and the rest in `validation/service.rs`.
+//! services and the rest in `validation/service.rs`, CertificateSigningRequests in
+//! `validation/certificates.rs`.
 
+mod certificates;
 mod config_data;
 mod cronjob;
 mod ephemeral;
@@ -213,6 +215,7 @@ fn kind_rules(info: &ResourceInfo, obj: &Value, errs: &mut Errs) {
         (rbac::GROUP, "ClusterRole") => rbac::role(obj, false, errs),
         (rbac::GROUP, "RoleBinding") => rbac::binding(obj, true, errs),
         (rbac::GROUP, "ClusterRoleBinding") => rbac::binding(obj, false, errs),
+        ("certificates.k8s.io", "CertificateSigningRequest") => certificates::csr(obj, errs),
         _ => {}
     }
 }
@@ -237,6 +240,9 @@ pub fn validate_update(info: &ResourceInfo, old: &Value, new: &Value) -> Vec<Cau
         ("batch", "Job") => workloads::job_update(old, new, &mut errs),
         (rbac::GROUP, "RoleBinding" | "ClusterRoleBinding") => {
             rbac::binding_update(old, new, &mut errs)
+        }
+        ("certificates.k8s.io", "CertificateSigningRequest") => {
+            certificates::csr_update(old, new, &mut errs)
         }
         _ if is_crd(info) => {
             errs.0.extend(crate::crd::validate_update(new, old));

@@ -37,6 +37,8 @@ struct User {
 #[derive(Clone, Debug)]
 pub struct Credentials {
     pub ca_pem: String,
+    /// The CA's key: the controller manager's `--cluster-signing-key-file`.
+    ca_key_pem: String,
     /// The serving certificate followed by the CA.
     chain_pem: String,
     key_pem: String,
@@ -73,7 +75,7 @@ impl Credentials {
             names.push(host.clone());
             names.push(ip.to_string());
         }
-        let (ca_pem, chain_pem, key_pem) = certificates(names)?;
+        let (ca_pem, ca_key_pem, chain_pem, key_pem) = certificates(names)?;
         // ECDSA P-256 in PKCS#8: the API server signs ES256 tokens with it.
         let service_account_key_pem = rcgen::KeyPair::generate()
             .map_err(|e| CredentialsError::Certificate(e.to_string()))?
@@ -99,6 +101,7 @@ impl Credentials {
         }
         Ok(Self {
             ca_pem,
+            ca_key_pem,
             chain_pem,
             key_pem,
             service_account_key_pem,
@@ -142,6 +145,7 @@ impl Credentials {
         let server = format!("https://{LB_HOST}:{API_PORT}");
         let mut files: Vec<(String, String)> = vec![
             ("ca.crt".into(), self.ca_pem.clone()),
+            ("ca.key".into(), self.ca_key_pem.clone()),
             ("apiserver.crt".into(), self.chain_pem.clone()),
             ("apiserver.key".into(), self.key_pem.clone()),
             ("sa.key".into(), self.service_account_key_pem.clone()),
@@ -165,8 +169,9 @@ impl Credentials {
     }
 }
 
-/// A CA, and a serving certificate for `names` (DNS names or IPs) signed by it.
-fn certificates(names: Vec<String>) -> Result<(String, String, String), CredentialsError> {
+/// A CA (certificate and key), and a serving certificate for `names` (DNS names or IPs)
+/// signed by it.
+fn certificates(names: Vec<String>) -> Result<(String, String, String, String), CredentialsError> {
     let err = |e: rcgen::Error| CredentialsError::Certificate(e.to_string());
     let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(err)?;
     ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
@@ -185,6 +190,7 @@ fn certificates(names: Vec<String>) -> Result<(String, String, String), Credenti
         .map_err(err)?;
     Ok((
         ca.pem(),
+        ca_key.serialize_pem(),
         format!("{}{}", leaf.pem(), ca.pem()),
         leaf_key.serialize_pem(),
     ))

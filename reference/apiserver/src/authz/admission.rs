@@ -40,6 +40,12 @@ pub fn admit(
         old,
     };
     noderestriction::admit(&user, &request, &state.caches)?;
+    if (info.group, info.plural) == (crate::certificates::GROUP, crate::certificates::PLURAL)
+        && operation == Operation::Update
+        && let (Some(new), Some(old)) = (object, old)
+    {
+        crate::certificates::admit(state, &user, subresource, new, old)?;
+    }
     if info.group == "rbac.authorization.k8s.io"
         && operation != Operation::Delete
         && let Some(obj) = object

@@ -39,6 +39,7 @@ pub const CONTROLLER_ACCOUNTS: &[(&str, &str)] = &[
         "clusterrole-aggregation",
         "clusterrole-aggregation-controller",
     ),
+    ("csrsigning", "certificate-controller"),
 ];
 
 const CORE: &str = "";
@@ -133,6 +134,45 @@ fn rules(sa: &str) -> Vec<Value> {
             workload(&["get"], &["*"], &["*/scale"]),
             events_rule(),
         ],
+        "certificate-controller" => {
+            let csr = |verbs: &[&str], resources: &[&str]| {
+                workload(verbs, &["certificates.k8s.io"], resources)
+            };
+            vec![
+                csr(
+                    &["delete", "get", "list", "watch"],
+                    &["certificatesigningrequests"],
+                ),
+                csr(
+                    &["update"],
+                    &[
+                        "certificatesigningrequests/approval",
+                        "certificatesigningrequests/status",
+                    ],
+                ),
+                rule(&["approve"])
+                    .groups(&["certificates.k8s.io"])
+                    .resources(&["signers"])
+                    .names(&["kubernetes.io/kube-apiserver-client-kubelet"])
+                    .done(),
+                rule(&["sign"])
+                    .groups(&["certificates.k8s.io"])
+                    .resources(&["signers"])
+                    .names(&[
+                        "kubernetes.io/kube-apiserver-client",
+                        "kubernetes.io/kube-apiserver-client-kubelet",
+                        "kubernetes.io/kubelet-serving",
+                        "kubernetes.io/legacy-unknown",
+                    ])
+                    .done(),
+                workload(
+                    &["create"],
+                    &["authorization.k8s.io"],
+                    &["subjectaccessreviews"],
+                ),
+                events_rule(),
+            ]
+        }
         "cronjob-controller" => vec![
             workload(
                 &["get", "list", "watch", "update"],

@@ -85,7 +85,9 @@ pub async fn dispatch(ctx: Ctx) -> Result<Response, ApiError> {
         (None, None) if m == Method::GET => read::list(&ctx).await,
         (None, None) if m == Method::POST => create::create(&ctx).await,
         (None, None) if m == Method::DELETE => delete::delete_collection(&ctx).await,
-        (Some(n), None | Some("status" | "ephemeralcontainers")) if m == Method::GET => {
+        (Some(n), None | Some("status" | "ephemeralcontainers" | "approval"))
+            if m == Method::GET =>
+        {
             read::get(&ctx, n).await
         }
         (Some(n), Some("scale")) if m == Method::GET => subresources::scale_get(&ctx, n).await,
@@ -95,6 +97,12 @@ pub async fn dispatch(ctx: Ctx) -> Result<Response, ApiError> {
         (Some(n), None) if m == Method::PUT => update::put(&ctx, n, update::Target::Main).await,
         (Some(n), Some("status")) if m == Method::PUT => {
             update::put(&ctx, n, update::Target::Status).await
+        }
+        (Some(n), Some("approval")) if m == Method::PUT => {
+            update::put(&ctx, n, update::Target::Approval).await
+        }
+        (Some(n), Some("approval")) if m == Method::PATCH => {
+            update::patch(&ctx, n, update::Target::Approval).await
         }
         (Some(n), Some("finalize")) if m == Method::PUT => {
             update::put(&ctx, n, update::Target::Finalize).await
