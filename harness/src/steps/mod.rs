@@ -16,6 +16,7 @@ pub mod apply;
 pub mod architecture;
 pub mod authorship;
 pub mod background;
+pub mod certificates;
 pub mod chains;
 pub mod common;
 pub mod controllers;

@@ -68,6 +68,29 @@ pub struct ControllerManagerConfig {
     /// The CA bundle (PEM) published in every namespace's `kube-root-ca.crt`
     /// (`--root-ca-file`'s contents); `None` publishes an empty bundle.
     pub root_ca: Option<String>,
+    /// `--use-service-account-credentials`: where the API server is (URL, TLS,
+    /// User-Agent), from which each controller gets its own client authenticating as its
+    /// service account in `kube-system` (see `runtime::credentials`); `None` (upstream's
+    /// default) runs every controller with the manager's client.
+    pub service_account_credentials: Option<Box<kube::Config>>,
+    /// The CA the `csrsigning` controller issues certificates with
+    /// (`--cluster-signing-cert-file` / `--cluster-signing-key-file`); `None` leaves
+    /// that controller off, as upstream.
+    pub cluster_signing: Option<ClusterSigning>,
+}
+
+/// The cluster signing CA and the longest lifetime it issues.
+#[derive(Clone, Debug)]
+pub struct ClusterSigning {
+    pub cert_pem: String,
+    pub key_pem: String,
+    /// `--cluster-signing-duration` (upstream's default: a year).
+    pub duration: Duration,
+}
+
+impl ClusterSigning {
+    /// Upstream's `--cluster-signing-duration` default, 8760h.
+    pub const DEFAULT_DURATION: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 }
 
 impl Default for ControllerManagerConfig {
@@ -96,6 +119,8 @@ impl Default for ControllerManagerConfig {
             cronjob_clock_rate: 1,
             leader_election: Some(LeaderElectionConfig::for_component(COMPONENT)),
             root_ca: None,
+            service_account_credentials: None,
+            cluster_signing: None,
         }
     }
 }
@@ -203,6 +228,19 @@ impl ControllerManagerConfig {
     /// Sets the CA bundle published to every namespace.
     pub fn root_ca(mut self, pem: Option<String>) -> Self {
         self.root_ca = pem;
+        self
+    }
+
+    /// Sets (or with `None` removes) the CA the `csrsigning` controller signs with.
+    pub fn cluster_signing(mut self, signing: Option<ClusterSigning>) -> Self {
+        self.cluster_signing = signing;
+        self
+    }
+
+    /// Gives each controller its own client as its service account, built from `api`
+    /// (whose credentials are ignored); `None` shares the manager's client.
+    pub fn service_account_credentials(mut self, api: Option<kube::Config>) -> Self {
+        self.service_account_credentials = api.map(Box::new);
         self
     }
 

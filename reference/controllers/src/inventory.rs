@@ -91,6 +91,10 @@ pub const CONTROLLERS: &[ControllerEntry] = &[
         start: crate::ttlafterfinished::start,
     },
     ControllerEntry {
+        name: "csrsigning",
+        start: crate::csrsigning::start,
+    },
+    ControllerEntry {
         name: "podgc",
         start: crate::podgc::driver::start,
     },

@@ -10,6 +10,7 @@ use tokio::sync::watch;
 use crate::config::ControllerManagerConfig;
 use crate::inventory::CONTROLLERS;
 use crate::runtime::context::Ctx;
+use crate::runtime::credentials::{ClientBuilder, service_account};
 use crate::runtime::informers::SharedInformers;
 use crate::runtime::queue::WorkQueue;
 
@@ -79,9 +80,14 @@ async fn run_controllers(
         host: hostname(),
         synced,
     };
+    let builder = (config.service_account_credentials.clone())
+        .map(|api| ClientBuilder::new(ctx.client.clone(), *api));
     let mut queues = Vec::new();
     let mut tasks = Vec::new();
     for entry in CONTROLLERS.iter().filter(|c| config.is_enabled(c.name)) {
+        let Some(ctx) = controller_ctx(&ctx, builder.as_ref(), entry.name) else {
+            continue;
+        };
         let queue = WorkQueue::new(config.rate_limiter);
         tasks.extend((entry.start)(&ctx, queue.clone()));
         queues.push(queue);
@@ -99,5 +105,29 @@ async fn run_controllers(
     }
     for t in &tasks {
         t.abort();
+    }
+}
+
+/// The context controller `name` starts with: with service account credentials, its
+/// own client (the informers stay the manager's, as upstream's shared informers use the
+/// root client); `None` when that client cannot be built, which upstream treats as fatal
+/// for the controller (`ClientOrDie`) rather than falling back to broader credentials.
+fn controller_ctx(ctx: &Ctx, builder: Option<&ClientBuilder>, name: &str) -> Option<Ctx> {
+    let Some(builder) = builder else {
+        return Some(ctx.clone());
+    };
+    let Some(sa) = service_account(name) else {
+        tracing::error!(controller = name, "no service account; not started");
+        return None;
+    };
+    match builder.client(sa) {
+        Ok(client) => Some(Ctx {
+            client,
+            ..ctx.clone()
+        }),
+        Err(e) => {
+            tracing::error!(controller = name, error = %e, "no client; not started");
+            None
+        }
     }
 }

@@ -20,7 +20,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 
-use crate::components::{VERSION, client_as};
+use crate::components::{VERSION, client_as, config_as};
 use control_plane::{ControllerManagerArgs, SchedulerArgs};
 use kubelet::KubeletArgs;
 use node::NodeArgs;
@@ -61,8 +61,18 @@ pub async fn run(cmd: ComponentCommand) -> anyhow::Result<()> {
         ComponentCommand::ControllerManager(a) => {
             let config = client_config(&a.client).await?;
             let root_ca = a.root_ca(&config)?;
-            let client = client_as(&config, &format!("kube-controller-manager/{VERSION}"))?;
-            let config = a.config().root_ca(root_ca);
+            let agent = format!("kube-controller-manager/{VERSION}");
+            let client = client_as(&config, &agent)?;
+            let credentials = if a.use_service_account_credentials {
+                Some(config_as(&config, &agent)?)
+            } else {
+                None
+            };
+            let config = a
+                .config()
+                .root_ca(root_ca)
+                .cluster_signing(a.cluster_signing()?)
+                .service_account_credentials(credentials);
             Ok(refkube_controllers::run(config, client, shutdown).await?)
         }
         ComponentCommand::Kubelet(a) => kubelet::run(a, shutdown).await,

@@ -48,6 +48,10 @@ pub struct ComponentsConfig {
     pub control_plane_replicas: usize,
     pub kubelets: Vec<KubeletConfig>,
     pub proxies: Vec<ProxyConfig>,
+    /// Runs the controller manager with `--use-service-account-credentials`: each
+    /// controller with its own client as its service account, holding only its
+    /// `system:controller:*` role.
+    pub use_service_account_credentials: bool,
 }
 
 /// Who a component authenticates as: upstream's user and groups for it.
@@ -100,6 +104,7 @@ impl ComponentsConfig {
             control_plane_replicas: 1,
             kubelets,
             proxies,
+            use_service_account_credentials: true,
         })
     }
 
@@ -127,7 +132,7 @@ impl ComponentsConfig {
             }
             if let Some(c) = &self.controller_manager {
                 let name = format!("{CONTROLLER_MANAGER}{suffix}");
-                specs.insert(name, Spec::ControllerManager(c.clone()));
+                specs.insert(name, Spec::ControllerManager(Box::new(c.clone())));
             }
         }
         for k in &self.kubelets {
@@ -164,7 +169,7 @@ fn identity(spec: &Spec) -> Identity {
 #[derive(Clone, Debug)]
 enum Spec {
     Scheduler(SchedulerConfig),
-    ControllerManager(ControllerManagerConfig),
+    ControllerManager(Box<ControllerManagerConfig>),
     Kubelet(Box<KubeletConfig>),
     Proxy(ProxyConfig),
 }
@@ -211,11 +216,16 @@ fn user_agent(spec: &Spec) -> String {
 
 /// A client for `api` that sends `agent` as its User-Agent.
 pub fn client_as(api: &kube::Config, agent: &str) -> Result<kube::Client, kube::Error> {
+    kube::Client::try_from(config_as(api, agent)?)
+}
+
+/// `api` sending `agent` as its User-Agent.
+pub fn config_as(api: &kube::Config, agent: &str) -> Result<kube::Config, kube::Error> {
     let mut config = api.clone();
     let value =
         http::HeaderValue::from_str(agent).map_err(|e| kube::Error::Service(Box::new(e)))?;
     config.headers.push((http::header::USER_AGENT, value));
-    kube::Client::try_from(config)
+    Ok(config)
 }
 
 /// The running components.
@@ -227,6 +237,8 @@ pub struct Components {
     tokens: BTreeMap<String, String>,
     /// Each component's configuration; changed only by [`Components::set_proxy_mode`].
     specs: std::sync::Mutex<BTreeMap<String, Spec>>,
+    /// See [`ComponentsConfig::use_service_account_credentials`].
+    use_service_account_credentials: bool,
     running: Mutex<BTreeMap<String, Running>>,
     /// Leader-election identity of each running scheduler / controller manager instance
     /// → its component name, so a fault can stop "the current Lease holder".
@@ -253,6 +265,7 @@ impl Components {
             api,
             tokens,
             specs: std::sync::Mutex::new(cfg.specs()),
+            use_service_account_credentials: cfg.use_service_account_credentials,
             running: Mutex::new(BTreeMap::new()),
             holders: std::sync::Mutex::new(BTreeMap::new()),
         };
@@ -319,8 +332,17 @@ impl Components {
         if let Some(token) = self.tokens.get(&identity(&spec).user) {
             api.auth_info.token = Some(token.clone().into());
         }
-        let client = client_as(&api, &user_agent(&spec))
+        let agent = user_agent(&spec);
+        let client = client_as(&api, &agent)
             .map_err(|e| ComponentError::Client(name.to_string(), e.to_string()))?;
+        if let Spec::ControllerManager(c) = &mut spec
+            && self.use_service_account_credentials
+        {
+            c.service_account_credentials =
+                Some(Box::new(config_as(&api, &agent).map_err(|e| {
+                    ComponentError::Client(name.to_string(), e.to_string())
+                })?));
+        }
         let cancel = CancellationToken::new();
         let task = tokio::spawn(run_spec(name.to_string(), spec, client, cancel.clone()));
         self.running
@@ -408,7 +430,7 @@ async fn run_once(
         Spec::Scheduler(c) => refkube_scheduler::run(c, client, stop)
             .await
             .map_err(|e| e.to_string()),
-        Spec::ControllerManager(c) => refkube_controllers::run(c, client, stop)
+        Spec::ControllerManager(c) => refkube_controllers::run(*c, client, stop)
             .await
             .map_err(|e| e.to_string()),
         Spec::Kubelet(c) => refkube_kubelet::run(*c, client, stop)

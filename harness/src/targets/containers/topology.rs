@@ -375,6 +375,12 @@ fn command(t: &Topology, role: &Role, subnet: Ipv4Net) -> Vec<String> {
             &kubeconfig("controller-manager"),
             "--root-ca-file",
             &format!("{CONFIG_DIR}/ca.crt"),
+            // The CSR signer issues from the cluster CA, as upstream's kubeadm passes it.
+            "--cluster-signing-cert-file",
+            &format!("{CONFIG_DIR}/ca.crt"),
+            "--cluster-signing-key-file",
+            &format!("{CONFIG_DIR}/ca.key"),
+            "--use-service-account-credentials",
             "--pace",
             "fast",
         ]),

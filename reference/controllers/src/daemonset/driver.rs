@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet};
 use k8s_openapi::api::core::v1::{Node, Pod};
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use kube::{Resource as _, ResourceExt};
 use serde_json::json;
 use tokio::task::JoinHandle;
@@ -28,6 +28,7 @@ use crate::util::json::semantically_equal;
 use crate::util::owner::{Owner, controller_key};
 use crate::util::pods;
 use crate::util::selector::from_label_selector;
+use crate::util::status::update_status;
 use crate::util::time::now_seconds;
 
 /// Upstream `--concurrent-daemonset-syncs` default.
@@ -211,12 +212,7 @@ impl Reconciler for DaemonSetController {
             }
         }
         if !semantically_equal(&ds.status, &p.status) {
-            live.patch_status(
-                name,
-                &PatchParams::default(),
-                &Patch::Merge(json!({ "status": p.status })),
-            )
-            .await?;
+            update_status(&live, &ds, &json!(p.status)).await?;
         }
         match error {
             Some(e) => Err(SyncError::Partial(e)),

@@ -10,6 +10,8 @@ use k8s_openapi::api::core::v1::{ObjectReference, Pod};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Resource as _, ResourceExt};
 use serde_json::json;
+
+use crate::util::status::update_status;
 use tokio::task::JoinHandle;
 
 use super::plan::{self, Input, Step, create_error};
@@ -179,13 +181,7 @@ impl Reconciler for DeploymentController {
             self.apply(step, &d, &d_api, &rs_api, &about, now).await?;
         }
         if let Some(status) = &plan.status {
-            d_api
-                .patch_status(
-                    name,
-                    &PatchParams::default(),
-                    &Patch::Merge(json!({ "status": status })),
-                )
-                .await?;
+            update_status(&d_api, &d, &json!(status)).await?;
         }
         Ok(plan.requeue)
     }
@@ -308,13 +304,7 @@ impl DeploymentController {
                             .and_then(|s| s.collision_count)
                             .unwrap_or(0)
                             + 1;
-                        d_api
-                            .patch_status(
-                                &d.name_any(),
-                                &PatchParams::default(),
-                                &Patch::Merge(json!({"status": {"collisionCount": count}})),
-                            )
-                            .await?;
+                        update_status(d_api, d, &json!({"collisionCount": count})).await?;
                         return Err(SyncError::Partial(format!(
                             "replicasets.apps {name:?} already exists"
                         )));
@@ -325,13 +315,7 @@ impl DeploymentController {
                     let (status, event) = create_error(d, &rs.name_any(), &text, now);
                     self.events.emit(about, &event).await;
                     if let Some(status) = status {
-                        d_api
-                            .patch_status(
-                                &d.name_any(),
-                                &PatchParams::default(),
-                                &Patch::Merge(json!({ "status": status })),
-                            )
-                            .await?;
+                        update_status(d_api, d, &json!(status)).await?;
                     }
                     return Err(e.into());
                 }
@@ -359,9 +343,15 @@ impl DeploymentController {
                 Err(e) => return Err(e.into()),
             },
             Step::SetRevision(rev) => {
-                let patch = json!({"metadata": {"annotations": {super::util::REVISION: rev}}});
+                // An update, as upstream's: the controller's role may not patch Deployments.
+                let mut updated = d.clone();
+                updated
+                    .metadata
+                    .annotations
+                    .get_or_insert_with(Default::default)
+                    .insert(super::util::REVISION.to_string(), rev.to_string());
                 d_api
-                    .patch(&d.name_any(), &PatchParams::default(), &Patch::Merge(patch))
+                    .replace(&d.name_any(), &PostParams::default(), &updated)
                     .await?;
             }
             Step::Event(e) => self.events.emit(about, e).await,

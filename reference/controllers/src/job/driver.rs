@@ -6,9 +6,11 @@ use std::time::Duration;
 
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use kube::{Resource as _, ResourceExt};
 use serde_json::json;
+
+use crate::util::status::update_status;
 use tokio::task::JoinHandle;
 
 use super::plan::{Backoff, plan, pod_from_template};
@@ -149,12 +151,7 @@ impl Reconciler for JobController {
                 .await);
         }
         if let Some(status) = &p.status {
-            live.patch_status(
-                name,
-                &PatchParams::default(),
-                &Patch::Merge(json!({ "status": status })),
-            )
-            .await?;
+            update_status(&live, &job, &json!(status)).await?;
         }
         for e in &p.events {
             self.control.event(&about, e).await;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Namespace, Pod};
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, PostParams};
 use serde_json::json;
 use tokio::task::JoinHandle;
 
@@ -21,6 +21,7 @@ use crate::runtime::queue::WorkQueue;
 use crate::runtime::worker::{
     Reconciler, SyncError, enqueue_all, key_of, spawn_resync, spawn_watch,
 };
+use crate::util::status::update_status;
 use crate::util::time::now_seconds;
 
 /// Upstream `--concurrent-namespace-syncs` default.
@@ -66,7 +67,7 @@ pub fn start(ctx: &Ctx, queue: Arc<WorkQueue>) -> Vec<JoinHandle<()>> {
 #[async_trait::async_trait]
 impl Reconciler for NamespaceController {
     async fn sync(&self, name: &str) -> Result<Option<Duration>, SyncError> {
-        let Some(ns) = self.namespaces.get(None, name) else {
+        let Some(mut ns) = self.namespaces.get(None, name) else {
             return Ok(None);
         };
         if ns.metadata.deletion_timestamp.is_none() {
@@ -74,12 +75,7 @@ impl Reconciler for NamespaceController {
         }
         let api: Api<Namespace> = Api::all(self.client.clone());
         if ns.status.as_ref().and_then(|s| s.phase.as_deref()) != Some("Terminating") {
-            api.patch_status(
-                name,
-                &PatchParams::default(),
-                &Patch::Merge(json!({"status": {"phase": "Terminating"}})),
-            )
-            .await?;
+            ns = Arc::new(update_status(&api, &ns, &json!({"phase": "Terminating"})).await?);
         }
         if !needs_finalize(&ns) {
             return Ok(None);
@@ -113,12 +109,7 @@ impl Reconciler for NamespaceController {
             .unwrap_or_default();
         let next = conditions(&existing, &remaining, &failures, now_seconds());
         if next != existing {
-            api.patch_status(
-                name,
-                &PatchParams::default(),
-                &Patch::Merge(json!({"status": {"conditions": next}})),
-            )
-            .await?;
+            ns = Arc::new(update_status(&api, &ns, &json!({"conditions": next})).await?);
         }
         if let Some(e) = &failures.discovery {
             return Err(SyncError::Partial(format!("discovery failed: {e}")));

@@ -24,6 +24,7 @@ use crate::runtime::worker::{
 use crate::util::owner::{adopt_patch, controller_of, release_patch};
 use crate::util::pods::{self, is_active};
 use crate::util::selector::matches;
+use crate::util::status::update_status;
 use crate::util::time::now;
 
 /// Upstream `--concurrent-replicaset-syncs` / `--concurrent-rc-syncs` default.
@@ -197,12 +198,7 @@ impl<K: ReplicaKind> Reconciler for ReplicaController<K> {
         let status = plan::calculate_status(&rs, &owned, error.as_ref(), now);
         if status != rs.status {
             let api: Api<K> = Api::namespaced(self.client.clone(), &rs.namespace);
-            api.patch_status(
-                name,
-                &PatchParams::default(),
-                &Patch::Merge(status_patch(&status)),
-            )
-            .await?;
+            update_status(&api, &obj, &status_patch(&status)["status"]).await?;
         }
         if let Some(e) = error {
             return Err(SyncError::Partial(e.message));

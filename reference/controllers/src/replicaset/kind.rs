@@ -13,7 +13,7 @@ use crate::util::selector::{SelectorError, from_label_selector, from_map};
 
 /// A kind the replica logic can drive.
 pub trait ReplicaKind:
-    Informed + kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+    Informed + serde::Serialize + kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
 {
     /// Inventory name (`replicaset`, `replicationcontroller`).
     const CONTROLLER: &'static str;

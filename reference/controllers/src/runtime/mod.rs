@@ -3,6 +3,7 @@
 
 pub mod claim;
 pub mod context;
+pub mod credentials;
 pub mod events;
 pub mod expectations;
 pub mod history;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::{ControllerRevision, StatefulSet};
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
-use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, PostParams};
 use kube::{Resource as _, ResourceExt};
 use serde_json::json;
 use tokio::task::JoinHandle;
@@ -28,6 +28,7 @@ use crate::runtime::worker::{
 use crate::util::json::semantically_equal;
 use crate::util::owner::{Owner, controller_key};
 use crate::util::selector::from_label_selector;
+use crate::util::status::update_status;
 use crate::util::time::now_seconds;
 
 /// Upstream `--concurrent-statefulset-syncs` default.
@@ -259,12 +260,7 @@ impl Reconciler for StatefulSetController {
             }
         }
         if !semantically_equal(&set.status, &p.status) {
-            live.patch_status(
-                name,
-                &PatchParams::default(),
-                &Patch::Merge(json!({ "status": p.status })),
-            )
-            .await?;
+            update_status(&live, &set, &json!(p.status)).await?;
         }
         Ok(spec
             .min_ready_seconds

@@ -5,4 +5,5 @@ pub mod owner;
 pub mod pods;
 pub mod selector;
 pub mod service;
+pub mod status;
 pub mod time;

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim};
-use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, PostParams};
 use kube::{Resource as _, ResourceExt};
 use serde_json::json;
 use tokio::task::JoinHandle;
@@ -20,6 +20,7 @@ use crate::runtime::events::{EventSink, PlannedEvent};
 use crate::runtime::informers::{Change, Informer};
 use crate::runtime::queue::WorkQueue;
 use crate::runtime::worker::{Reconciler, SyncError, key_of, spawn_watch, split_key};
+use crate::util::status::update_status;
 
 const NAME: &str = "persistentvolume-binder";
 
@@ -160,12 +161,7 @@ impl Binder {
         match volume_phase(&v, claim.as_deref()) {
             VolumePhase::Set(phase) => {
                 if v.status.as_ref().and_then(|s| s.phase.as_deref()) != Some(phase) {
-                    api.patch_status(
-                        name,
-                        &PatchParams::default(),
-                        &Patch::Merge(json!({"status": {"phase": phase}})),
-                    )
-                    .await?;
+                    update_status(&api, &v, &json!({"phase": phase})).await?;
                 }
             }
             VolumePhase::Delete => match api.delete(name, &DeleteParams::default()).await {
@@ -187,12 +183,7 @@ impl Binder {
         }
         let api: Api<PersistentVolumeClaim> =
             Api::namespaced(self.client.clone(), &c.namespace().unwrap_or_default());
-        api.patch_status(
-            &c.name_any(),
-            &PatchParams::default(),
-            &Patch::Merge(json!({"status": {"phase": phase}})),
-        )
-        .await?;
+        update_status(&api, c, &json!({"phase": phase})).await?;
         Ok(())
     }
 
@@ -262,27 +253,16 @@ impl Binder {
         let volume = pv_api
             .replace(&v.name_any(), &PostParams::default(), &volume)
             .await?;
-        pv_api
-            .patch_status(
-                &volume.name_any(),
-                &PatchParams::default(),
-                &Patch::Merge(json!({"status": {"phase": "Bound"}})),
-            )
-            .await?;
+        update_status(&pv_api, &volume, &json!({"phase": "Bound"})).await?;
         let pvc_api: Api<PersistentVolumeClaim> =
             Api::namespaced(self.client.clone(), &c.namespace().unwrap_or_default());
-        pvc_api
+        let claim = pvc_api
             .replace(&c.name_any(), &PostParams::default(), &claim)
             .await?;
         let vs = volume.spec.clone().unwrap_or_default();
-        let status = json!({"status": {"phase": "Bound", "accessModes": vs.access_modes, "capacity": vs.capacity}});
-        pvc_api
-            .patch_status(
-                &c.name_any(),
-                &PatchParams::default(),
-                &Patch::Merge(status),
-            )
-            .await?;
+        let status =
+            json!({"phase": "Bound", "accessModes": vs.access_modes, "capacity": vs.capacity});
+        update_status(&pvc_api, &claim, &status).await?;
         self.reported().remove(&key_of(c));
         Ok(())
     }

@@ -10,6 +10,7 @@ use anyhow::Context;
 use clap::Args;
 use refkube_common::leader_election::LeaderElectionConfig;
 use refkube_controllers::ControllerManagerConfig;
+use refkube_controllers::config::ClusterSigning;
 use refkube_scheduler::SchedulerConfig;
 
 use super::ClientArgs;
@@ -125,6 +126,21 @@ pub struct ControllerManagerArgs {
     /// pods verify the API server with) [default: the kubeconfig's CA].
     #[arg(long)]
     pub root_ca_file: Option<std::path::PathBuf>,
+    /// Run each controller with its own client as service account
+    /// `kube-system/<controller>` (created if missing), with tokens from TokenRequest,
+    /// instead of the controller manager's own credentials.
+    #[arg(long)]
+    pub use_service_account_credentials: bool,
+    /// PEM CA certificate the `csrsigning` controller issues certificates with
+    /// (without it and the key, that controller does not run).
+    #[arg(long, requires = "cluster_signing_key_file")]
+    pub cluster_signing_cert_file: Option<std::path::PathBuf>,
+    /// PEM private key of `--cluster-signing-cert-file` (PKCS#8).
+    #[arg(long, requires = "cluster_signing_cert_file")]
+    pub cluster_signing_key_file: Option<std::path::PathBuf>,
+    /// The longest lifetime of an issued certificate.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "8760h")]
+    pub cluster_signing_duration: Duration,
 }
 
 impl ControllerManagerArgs {
@@ -145,6 +161,24 @@ impl ControllerManagerArgs {
             config = config.controllers(self.controllers.clone());
         }
         config
+    }
+
+    /// The CA of `--cluster-signing-cert-file` and `--cluster-signing-key-file`.
+    pub fn cluster_signing(&self) -> anyhow::Result<Option<ClusterSigning>> {
+        let (Some(cert), Some(key)) = (
+            &self.cluster_signing_cert_file,
+            &self.cluster_signing_key_file,
+        ) else {
+            return Ok(None);
+        };
+        let read = |p: &std::path::PathBuf| {
+            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))
+        };
+        Ok(Some(ClusterSigning {
+            cert_pem: read(cert)?,
+            key_pem: read(key)?,
+            duration: self.cluster_signing_duration,
+        }))
     }
 
     /// The bundle `kube-root-ca.crt` publishes: `--root-ca-file`, else the CA the
