@@ -8,7 +8,9 @@
 //! - [`nodeaffinity`]: node selector terms and the pod's required node affinity.
 //! - [`labels`]: label selector matching (on `kube-core`'s `Selector`).
 //! - [`ratelimit`]: the token bucket behind `flowcontrol` rate limiters.
+//! - [`controller_accounts`]: the service account each controller acts as.
 
+pub mod controller_accounts;
 pub mod labels;
 pub mod nodeaffinity;
 pub mod quantity;

@@ -7,40 +7,7 @@ use serde_json::Value;
 
 use super::{READ, Subject, binding, cluster_role, events_rule, rule};
 
-/// The service account each controller (by its `--controllers` name) acts as.
-pub const CONTROLLER_ACCOUNTS: &[(&str, &str)] = &[
-    ("replicaset", "replicaset-controller"),
-    ("replicationcontroller", "replication-controller"),
-    ("deployment", "deployment-controller"),
-    ("daemonset", "daemon-set-controller"),
-    ("job", "job-controller"),
-    ("cronjob", "cronjob-controller"),
-    ("disruption", "disruption-controller"),
-    ("statefulset", "statefulset-controller"),
-    ("endpoints", "endpoint-controller"),
-    ("endpointslice", "endpointslice-controller"),
-    ("garbagecollector", "generic-garbage-collector"),
-    ("namespace", "namespace-controller"),
-    ("nodelifecycle", "node-controller"),
-    // Upstream starts the taint eviction controller with the node controller's client.
-    ("taint-eviction-controller", "node-controller"),
-    ("serviceaccount", "service-account-controller"),
-    (
-        "root-ca-certificate-publisher-controller",
-        "root-ca-cert-publisher",
-    ),
-    (
-        "ttl-after-finished-controller",
-        "ttl-after-finished-controller",
-    ),
-    ("podgc", "pod-garbage-collector"),
-    ("persistentvolume-binder", "persistent-volume-binder"),
-    (
-        "clusterrole-aggregation",
-        "clusterrole-aggregation-controller",
-    ),
-    ("csrsigning", "certificate-controller"),
-];
+pub use refkube_helpers::controller_accounts::CONTROLLER_ACCOUNTS;
 
 const CORE: &str = "";
 const APPS: &str = "apps";

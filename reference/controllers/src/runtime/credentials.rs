@@ -28,47 +28,7 @@ const LEEWAY_PERCENT: u32 = 20;
 /// Lifetime assumed when the returned expiry is nearer (clock skew; upstream's pin).
 const MIN_LIFETIME: Duration = Duration::from_secs(10 * 60);
 
-/// The service account each controller (by its `--controllers` name) acts as: upstream's
-/// `ClientOrDie` names in `NewControllerDescriptors`, the subjects of its
-/// `system:controller:*` role bindings.
-const ACCOUNTS: &[(&str, &str)] = &[
-    ("replicaset", "replicaset-controller"),
-    ("replicationcontroller", "replication-controller"),
-    ("deployment", "deployment-controller"),
-    ("daemonset", "daemon-set-controller"),
-    ("job", "job-controller"),
-    ("cronjob", "cronjob-controller"),
-    ("disruption", "disruption-controller"),
-    ("statefulset", "statefulset-controller"),
-    ("endpoints", "endpoint-controller"),
-    ("endpointslice", "endpointslice-controller"),
-    ("garbagecollector", "generic-garbage-collector"),
-    ("namespace", "namespace-controller"),
-    ("nodelifecycle", "node-controller"),
-    // Upstream starts the taint eviction controller with the node controller's client.
-    ("taint-eviction-controller", "node-controller"),
-    ("serviceaccount", "service-account-controller"),
-    (
-        "root-ca-certificate-publisher-controller",
-        "root-ca-cert-publisher",
-    ),
-    (
-        "ttl-after-finished-controller",
-        "ttl-after-finished-controller",
-    ),
-    ("podgc", "pod-garbage-collector"),
-    ("persistentvolume-binder", "persistent-volume-binder"),
-    (
-        "clusterrole-aggregation",
-        "clusterrole-aggregation-controller",
-    ),
-    ("csrsigning", "certificate-controller"),
-];
-
-/// The service account controller `name` runs as, if it has one.
-pub fn service_account(name: &str) -> Option<&'static str> {
-    ACCOUNTS.iter().find(|(c, _)| *c == name).map(|(_, sa)| *sa)
-}
+pub use refkube_helpers::controller_accounts::service_account;
 
 /// How long after issue a token with `lifetime` left is replaced: when only the leeway
 /// share of it remains, never sooner than [`MIN_LIFETIME`] allows.
