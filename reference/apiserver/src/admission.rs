@@ -43,79 +43,10 @@ fn prepare_for_create(info: &ResourceInfo, obj: &mut Value) {
     if obj.get("spec").is_some() || info.custom.is_some() {
         obj["metadata"]["generation"] = json!(1);
     }
-    match (info.group, info.plural) {
-        ("apiextensions.k8s.io", "customresourcedefinitions") => {
-            refkube_resources::crd::prepare_for_create(obj);
-        }
-        (crate::certificates::GROUP, crate::certificates::PLURAL) => {
-            crate::certificates::prepare_for_create(obj);
-        }
-        ("", "pods") => {
-            obj["status"] = json!({"phase": "Pending", "qosClass": qos_class(obj)});
-        }
-        ("", "namespaces") => {
-            obj["spec"] = json!({"finalizers": ["kubernetes"]});
-            obj["status"] = json!({"phase": "Active"});
-        }
-        // Nodes register with their status (addresses, capacity), as upstream allows.
-        ("", "nodes") => {}
-        ("", "persistentvolumes") => obj["status"] = json!({"phase": "Pending"}),
-        ("", "persistentvolumeclaims") => obj["status"] = json!({"phase": "Pending"}),
-        _ if info.has_subresource("status") => {
-            if let Some(o) = obj.as_object_mut() {
-                o.remove("status");
-            }
-            if info.group == "apps" || info.group == "batch" || info.plural == "services" {
-                obj["status"] = json!({});
-            }
-            if info.plural == "services" {
-                obj["status"] = json!({"loadBalancer": {}});
-            }
-        }
-        _ => {}
-    }
-}
-
-/// Whether an update changes what a custom resource's generation counts: everything
-/// but metadata, and but status when status is a subresource.
-fn custom_generation_changed(info: &ResourceInfo, old: &Value, new: &Value) -> bool {
-    let strip = |o: &Value| {
-        let mut o = o.clone();
-        if let Some(m) = o.as_object_mut() {
-            m.remove("metadata");
-            if info.has_subresource("status") {
-                m.remove("status");
-            }
-        }
-        o
-    };
-    strip(old) != strip(new)
-}
-
-/// The pod's QoS class (`pkg/apis/core/helper/qos`): BestEffort without any requests or
-/// limits, Guaranteed when every container limits cpu and memory to its requests.
-pub fn qos_class(pod: &Value) -> &'static str {
-    let containers = pod["spec"]["containers"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let mut any = false;
-    let mut guaranteed = !containers.is_empty();
-    for c in &containers {
-        let req = &c["resources"]["requests"];
-        let lim = &c["resources"]["limits"];
-        for r in ["cpu", "memory"] {
-            let (rq, lm) = (&req[r], &lim[r]);
-            any |= !rq.is_null() || !lm.is_null();
-            if lm.is_null() || (!rq.is_null() && rq != lm) {
-                guaranteed = false;
-            }
-        }
-    }
-    match (any, guaranteed) {
-        (false, _) => "BestEffort",
-        (true, true) => "Guaranteed",
-        _ => "Burstable",
+    info.strategy.prepare_for_create(info, obj);
+    // The requesting user is the one part of a CSR's create that needs the request.
+    if (info.group, info.plural) == (crate::certificates::GROUP, crate::certificates::PLURAL) {
+        crate::certificates::prepare_for_create(obj);
     }
 }
 
@@ -230,9 +161,8 @@ pub fn prepare_for_update(info: &ResourceInfo, old: &Value, new: Value, mode: Mo
             };
         }
     }
-    if info.plural == "namespaces" && mode == Mode::Main {
-        // spec.finalizers only changes through /finalize.
-        out["spec"] = old["spec"].clone();
+    if mode == Mode::Main {
+        info.strategy.prepare_for_update(old, &mut out);
     }
     out
 }
@@ -249,25 +179,9 @@ pub async fn admit_update(
 ) -> Result<Allocated, ApiError> {
     crate::secret_data::merge_string_data(info, new);
     refkube_resources::defaults::apply_defaults(info, new, &state.config.defaults);
-    if info.custom.is_some() {
-        if mode == Mode::Main && custom_generation_changed(info, old, new) {
-            let g = old["metadata"]["generation"].as_i64().unwrap_or(0) + 1;
-            new["metadata"]["generation"] = json!(g);
-        }
-    } else if mode == Mode::Main && new.get("spec").is_some() {
-        let spec_changed = old.get("spec") != new.get("spec");
-        // Deployments also count annotation changes: they are copied to ReplicaSets.
-        let annotations = |o: &Value| {
-            o["metadata"]["annotations"]
-                .as_object()
-                .cloned()
-                .unwrap_or_default()
-        };
-        let ann_changed = info.kind == "Deployment" && annotations(old) != annotations(new);
-        if spec_changed || ann_changed {
-            let g = old["metadata"]["generation"].as_i64().unwrap_or(0) + 1;
-            new["metadata"]["generation"] = json!(g);
-        }
+    if mode == Mode::Main && info.strategy.generation_changed(info, old, new) {
+        let g = old["metadata"]["generation"].as_i64().unwrap_or(0) + 1;
+        new["metadata"]["generation"] = json!(g);
     }
     invalid(info, new, validation::validate_update(info, old, new))?;
     let subresource = match mode {
@@ -293,16 +207,6 @@ pub async fn admit_update(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn qos_class_follows_requests_and_limits() {
-        let be = json!({"spec": {"containers": [{"name": "a"}]}});
-        assert_eq!(qos_class(&be), "BestEffort");
-        let g = json!({"spec": {"containers": [{"resources": {"limits": {"cpu": "1", "memory": "1Gi"}}}]}});
-        assert_eq!(qos_class(&g), "Guaranteed");
-        let b = json!({"spec": {"containers": [{"resources": {"requests": {"cpu": "1"}}}]}});
-        assert_eq!(qos_class(&b), "Burstable");
-    }
 
     #[test]
     fn status_updates_keep_everything_but_status() {

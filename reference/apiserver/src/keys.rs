@@ -15,18 +15,10 @@ use serde_json::Value;
 
 use crate::status::ApiError;
 
-/// The resource segment of the key.
+/// The resource segment of the key (the kind's strategy knows upstream's special
+/// names).
 fn resource_dir(info: &ResourceInfo) -> String {
-    if info.custom.is_some() || crate::crd::is_crd(info) {
-        // As upstream's apiextensions-apiserver keys them: the group comes first.
-        return format!("{}/{}", info.group, info.plural);
-    }
-    match (info.group, info.plural) {
-        ("", "nodes") => "minions".to_string(),
-        ("", "services") => "services/specs".to_string(),
-        ("", "endpoints") => "services/endpoints".to_string(),
-        (_, p) => p.to_string(),
-    }
+    info.strategy.storage_dir(info)
 }
 
 /// The key prefix (ending in `/`) of all objects of `info`, or those of one namespace.

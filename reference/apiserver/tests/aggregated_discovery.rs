@@ -53,7 +53,9 @@ async fn the_roots_answer_aggregated_discovery_when_asked_and_plain_otherwise() 
             "events.k8s.io",
             "rbac.authorization.k8s.io",
             "apiextensions.k8s.io",
-            "certificates.k8s.io"
+            "certificates.k8s.io",
+            "authentication.k8s.io",
+            "authorization.k8s.io"
         ]
     );
     let api = aggregated(&s, "/api").await;

@@ -200,6 +200,73 @@ async fn access_reviews_answer_from_the_rules() {
     );
 }
 
+/// The review kinds are in discovery as create-only resources, and any other method on
+/// them is 405 MethodNotAllowed, as upstream answers.
+#[tokio::test]
+async fn reviews_are_discovered_as_create_only() {
+    let (s, _dir) = server().await;
+    for (gv, plurals) in [
+        (
+            "authorization.k8s.io/v1",
+            &[
+                "localsubjectaccessreviews",
+                "selfsubjectaccessreviews",
+                "selfsubjectrulesreviews",
+                "subjectaccessreviews",
+            ][..],
+        ),
+        (
+            "authentication.k8s.io/v1",
+            &["selfsubjectreviews", "tokenreviews"][..],
+        ),
+    ] {
+        let (code, doc) = call(
+            &s,
+            "adm",
+            reqwest::Method::GET,
+            &format!("/apis/{gv}"),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(code, 200, "{doc}");
+        let mut listed: Vec<&str> = doc["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                assert_eq!(r["verbs"], json!(["create"]), "{r}");
+                r["name"].as_str().unwrap()
+            })
+            .collect();
+        listed.sort_unstable();
+        assert_eq!(listed, plurals, "{doc}");
+    }
+    for path in [
+        "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+        "/apis/authorization.k8s.io/v1/namespaces/default/localsubjectaccessreviews",
+        "/apis/authentication.k8s.io/v1/tokenreviews",
+        "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+        "/apis/authentication.k8s.io/v1/selfsubjectreviews?watch=true",
+    ] {
+        let (code, out) = call(&s, "adm", reqwest::Method::GET, path, None, &[]).await;
+        assert_eq!(code, 405, "GET {path}: {out}");
+        assert_eq!(out["reason"], "MethodNotAllowed", "GET {path}: {out}");
+    }
+    // The create path still answers.
+    let (code, out) = call(
+        &s,
+        "jt",
+        reqwest::Method::POST,
+        "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+        Some(json!({})),
+        &[],
+    )
+    .await;
+    assert_eq!(code, 201, "{out}");
+    assert_eq!(out["status"]["userInfo"]["username"], "jane");
+}
+
 #[tokio::test]
 async fn nobody_binds_rights_they_do_not_hold() {
     let (s, _dir) = server().await;

@@ -8,7 +8,7 @@
 mod common;
 
 use refkube_resources::ResourceInfo;
-use refkube_resources::types::{self, TypeVisitor, Typed, go};
+use refkube_resources::types::{self, go};
 use serde_json::{Value, json};
 
 /// The fixture's name: events.k8s.io Events share storage with core Events.
@@ -117,16 +117,6 @@ fn collection(info: &ResourceInfo) -> String {
     }
 }
 
-struct RoundTrip(Value);
-
-impl TypeVisitor for RoundTrip {
-    type Out = Result<Value, String>;
-    fn visit<T: Typed>(self) -> Self::Out {
-        let typed: T = serde_json::from_value(self.0).map_err(|e| e.to_string())?;
-        serde_json::to_value(&typed).map_err(|e| e.to_string())
-    }
-}
-
 /// `got` and `want` hold the same data; a field Go writes as `null` and one left out
 /// (Rust's `None`) are the same. Returns where they differ.
 fn differs(path: &str, got: &Value, want: &Value) -> Option<String> {
@@ -166,7 +156,7 @@ fn check_body(info: &ResourceInfo, what: &str, text: &str) {
         serde_json::to_string(&go_form).unwrap(),
         "{what}: not in Go's form"
     );
-    let typed = types::visit(info, RoundTrip(body.clone())).unwrap();
+    let typed = (types::type_fns(info).unwrap().round_trip)(body.clone(), None);
     let typed = typed.unwrap_or_else(|e| panic!("{what}: does not decode: {e}"));
     if let Some(d) = differs("", &body, &typed) {
         panic!("{what}: {d}\n{text}");
@@ -177,6 +167,10 @@ fn check_body(info: &ResourceInfo, what: &str, text: &str) {
 async fn every_served_kind_round_trips_through_its_typed_struct() {
     let s = common::start().await;
     for info in refkube_resources::registry::all() {
+        if !info.verbs.contains(&"list") {
+            // Reviews: create-only, answered by their own handlers and never stored.
+            continue;
+        }
         let coll = collection(info);
         if let Some(obj) = fixture(info) {
             let resp = s.http.post(s.at(&coll)).json(&obj).send().await.unwrap();

@@ -3,16 +3,20 @@
 //! printer columns, the scale subresource).
 //!
 //! Entry points: [`served_kinds`] turns an Established CRD into the registry entries of
-//! its served versions; every pure function of this crate that takes a
-//! [`ResourceInfo`] consults [`ResourceInfo::custom`] first, so a custom kind needs no
-//! entry in any per-kind table.
+//! its served versions. Each entry's [`Strategy`] is its [`CustomKind`], the same
+//! interface built-in kinds implement in `kinds/`, so every pure function of this crate
+//! treats both alike.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
 use serde_json::Value;
 
+use chrono::{DateTime, Utc};
+
 use crate::ResourceInfo;
+use crate::strategy::Strategy;
+use crate::table::IncludeObject;
 use crate::validation::Cause;
 
 /// What a CRD says about one served version of its kind.
@@ -146,6 +150,7 @@ fn build(crd: &Value, names: &Value, v: &Value) -> ResourceInfo {
         ),
     };
     let s = |k: &str| names[k].as_str().unwrap_or_default();
+    let kind: &'static CustomKind = Box::leak(Box::new(kind));
     ResourceInfo {
         group: leak(spec["group"].as_str().unwrap_or_default()),
         version: leak(version),
@@ -157,7 +162,8 @@ fn build(crd: &Value, names: &Value, v: &Value) -> ResourceInfo {
         categories: leak_list(&names["categories"]),
         subresources,
         verbs: VERBS,
-        custom: Some(Box::leak(Box::new(kind))),
+        custom: Some(kind),
+        strategy: kind,
     }
 }
 
@@ -187,5 +193,56 @@ impl CustomKind {
             Some(s) => crate::structural::validate(obj, s),
             None => Vec::new(),
         }
+    }
+}
+
+/// The customresource strategy of apiextensions-apiserver: the schema's defaults and
+/// validation, the CRD's printer columns, generation counting everything but metadata
+/// (and status when it is a subresource), storage under the group's directory.
+impl Strategy for CustomKind {
+    fn defaults(&self, obj: &mut Value, _cfg: &crate::defaults::DefaultsConfig) {
+        self.apply_defaults(obj);
+    }
+
+    fn validate(&self, obj: &Value) -> Vec<Cause> {
+        CustomKind::validate(self, obj)
+    }
+
+    fn generation_changed(&self, info: &ResourceInfo, old: &Value, new: &Value) -> bool {
+        let strip = |o: &Value| {
+            let mut o = o.clone();
+            if let Some(m) = o.as_object_mut() {
+                m.remove("metadata");
+                if info.has_subresource("status") {
+                    m.remove("status");
+                }
+            }
+            o
+        };
+        strip(old) != strip(new)
+    }
+
+    fn table(&self, items: &[Value], include: IncludeObject, now: DateTime<Utc>) -> Option<Value> {
+        let rows: Vec<Value> = items
+            .iter()
+            .map(|item| {
+                let mut row =
+                    serde_json::json!({"cells": crate::crd::row_cells(item, &self.columns, now)});
+                crate::table::include_object(&mut row, item, include);
+                row
+            })
+            .collect();
+        Some(serde_json::json!({
+            "kind": "Table",
+            "apiVersion": "meta.k8s.io/v1",
+            "metadata": {},
+            "columnDefinitions": crate::crd::column_definitions(&self.columns),
+            "rows": rows,
+        }))
+    }
+
+    /// As upstream's apiextensions-apiserver keys them: the group comes first.
+    fn storage_dir(&self, info: &ResourceInfo) -> String {
+        format!("{}/{}", info.group, info.plural)
     }
 }

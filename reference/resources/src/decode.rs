@@ -11,7 +11,7 @@ mod goerr;
 mod tree;
 
 use crate::ResourceInfo;
-use crate::types::{self, TypeVisitor, Typed};
+use crate::types::{self, Typed};
 use serde_json::Value;
 use tree::Node;
 
@@ -169,41 +169,32 @@ fn check_type_meta(info: &ResourceInfo, object: &mut Value) -> Result<(), Decode
     Ok(())
 }
 
-struct RoundTrip<'a> {
-    object: Value,
-    schema: Option<&'a Value>,
-}
-
-impl TypeVisitor for RoundTrip<'_> {
-    type Out = Result<Value, String>;
-    fn visit<T: Typed>(self) -> Self::Out {
-        let original = self.object.clone();
-        let typed: T = serde_path_to_error::deserialize(self.object).map_err(|e| {
-            let steps: Vec<goerr::Step> = e
-                .path()
-                .iter()
-                .filter_map(|s| match s {
-                    serde_path_to_error::Segment::Map { key } => {
-                        Some(goerr::Step::Key(key.clone()))
-                    }
-                    serde_path_to_error::Segment::Seq { index } => Some(goerr::Step::Index(*index)),
-                    _ => None,
-                })
-                .collect();
-            let inner = e.inner().to_string();
-            let go = self
-                .schema
-                .filter(|_| inner.starts_with("invalid type:"))
-                .and_then(|root| goerr::describe(&original, &steps, root));
-            let path = e.path().to_string();
-            match go {
-                Some(message) => message,
-                None if path == "." => inner,
-                None => format!("{path}: {inner}"),
-            }
-        })?;
-        serde_json::to_value(&typed).map_err(|e| e.to_string())
-    }
+/// Round-trips `object` through `T`: type errors name the field as Go does (with the
+/// kind's `schema`), unknown fields drop out.
+pub(crate) fn round_trip<T: Typed>(object: Value, schema: Option<&Value>) -> Result<Value, String> {
+    let original = object.clone();
+    let typed: T = serde_path_to_error::deserialize(object).map_err(|e| {
+        let steps: Vec<goerr::Step> = e
+            .path()
+            .iter()
+            .filter_map(|s| match s {
+                serde_path_to_error::Segment::Map { key } => Some(goerr::Step::Key(key.clone())),
+                serde_path_to_error::Segment::Seq { index } => Some(goerr::Step::Index(*index)),
+                _ => None,
+            })
+            .collect();
+        let inner = e.inner().to_string();
+        let go = schema
+            .filter(|_| inner.starts_with("invalid type:"))
+            .and_then(|root| goerr::describe(&original, &steps, root));
+        let path = e.path().to_string();
+        match go {
+            Some(message) => message,
+            None if path == "." => inner,
+            None => format!("{path}: {inner}"),
+        }
+    })?;
+    serde_json::to_value(&typed).map_err(|e| e.to_string())
 }
 
 /// Round-trips `object` through `info`'s typed struct: type errors name the field as
@@ -211,14 +202,8 @@ impl TypeVisitor for RoundTrip<'_> {
 /// DeploymentSpec.spec.replicas of type int32`), unknown fields drop out.
 pub fn normalise(info: &ResourceInfo, object: Value) -> Result<Value, String> {
     let schema = types::schema(info);
-    match types::visit(
-        info,
-        RoundTrip {
-            object: object.clone(),
-            schema: schema.as_deref(),
-        },
-    ) {
-        Some(result) => result,
+    match types::type_fns(info) {
+        Some(t) => (t.round_trip)(object, schema.as_deref()),
         None => Ok(object),
     }
 }

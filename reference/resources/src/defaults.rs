@@ -7,9 +7,9 @@
 //! API server.) The Job selector needs `metadata.uid`, so the API server must assign
 //! the uid before calling it on create.
 
-mod cronjob;
-mod pod;
-mod rbac;
+pub(crate) mod cronjob;
+pub(crate) mod pod;
+pub(crate) mod rbac;
 
 pub use pod::default_toleration_seconds;
 
@@ -81,71 +81,81 @@ pub fn apply_defaults(info: &ResourceInfo, obj: &mut Value, cfg: &DefaultsConfig
     if !obj.is_object() {
         return;
     }
-    if let Some(custom) = info.custom {
-        return custom.apply_defaults(obj);
+    info.strategy.defaults(obj, cfg);
+}
+
+/// `SetDefaults_Secret`.
+pub(crate) fn secret(obj: &mut Value) {
+    set_if_empty(obj, "type", json!("Opaque"));
+}
+
+/// `SetDefaults_PersistentVolumeClaim` and its status.
+pub(crate) fn persistent_volume_claim(obj: &mut Value) {
+    if let Some(spec) = obj_mut(obj, "spec") {
+        set_if_absent(spec, "volumeMode", json!("Filesystem"));
     }
-    match (info.group, info.kind) {
-        ("apiextensions.k8s.io", "CustomResourceDefinition") => crate::crd::apply_defaults(obj),
-        ("", "Pod") => pod::pod(obj, cfg),
-        ("", "Service") => service(obj),
-        ("", "Namespace") => namespace(obj),
-        ("", "Node") => node(obj),
-        ("", "Secret") => set_if_empty(obj, "type", json!("Opaque")),
-        ("", "PersistentVolumeClaim") => {
-            if let Some(spec) = obj_mut(obj, "spec") {
-                set_if_absent(spec, "volumeMode", json!("Filesystem"));
-            }
-            if let Some(status) = obj_mut(obj, "status") {
-                set_if_empty(status, "phase", json!("Pending"));
-            }
-        }
-        ("", "PersistentVolume") => {
-            if let Some(spec) = obj_mut(obj, "spec") {
-                set_if_empty(spec, "persistentVolumeReclaimPolicy", json!("Retain"));
-                set_if_absent(spec, "volumeMode", json!("Filesystem"));
-            }
-            if let Some(status) = obj_mut(obj, "status") {
-                set_if_empty(status, "phase", json!("Pending"));
-            }
-        }
-        ("", "Endpoints") => {
-            for ss in obj
-                .get_mut("subsets")
-                .and_then(Value::as_array_mut)
-                .into_iter()
-                .flatten()
-            {
-                for p in ss
-                    .get_mut("ports")
-                    .and_then(Value::as_array_mut)
-                    .into_iter()
-                    .flatten()
-                {
-                    set_if_empty(p, "protocol", json!("TCP"));
-                }
-            }
-        }
-        ("discovery.k8s.io", "EndpointSlice") => {
-            for p in obj
-                .get_mut("ports")
-                .and_then(Value::as_array_mut)
-                .into_iter()
-                .flatten()
-            {
-                set_if_empty(p, "protocol", json!("TCP"));
-                set_if_absent(p, "name", json!(""));
-            }
-        }
-        ("", "ReplicationController") => replication_controller(obj),
-        ("apps", "ReplicaSet") => with_spec(obj, |spec| set_if_absent(spec, "replicas", json!(1))),
-        ("apps", "Deployment") => with_spec(obj, deployment_spec),
-        ("apps", "DaemonSet") => with_spec(obj, daemon_set_spec),
-        ("apps", "StatefulSet") => with_spec(obj, stateful_set_spec),
-        ("batch", "Job") => job(obj),
-        ("batch", "CronJob") => cronjob::cron_job(obj),
-        ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => rbac::binding(obj),
-        _ => {}
+    if let Some(status) = obj_mut(obj, "status") {
+        set_if_empty(status, "phase", json!("Pending"));
     }
+}
+
+/// `SetDefaults_PersistentVolume` and its status.
+pub(crate) fn persistent_volume(obj: &mut Value) {
+    if let Some(spec) = obj_mut(obj, "spec") {
+        set_if_empty(spec, "persistentVolumeReclaimPolicy", json!("Retain"));
+        set_if_absent(spec, "volumeMode", json!("Filesystem"));
+    }
+    if let Some(status) = obj_mut(obj, "status") {
+        set_if_empty(status, "phase", json!("Pending"));
+    }
+}
+
+/// `SetDefaults_Endpoints`: ports default to TCP.
+pub(crate) fn endpoints(obj: &mut Value) {
+    for ss in obj
+        .get_mut("subsets")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
+        for p in ss
+            .get_mut("ports")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            set_if_empty(p, "protocol", json!("TCP"));
+        }
+    }
+}
+
+/// `SetDefaults_EndpointPort` of discovery/v1: TCP and an empty name.
+pub(crate) fn endpoint_slice(obj: &mut Value) {
+    for p in obj
+        .get_mut("ports")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
+        set_if_empty(p, "protocol", json!("TCP"));
+        set_if_absent(p, "name", json!(""));
+    }
+}
+
+pub(crate) fn replica_set(obj: &mut Value) {
+    with_spec(obj, |spec| set_if_absent(spec, "replicas", json!(1)));
+}
+
+pub(crate) fn deployment(obj: &mut Value) {
+    with_spec(obj, deployment_spec);
+}
+
+pub(crate) fn daemon_set(obj: &mut Value) {
+    with_spec(obj, daemon_set_spec);
+}
+
+pub(crate) fn stateful_set(obj: &mut Value) {
+    with_spec(obj, stateful_set_spec);
 }
 
 /// Runs `f` on `spec` and then defaults `spec.template.spec` as a pod spec.
@@ -162,7 +172,7 @@ fn template(spec: &mut Value) {
     }
 }
 
-fn service(svc: &mut Value) {
+pub(crate) fn service(svc: &mut Value) {
     let Some(spec) = obj_mut(svc, "spec") else {
         return;
     };
@@ -214,7 +224,7 @@ fn service(svc: &mut Value) {
 /// `SetDefaults_Namespace` (the `kubernetes.io/metadata.name` label) and
 /// `SetDefaults_NamespaceStatus`. The `kubernetes` finalizer is the namespace
 /// strategy's PrepareForCreate, not a default: adding it here would undo `/finalize`.
-fn namespace(ns: &mut Value) {
+pub(crate) fn namespace(ns: &mut Value) {
     let name = ns
         .pointer("/metadata/name")
         .and_then(Value::as_str)
@@ -232,7 +242,7 @@ fn namespace(ns: &mut Value) {
 }
 
 /// `SetDefaults_NodeStatus`: allocatable defaults to capacity.
-fn node(node: &mut Value) {
+pub(crate) fn node(node: &mut Value) {
     if let Some(capacity) = node.pointer("/status/capacity").cloned()
         && let Some(status) = obj_mut(node, "status")
     {
@@ -241,7 +251,7 @@ fn node(node: &mut Value) {
 }
 
 /// `SetDefaults_ReplicationController`: selector and labels default to the template's.
-fn replication_controller(rc: &mut Value) {
+pub(crate) fn replication_controller(rc: &mut Value) {
     let template_labels = rc
         .pointer("/spec/template/metadata/labels")
         .filter(|l| is_non_empty_map(l))
@@ -328,7 +338,7 @@ const LEGACY_CONTROLLER_UID: &str = "controller-uid";
 const CONTROLLER_UID: &str = "batch.kubernetes.io/controller-uid";
 
 /// `SetDefaults_Job` plus the Job strategy's `generateSelector`.
-fn job(job: &mut Value) {
+pub(crate) fn job(job: &mut Value) {
     let name = job
         .pointer("/metadata/name")
         .and_then(Value::as_str)

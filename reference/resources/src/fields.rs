@@ -22,56 +22,22 @@ pub struct FieldSelectorError(pub String);
 
 /// The fields upstream's conversion functions accept for a resource.
 fn supported(info: &ResourceInfo) -> Vec<&'static str> {
-    let meta: &[&str] = match (info.group, info.plural) {
-        ("", "nodes") | ("", "namespaces") => &["metadata.name"],
-        _ => &["metadata.name", "metadata.namespace"],
-    };
-    let specific: &[&str] = match (info.group, info.plural) {
-        ("", "pods") => &[
-            "spec.nodeName",
-            "spec.restartPolicy",
-            "spec.schedulerName",
-            "spec.serviceAccountName",
-            "spec.hostNetwork",
-            "status.phase",
-            "status.podIP",
-            "status.podIPs",
-            "status.nominatedNodeName",
-        ],
-        ("", "events") => &CORE_EVENT_FIELDS,
-        ("events.k8s.io", "events") => &[
-            "regarding.kind",
-            "regarding.namespace",
-            "regarding.name",
-            "regarding.uid",
-            "regarding.apiVersion",
-            "regarding.resourceVersion",
-            "regarding.fieldPath",
-            "reportingController",
-            "involvedObject.kind",
-            "involvedObject.namespace",
-            "involvedObject.name",
-            "involvedObject.uid",
-            "involvedObject.apiVersion",
-            "involvedObject.resourceVersion",
-            "involvedObject.fieldPath",
-            "reason",
-            "reportingComponent",
-            "source",
-            "type",
-        ],
-        ("", "nodes") => &["spec.unschedulable"],
-        ("", "secrets") => &["type"],
-        ("", "namespaces") => &["status.phase"],
-        ("apps", "replicasets") | ("", "replicationcontrollers") => &["status.replicas"],
-        ("batch", "jobs") => &["status.successful"],
-        ("", "services") => &["spec.clusterIP", "spec.type"],
-        _ => &[],
-    };
-    meta.iter().chain(specific).copied().collect()
+    info.strategy.selectable_fields().to_vec()
 }
 
-const CORE_EVENT_FIELDS: [&str; 11] = [
+/// The value of a selectable field of `obj`, as upstream's `fields.Set` holds it: the
+/// kind's own rendering where it has one, else the string at the field's path.
+pub fn field_value(info: &ResourceInfo, obj: &Value, field: &str) -> String {
+    info.strategy
+        .field_value(obj, field)
+        .unwrap_or_else(|| crate::strategy::string_at(obj, field))
+}
+
+/// The selectable fields of an Event, core/v1 and events.k8s.io/v1 alike (each API
+/// accepts the other's names).
+pub(crate) const EVENT_FIELDS: &[&str] = &[
+    "metadata.name",
+    "metadata.namespace",
     "involvedObject.kind",
     "involvedObject.namespace",
     "involvedObject.name",
@@ -85,63 +51,55 @@ const CORE_EVENT_FIELDS: [&str; 11] = [
     "type",
 ];
 
-fn s<'a>(obj: &'a Value, ptr: &str) -> &'a str {
-    obj.pointer(ptr).and_then(Value::as_str).unwrap_or_default()
-}
+/// The events.k8s.io/v1 selectable fields: its own names and core/v1's.
+pub(crate) const EVENT_V1_FIELDS: &[&str] = &[
+    "metadata.name",
+    "metadata.namespace",
+    "regarding.kind",
+    "regarding.namespace",
+    "regarding.name",
+    "regarding.uid",
+    "regarding.apiVersion",
+    "regarding.resourceVersion",
+    "regarding.fieldPath",
+    "reportingController",
+    "involvedObject.kind",
+    "involvedObject.namespace",
+    "involvedObject.name",
+    "involvedObject.uid",
+    "involvedObject.apiVersion",
+    "involvedObject.resourceVersion",
+    "involvedObject.fieldPath",
+    "reason",
+    "reportingComponent",
+    "source",
+    "type",
+];
 
-/// The value of a selectable field of `obj`, as upstream's `fields.Set` holds it.
-pub fn field_value(info: &ResourceInfo, obj: &Value, field: &str) -> String {
-    let is_events_v1 = info.group == "events.k8s.io";
+/// An Event's field as upstream's event field sets hold it; `v1` for events.k8s.io
+/// objects (whose `regarding` and `deprecatedSource` hold what core calls
+/// `involvedObject` and `source`).
+pub(crate) fn event_field(obj: &Value, field: &str, v1: bool) -> Option<String> {
+    let s = |ptr: &str| obj.pointer(ptr).and_then(Value::as_str).unwrap_or_default();
     match field {
-        "metadata.name" => s(obj, "/metadata/name").into(),
-        "metadata.namespace" => s(obj, "/metadata/namespace").into(),
-        "spec.hostNetwork" | "spec.unschedulable" => {
-            let ptr = format!("/{}", field.replace('.', "/"));
-            (obj.pointer(&ptr).and_then(Value::as_bool) == Some(true)).to_string()
-        }
-        "status.podIP" => obj
-            .pointer("/status/podIPs/0/ip")
-            .and_then(Value::as_str)
-            .unwrap_or(s(obj, "/status/podIP"))
-            .into(),
-        "status.replicas" => obj
-            .pointer("/status/replicas")
-            .and_then(Value::as_i64)
-            .unwrap_or(0)
-            .to_string(),
-        "status.successful" => obj
-            .pointer("/status/succeeded")
-            .and_then(Value::as_i64)
-            .unwrap_or(0)
-            .to_string(),
-        "status.podIPs" => String::new(),
-        "source" | "reportingComponent" | "reportingController" if info.plural == "events" => {
-            let (source, reporting) = if is_events_v1 {
-                (
-                    s(obj, "/deprecatedSource/component"),
-                    s(obj, "/reportingController"),
-                )
+        "source" | "reportingComponent" | "reportingController" => {
+            let (source, reporting) = if v1 {
+                (s("/deprecatedSource/component"), s("/reportingController"))
             } else {
-                (s(obj, "/source/component"), s(obj, "/reportingComponent"))
+                (s("/source/component"), s("/reportingComponent"))
             };
-            if field == "source" && !source.is_empty() {
+            Some(if field == "source" && !source.is_empty() {
                 source.into()
             } else {
                 reporting.into()
-            }
+            })
         }
-        f if info.plural == "events"
-            && (f.starts_with("involvedObject.") || f.starts_with("regarding.")) =>
-        {
+        f if f.starts_with("involvedObject.") || f.starts_with("regarding.") => {
             let (_, sub) = f.split_once('.').unwrap_or_default();
-            let base = if is_events_v1 {
-                "regarding"
-            } else {
-                "involvedObject"
-            };
-            s(obj, &format!("/{base}/{sub}")).into()
+            let base = if v1 { "regarding" } else { "involvedObject" };
+            Some(s(&format!("/{base}/{sub}")).into())
         }
-        other => s(obj, &format!("/{}", other.replace('.', "/"))).into(),
+        _ => None,
     }
 }
 

@@ -17,6 +17,8 @@ pub mod custom;
 pub mod decode;
 pub mod defaults;
 pub mod fields;
+/// The built-in kinds, one file each.
+pub mod kinds;
 pub mod limits;
 pub mod managedfields;
 /// Upstream's name and label format checks, shared by selectors and validation.
@@ -26,6 +28,8 @@ pub mod patch;
 pub mod pkcs10;
 pub mod registry;
 pub mod selector;
+/// What one kind means: the trait every registry entry carries.
+pub mod strategy;
 /// CRD schemas: structural checks, pruning, defaulting and OpenAPI validation.
 pub mod structural;
 pub mod table;

@@ -119,14 +119,18 @@ fn strip(set: &mut Set) {
 }
 
 /// The fields a write to this (sub)resource resets, so no manager owns them there
-/// (the strategies' `GetResetFields`: status on the main resource, spec on status).
+/// (the kind's `GetResetFields`, from its strategy).
 fn reset_fields(op: &Op) -> Vec<Path> {
-    let f = |s: &str| vec![PathElement::Field(s.to_string())];
-    match op.subresource {
-        "status" => vec![f("spec")],
-        "" if op.info.has_subresource("status") => vec![f("status")],
-        _ => Vec::new(),
-    }
+    op.info
+        .strategy
+        .reset_fields(op.info, op.subresource)
+        .into_iter()
+        .map(|p| {
+            p.iter()
+                .map(|s| PathElement::Field(s.to_string()))
+                .collect()
+        })
+        .collect()
 }
 
 fn recursive_difference(set: &mut Set, prefixes: &[Path]) {

@@ -14,9 +14,8 @@ pub mod custom;
 mod paths;
 
 use crate::registry::{self, ResourceInfo};
-use crate::types::{TypeVisitor, Typed};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
-use schemars::generate::{SchemaGenerator, SchemaSettings};
+use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha512};
 use std::collections::BTreeMap;
@@ -124,17 +123,6 @@ pub fn v3_hash(path: &str) -> Option<String> {
         .map(|(_, hash)| hash.clone())
 }
 
-/// Registers a kind's type with the generator and returns its schema name.
-struct Register<'a>(&'a mut SchemaGenerator);
-
-impl TypeVisitor for Register<'_> {
-    type Out = String;
-    fn visit<T: Typed>(self) -> String {
-        self.0.subschema_for::<T>();
-        T::schema_name().into_owned()
-    }
-}
-
 fn gvk(group: &str, version: &str, kind: &str) -> Value {
     json!({"group": group, "version": version, "kind": kind})
 }
@@ -154,7 +142,8 @@ fn build(group: &str, version: &str) -> Value {
     }
     let mut kinds = Vec::new();
     for r in &resources {
-        if let Some(name) = crate::types::visit(r, Register(&mut generator)) {
+        if let Some(t) = crate::types::type_fns(r) {
+            let name = (t.register)(&mut generator);
             kinds.push((*r, name));
         }
     }
@@ -166,8 +155,11 @@ fn build(group: &str, version: &str) -> Value {
                 json!([gvk(r.group, r.version, r.kind)]),
             );
         }
-        let list_name = format!("{}List", name);
-        schemas.insert(list_name, list_schema(r, name));
+        // Create-only kinds (the reviews) have no list type.
+        if r.verbs.contains(&"list") {
+            let list_name = format!("{}List", name);
+            schemas.insert(list_name, list_schema(r, name));
+        }
     }
     if let Some(Value::Object(s)) = schemas.get_mut("io.k8s.api.autoscaling.v1.Scale") {
         s.insert(

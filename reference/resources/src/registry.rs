@@ -1,10 +1,14 @@
 //! The resource registry: every group/version/resource the reference serves.
 //!
 //! Entry points: [`all`], [`lookup`], [`by_kind`]. Discovery documents are generated
-//! from this table, so adding a resource here is all discovery needs.
+//! from this table. The entries themselves live with their kinds (`kinds/`); CRD-defined
+//! kinds get theirs from `custom.rs`, with the same [`Strategy`] interface.
 
-/// Static facts about one served resource, as discovery (`APIResource`) reports them.
-#[derive(Clone, Debug, PartialEq, Eq)]
+use crate::strategy::Strategy;
+
+/// Static facts about one served resource, as discovery (`APIResource`) reports them,
+/// and the [`Strategy`] that gives the kind its meaning.
+#[derive(Clone)]
 pub struct ResourceInfo {
     /// API group; "" for the core group.
     pub group: &'static str,
@@ -24,7 +28,57 @@ pub struct ResourceInfo {
     pub verbs: &'static [&'static str],
     /// What a CustomResourceDefinition says about the kind; `None` for built-in kinds.
     pub custom: Option<&'static crate::custom::CustomKind>,
+    /// The kind's behaviour: its file under `kinds/`, or the CRD's [`CustomKind`].
+    ///
+    /// [`CustomKind`]: crate::custom::CustomKind
+    pub strategy: &'static dyn Strategy,
 }
+
+impl std::fmt::Debug for ResourceInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResourceInfo")
+            .field("group", &self.group)
+            .field("version", &self.version)
+            .field("kind", &self.kind)
+            .field("plural", &self.plural)
+            .field("namespaced", &self.namespaced)
+            .field("custom", &self.custom.map(|c| &c.crd_name))
+            .finish_non_exhaustive()
+    }
+}
+
+// The strategy follows from the entry (a built-in kind's file, or `custom`), so equal
+// facts mean the same kind.
+impl PartialEq for ResourceInfo {
+    fn eq(&self, o: &Self) -> bool {
+        (
+            self.group,
+            self.version,
+            self.kind,
+            self.plural,
+            self.singular,
+            self.namespaced,
+            self.short_names,
+            self.categories,
+            self.subresources,
+            self.verbs,
+            self.custom,
+        ) == (
+            o.group,
+            o.version,
+            o.kind,
+            o.plural,
+            o.singular,
+            o.namespaced,
+            o.short_names,
+            o.categories,
+            o.subresources,
+            o.verbs,
+            o.custom,
+        )
+    }
+}
+impl Eq for ResourceInfo {}
 
 impl ResourceInfo {
     /// "v1" for core, "apps/v1" otherwise.
@@ -66,7 +120,7 @@ impl ResourceInfo {
 }
 
 /// The verbs upstream discovery lists for an ordinary resource.
-const STD: &[&str] = &[
+pub(crate) const STD: &[&str] = &[
     "create",
     "delete",
     "deletecollection",
@@ -77,386 +131,50 @@ const STD: &[&str] = &[
     "watch",
 ];
 /// Namespaces cannot be deleted as a collection upstream.
-const NO_COLLECTION: &[&str] = &[
+pub(crate) const NO_COLLECTION: &[&str] = &[
     "create", "delete", "get", "list", "patch", "update", "watch",
 ];
 /// Read-only resources (componentstatuses).
-const READ_ONLY: &[&str] = &["get", "list"];
-const ALL: &[&str] = &["all"];
-const NONE: &[&str] = &[];
+pub(crate) const READ_ONLY: &[&str] = &["get", "list"];
+/// Reviews: a create computes an answer and stores nothing.
+pub(crate) const CREATE_ONLY: &[&str] = &["create"];
+pub(crate) const ALL: &[&str] = &["all"];
+pub(crate) const NONE: &[&str] = &[];
 
-#[allow(clippy::too_many_arguments)]
-const fn res(
-    group: &'static str,
-    kind: &'static str,
-    plural: &'static str,
-    singular: &'static str,
-    namespaced: bool,
-    short_names: &'static [&'static str],
-    categories: &'static [&'static str],
-    subresources: &'static [&'static str],
-    verbs: &'static [&'static str],
-) -> ResourceInfo {
-    ResourceInfo {
-        group,
-        version: "v1",
-        kind,
-        plural,
-        singular,
-        namespaced,
-        short_names,
-        categories,
-        subresources,
-        verbs,
-        custom: None,
+impl ResourceInfo {
+    /// A built-in kind's entry (every built-in group is served at `v1`).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) const fn builtin(
+        group: &'static str,
+        kind: &'static str,
+        plural: &'static str,
+        singular: &'static str,
+        namespaced: bool,
+        short_names: &'static [&'static str],
+        categories: &'static [&'static str],
+        subresources: &'static [&'static str],
+        verbs: &'static [&'static str],
+        strategy: &'static dyn Strategy,
+    ) -> ResourceInfo {
+        ResourceInfo {
+            group,
+            version: "v1",
+            kind,
+            plural,
+            singular,
+            namespaced,
+            short_names,
+            categories,
+            subresources,
+            verbs,
+            custom: None,
+            strategy,
+        }
     }
 }
 
-/// The single registry table (every served group is at `v1`).
-static RESOURCES: &[ResourceInfo] = &[
-    // core/v1, in upstream's discovery order.
-    res(
-        "",
-        "ComponentStatus",
-        "componentstatuses",
-        "componentstatus",
-        false,
-        &["cs"],
-        NONE,
-        NONE,
-        READ_ONLY,
-    ),
-    res(
-        "",
-        "ConfigMap",
-        "configmaps",
-        "configmap",
-        true,
-        &["cm"],
-        NONE,
-        NONE,
-        STD,
-    ),
-    res(
-        "",
-        "Endpoints",
-        "endpoints",
-        "endpoints",
-        true,
-        &["ep"],
-        NONE,
-        NONE,
-        STD,
-    ),
-    res(
-        "",
-        "Event",
-        "events",
-        "event",
-        true,
-        &["ev"],
-        NONE,
-        NONE,
-        STD,
-    ),
-    res(
-        "",
-        "Namespace",
-        "namespaces",
-        "namespace",
-        false,
-        &["ns"],
-        NONE,
-        &["status"],
-        NO_COLLECTION,
-    ),
-    res(
-        "",
-        "Node",
-        "nodes",
-        "node",
-        false,
-        &["no"],
-        NONE,
-        &["status", "proxy"],
-        STD,
-    ),
-    res(
-        "",
-        "PersistentVolumeClaim",
-        "persistentvolumeclaims",
-        "persistentvolumeclaim",
-        true,
-        &["pvc"],
-        NONE,
-        &["status"],
-        STD,
-    ),
-    res(
-        "",
-        "PersistentVolume",
-        "persistentvolumes",
-        "persistentvolume",
-        false,
-        &["pv"],
-        NONE,
-        &["status"],
-        STD,
-    ),
-    res(
-        "",
-        "Pod",
-        "pods",
-        "pod",
-        true,
-        &["po"],
-        ALL,
-        &[
-            "status",
-            "binding",
-            "eviction",
-            "log",
-            "proxy",
-            "exec",
-            "portforward",
-            "attach",
-            "ephemeralcontainers",
-        ],
-        STD,
-    ),
-    res(
-        "",
-        "ReplicationController",
-        "replicationcontrollers",
-        "replicationcontroller",
-        true,
-        &["rc"],
-        ALL,
-        &["status", "scale"],
-        STD,
-    ),
-    res(
-        "", "Secret", "secrets", "secret", true, NONE, NONE, NONE, STD,
-    ),
-    res(
-        "",
-        "ServiceAccount",
-        "serviceaccounts",
-        "serviceaccount",
-        true,
-        &["sa"],
-        NONE,
-        &["token"],
-        STD,
-    ),
-    res(
-        "",
-        "Service",
-        "services",
-        "service",
-        true,
-        &["svc"],
-        ALL,
-        &["status", "proxy"],
-        STD,
-    ),
-    // apps/v1
-    res(
-        "apps",
-        "ControllerRevision",
-        "controllerrevisions",
-        "controllerrevision",
-        true,
-        NONE,
-        NONE,
-        NONE,
-        STD,
-    ),
-    res(
-        "apps",
-        "DaemonSet",
-        "daemonsets",
-        "daemonset",
-        true,
-        &["ds"],
-        ALL,
-        &["status"],
-        STD,
-    ),
-    res(
-        "apps",
-        "Deployment",
-        "deployments",
-        "deployment",
-        true,
-        &["deploy"],
-        ALL,
-        &["status", "scale"],
-        STD,
-    ),
-    res(
-        "apps",
-        "ReplicaSet",
-        "replicasets",
-        "replicaset",
-        true,
-        &["rs"],
-        ALL,
-        &["status", "scale"],
-        STD,
-    ),
-    res(
-        "apps",
-        "StatefulSet",
-        "statefulsets",
-        "statefulset",
-        true,
-        &["sts"],
-        ALL,
-        &["status", "scale"],
-        STD,
-    ),
-    // batch/v1
-    res(
-        "batch",
-        "Job",
-        "jobs",
-        "job",
-        true,
-        NONE,
-        ALL,
-        &["status"],
-        STD,
-    ),
-    res(
-        "batch",
-        "CronJob",
-        "cronjobs",
-        "cronjob",
-        true,
-        &["cj"],
-        ALL,
-        &["status"],
-        STD,
-    ),
-    // coordination.k8s.io/v1
-    res(
-        "coordination.k8s.io",
-        "Lease",
-        "leases",
-        "lease",
-        true,
-        NONE,
-        NONE,
-        NONE,
-        STD,
-    ),
-    // discovery.k8s.io/v1
-    res(
-        "discovery.k8s.io",
-        "EndpointSlice",
-        "endpointslices",
-        "endpointslice",
-        true,
-        NONE,
-        NONE,
-        NONE,
-        STD,
-    ),
-    // policy/v1
-    res(
-        "policy",
-        "PodDisruptionBudget",
-        "poddisruptionbudgets",
-        "poddisruptionbudget",
-        true,
-        &["pdb"],
-        NONE,
-        &["status"],
-        STD,
-    ),
-    // events.k8s.io/v1
-    res(
-        "events.k8s.io",
-        "Event",
-        "events",
-        "event",
-        true,
-        &["ev"],
-        NONE,
-        NONE,
-        STD,
-    ),
-    // rbac.authorization.k8s.io/v1
-    res(
-        "rbac.authorization.k8s.io",
-        "ClusterRoleBinding",
-        "clusterrolebindings",
-        "clusterrolebinding",
-        false,
-        NONE,
-        NONE,
-        NONE,
-        STD,
-    ),
-    res(
-        "rbac.authorization.k8s.io",
-        "ClusterRole",
-        "clusterroles",
-        "clusterrole",
-        false,
-        NONE,
-        NONE,
-        NONE,
-        STD,
-    ),
-    res(
-        "rbac.authorization.k8s.io",
-        "RoleBinding",
-        "rolebindings",
-        "rolebinding",
-        true,
-        NONE,
-        NONE,
-        NONE,
-        STD,
-    ),
-    res(
-        "rbac.authorization.k8s.io",
-        "Role",
-        "roles",
-        "role",
-        true,
-        NONE,
-        NONE,
-        NONE,
-        STD,
-    ),
-    // apiextensions.k8s.io/v1
-    res(
-        "apiextensions.k8s.io",
-        "CustomResourceDefinition",
-        "customresourcedefinitions",
-        "customresourcedefinition",
-        false,
-        &["crd", "crds"],
-        &["api-extensions"],
-        &["status"],
-        STD,
-    ),
-    // certificates.k8s.io/v1
-    res(
-        "certificates.k8s.io",
-        "CertificateSigningRequest",
-        "certificatesigningrequests",
-        "certificatesigningrequest",
-        false,
-        &["csr"],
-        NONE,
-        &["approval", "status"],
-        STD,
-    ),
-];
+/// The single registry table, in discovery order: one entry per file under `kinds/`.
+static RESOURCES: &[ResourceInfo] = crate::kinds::BUILTIN;
 
 /// Every served resource, in discovery order.
 pub fn all() -> &'static [ResourceInfo] {
@@ -592,7 +310,9 @@ mod tests {
         assert!(gvs.contains(&("rbac.authorization.k8s.io", "v1")));
         assert!(gvs.contains(&("apiextensions.k8s.io", "v1")));
         assert!(gvs.contains(&("certificates.k8s.io", "v1")));
-        assert_eq!(gvs.len(), 10);
+        assert!(gvs.contains(&("authorization.k8s.io", "v1")));
+        assert!(gvs.contains(&("authentication.k8s.io", "v1")));
+        assert_eq!(gvs.len(), 12);
     }
 
     #[test]

@@ -1,20 +1,20 @@
 //! Server-side printing: the `meta.k8s.io/v1 Table` responses `kubectl get` asks for,
 //! with upstream's column definitions per kind (priority 1 columns are `-o wide`).
 //!
-//! Entry point: [`to_table`]. Per-kind printers live in `table/workloads.rs` and
-//! `table/cluster.rs`, mirroring upstream's `pkg/printers/internalversion/printers.go`.
+//! Entry point: [`to_table`]. Each kind's strategy picks its printer from
+//! `table/workloads.rs`, `table/cluster.rs` and the others, mirroring upstream's `pkg/printers/internalversion/printers.go`.
 //! As upstream's server does, every row carries all cells (wide ones included); kubectl
 //! hides priority-1 columns unless `-o wide`.
 
-mod certificates;
-mod cluster;
-mod cronjob;
-mod events;
-mod pdb;
-mod pods;
-mod rbac;
-mod storage;
-mod workloads;
+pub(crate) mod certificates;
+pub(crate) mod cluster;
+pub(crate) mod cronjob;
+pub(crate) mod events;
+pub(crate) mod pdb;
+pub(crate) mod pods;
+pub(crate) mod rbac;
+pub(crate) mod storage;
+pub(crate) mod workloads;
 
 use crate::ResourceInfo;
 use chrono::{DateTime, Utc};
@@ -87,7 +87,7 @@ fn meta_doc(field: &str) -> String {
 }
 
 /// Context handed to per-kind printers.
-pub(crate) struct Ctx {
+pub struct Ctx {
     pub now: DateTime<Utc>,
 }
 
@@ -115,7 +115,7 @@ pub(crate) fn parse_time(s: &str) -> Option<DateTime<Utc>> {
 }
 
 /// A printed row: its cells and optional row conditions (pods use `Completed`).
-pub(crate) struct Row {
+pub struct Row {
     pub cells: Vec<Value>,
     pub conditions: Option<Value>,
 }
@@ -129,7 +129,8 @@ impl From<Vec<Value>> for Row {
     }
 }
 
-type Printer = fn(&Value, &Ctx) -> Row;
+/// A kind's row function.
+pub type Printer = fn(&Value, &Ctx) -> Row;
 
 /// The columns and row printer for a resource, as upstream registers them. Column
 /// descriptions come from generated schemas, so each kind's set is built once.
@@ -141,28 +142,22 @@ fn printer_for(info: &ResourceInfo) -> (Arc<Vec<Column>>, Printer) {
     if let Some(hit) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
         return hit;
     }
-    let (columns, print) = pods::printer(info.group, info.plural)
-        .or_else(|| workloads::printer(info.group, info.plural))
-        .or_else(|| cluster::printer(info.group, info.plural))
-        .or_else(|| events::printer(info.group, info.plural))
-        .or_else(|| storage::printer(info.group, info.plural))
-        .or_else(|| cronjob::printer(info.group, info.plural))
-        .or_else(|| pdb::printer(info.group, info.plural))
-        .or_else(|| rbac::printer(info.group, info.plural))
-        .or_else(|| certificates::printer(info.group, info.plural))
-        .or_else(|| {
-            // Upstream's CRD store uses the default table convertor.
-            (info.group == "apiextensions.k8s.io").then(|| {
-                let created = col("Created At", "date", 0, meta_doc("creationTimestamp"));
-                (vec![name_col(), created], created_at_row as Printer)
-            })
-        })
+    let (columns, print) = info
+        .strategy
+        .printer()
         .unwrap_or_else(|| (vec![name_col(), age_col()], default_row as Printer));
     let entry = (Arc::new(columns), print);
     if let Ok(mut c) = cache.lock() {
         c.insert(key, entry.clone());
     }
     entry
+}
+
+/// Upstream's `DefaultTableConvertor` as the CRD store uses it: the name and the
+/// creation time.
+pub(crate) fn created_at() -> (Vec<Column>, Printer) {
+    let created = col("Created At", "date", 0, meta_doc("creationTimestamp"));
+    (vec![name_col(), created], created_at_row as Printer)
 }
 
 /// Upstream's `DefaultTableConvertor` row: the name and the creation time (RFC 3339, UTC).
@@ -179,7 +174,7 @@ fn default_row(obj: &Value, ctx: &Ctx) -> Row {
 }
 
 /// Adds the row's `object` as `?includeObject=` asks.
-fn include_object(row: &mut Value, item: &Value, include: IncludeObject) {
+pub(crate) fn include_object(row: &mut Value, item: &Value, include: IncludeObject) {
     match include {
         IncludeObject::None => {}
         IncludeObject::Metadata => {
@@ -202,22 +197,8 @@ pub fn to_table(
     include: IncludeObject,
     now: DateTime<Utc>,
 ) -> Value {
-    if let Some(custom) = info.custom {
-        let rows: Vec<Value> = items
-            .iter()
-            .map(|item| {
-                let mut row = json!({"cells": crate::crd::row_cells(item, &custom.columns, now)});
-                include_object(&mut row, item, include);
-                row
-            })
-            .collect();
-        return json!({
-            "kind": "Table",
-            "apiVersion": "meta.k8s.io/v1",
-            "metadata": {},
-            "columnDefinitions": crate::crd::column_definitions(&custom.columns),
-            "rows": rows,
-        });
+    if let Some(table) = info.strategy.table(items, include, now) {
+        return table;
     }
     let (columns, print) = printer_for(info);
     let ctx = Ctx { now };

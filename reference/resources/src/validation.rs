@@ -8,16 +8,16 @@
 //! services and the rest in `validation/service.rs`, CertificateSigningRequests in
 //! `validation/certificates.rs`.
 
-mod certificates;
-mod config_data;
-mod cronjob;
+pub(crate) mod certificates;
+pub(crate) mod config_data;
+pub(crate) mod cronjob;
 mod ephemeral;
 mod meta;
-mod pod;
-mod policy;
-mod rbac;
-mod service;
-mod workloads;
+pub(crate) mod pod;
+pub(crate) mod policy;
+pub(crate) mod rbac;
+pub(crate) mod service;
+pub(crate) mod workloads;
 
 use crate::ResourceInfo;
 use serde_json::Value;
@@ -163,61 +163,13 @@ pub(crate) fn arr_at<'a>(obj: &'a Value, ptr: &str) -> &'a [Value] {
         .unwrap_or_default()
 }
 
-/// Validates a new object of `info`'s kind (after defaulting).
+/// Validates a new object of `info`'s kind (after defaulting): metadata as every kind's,
+/// then the kind's own rules.
 pub fn validate_create(info: &ResourceInfo, obj: &Value) -> Vec<Cause> {
     let mut errs = Errs::default();
     meta::object_meta(info, obj, &mut errs);
-    kind_rules(info, obj, &mut errs);
-    if is_crd(info) {
-        errs.0.extend(crate::crd::validate_create(obj));
-        crd_schemas(obj, &mut errs);
-    }
+    errs.0.extend(info.strategy.validate_create(obj));
     errs.0
-}
-
-fn is_crd(info: &ResourceInfo) -> bool {
-    info.group == "apiextensions.k8s.io" && info.kind == "CustomResourceDefinition"
-}
-
-/// Every version's schema must be structural (upstream checks this with the CRD).
-fn crd_schemas(crd: &Value, errs: &mut Errs) {
-    for (path, schema) in crate::crd::version_schemas(crd) {
-        errs.0
-            .extend(crate::structural::structural_errors(&schema, &path));
-    }
-}
-
-fn kind_rules(info: &ResourceInfo, obj: &Value, errs: &mut Errs) {
-    if let Some(custom) = info.custom {
-        errs.0.extend(custom.validate(obj));
-        return;
-    }
-    match (info.group, info.kind) {
-        ("", "Pod") => pod::pod_spec(obj.get("spec").unwrap_or(&Value::Null), "spec", errs),
-        ("", "Service") => service::service(obj, errs),
-        ("", "ConfigMap") => {
-            service::data_keys(obj, errs);
-            config_data::config_map_size(obj, errs);
-        }
-        ("", "Secret") => {
-            service::data_keys(obj, errs);
-            config_data::secret_size(obj, errs);
-        }
-        ("", "ReplicationController") => workloads::replication_controller(obj, errs),
-        ("apps", "Deployment") => workloads::deployment(obj, errs),
-        ("apps", "ReplicaSet") => workloads::replica_set(obj, errs),
-        ("apps", "DaemonSet") => workloads::daemon_set(obj, errs),
-        ("apps", "StatefulSet") => workloads::stateful_set(obj, errs),
-        ("batch", "Job") => workloads::job(obj, errs),
-        ("batch", "CronJob") => cronjob::cron_job(obj, errs),
-        ("policy", "PodDisruptionBudget") => policy::pod_disruption_budget(obj, errs),
-        (rbac::GROUP, "Role") => rbac::role(obj, true, errs),
-        (rbac::GROUP, "ClusterRole") => rbac::role(obj, false, errs),
-        (rbac::GROUP, "RoleBinding") => rbac::binding(obj, true, errs),
-        (rbac::GROUP, "ClusterRoleBinding") => rbac::binding(obj, false, errs),
-        ("certificates.k8s.io", "CertificateSigningRequest") => certificates::csr(obj, errs),
-        _ => {}
-    }
 }
 
 /// Validates an update, including fields that are immutable after create.
@@ -225,31 +177,7 @@ pub fn validate_update(info: &ResourceInfo, old: &Value, new: &Value) -> Vec<Cau
     let mut errs = Errs::default();
     meta::object_meta(info, new, &mut errs);
     meta::object_meta_update(old, new, &mut errs);
-    kind_rules(info, new, &mut errs);
-    match (info.group, info.kind) {
-        ("", "Pod") => pod::pod_update(old, new, &mut errs),
-        ("", "Service") => service::service_update(old, new, &mut errs),
-        ("apps", "Deployment") | ("apps", "ReplicaSet") | ("apps", "DaemonSet") => {
-            errs.immutable(
-                old.pointer("/spec/selector"),
-                new.pointer("/spec/selector"),
-                "spec.selector",
-            );
-        }
-        ("apps", "StatefulSet") => workloads::stateful_set_update(old, new, &mut errs),
-        ("batch", "Job") => workloads::job_update(old, new, &mut errs),
-        (rbac::GROUP, "RoleBinding" | "ClusterRoleBinding") => {
-            rbac::binding_update(old, new, &mut errs)
-        }
-        ("certificates.k8s.io", "CertificateSigningRequest") => {
-            certificates::csr_update(old, new, &mut errs)
-        }
-        _ if is_crd(info) => {
-            errs.0.extend(crate::crd::validate_update(new, old));
-            crd_schemas(new, &mut errs);
-        }
-        _ => {}
-    }
+    errs.0.extend(info.strategy.validate_update(old, new));
     errs.0
 }
 

@@ -40,42 +40,15 @@ impl Review {
 
     /// The registry entry of the review's kind.
     pub fn info(&self) -> &'static ResourceInfo {
+        use refkube_resources::kinds::authorization as a;
         match self {
-            Review::Subject => &INFOS[0],
-            Review::Local(_) => &INFOS[1],
-            Review::SelfSubject => &INFOS[2],
-            Review::SelfRules => &INFOS[3],
+            Review::Subject => &a::subjectaccessreview::INFO,
+            Review::Local(_) => &a::localsubjectaccessreview::INFO,
+            Review::SelfSubject => &a::selfsubjectaccessreview::INFO,
+            Review::SelfRules => &a::selfsubjectrulesreview::INFO,
         }
     }
 }
-
-const fn info(kind: &'static str, plural: &'static str, namespaced: bool) -> ResourceInfo {
-    ResourceInfo {
-        group: GROUP,
-        version: "v1",
-        kind,
-        plural,
-        singular: "",
-        namespaced,
-        short_names: &[],
-        categories: &[],
-        subresources: &[],
-        verbs: &["create"],
-        custom: None,
-    }
-}
-
-/// The four kinds as upstream's discovery lists them.
-pub static INFOS: [ResourceInfo; 4] = [
-    info("SubjectAccessReview", "subjectaccessreviews", false),
-    info(
-        "LocalSubjectAccessReview",
-        "localsubjectaccessreviews",
-        true,
-    ),
-    info("SelfSubjectAccessReview", "selfsubjectaccessreviews", false),
-    info("SelfSubjectRulesReview", "selfsubjectrulesreviews", false),
-];
 
 /// The review a request asks for; other methods on these paths are 405.
 pub fn route(method: &Method, path: &str) -> Option<Result<Review, ApiError>> {

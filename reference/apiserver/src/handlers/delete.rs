@@ -266,16 +266,7 @@ pub async fn delete_object(
 /// `pkg/registry/core/*/storage/storage.go`): a delete answers the deleted object. Every
 /// other kind answers a success `Status` naming what went.
 pub fn returns_deleted_object(info: &ResourceInfo) -> bool {
-    info.group.is_empty()
-        && matches!(
-            info.plural,
-            "pods"
-                | "services"
-                | "serviceaccounts"
-                | "persistentvolumes"
-                | "persistentvolumeclaims"
-                | "namespaces"
-        )
+    info.strategy.delete_returns_object()
 }
 
 /// The success `Status` of upstream's `finalizeDelete`: `details.kind` is the resource

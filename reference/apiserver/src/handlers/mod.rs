@@ -74,6 +74,11 @@ pub async fn dispatch(ctx: Ctx) -> Result<Response, ApiError> {
             return Err(ApiError::method_not_allowed());
         }
     }
+    // Create-only kinds (the reviews) are answered by their own handlers before
+    // routing gets here; any other method on them is not allowed, as upstream.
+    if !info.verbs.iter().any(|v| *v != "create") {
+        return Err(ApiError::method_not_allowed());
+    }
     if info.plural == "componentstatuses" {
         return crate::componentstatus::handle(&ctx).await;
     }

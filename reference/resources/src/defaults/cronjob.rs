@@ -5,7 +5,7 @@
 use super::{obj_mut, set_if_absent, set_if_empty, template};
 use serde_json::{Value, json};
 
-pub(super) fn cron_job(obj: &mut Value) {
+pub(crate) fn cron_job(obj: &mut Value) {
     let Some(spec) = obj_mut(obj, "spec") else {
         return;
     };

@@ -235,7 +235,7 @@ fn volume(v: &mut Value) {
 }
 
 /// Upstream's `GetPodQOS` over requests/limits of the (defaulted) containers.
-fn qos_class(spec: &Value) -> &'static str {
+pub(crate) fn qos_class(spec: &Value) -> &'static str {
     let containers: Vec<&Value> = ["initContainers", "containers"]
         .iter()
         .flat_map(|l| spec.get(*l).and_then(Value::as_array).into_iter().flatten())

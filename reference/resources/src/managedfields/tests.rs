@@ -371,3 +371,40 @@ fn a_custom_schema_names_its_own_list_types() {
         }})
     );
 }
+
+#[test]
+fn reset_fields_are_the_kinds_own() {
+    // Deployment's status strategy resets the spec and the labels (its PrepareForUpdate
+    // keeps the stored ones); a pod's resets the spec, deletion timestamp and owners.
+    let status_apply = Op {
+        subresource: "status",
+        ..op("ctrl", "t1")
+    };
+    let live = apply(&op("a", "t0"), None, &config(2, "nginx:1"), false).unwrap();
+    let cfg = json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "default", "labels": {"tier": "x"}},
+        "status": {"replicas": 2}
+    });
+    let out = apply(&status_apply, Some(&live), &cfg, false).unwrap();
+    let e = entry(&out, "ctrl");
+    assert_eq!(e["fieldsV1"]["f:status"]["f:replicas"], json!({}), "{e}");
+    assert!(
+        e["fieldsV1"].pointer("/f:metadata/f:labels").is_none(),
+        "{e}"
+    );
+    let pods = crate::registry::lookup("", "v1", "pods").expect("pods are served");
+    let paths = |sub: &str| pods.strategy.reset_fields(pods, sub);
+    assert_eq!(paths(""), [&["status"][..]]);
+    assert_eq!(
+        paths("status"),
+        [
+            &["spec"][..],
+            &["metadata", "deletionTimestamp"],
+            &["metadata", "ownerReferences"]
+        ]
+    );
+    // A kind that states nothing resets status on the main resource, spec on /status.
+    let rs = crate::registry::lookup("apps", "v1", "replicasets").expect("served");
+    assert_eq!(rs.strategy.reset_fields(rs, "status"), [&["spec"][..]]);
+}

@@ -5,11 +5,9 @@ use super::{Column, Ctx, Printer, Row, col, doc, human_duration, meta_doc, name,
 use k8s_openapi::api::certificates::v1::CertificateSigningRequestSpec as Spec;
 use serde_json::{Value, json};
 
-pub(super) fn printer(group: &str, plural: &str) -> Option<(Vec<Column>, Printer)> {
-    if (group, plural) != ("certificates.k8s.io", "certificatesigningrequests") {
-        return None;
-    }
-    Some((
+/// The columns and row printer of certificate signing requests.
+pub(crate) fn certificate_signing_requests() -> (Vec<Column>, Printer) {
+    (
         vec![
             name_col(),
             col("Age", "date", 0, meta_doc("creationTimestamp")),
@@ -29,7 +27,7 @@ pub(super) fn printer(group: &str, plural: &str) -> Option<(Vec<Column>, Printer
             col("Condition", "string", 0, "State of this request."),
         ],
         print_csr,
-    ))
+    )
 }
 
 /// Upstream's `extractCSRStatus`: Denied over Approved over Pending, then Failed and
@@ -94,7 +92,7 @@ mod tests {
 
     #[test]
     fn requests_print_as_upstream() {
-        let (cols, print) = printer("certificates.k8s.io", "certificatesigningrequests").unwrap();
+        let (cols, print) = certificate_signing_requests();
         let names: Vec<&str> = cols.iter().map(|c| c.name).collect();
         assert_eq!(
             names,

@@ -11,180 +11,214 @@ use k8s_openapi::api::{
 };
 use serde_json::{Value, json};
 
-pub(super) fn printer(group: &str, plural: &str) -> Option<(Vec<Column>, Printer)> {
-    Some(match (group, plural) {
-        ("", "nodes") => (
-            vec![
-                name_col(),
-                col("Status", "string", 0, "The status of the node"),
-                col("Roles", "string", 0, "The roles of the node"),
-                age_col(),
-                col(
-                    "Version",
-                    "string",
-                    0,
-                    doc::<core::NodeSystemInfo>("kubeletVersion"),
-                ),
-                col(
-                    "Internal-IP",
-                    "string",
-                    1,
-                    doc::<core::NodeStatus>("addresses"),
-                ),
-                col(
-                    "External-IP",
-                    "string",
-                    1,
-                    doc::<core::NodeStatus>("addresses"),
-                ),
-                col(
-                    "OS-Image",
-                    "string",
-                    1,
-                    doc::<core::NodeSystemInfo>("osImage"),
-                ),
-                col(
-                    "Kernel-Version",
-                    "string",
-                    1,
-                    doc::<core::NodeSystemInfo>("kernelVersion"),
-                ),
-                col(
-                    "Container-Runtime",
-                    "string",
-                    1,
-                    doc::<core::NodeSystemInfo>("containerRuntimeVersion"),
-                ),
-            ],
-            print_node as Printer,
-        ),
-        ("", "namespaces") => (
-            vec![
-                name_col(),
-                col("Status", "string", 0, "The status of the namespace"),
-                age_col(),
-            ],
-            print_namespace,
-        ),
-        ("", "services") => (
-            vec![
-                name_col(),
-                col("Type", "string", 0, doc::<core::ServiceSpec>("type")),
-                col(
-                    "Cluster-IP",
-                    "string",
-                    0,
-                    doc::<core::ServiceSpec>("clusterIP"),
-                ),
-                col(
-                    "External-IP",
-                    "string",
-                    0,
-                    doc::<core::ServiceSpec>("externalIPs"),
-                ),
-                col("Port(s)", "string", 0, doc::<core::ServiceSpec>("ports")),
-                age_col(),
-                col(
-                    "Selector",
-                    "string",
-                    1,
-                    doc::<core::ServiceSpec>("selector"),
-                ),
-            ],
-            print_service,
-        ),
-        ("", "endpoints") => (
-            vec![
-                name_col(),
-                col("Endpoints", "string", 0, doc::<core::Endpoints>("subsets")),
-                age_col(),
-            ],
-            print_endpoints,
-        ),
-        ("discovery.k8s.io", "endpointslices") => (
-            vec![
-                name_col(),
-                col(
-                    "AddressType",
-                    "string",
-                    0,
-                    doc::<discovery::EndpointSlice>("addressType"),
-                ),
-                col(
-                    "Ports",
-                    "string",
-                    0,
-                    doc::<discovery::EndpointSlice>("ports"),
-                ),
-                col(
-                    "Endpoints",
-                    "string",
-                    0,
-                    doc::<discovery::EndpointSlice>("endpoints"),
-                ),
-                age_col(),
-            ],
-            print_endpoint_slice,
-        ),
-        ("coordination.k8s.io", "leases") => (
-            vec![
-                name_col(),
-                col(
-                    "Holder",
-                    "string",
-                    0,
-                    doc::<coordination::LeaseSpec>("holderIdentity"),
-                ),
-                age_col(),
-            ],
-            print_lease,
-        ),
-        ("", "componentstatuses") => (
-            vec![
-                name_col(),
-                col("Status", "string", 0, "Status of the component conditions"),
-                col(
-                    "Message",
-                    "string",
-                    0,
-                    "Message of the component conditions",
-                ),
-                col("Error", "string", 0, "Error of the component conditions"),
-            ],
-            print_component_status,
-        ),
-        ("", "configmaps") => (
-            vec![
-                name_col(),
-                col("Data", "integer", 0, doc::<core::ConfigMap>("data")),
-                age_col(),
-            ],
-            print_config_map,
-        ),
-        ("", "secrets") => (
-            vec![
-                name_col(),
-                col("Type", "string", 0, doc::<core::Secret>("type")),
-                col("Data", "integer", 0, doc::<core::Secret>("data")),
-                age_col(),
-            ],
-            print_secret,
-        ),
-        ("", "serviceaccounts") => (
-            vec![
-                name_col(),
-                col(
-                    "Secrets",
-                    "integer",
-                    0,
-                    doc::<core::ServiceAccount>("secrets"),
-                ),
-                age_col(),
-            ],
-            print_service_account,
-        ),
-        _ => return None,
-    })
+/// The columns and row printer of nodes.
+pub(crate) fn nodes() -> (Vec<Column>, Printer) {
+    (
+        vec![
+            name_col(),
+            col("Status", "string", 0, "The status of the node"),
+            col("Roles", "string", 0, "The roles of the node"),
+            age_col(),
+            col(
+                "Version",
+                "string",
+                0,
+                doc::<core::NodeSystemInfo>("kubeletVersion"),
+            ),
+            col(
+                "Internal-IP",
+                "string",
+                1,
+                doc::<core::NodeStatus>("addresses"),
+            ),
+            col(
+                "External-IP",
+                "string",
+                1,
+                doc::<core::NodeStatus>("addresses"),
+            ),
+            col(
+                "OS-Image",
+                "string",
+                1,
+                doc::<core::NodeSystemInfo>("osImage"),
+            ),
+            col(
+                "Kernel-Version",
+                "string",
+                1,
+                doc::<core::NodeSystemInfo>("kernelVersion"),
+            ),
+            col(
+                "Container-Runtime",
+                "string",
+                1,
+                doc::<core::NodeSystemInfo>("containerRuntimeVersion"),
+            ),
+        ],
+        print_node as Printer,
+    )
+}
+
+/// The columns and row printer of namespaces.
+pub(crate) fn namespaces() -> (Vec<Column>, Printer) {
+    (
+        vec![
+            name_col(),
+            col("Status", "string", 0, "The status of the namespace"),
+            age_col(),
+        ],
+        print_namespace,
+    )
+}
+
+/// The columns and row printer of services.
+pub(crate) fn services() -> (Vec<Column>, Printer) {
+    (
+        vec![
+            name_col(),
+            col("Type", "string", 0, doc::<core::ServiceSpec>("type")),
+            col(
+                "Cluster-IP",
+                "string",
+                0,
+                doc::<core::ServiceSpec>("clusterIP"),
+            ),
+            col(
+                "External-IP",
+                "string",
+                0,
+                doc::<core::ServiceSpec>("externalIPs"),
+            ),
+            col("Port(s)", "string", 0, doc::<core::ServiceSpec>("ports")),
+            age_col(),
+            col(
+                "Selector",
+                "string",
+                1,
+                doc::<core::ServiceSpec>("selector"),
+            ),
+        ],
+        print_service,
+    )
+}
+
+/// The columns and row printer of endpoints.
+pub(crate) fn endpoints() -> (Vec<Column>, Printer) {
+    (
+        vec![
+            name_col(),
+            col("Endpoints", "string", 0, doc::<core::Endpoints>("subsets")),
+            age_col(),
+        ],
+        print_endpoints,
+    )
+}
+
+/// The columns and row printer of endpoint slices.
+pub(crate) fn endpoint_slices() -> (Vec<Column>, Printer) {
+    (
+        vec![
+            name_col(),
+            col(
+                "AddressType",
+                "string",
+                0,
+                doc::<discovery::EndpointSlice>("addressType"),
+            ),
+            col(
+                "Ports",
+                "string",
+                0,
+                doc::<discovery::EndpointSlice>("ports"),
+            ),
+            col(
+                "Endpoints",
+                "string",
+                0,
+                doc::<discovery::EndpointSlice>("endpoints"),
+            ),
+            age_col(),
+        ],
+        print_endpoint_slice,
+    )
+}
+
+/// The columns and row printer of leases.
+pub(crate) fn leases() -> (Vec<Column>, Printer) {
+    (
+        vec![
+            name_col(),
+            col(
+                "Holder",
+                "string",
+                0,
+                doc::<coordination::LeaseSpec>("holderIdentity"),
+            ),
+            age_col(),
+        ],
+        print_lease,
+    )
+}
+
+/// The columns and row printer of component statuses.
+pub(crate) fn component_statuses() -> (Vec<Column>, Printer) {
+    (
+        vec![
+            name_col(),
+            col("Status", "string", 0, "Status of the component conditions"),
+            col(
+                "Message",
+                "string",
+                0,
+                "Message of the component conditions",
+            ),
+            col("Error", "string", 0, "Error of the component conditions"),
+        ],
+        print_component_status,
+    )
+}
+
+/// The columns and row printer of config maps.
+pub(crate) fn config_maps() -> (Vec<Column>, Printer) {
+    (
+        vec![
+            name_col(),
+            col("Data", "integer", 0, doc::<core::ConfigMap>("data")),
+            age_col(),
+        ],
+        print_config_map,
+    )
+}
+
+/// The columns and row printer of secrets.
+pub(crate) fn secrets() -> (Vec<Column>, Printer) {
+    (
+        vec![
+            name_col(),
+            col("Type", "string", 0, doc::<core::Secret>("type")),
+            col("Data", "integer", 0, doc::<core::Secret>("data")),
+            age_col(),
+        ],
+        print_secret,
+    )
+}
+
+/// The columns and row printer of service accounts.
+pub(crate) fn service_accounts() -> (Vec<Column>, Printer) {
+    (
+        vec![
+            name_col(),
+            col(
+                "Secrets",
+                "integer",
+                0,
+                doc::<core::ServiceAccount>("secrets"),
+            ),
+            age_col(),
+        ],
+        print_service_account,
+    )
 }
 
 fn none_if_empty(s: &str) -> String {

@@ -6,13 +6,11 @@ use super::{Column, Ctx, Printer, Row, age_col, arr_at, col, doc, name, name_col
 use k8s_openapi::api::batch::v1 as batch;
 use serde_json::{Value, json};
 
-pub(super) fn printer(group: &str, plural: &str) -> Option<(Vec<Column>, Printer)> {
-    if (group, plural) != ("batch", "cronjobs") {
-        return None;
-    }
+/// The columns and row printer of cron jobs.
+pub(crate) fn cron_jobs() -> (Vec<Column>, Printer) {
     let spec = doc::<batch::CronJobSpec>;
     let status = doc::<batch::CronJobStatus>;
-    Some((
+    (
         vec![
             name_col(),
             col("Schedule", "string", 0, spec("schedule")),
@@ -36,7 +34,7 @@ pub(super) fn printer(group: &str, plural: &str) -> Option<(Vec<Column>, Printer
             col("Selector", "string", 1, doc::<batch::JobSpec>("selector")),
         ],
         print_cron_job,
-    ))
+    )
 }
 
 fn print_cron_job(cj: &Value, ctx: &Ctx) -> Row {
@@ -82,7 +80,7 @@ mod tests {
 
     #[test]
     fn cronjobs_print_as_upstream() {
-        let (cols, print) = printer("batch", "cronjobs").unwrap();
+        let (cols, print) = cron_jobs();
         let names: Vec<&str> = cols
             .iter()
             .filter(|c| c.priority == 0)

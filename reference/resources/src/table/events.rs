@@ -5,48 +5,51 @@ use super::{Column, Ctx, Printer, Row, col, doc, int_at, name, name_col, str_at}
 use k8s_openapi::api::core::v1 as core;
 use serde_json::{Value, json};
 
-pub(super) fn printer(group: &str, plural: &str) -> Option<(Vec<Column>, Printer)> {
-    Some(match (group, plural) {
-        (_, "events") => (
-            vec![
-                col(
-                    "Last Seen",
-                    "string",
-                    0,
-                    doc::<core::Event>("lastTimestamp"),
-                ),
-                col("Type", "string", 0, doc::<core::Event>("type")),
-                col("Reason", "string", 0, doc::<core::Event>("reason")),
-                col("Object", "string", 0, doc::<core::Event>("involvedObject")),
-                col(
-                    "Subobject",
-                    "string",
-                    1,
-                    doc::<core::ObjectReference>("fieldPath"),
-                ),
-                col("Source", "string", 1, doc::<core::Event>("source")),
-                col("Message", "string", 0, doc::<core::Event>("message")),
-                col(
-                    "First Seen",
-                    "string",
-                    1,
-                    doc::<core::Event>("firstTimestamp"),
-                ),
-                col("Count", "string", 1, doc::<core::Event>("count")),
-                Column {
-                    format: "name",
-                    priority: 1,
-                    ..name_col()
-                },
-            ],
-            if group.is_empty() {
-                print_event
-            } else {
-                print_events_v1_event
+/// The columns and row printer of core/v1 events.
+pub(crate) fn events() -> (Vec<Column>, Printer) {
+    event_columns(print_event)
+}
+
+/// events.k8s.io/v1 events print as core ones do, from their own field names.
+pub(crate) fn events_v1() -> (Vec<Column>, Printer) {
+    event_columns(print_events_v1_event)
+}
+
+fn event_columns(print: Printer) -> (Vec<Column>, Printer) {
+    (
+        vec![
+            col(
+                "Last Seen",
+                "string",
+                0,
+                doc::<core::Event>("lastTimestamp"),
+            ),
+            col("Type", "string", 0, doc::<core::Event>("type")),
+            col("Reason", "string", 0, doc::<core::Event>("reason")),
+            col("Object", "string", 0, doc::<core::Event>("involvedObject")),
+            col(
+                "Subobject",
+                "string",
+                1,
+                doc::<core::ObjectReference>("fieldPath"),
+            ),
+            col("Source", "string", 1, doc::<core::Event>("source")),
+            col("Message", "string", 0, doc::<core::Event>("message")),
+            col(
+                "First Seen",
+                "string",
+                1,
+                doc::<core::Event>("firstTimestamp"),
+            ),
+            col("Count", "string", 1, doc::<core::Event>("count")),
+            Column {
+                format: "name",
+                priority: 1,
+                ..name_col()
             },
-        ),
-        _ => return None,
-    })
+        ],
+        print,
+    )
 }
 
 /// The fields `printEvent` reads, from either API (events.k8s.io names them differently).

@@ -4,11 +4,9 @@
 use super::{Column, Ctx, Printer, Row, age_col, col, int_at, name, name_col};
 use serde_json::{Value, json};
 
-pub(super) fn printer(group: &str, plural: &str) -> Option<(Vec<Column>, Printer)> {
-    if (group, plural) != ("policy", "poddisruptionbudgets") {
-        return None;
-    }
-    Some((
+/// The columns and row printer of pod disruption budgets.
+pub(crate) fn pod_disruption_budgets() -> (Vec<Column>, Printer) {
+    (
         vec![
             name_col(),
             col(
@@ -32,7 +30,7 @@ pub(super) fn printer(group: &str, plural: &str) -> Option<(Vec<Column>, Printer
             age_col(),
         ],
         print_pdb,
-    ))
+    )
 }
 
 /// An IntOrString as its `String()` prints it; `N/A` when unset.
@@ -61,7 +59,7 @@ mod tests {
 
     #[test]
     fn budgets_print_as_upstream() {
-        let (cols, print) = printer("policy", "poddisruptionbudgets").unwrap();
+        let (cols, print) = pod_disruption_budgets();
         let names: Vec<&str> = cols.iter().map(|c| c.name).collect();
         assert_eq!(
             names,

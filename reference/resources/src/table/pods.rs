@@ -10,49 +10,47 @@ use super::{
 use k8s_openapi::api::core::v1 as core;
 use serde_json::{Value, json};
 
-pub(super) fn printer(group: &str, plural: &str) -> Option<(Vec<Column>, Printer)> {
-    Some(match (group, plural) {
-        ("", "pods") => (
-            vec![
-                name_col(),
-                col(
-                    "Ready",
-                    "string",
-                    0,
-                    "The aggregate readiness state of this pod for accepting traffic.",
-                ),
-                col(
-                    "Status",
-                    "string",
-                    0,
-                    "The aggregate status of the containers in this pod.",
-                ),
-                col(
-                    "Restarts",
-                    "string",
-                    0,
-                    "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.",
-                ),
-                age_col(),
-                col("IP", "string", 1, doc::<core::PodStatus>("podIP")),
-                col("Node", "string", 1, doc::<core::PodSpec>("nodeName")),
-                col(
-                    "Nominated Node",
-                    "string",
-                    1,
-                    doc::<core::PodStatus>("nominatedNodeName"),
-                ),
-                col(
-                    "Readiness Gates",
-                    "string",
-                    1,
-                    doc::<core::PodSpec>("readinessGates"),
-                ),
-            ],
-            print_pod as Printer,
-        ),
-        _ => return None,
-    })
+/// The columns and row printer of pods.
+pub(crate) fn pods() -> (Vec<Column>, Printer) {
+    (
+        vec![
+            name_col(),
+            col(
+                "Ready",
+                "string",
+                0,
+                "The aggregate readiness state of this pod for accepting traffic.",
+            ),
+            col(
+                "Status",
+                "string",
+                0,
+                "The aggregate status of the containers in this pod.",
+            ),
+            col(
+                "Restarts",
+                "string",
+                0,
+                "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.",
+            ),
+            age_col(),
+            col("IP", "string", 1, doc::<core::PodStatus>("podIP")),
+            col("Node", "string", 1, doc::<core::PodSpec>("nodeName")),
+            col(
+                "Nominated Node",
+                "string",
+                1,
+                doc::<core::PodStatus>("nominatedNodeName"),
+            ),
+            col(
+                "Readiness Gates",
+                "string",
+                1,
+                doc::<core::PodSpec>("readinessGates"),
+            ),
+        ],
+        print_pod as Printer,
+    )
 }
 
 fn is_restartable_init(spec_init: &[Value], name: &str) -> bool {

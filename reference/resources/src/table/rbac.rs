@@ -7,23 +7,27 @@ use super::{parse_time, str_at};
 use k8s_openapi::api::rbac::v1 as rbac;
 use serde_json::{Value, json};
 
-pub(super) fn printer(group: &str, plural: &str) -> Option<(Vec<Column>, Printer)> {
-    if group != "rbac.authorization.k8s.io" {
-        return None;
-    }
-    let (role_ref, noun) = match plural {
-        "roles" | "clusterroles" => {
-            let created = col("Created At", "date", 0, meta_doc("creationTimestamp"));
-            return Some((vec![name_col(), created], print_role as Printer));
-        }
-        "rolebindings" => (doc::<rbac::RoleBinding>("roleRef"), "roleBinding"),
-        "clusterrolebindings" => (
-            doc::<rbac::ClusterRoleBinding>("roleRef"),
-            "clusterRoleBinding",
-        ),
-        _ => return None,
-    };
-    Some((
+/// Roles print with upstream's default table convertor: the name and when it was made.
+pub(crate) fn roles() -> (Vec<Column>, Printer) {
+    let created = col("Created At", "date", 0, meta_doc("creationTimestamp"));
+    (vec![name_col(), created], print_role as Printer)
+}
+
+/// The columns and row printer of role bindings.
+pub(crate) fn role_bindings() -> (Vec<Column>, Printer) {
+    bindings(doc::<rbac::RoleBinding>("roleRef"), "roleBinding")
+}
+
+/// The columns and row printer of cluster role bindings.
+pub(crate) fn cluster_role_bindings() -> (Vec<Column>, Printer) {
+    bindings(
+        doc::<rbac::ClusterRoleBinding>("roleRef"),
+        "clusterRoleBinding",
+    )
+}
+
+fn bindings(role_ref: String, noun: &str) -> (Vec<Column>, Printer) {
+    (
         vec![
             name_col(),
             col("Role", "string", 0, role_ref),
@@ -38,7 +42,7 @@ pub(super) fn printer(group: &str, plural: &str) -> Option<(Vec<Column>, Printer
             ),
         ],
         print_binding,
-    ))
+    )
 }
 
 /// The default convertor prints the creation time itself, in UTC, not an age.

@@ -5,110 +5,112 @@ use super::{Column, Ctx, Printer, Row, age_col, arr_at, col, doc, name, name_col
 use k8s_openapi::api::core::v1 as core;
 use serde_json::{Value, json};
 
-pub(super) fn printer(group: &str, plural: &str) -> Option<(Vec<Column>, Printer)> {
-    Some(match (group, plural) {
-        ("", "persistentvolumes") => (
-            vec![
-                name_col(),
-                col(
-                    "Capacity",
-                    "string",
-                    0,
-                    doc::<core::PersistentVolumeSpec>("capacity"),
-                ),
-                col(
-                    "Access Modes",
-                    "string",
-                    0,
-                    doc::<core::PersistentVolumeSpec>("accessModes"),
-                ),
-                col(
-                    "Reclaim Policy",
-                    "string",
-                    0,
-                    doc::<core::PersistentVolumeSpec>("persistentVolumeReclaimPolicy"),
-                ),
-                col(
-                    "Status",
-                    "string",
-                    0,
-                    doc::<core::PersistentVolumeStatus>("phase"),
-                ),
-                col(
-                    "Claim",
-                    "string",
-                    0,
-                    doc::<core::PersistentVolumeSpec>("claimRef"),
-                ),
-                col("StorageClass", "string", 0, "StorageClass of the pv"),
-                col(
-                    "VolumeAttributesClass",
-                    "string",
-                    0,
-                    doc::<core::PersistentVolumeSpec>("volumeAttributesClassName"),
-                ),
-                col(
-                    "Reason",
-                    "string",
-                    0,
-                    doc::<core::PersistentVolumeStatus>("reason"),
-                ),
-                age_col(),
-                col(
-                    "VolumeMode",
-                    "string",
-                    1,
-                    doc::<core::PersistentVolumeSpec>("volumeMode"),
-                ),
-            ],
-            print_pv,
-        ),
-        ("", "persistentvolumeclaims") => (
-            vec![
-                name_col(),
-                col(
-                    "Status",
-                    "string",
-                    0,
-                    doc::<core::PersistentVolumeClaimStatus>("phase"),
-                ),
-                col(
-                    "Volume",
-                    "string",
-                    0,
-                    doc::<core::PersistentVolumeClaimSpec>("volumeName"),
-                ),
-                col(
-                    "Capacity",
-                    "string",
-                    0,
-                    doc::<core::PersistentVolumeClaimStatus>("capacity"),
-                ),
-                col(
-                    "Access Modes",
-                    "string",
-                    0,
-                    doc::<core::PersistentVolumeClaimStatus>("accessModes"),
-                ),
-                col("StorageClass", "string", 0, "StorageClass of the pvc"),
-                col(
-                    "VolumeAttributesClass",
-                    "string",
-                    0,
-                    doc::<core::PersistentVolumeClaimSpec>("volumeAttributesClassName"),
-                ),
-                age_col(),
-                col(
-                    "VolumeMode",
-                    "string",
-                    1,
-                    doc::<core::PersistentVolumeClaimSpec>("volumeMode"),
-                ),
-            ],
-            print_pvc,
-        ),
-        _ => return None,
-    })
+/// The columns and row printer of persistent volumes.
+pub(crate) fn persistent_volumes() -> (Vec<Column>, Printer) {
+    (
+        vec![
+            name_col(),
+            col(
+                "Capacity",
+                "string",
+                0,
+                doc::<core::PersistentVolumeSpec>("capacity"),
+            ),
+            col(
+                "Access Modes",
+                "string",
+                0,
+                doc::<core::PersistentVolumeSpec>("accessModes"),
+            ),
+            col(
+                "Reclaim Policy",
+                "string",
+                0,
+                doc::<core::PersistentVolumeSpec>("persistentVolumeReclaimPolicy"),
+            ),
+            col(
+                "Status",
+                "string",
+                0,
+                doc::<core::PersistentVolumeStatus>("phase"),
+            ),
+            col(
+                "Claim",
+                "string",
+                0,
+                doc::<core::PersistentVolumeSpec>("claimRef"),
+            ),
+            col("StorageClass", "string", 0, "StorageClass of the pv"),
+            col(
+                "VolumeAttributesClass",
+                "string",
+                0,
+                doc::<core::PersistentVolumeSpec>("volumeAttributesClassName"),
+            ),
+            col(
+                "Reason",
+                "string",
+                0,
+                doc::<core::PersistentVolumeStatus>("reason"),
+            ),
+            age_col(),
+            col(
+                "VolumeMode",
+                "string",
+                1,
+                doc::<core::PersistentVolumeSpec>("volumeMode"),
+            ),
+        ],
+        print_pv,
+    )
+}
+
+/// The columns and row printer of persistent volume claims.
+pub(crate) fn persistent_volume_claims() -> (Vec<Column>, Printer) {
+    (
+        vec![
+            name_col(),
+            col(
+                "Status",
+                "string",
+                0,
+                doc::<core::PersistentVolumeClaimStatus>("phase"),
+            ),
+            col(
+                "Volume",
+                "string",
+                0,
+                doc::<core::PersistentVolumeClaimSpec>("volumeName"),
+            ),
+            col(
+                "Capacity",
+                "string",
+                0,
+                doc::<core::PersistentVolumeClaimStatus>("capacity"),
+            ),
+            col(
+                "Access Modes",
+                "string",
+                0,
+                doc::<core::PersistentVolumeClaimStatus>("accessModes"),
+            ),
+            col("StorageClass", "string", 0, "StorageClass of the pvc"),
+            col(
+                "VolumeAttributesClass",
+                "string",
+                0,
+                doc::<core::PersistentVolumeClaimSpec>("volumeAttributesClassName"),
+            ),
+            age_col(),
+            col(
+                "VolumeMode",
+                "string",
+                1,
+                doc::<core::PersistentVolumeClaimSpec>("volumeMode"),
+            ),
+        ],
+        print_pvc,
+    )
 }
 
 /// Upstream's `GetAccessModesAsString`: RWO, ROX, RWX, RWOP in that order.

@@ -305,9 +305,13 @@ fn volumes_and_claims_print_access_modes() {
 
 #[test]
 fn unknown_kinds_fall_back_to_name_and_age() {
+    // A kind whose strategy states nothing has the generic behaviour.
+    struct Plain;
+    impl crate::strategy::Strategy for Plain {}
     let info = ResourceInfo {
         plural: "widgets",
         group: "example.com",
+        strategy: &Plain,
         ..lookup("", "v1", "pods").unwrap().clone()
     };
     let t = to_table(

@@ -3,7 +3,7 @@
 //! `printDeployment`, `printReplicaSet`... print them.
 
 use super::{
-    Column, Ctx, Printer, Row, age_col, arr_at, col, format_labels, int_at, name, name_col,
+    Column, Ctx, Printer, Row, age_col, arr_at, col, doc, format_labels, int_at, name, name_col,
     parse_time, str_at,
 };
 use crate::selector::LabelSelector;
@@ -13,176 +13,204 @@ use serde_json::{Value, json};
 const CONTAINERS_DOC: &str = "Names of each container in the template.";
 const IMAGES_DOC: &str = "Images referenced by each container in the template.";
 
-pub(super) fn printer(group: &str, plural: &str) -> Option<(Vec<Column>, Printer)> {
-    use super::doc;
-    let containers = || col("Containers", "string", 1, CONTAINERS_DOC);
-    let images = || col("Images", "string", 1, IMAGES_DOC);
-    Some(match (group, plural) {
-        ("apps", "deployments") => (
-            vec![
-                name_col(),
-                col("Ready", "string", 0, "Number of the pod with ready state"),
-                col(
-                    "Up-to-date",
-                    "integer",
-                    0,
-                    doc::<apps::DeploymentStatus>("updatedReplicas"),
-                ),
-                col(
-                    "Available",
-                    "integer",
-                    0,
-                    doc::<apps::DeploymentStatus>("availableReplicas"),
-                ),
-                age_col(),
-                containers(),
-                images(),
-                col(
-                    "Selector",
-                    "string",
-                    1,
-                    doc::<apps::DeploymentSpec>("selector"),
-                ),
-            ],
-            print_deployment,
-        ),
-        ("apps", "replicasets") | ("", "replicationcontrollers") => (
-            vec![
-                name_col(),
-                col(
-                    "Desired",
-                    "integer",
-                    0,
-                    doc::<apps::ReplicaSetSpec>("replicas"),
-                ),
-                col(
-                    "Current",
-                    "integer",
-                    0,
-                    doc::<apps::ReplicaSetStatus>("replicas"),
-                ),
-                col(
-                    "Ready",
-                    "integer",
-                    0,
-                    doc::<apps::ReplicaSetStatus>("readyReplicas"),
-                ),
-                age_col(),
-                containers(),
-                images(),
-                col(
-                    "Selector",
-                    "string",
-                    1,
-                    doc::<apps::ReplicaSetSpec>("selector"),
-                ),
-            ],
-            if plural == "replicasets" {
-                print_replica_set
-            } else {
-                print_replication_controller
-            },
-        ),
-        ("apps", "daemonsets") => (
-            vec![
-                name_col(),
-                col(
-                    "Desired",
-                    "integer",
-                    0,
-                    doc::<apps::DaemonSetStatus>("desiredNumberScheduled"),
-                ),
-                col(
-                    "Current",
-                    "integer",
-                    0,
-                    doc::<apps::DaemonSetStatus>("currentNumberScheduled"),
-                ),
-                col(
-                    "Ready",
-                    "integer",
-                    0,
-                    doc::<apps::DaemonSetStatus>("numberReady"),
-                ),
-                col(
-                    "Up-to-date",
-                    "integer",
-                    0,
-                    doc::<apps::DaemonSetStatus>("updatedNumberScheduled"),
-                ),
-                col(
-                    "Available",
-                    "integer",
-                    0,
-                    doc::<apps::DaemonSetStatus>("numberAvailable"),
-                ),
-                col(
-                    "Node Selector",
-                    "string",
-                    0,
-                    doc::<core::PodSpec>("nodeSelector"),
-                ),
-                age_col(),
-                containers(),
-                images(),
-                col(
-                    "Selector",
-                    "string",
-                    1,
-                    doc::<apps::DaemonSetSpec>("selector"),
-                ),
-            ],
-            print_daemon_set,
-        ),
-        ("apps", "statefulsets") => (
-            vec![
-                name_col(),
-                col("Ready", "string", 0, "Number of the pod with ready state"),
-                age_col(),
-                containers(),
-                images(),
-            ],
-            print_stateful_set,
-        ),
-        ("batch", "jobs") => (
-            vec![
-                name_col(),
-                col("Status", "string", 0, "Status of the job."),
-                col(
-                    "Completions",
-                    "string",
-                    0,
-                    "The completion status of the job.",
-                ),
-                col(
-                    "Duration",
-                    "string",
-                    0,
-                    "Time required to complete the job.",
-                ),
-                age_col(),
-                containers(),
-                images(),
-                col("Selector", "string", 1, doc::<batch::JobSpec>("selector")),
-            ],
-            print_job,
-        ),
-        ("apps", "controllerrevisions") => (
-            vec![
-                name_col(),
-                col("Controller", "string", 0, "Controller of the object"),
-                col(
-                    "Revision",
-                    "integer",
-                    0,
-                    doc::<apps::ControllerRevision>("revision"),
-                ),
-                age_col(),
-            ],
-            print_controller_revision,
-        ),
-        _ => return None,
-    })
+fn containers() -> Column {
+    col("Containers", "string", 1, CONTAINERS_DOC)
+}
+
+fn images() -> Column {
+    col("Images", "string", 1, IMAGES_DOC)
+}
+
+/// The columns and row printer of deployments.
+pub(crate) fn deployments() -> (Vec<Column>, Printer) {
+    (
+        vec![
+            name_col(),
+            col("Ready", "string", 0, "Number of the pod with ready state"),
+            col(
+                "Up-to-date",
+                "integer",
+                0,
+                doc::<apps::DeploymentStatus>("updatedReplicas"),
+            ),
+            col(
+                "Available",
+                "integer",
+                0,
+                doc::<apps::DeploymentStatus>("availableReplicas"),
+            ),
+            age_col(),
+            containers(),
+            images(),
+            col(
+                "Selector",
+                "string",
+                1,
+                doc::<apps::DeploymentSpec>("selector"),
+            ),
+        ],
+        print_deployment,
+    )
+}
+
+/// The columns and row printer of replica sets.
+pub(crate) fn replica_sets() -> (Vec<Column>, Printer) {
+    replica_set_like(print_replica_set)
+}
+
+/// Replication controllers print as replica sets do.
+pub(crate) fn replication_controllers() -> (Vec<Column>, Printer) {
+    replica_set_like(print_replication_controller)
+}
+
+fn replica_set_like(print: Printer) -> (Vec<Column>, Printer) {
+    (
+        vec![
+            name_col(),
+            col(
+                "Desired",
+                "integer",
+                0,
+                doc::<apps::ReplicaSetSpec>("replicas"),
+            ),
+            col(
+                "Current",
+                "integer",
+                0,
+                doc::<apps::ReplicaSetStatus>("replicas"),
+            ),
+            col(
+                "Ready",
+                "integer",
+                0,
+                doc::<apps::ReplicaSetStatus>("readyReplicas"),
+            ),
+            age_col(),
+            containers(),
+            images(),
+            col(
+                "Selector",
+                "string",
+                1,
+                doc::<apps::ReplicaSetSpec>("selector"),
+            ),
+        ],
+        print,
+    )
+}
+
+/// The columns and row printer of daemon sets.
+pub(crate) fn daemon_sets() -> (Vec<Column>, Printer) {
+    (
+        vec![
+            name_col(),
+            col(
+                "Desired",
+                "integer",
+                0,
+                doc::<apps::DaemonSetStatus>("desiredNumberScheduled"),
+            ),
+            col(
+                "Current",
+                "integer",
+                0,
+                doc::<apps::DaemonSetStatus>("currentNumberScheduled"),
+            ),
+            col(
+                "Ready",
+                "integer",
+                0,
+                doc::<apps::DaemonSetStatus>("numberReady"),
+            ),
+            col(
+                "Up-to-date",
+                "integer",
+                0,
+                doc::<apps::DaemonSetStatus>("updatedNumberScheduled"),
+            ),
+            col(
+                "Available",
+                "integer",
+                0,
+                doc::<apps::DaemonSetStatus>("numberAvailable"),
+            ),
+            col(
+                "Node Selector",
+                "string",
+                0,
+                doc::<core::PodSpec>("nodeSelector"),
+            ),
+            age_col(),
+            containers(),
+            images(),
+            col(
+                "Selector",
+                "string",
+                1,
+                doc::<apps::DaemonSetSpec>("selector"),
+            ),
+        ],
+        print_daemon_set,
+    )
+}
+
+/// The columns and row printer of stateful sets.
+pub(crate) fn stateful_sets() -> (Vec<Column>, Printer) {
+    (
+        vec![
+            name_col(),
+            col("Ready", "string", 0, "Number of the pod with ready state"),
+            age_col(),
+            containers(),
+            images(),
+        ],
+        print_stateful_set,
+    )
+}
+
+/// The columns and row printer of jobs.
+pub(crate) fn jobs() -> (Vec<Column>, Printer) {
+    (
+        vec![
+            name_col(),
+            col("Status", "string", 0, "Status of the job."),
+            col(
+                "Completions",
+                "string",
+                0,
+                "The completion status of the job.",
+            ),
+            col(
+                "Duration",
+                "string",
+                0,
+                "Time required to complete the job.",
+            ),
+            age_col(),
+            containers(),
+            images(),
+            col("Selector", "string", 1, doc::<batch::JobSpec>("selector")),
+        ],
+        print_job,
+    )
+}
+
+/// The columns and row printer of controller revisions.
+pub(crate) fn controller_revisions() -> (Vec<Column>, Printer) {
+    (
+        vec![
+            name_col(),
+            col("Controller", "string", 0, "Controller of the object"),
+            col(
+                "Revision",
+                "integer",
+                0,
+                doc::<apps::ControllerRevision>("revision"),
+            ),
+            age_col(),
+        ],
+        print_controller_revision,
+    )
 }
 
 /// Upstream's `layoutContainerCells`: names and images joined by commas.

@@ -31,7 +31,12 @@ fn every_struct_the_table_names_is_in_the_table() {
 
 #[test]
 fn every_served_kind_has_its_go_type() {
-    for r in crate::registry::all() {
+    // Create-only reviews are never stored or written by the generic paths; their
+    // handlers write their answers themselves.
+    for r in crate::registry::all()
+        .iter()
+        .filter(|r| r.verbs.contains(&"get"))
+    {
         assert!(
             table().by_name.contains_key(go_type(r).as_str()),
             "{} has no Go type",

@@ -1,8 +1,9 @@
 //! CronJob validation (upstream `ValidateCronJobCreate` / `Update` in
 //! `pkg/apis/batch/validation`): the name's 52-character limit, the schedule as
 //! robfig/cron parses it, the time zone, the concurrency policy, history limits and the
-//! job template. Updates run the same rules (upstream's update path differs only for
-//! objects stored with `TZ=` in their schedule, which create never lets in).
+//! job template. An update skips the name limit, checks the time zone only when it
+//! changed, and accepts `TZ=`/`CRON_TZ=` in the schedule when the stored schedule had it
+//! already (objects from before upstream refused it).
 
 use super::{Errs, child, pod, str_at};
 use crate::cron;
@@ -13,7 +14,7 @@ const MAX_NAME: usize = 52;
 const POLICIES: &[&str] = &["Allow", "Forbid", "Replace"];
 
 pub fn cron_job(obj: &Value, errs: &mut Errs) {
-    spec(obj, errs);
+    spec(obj, None, errs);
     let name = str_at(obj, "/metadata/name");
     if name.len() > MAX_NAME {
         errs.invalid(
@@ -24,21 +25,32 @@ pub fn cron_job(obj: &Value, errs: &mut Errs) {
     }
 }
 
-fn spec(obj: &Value, errs: &mut Errs) {
+/// `ValidateCronJobUpdate`: the spec rules against the stored spec, no name limit.
+pub fn cron_job_update(old: &Value, new: &Value, errs: &mut Errs) {
+    spec(new, Some(old.get("spec").unwrap_or(&Value::Null)), errs);
+}
+
+fn spec(obj: &Value, old_spec: Option<&Value>, errs: &mut Errs) {
     let spec = obj.get("spec").unwrap_or(&Value::Null);
     let schedule = str_at(spec, "/schedule");
     let zone = spec.get("timeZone").filter(|z| !z.is_null());
     if schedule.is_empty() {
         errs.required("spec.schedule", "");
     } else {
-        schedule_format(schedule, false, zone.is_some(), errs);
+        let allow_tz = old_spec.is_some_and(|o| str_at(o, "/schedule").contains("TZ"));
+        schedule_format(schedule, allow_tz, zone.is_some(), errs);
     }
     errs.non_negative(
         obj,
         "/spec/startingDeadlineSeconds",
         "spec.startingDeadlineSeconds",
     );
-    time_zone(zone, errs);
+    let old_zone = old_spec
+        .and_then(|o| o.get("timeZone"))
+        .filter(|z| !z.is_null());
+    if old_spec.is_none() || old_zone != zone {
+        time_zone(zone, errs);
+    }
     match spec.get("concurrencyPolicy").and_then(Value::as_str) {
         Some(p) if POLICIES.contains(&p) => {}
         None | Some("") => errs.required("spec.concurrencyPolicy", ""),

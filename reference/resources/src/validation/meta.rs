@@ -1,27 +1,14 @@
-//! `ValidateObjectMeta` and `ValidateObjectMetaUpdate`: names (per kind), generateName,
+//! `ValidateObjectMeta` and `ValidateObjectMetaUpdate`: names (by the kind's strategy's
+//! rule), generateName,
 //! namespace, labels and annotations.
 
 use super::{Errs, child, str_at};
 use crate::ResourceInfo;
-use crate::names::{
-    is_dns1035_label, is_dns1123_label, is_dns1123_subdomain, is_qualified_name,
-    is_valid_label_value,
-};
+use crate::names::{is_dns1123_label, is_qualified_name, is_valid_label_value};
 use serde_json::Value;
 
 /// Upstream's total annotation size limit (256 KiB).
 const TOTAL_ANNOTATION_SIZE_LIMIT: usize = 256 * 1024;
-
-/// The name rule of a kind: services are DNS-1035 labels, namespaces DNS-1123 labels,
-/// RBAC objects path segments, everything else a DNS-1123 subdomain.
-pub fn name_rule(info: &ResourceInfo) -> fn(&str) -> Vec<String> {
-    match (info.group, info.kind) {
-        ("", "Service") => is_dns1035_label,
-        ("", "Namespace") => is_dns1123_label,
-        (super::rbac::GROUP, _) => super::rbac::path_segment_name,
-        _ => is_dns1123_subdomain,
-    }
-}
 
 /// Upstream's `maskTrailingDash`: a generateName prefix may end with `-`.
 fn mask_trailing_dash(s: &str) -> String {
@@ -34,7 +21,7 @@ fn mask_trailing_dash(s: &str) -> String {
 pub fn object_meta(info: &ResourceInfo, obj: &Value, errs: &mut Errs) {
     let name = str_at(obj, "/metadata/name");
     let generate = str_at(obj, "/metadata/generateName");
-    let rule = name_rule(info);
+    let rule = info.strategy.name_rule();
     if !generate.is_empty() {
         for msg in rule(&mask_trailing_dash(generate)) {
             errs.invalid("metadata.generateName", &Value::from(generate), &msg);
