@@ -1,14 +1,16 @@
 //! Waiting by watch with a deadline — never by sleeping.
 //!
-//! Entry point: [`until`]: list the objects a selector picks, then watch them, re-checking
-//! a condition on every change, until it holds or the deadline passes. On timeout the error
+//! Entry point: [`until`]: list the objects a selector picks, then watch them (kube-runtime's
+//! watcher: resumed after a closed watch, listed again after an expired one), re-checking a
+//! condition on every change, until it holds or the deadline passes. On timeout the error
 //! carries the last state seen, so the failure shows what was observed.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use futures::{StreamExt, TryStreamExt};
-use kube::api::{Api, DynamicObject, ListParams, WatchEvent, WatchParams};
+use futures::StreamExt;
+use kube::api::{Api, DynamicObject, ListParams};
+use kube::runtime::watcher::{self, Event, ListSemantic};
 
 /// Why a wait ended without the condition holding.
 #[derive(Debug, thiserror::Error)]
@@ -57,28 +59,13 @@ where
     F: FnMut(&[DynamicObject]) -> Option<T>,
 {
     let mut state: BTreeMap<String, DynamicObject> = BTreeMap::new();
-    let result = tokio::time::timeout(deadline, async {
-        loop {
-            match round(api, params, &mut state, &mut check).await {
-                Ok(t) => return Ok(t),
-                // A connection that failed or broke (an API server replica going away
-                // behind a load balancer) is retried, as a reflector does; an error the
-                // API server answered with is an answer, and ends the wait.
-                Err(e) if !matches!(e, kube::Error::Api(_)) => {
-                    tokio::time::sleep(RETRY_AFTER).await
-                }
-                Err(source) => {
-                    return Err(WaitError::Api {
-                        what: what.to_string(),
-                        source,
-                    });
-                }
-            }
-        }
-    })
-    .await;
+    let result = tokio::time::timeout(deadline, watch(api, params, &mut state, &mut check)).await;
     match result {
-        Ok(r) => r,
+        Ok(Ok(t)) => Ok(t),
+        Ok(Err(source)) => Err(WaitError::Api {
+            what: what.to_string(),
+            source,
+        }),
         Err(_elapsed) => Err(WaitError::Timeout {
             what: what.to_string(),
             deadline,
@@ -87,11 +74,25 @@ where
     }
 }
 
-/// How long to wait before listing again after a broken connection.
+/// How long to wait before trying again after a broken connection.
 const RETRY_AFTER: Duration = Duration::from_millis(200);
 
-/// One list, then watches from its revision, until `check` holds or a request fails.
-async fn round<T, F>(
+/// The watcher's settings for `params`: the same selection, a consistent list (not one
+/// served from a watch cache), in one page, and watches the server closes after 60 s.
+fn config_for(params: &ListParams) -> watcher::Config {
+    let mut config = watcher::Config::default()
+        .timeout(60)
+        .list_semantic(ListSemantic::MostRecent);
+    config.label_selector = params.label_selector.clone();
+    config.field_selector = params.field_selector.clone();
+    config.page_size = None;
+    config
+}
+
+/// kube-runtime's watcher over the selection: a list, then watches resumed from the last
+/// revision seen, and a new list when the revision expired. `check` runs after the list
+/// and after every change, until it holds or the API server refuses a request.
+async fn watch<T, F>(
     api: &Api<DynamicObject>,
     params: &ListParams,
     state: &mut BTreeMap<String, DynamicObject>,
@@ -100,49 +101,47 @@ async fn round<T, F>(
 where
     F: FnMut(&[DynamicObject]) -> Option<T>,
 {
-    let list = api.list(params).await?;
-    state.clear();
-    for o in list.items {
-        state.insert(o.metadata.name.clone().unwrap_or_default(), o);
-    }
-    let objects: Vec<DynamicObject> = state.values().cloned().collect();
-    if let Some(t) = check(&objects) {
-        return Ok(t);
-    }
-    let mut rv = list.metadata.resource_version.unwrap_or_default();
-    loop {
-        let mut wp = WatchParams::default().timeout(60);
-        if let Some(l) = &params.label_selector {
-            wp = wp.labels(l);
-        }
-        if let Some(f) = &params.field_selector {
-            wp = wp.fields(f);
-        }
-        let mut stream = api.watch(&wp, &rv).await?.boxed();
-        while let Some(ev) = stream.try_next().await? {
-            match ev {
-                WatchEvent::Added(o) | WatchEvent::Modified(o) => {
-                    rv = o.metadata.resource_version.clone().unwrap_or(rv);
-                    state.insert(o.metadata.name.clone().unwrap_or_default(), o);
-                }
-                WatchEvent::Deleted(o) => {
-                    rv = o.metadata.resource_version.clone().unwrap_or(rv);
-                    state.remove(o.metadata.name.as_deref().unwrap_or_default());
-                }
-                WatchEvent::Bookmark(b) => {
-                    rv = b.metadata.resource_version;
-                    continue;
-                }
-                // Expired or broken: list again and start over.
-                WatchEvent::Error(e) => return Err(kube::Error::Service(e.message.into())),
+    let stream = watcher::watcher(api.clone(), config_for(params));
+    futures::pin_mut!(stream);
+    // A (re)list in progress: `state` keeps the last complete view until it is done.
+    let mut listing: BTreeMap<String, DynamicObject> = BTreeMap::new();
+    while let Some(event) = stream.next().await {
+        match event {
+            Ok(Event::Init) => {
+                listing.clear();
+                continue;
             }
-            let objects: Vec<DynamicObject> = state.values().cloned().collect();
-            if let Some(t) = check(&objects) {
-                return Ok(t);
+            Ok(Event::InitApply(o)) => {
+                listing.insert(o.metadata.name.clone().unwrap_or_default(), o);
+                continue;
+            }
+            Ok(Event::InitDone) => *state = std::mem::take(&mut listing),
+            Ok(Event::Apply(o)) => {
+                state.insert(o.metadata.name.clone().unwrap_or_default(), o);
+            }
+            Ok(Event::Delete(o)) => {
+                state.remove(o.metadata.name.as_deref().unwrap_or_default());
+            }
+            // An error the API server answered a list or a watch with is an answer, and
+            // ends the wait.
+            Err(watcher::Error::InitialListFailed(e @ kube::Error::Api(_)))
+            | Err(watcher::Error::WatchStartFailed(e @ kube::Error::Api(_))) => return Err(e),
+            // A connection that failed or broke (an API server replica going away behind
+            // a load balancer) is retried, as a reflector does; the watcher resumes or
+            // lists again by itself.
+            Err(e) => {
+                tracing::debug!(error = %e, "wait: watch failed; retrying");
+                tokio::time::sleep(RETRY_AFTER).await;
+                continue;
             }
         }
-        // The server closed the watch (timeout): resume from the last revision.
+        let objects: Vec<DynamicObject> = state.values().cloned().collect();
+        if let Some(t) = check(&objects) {
+            return Ok(t);
+        }
     }
+    // The watcher's stream never ends; an end would be a bug in it, not an answer.
+    std::future::pending().await
 }
 
 /// How a [`never`] watch was broken.
@@ -178,5 +177,25 @@ where
         Ok(seen) => Err(Broken::Happened(seen)),
         Err(WaitError::Timeout { .. }) => Ok(last),
         Err(e) => Err(Broken::Wait(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_watch_selects_what_the_list_params_select_with_one_consistent_unpaged_list() {
+        let params = ListParams::default()
+            .labels("app=web")
+            .fields("spec.nodeName=n1");
+        let config = config_for(&params);
+        assert_eq!(config.label_selector.as_deref(), Some("app=web"));
+        assert_eq!(config.field_selector.as_deref(), Some("spec.nodeName=n1"));
+        assert_eq!(config.list_semantic, ListSemantic::MostRecent);
+        assert_eq!(config.page_size, None);
+        assert_eq!(config.timeout, Some(60));
+        let everything = config_for(&ListParams::default());
+        assert!(everything.label_selector.is_none() && everything.field_selector.is_none());
     }
 }

@@ -5,6 +5,9 @@
 //! - [`leader_election`]: upstream client-go leader election over a `coordination.k8s.io/v1`
 //!   Lease ([`leader_election::LeaderElector`]).
 //! - [`events`]: a small core/v1 Event recorder ([`events::EventRecorder`]).
+//! - [`informers`]: how a component sees the cluster: watch streams, informers (store +
+//!   change feed) and the shared informer registry, all on kube-runtime's watcher.
 
 pub mod events;
+pub mod informers;
 pub mod leader_election;

@@ -11,8 +11,10 @@ use std::time::Duration;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Node, ObjectReference, Pod, PodStatus, Service};
 use kube::api::Api;
-use kube::runtime::{WatchStreamExt, watcher};
+use kube::runtime::watcher;
 use refkube_common::events::EventRecorder;
+use refkube_common::informers::Informer;
+use refkube_common::informers::watch::events;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -229,17 +231,14 @@ impl Driver {
         }
         let pods: Api<Pod> = Api::all(self.client.clone());
         let selector = format!("spec.nodeName={}", self.config.node_name);
-        let mut stream = watcher(pods, watcher::Config::default().fields(&selector))
-            .default_backoff()
-            .boxed();
+        let mut stream = events(pods, watcher::Config::default().fields(&selector), "pods").boxed();
         let mut poll = tokio::time::interval(self.config.timings.static_pod_poll);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = stop.wait_for(|s| *s) => break,
                 event = stream.next() => match event {
-                    Some(Ok(event)) => self.on_watch(event),
-                    Some(Err(e)) => tracing::debug!(error = %e, "pod watch"),
+                    Some(event) => self.on_watch(event),
                     None => break,
                 },
                 _ = poll.tick() => {
@@ -280,22 +279,14 @@ impl Driver {
         }
     }
 
-    /// Starts the reflector over every Service the workers' [`Services`] read.
+    /// Starts the informer over every Service the workers' [`Services`] read.
     fn watch_services(&mut self) -> JoinHandle<()> {
-        let (store, writer) = kube::runtime::reflector::store();
-        self.services = Services::watched(store);
-        let api: Api<Service> = Api::all(self.client.clone());
-        let stream = kube::runtime::reflector(writer, watcher(api, watcher::Config::default()))
-            .default_backoff()
-            .touched_objects();
-        tokio::spawn(async move {
-            let mut stream = std::pin::pin!(stream);
-            while let Some(event) = stream.next().await {
-                if let Err(e) = event {
-                    tracing::debug!(error = %e, "service watch");
-                }
-            }
-        })
+        let (informer, task) = Informer::new(
+            Api::<Service>::all(self.client.clone()),
+            watcher::Config::default(),
+        );
+        self.services = Services::watched(informer);
+        tokio::spawn(task)
     }
 
     fn on_watch(&mut self, event: watcher::Event<Pod>) {

@@ -1,22 +1,22 @@
 //! The kubelet's view of the cluster's Services, for the service environment variables
-//! ([`crate::worker::service_env`]): a reflector over every Service, or nothing (a
+//! ([`crate::worker::service_env`]): an informer over every Service, or nothing (a
 //! kubelet without an API server, the pod worker's tests). Entry point: [`Services`].
 
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Service;
-use kube::runtime::reflector::Store;
+use refkube_common::informers::Informer;
 
 /// What a container's service variables are built from.
 #[derive(Clone, Default)]
 pub struct Services {
-    store: Option<Store<Service>>,
+    informer: Option<Arc<Informer<Service>>>,
 }
 
 impl std::fmt::Debug for Services {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Services")
-            .field("watched", &self.store.is_some())
+            .field("watched", &self.informer.is_some())
             .finish()
     }
 }
@@ -29,24 +29,24 @@ pub const NOT_SYNCED: &str =
 impl Services {
     /// No Services at all.
     pub fn none() -> Self {
-        Services { store: None }
+        Services { informer: None }
     }
 
-    /// The Services a reflector keeps in `store`.
-    pub fn watched(store: Store<Service>) -> Self {
-        Services { store: Some(store) }
+    /// The Services `informer` keeps.
+    pub fn watched(informer: Arc<Informer<Service>>) -> Self {
+        Services {
+            informer: Some(informer),
+        }
     }
 
     /// Every Service; an error for an API pod while the first list has not arrived (a
     /// static pod gets none then, as upstream).
     pub fn list(&self, static_pod: bool) -> Result<Vec<Arc<Service>>, &'static str> {
-        let Some(store) = &self.store else {
+        let Some(informer) = &self.informer else {
             return Ok(Vec::new());
         };
-        // Ready once the first list was applied; this never waits.
-        let ready = futures::FutureExt::now_or_never(store.wait_until_ready());
-        if matches!(ready, Some(Ok(()))) {
-            Ok(store.state())
+        if informer.has_synced() {
+            Ok(informer.list())
         } else if static_pod {
             Ok(Vec::new())
         } else {

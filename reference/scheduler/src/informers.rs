@@ -1,6 +1,6 @@
 //! Watches that feed the cache and the queue: nodes, pods (all of them: bound pods count
-//! against nodes, our unbound pods are queued), and reflector stores of the objects some
-//! plugins read. Entry point: [`spawn_informers`].
+//! against nodes, our unbound pods are queued), and informers over the objects some
+//! plugins read, all on `refkube_common::informers`. Entry point: [`spawn_informers`].
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -10,11 +10,10 @@ use k8s_openapi::api::apps::v1::{ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::{
     Namespace, Node, PersistentVolumeClaim, Pod, ReplicationController, Service,
 };
-use kube::runtime::WatchStreamExt;
-use kube::runtime::reflector::{self, Store};
 use kube::runtime::watcher::{self, Event};
-use kube::{Api, Client, Resource};
-use serde::de::DeserializeOwned;
+use kube::{Api, Client};
+use refkube_common::informers::watch::{events, until_cancelled};
+use refkube_common::informers::{Informed, Informer};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -23,15 +22,15 @@ use crate::framework::resource::pod_requests;
 use crate::framework::types::ClusterObjects;
 use crate::scheduler::Shared;
 
-/// Reader handles of the secondary caches.
+/// The secondary caches: informers over the objects some plugins read.
 #[derive(Clone)]
 pub struct Stores {
-    pvcs: Store<PersistentVolumeClaim>,
-    namespaces: Store<Namespace>,
-    services: Store<Service>,
-    rcs: Store<ReplicationController>,
-    replica_sets: Store<ReplicaSet>,
-    stateful_sets: Store<StatefulSet>,
+    pvcs: Arc<Informer<PersistentVolumeClaim>>,
+    namespaces: Arc<Informer<Namespace>>,
+    services: Arc<Informer<Service>>,
+    rcs: Arc<Informer<ReplicationController>>,
+    replica_sets: Arc<Informer<ReplicaSet>>,
+    stateful_sets: Arc<Informer<StatefulSet>>,
 }
 
 impl Stores {
@@ -47,7 +46,7 @@ impl Stores {
         ClusterObjects {
             pvcs: self
                 .pvcs
-                .state()
+                .list()
                 .into_iter()
                 .map(|p| {
                     (
@@ -58,14 +57,14 @@ impl Stores {
                 .collect(),
             namespaces: self
                 .namespaces
-                .state()
+                .list()
                 .into_iter()
                 .map(|n| (n.metadata.name.clone().unwrap_or_default(), n))
                 .collect(),
-            services: self.services.state(),
-            replication_controllers: self.rcs.state(),
-            replica_sets: self.replica_sets.state(),
-            stateful_sets: self.stateful_sets.state(),
+            services: self.services.list(),
+            replication_controllers: self.rcs.list(),
+            replica_sets: self.replica_sets.list(),
+            stateful_sets: self.stateful_sets.list(),
         }
     }
 
@@ -73,12 +72,12 @@ impl Stores {
     pub async fn wait_ready(&self, timeout: std::time::Duration) {
         let all = async {
             let _ = futures::join!(
-                self.pvcs.wait_until_ready(),
-                self.namespaces.wait_until_ready(),
-                self.services.wait_until_ready(),
-                self.rcs.wait_until_ready(),
-                self.replica_sets.wait_until_ready(),
-                self.stateful_sets.wait_until_ready(),
+                self.pvcs.wait_synced(),
+                self.namespaces.wait_synced(),
+                self.services.wait_synced(),
+                self.rcs.wait_synced(),
+                self.replica_sets.wait_synced(),
+                self.stateful_sets.wait_synced(),
             );
         };
         if tokio::time::timeout(timeout, all).await.is_err() {
@@ -87,34 +86,15 @@ impl Stores {
     }
 }
 
-fn store_of<K>(client: &Client, tasks: &mut JoinSet<()>, stop: &CancellationToken) -> Store<K>
-where
-    K: Resource<DynamicType = ()>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug
-        + Send
-        + Sync
-        + 'static,
-{
-    let (reader, writer) = reflector::store();
-    let stream = reflector::reflector(
-        writer,
-        watcher::watcher(Api::<K>::all(client.clone()), watcher::Config::default())
-            .default_backoff(),
-    );
-    tasks.spawn(drive(stream.map(|_| ()), stop.clone()));
-    reader
-}
-
-async fn drive(stream: impl futures::Stream<Item = ()> + Send, stop: CancellationToken) {
-    tokio::pin!(stream);
-    loop {
-        tokio::select! {
-            () = stop.cancelled() => return,
-            item = stream.next() => if item.is_none() { return },
-        }
-    }
+/// A cluster-wide informer whose watch runs in `tasks` until `stop`.
+fn informer<K: Informed>(
+    client: &Client,
+    tasks: &mut JoinSet<()>,
+    stop: &CancellationToken,
+) -> Arc<Informer<K>> {
+    let (informer, task) = Informer::new(Api::all(client.clone()), watcher::Config::default());
+    tasks.spawn(until_cancelled(stop.clone(), task));
+    informer
 }
 
 /// Starts every watch; they run until `stop` is cancelled.
@@ -125,48 +105,41 @@ pub fn spawn_informers(
     tasks: &mut JoinSet<()>,
 ) -> Stores {
     let stores = Stores {
-        pvcs: store_of(client, tasks, stop),
-        namespaces: store_of(client, tasks, stop),
-        services: store_of(client, tasks, stop),
-        rcs: store_of(client, tasks, stop),
-        replica_sets: store_of(client, tasks, stop),
-        stateful_sets: store_of(client, tasks, stop),
+        pvcs: informer(client, tasks, stop),
+        namespaces: informer(client, tasks, stop),
+        services: informer(client, tasks, stop),
+        rcs: informer(client, tasks, stop),
+        replica_sets: informer(client, tasks, stop),
+        stateful_sets: informer(client, tasks, stop),
     };
-    tasks.spawn(watch_each(
+    // Nodes and pods feed the scheduler's own cache and queue event by event (a list
+    // replaces what the cache held), so they use the raw event stream.
+    let nodes = events(
         Api::<Node>::all(client.clone()),
-        stop.clone(),
-        {
-            let shared = shared.clone();
-            let mut buffer = Vec::new();
-            move |event| on_node_event(&shared, &mut buffer, event)
-        },
-    ));
-    tasks.spawn(watch_each(Api::<Pod>::all(client.clone()), stop.clone(), {
+        watcher::Config::default(),
+        "nodes",
+    );
+    let node_shared = shared.clone();
+    tasks.spawn(until_cancelled(stop.clone(), async move {
         let mut buffer = Vec::new();
-        move |event| on_pod_event(&shared, &mut buffer, event)
+        let mut nodes = std::pin::pin!(nodes);
+        while let Some(event) = nodes.next().await {
+            on_node_event(&node_shared, &mut buffer, event);
+        }
+    }));
+    let pods = events(
+        Api::<Pod>::all(client.clone()),
+        watcher::Config::default(),
+        "pods",
+    );
+    tasks.spawn(until_cancelled(stop.clone(), async move {
+        let mut buffer = Vec::new();
+        let mut pods = std::pin::pin!(pods);
+        while let Some(event) = pods.next().await {
+            on_pod_event(&shared, &mut buffer, event);
+        }
     }));
     stores
-}
-
-async fn watch_each<K>(
-    api: Api<K>,
-    stop: CancellationToken,
-    mut handle: impl FnMut(Event<K>) + Send + 'static,
-) where
-    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug + Send + 'static,
-{
-    let stream = watcher::watcher(api, watcher::Config::default()).default_backoff();
-    tokio::pin!(stream);
-    loop {
-        tokio::select! {
-            () = stop.cancelled() => return,
-            item = stream.next() => match item {
-                None => return,
-                Some(Ok(event)) => handle(event),
-                Some(Err(err)) => tracing::warn!(%err, "watch error; retrying with backoff"),
-            },
-        }
-    }
 }
 
 /// A node change that may let pending pods fit (not a mere heartbeat).

@@ -7,27 +7,25 @@ use std::collections::HashSet;
 
 use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet};
 use k8s_openapi::api::core::v1::{Node, Pod};
-use kube::api::Api;
-use kube::{Resource as _, ResourceExt};
+use kube::Resource as _;
 use serde_json::json;
 use tokio::task::JoinHandle;
 
 use super::plan::{plan, pod_for_node};
 use crate::deployment::util::compute_hash;
-use crate::runtime::claim::{Claimant, claim_pods, owner_is_live};
 use crate::runtime::context::Ctx;
 use crate::runtime::expectations::Expectations;
 use crate::runtime::history::{self, owned_by, plan_history, revision_object};
 use crate::runtime::informers::{Change, Informer};
+use crate::runtime::owned::{Owned, Preamble, claim_owned_pods};
 use crate::runtime::podcontrol::PodControl;
 use crate::runtime::queue::WorkQueue;
 use crate::runtime::worker::{
-    Reconciler, SyncError, enqueue_all, enqueue_owner, key_of, spawn_resync, spawn_watch, split_key,
+    Reconciler, SyncError, enqueue_all, enqueue_owner, key_of, spawn_resync, spawn_watch,
 };
 use crate::util::json::semantically_equal;
-use crate::util::owner::{Owner, controller_key};
+use crate::util::owner::controller_key;
 use crate::util::pods;
-use crate::util::selector::from_label_selector;
 use crate::util::status::update_status;
 use crate::util::time::now_seconds;
 
@@ -115,47 +113,26 @@ pub fn start(ctx: &Ctx, queue: Arc<WorkQueue>) -> Vec<JoinHandle<()>> {
 #[async_trait::async_trait]
 impl Reconciler for DaemonSetController {
     async fn sync(&self, key: &str) -> Result<Option<Duration>, SyncError> {
-        let (ns, name) = split_key(key);
-        let Some(ds) = self.sets.get(ns, name) else {
-            self.control.expectations().delete(key);
+        let preamble = Preamble {
+            client: &self.client,
+            owners: &self.sets,
+            pods: &self.pods,
+            expectations: Some(self.control.expectations()),
+            selector: |ds: &DaemonSet| ds.spec.as_ref().map(|s| &s.selector),
+            skip_deleting_pods: true,
+        };
+        let Some(Owned {
+            object: ds,
+            namespace: ns,
+            owner,
+            live,
+            pods: owned,
+        }) = claim_owned_pods(preamble, key).await?
+        else {
             return Ok(None);
         };
-        let ns = ds.namespace().unwrap_or_default();
+        let name = owner.name.as_str();
         let spec = ds.spec.clone().unwrap_or_default();
-        let selector =
-            from_label_selector(Some(&spec.selector)).map_err(|e| SyncError::Invalid {
-                key: key.into(),
-                message: e.to_string(),
-            })?;
-        let owner = Owner::new(
-            "apps/v1",
-            "DaemonSet",
-            name,
-            ds.metadata.uid.as_deref().unwrap_or_default(),
-        );
-        let candidates: Vec<Arc<Pod>> = self
-            .pods
-            .list()
-            .into_iter()
-            .filter(|p| {
-                p.metadata.namespace.as_deref() == Some(ns.as_str())
-                    && p.metadata.deletion_timestamp.is_none()
-            })
-            .collect();
-        let live: Api<DaemonSet> = Api::namespaced(self.client.clone(), &ns);
-        let who = Claimant {
-            owner: &owner,
-            deleting: ds.metadata.deletion_timestamp.is_some(),
-            selector: selector.as_ref(),
-        };
-        let owned = claim_pods(
-            &self.client,
-            &ns,
-            who,
-            &candidates,
-            owner_is_live(live.clone(), name, &owner.uid),
-        )
-        .await?;
         let hash = compute_hash(
             &spec.template,
             ds.status.as_ref().and_then(|s| s.collision_count),

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use kube::api::{Api, DynamicObject};
-use kube::runtime::{WatchStreamExt, watcher};
+use kube::runtime::watcher;
+use refkube_common::informers::watch::events;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -219,15 +220,13 @@ async fn watch_resource(
     synced: watch::Sender<bool>,
 ) {
     let api: Api<DynamicObject> = Api::all_with(client, &d.resource);
-    let mut stream = watcher(api, watcher::Config::default())
-        .default_backoff()
-        .boxed();
+    let mut stream = events(api, watcher::Config::default(), d.resource.plural.clone()).boxed();
     let mut known: HashSet<String> = HashSet::new();
     let mut listing: HashSet<String> = HashSet::new();
     let (api_version, kind) = (d.resource.api_version.clone(), d.resource.kind.clone());
     while let Some(event) = stream.next().await {
         let affected = match event {
-            Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o)) => {
+            watcher::Event::Apply(o) | watcher::Event::InitApply(o) => {
                 let Some(node) = Node::from_meta(&api_version, &kind, &o.metadata) else {
                     continue;
                 };
@@ -235,25 +234,21 @@ async fn watch_resource(
                 known.insert(node.uid.clone());
                 write(&graph).upsert(node)
             }
-            Ok(watcher::Event::Delete(o)) => {
+            watcher::Event::Delete(o) => {
                 let Some(uid) = o.metadata.uid else { continue };
                 known.remove(&uid);
                 write(&graph).remove(&uid)
             }
-            Ok(watcher::Event::Init) => {
+            watcher::Event::Init => {
                 listing.clear();
                 Vec::new()
             }
-            Ok(watcher::Event::InitDone) => {
+            watcher::Event::InitDone => {
                 let gone: Vec<String> = known.difference(&listing).cloned().collect();
                 known = std::mem::take(&mut listing);
                 synced.send_replace(true);
                 let mut g = write(&graph);
                 gone.iter().flat_map(|u| g.remove(u)).collect()
-            }
-            Err(e) => {
-                tracing::debug!(resource = %d.resource.plural, error = %e, "gc watch error; retrying");
-                Vec::new()
             }
         };
         affected.into_iter().for_each(|u| queue.add(u));

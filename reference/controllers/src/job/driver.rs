@@ -6,26 +6,24 @@ use std::time::Duration;
 
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::Api;
-use kube::{Resource as _, ResourceExt};
+use kube::Resource as _;
 use serde_json::json;
 
 use crate::util::status::update_status;
 use tokio::task::JoinHandle;
 
 use super::plan::{Backoff, plan, pod_from_template};
-use crate::runtime::claim::{Claimant, claim_pods, owner_is_live};
 use crate::runtime::context::Ctx;
 use crate::runtime::expectations::Expectations;
 use crate::runtime::informers::{Change, Informer};
+use crate::runtime::owned::{Owned, Preamble, claim_owned_pods};
 use crate::runtime::podcontrol::PodControl;
 use crate::runtime::queue::WorkQueue;
 use crate::runtime::worker::{
-    Reconciler, SyncError, enqueue_all, enqueue_owner, spawn_resync, spawn_watch, split_key,
+    Reconciler, SyncError, enqueue_all, enqueue_owner, spawn_resync, spawn_watch,
 };
-use crate::util::owner::{Owner, controller_key};
+use crate::util::owner::controller_key;
 use crate::util::pods;
-use crate::util::selector::from_label_selector;
 use crate::util::time::now_seconds;
 
 /// Upstream `--concurrent-job-syncs` default.
@@ -97,44 +95,23 @@ pub fn start(ctx: &Ctx, queue: Arc<WorkQueue>) -> Vec<JoinHandle<()>> {
 #[async_trait::async_trait]
 impl Reconciler for JobController {
     async fn sync(&self, key: &str) -> Result<Option<Duration>, SyncError> {
-        let (ns, name) = split_key(key);
-        let Some(job) = self.jobs.get(ns, name) else {
-            self.control.expectations().delete(key);
+        let preamble = Preamble {
+            client: &self.client,
+            owners: &self.jobs,
+            pods: &self.pods,
+            expectations: Some(self.control.expectations()),
+            selector: |job: &Job| job.spec.as_ref()?.selector.as_ref(),
+            skip_deleting_pods: false,
+        };
+        let Some(Owned {
+            object: job,
+            live,
+            pods: owned,
+            ..
+        }) = claim_owned_pods(preamble, key).await?
+        else {
             return Ok(None);
         };
-        let ns = job.namespace().unwrap_or_default();
-        let spec = job.spec.clone().unwrap_or_default();
-        let selector =
-            from_label_selector(spec.selector.as_ref()).map_err(|e| SyncError::Invalid {
-                key: key.into(),
-                message: e.to_string(),
-            })?;
-        let owner = Owner::new(
-            "batch/v1",
-            "Job",
-            name,
-            job.metadata.uid.as_deref().unwrap_or_default(),
-        );
-        let candidates: Vec<Arc<Pod>> = self
-            .pods
-            .list()
-            .into_iter()
-            .filter(|p| p.metadata.namespace.as_deref() == Some(ns.as_str()))
-            .collect();
-        let live: Api<Job> = Api::namespaced(self.client.clone(), &ns);
-        let who = Claimant {
-            owner: &owner,
-            deleting: job.metadata.deletion_timestamp.is_some(),
-            selector: selector.as_ref(),
-        };
-        let owned = claim_pods(
-            &self.client,
-            &ns,
-            who,
-            &candidates,
-            owner_is_live(live.clone(), name, &owner.uid),
-        )
-        .await?;
         if !self.control.expectations().satisfied(key) {
             return Ok(None);
         }

@@ -7,7 +7,9 @@ pub mod credentials;
 pub mod events;
 pub mod expectations;
 pub mod history;
-pub mod informers;
+/// The shared informers live in `refkube-common`; re-exported so drivers keep their paths.
+pub use refkube_common::informers;
+pub mod owned;
 pub mod podcontrol;
 pub mod queue;
 pub mod worker;

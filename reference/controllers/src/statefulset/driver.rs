@@ -15,19 +15,18 @@ use tokio::task::JoinHandle;
 
 use super::plan::plan;
 use crate::deployment::util::compute_hash;
-use crate::runtime::claim::{Claimant, claim_pods, owner_is_live};
 use crate::runtime::context::Ctx;
 use crate::runtime::events::{EventSink, PlannedEvent};
 use crate::runtime::history::{self, owned_by, plan_history, revision_object};
 use crate::runtime::informers::{Change, Informer};
+use crate::runtime::owned::{Owned, Preamble, claim_owned_pods};
 use crate::runtime::podcontrol::error_text;
 use crate::runtime::queue::WorkQueue;
 use crate::runtime::worker::{
-    Reconciler, SyncError, enqueue_all, key_of, spawn_resync, spawn_watch, split_key,
+    Reconciler, SyncError, enqueue_all, key_of, spawn_resync, spawn_watch,
 };
 use crate::util::json::semantically_equal;
-use crate::util::owner::{Owner, controller_key};
-use crate::util::selector::from_label_selector;
+use crate::util::owner::controller_key;
 use crate::util::status::update_status;
 use crate::util::time::now_seconds;
 
@@ -103,43 +102,26 @@ fn already_exists(e: &kube::Error) -> bool {
 #[async_trait::async_trait]
 impl Reconciler for StatefulSetController {
     async fn sync(&self, key: &str) -> Result<Option<Duration>, SyncError> {
-        let (ns, name) = split_key(key);
-        let Some(set) = self.sets.get(ns, name) else {
+        let preamble = Preamble {
+            client: &self.client,
+            owners: &self.sets,
+            pods: &self.pods,
+            expectations: None,
+            selector: |set: &StatefulSet| set.spec.as_ref().map(|s| &s.selector),
+            skip_deleting_pods: false,
+        };
+        let Some(Owned {
+            object: set,
+            namespace: ns,
+            owner,
+            live,
+            pods: owned,
+        }) = claim_owned_pods(preamble, key).await?
+        else {
             return Ok(None);
         };
-        let ns = set.namespace().unwrap_or_default();
+        let name = owner.name.as_str();
         let spec = set.spec.clone().unwrap_or_default();
-        let selector =
-            from_label_selector(Some(&spec.selector)).map_err(|e| SyncError::Invalid {
-                key: key.into(),
-                message: e.to_string(),
-            })?;
-        let owner = Owner::new(
-            "apps/v1",
-            "StatefulSet",
-            name,
-            set.metadata.uid.as_deref().unwrap_or_default(),
-        );
-        let candidates: Vec<Arc<Pod>> = self
-            .pods
-            .list()
-            .into_iter()
-            .filter(|p| p.metadata.namespace.as_deref() == Some(ns.as_str()))
-            .collect();
-        let live: Api<StatefulSet> = Api::namespaced(self.client.clone(), &ns);
-        let who = Claimant {
-            owner: &owner,
-            deleting: set.metadata.deletion_timestamp.is_some(),
-            selector: selector.as_ref(),
-        };
-        let owned = claim_pods(
-            &self.client,
-            &ns,
-            who,
-            &candidates,
-            owner_is_live(live.clone(), name, &owner.uid),
-        )
-        .await?;
         let claims: HashSet<String> = self
             .claims
             .list()

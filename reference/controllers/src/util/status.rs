@@ -3,7 +3,8 @@
 //! only `update` on `<resource>/status`, so a PATCH there is forbidden once each
 //! controller runs as its own service account.
 //!
-//! Entry point: [`update_status`]; [`merge`] is the pure JSON merge-patch step.
+//! Entry point: [`update_status`]. A status given as a merge patch is applied with the
+//! JSON merge patch (RFC 7386) the API server's `patch` module applies (`json_patch`).
 
 use kube::api::{Api, PostParams};
 use kube::{Resource, ResourceExt};
@@ -11,30 +12,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-/// Applies `patch` to `target` as a JSON merge patch (RFC 7386): objects merge key by
-/// key, `null` removes a key, anything else replaces.
-pub fn merge(target: &mut Value, patch: &Value) {
-    let Value::Object(fields) = patch else {
-        *target = patch.clone();
-        return;
-    };
-    if !target.is_object() {
-        *target = Value::Object(Default::default());
-    }
-    if let Value::Object(t) = target {
-        for (k, v) in fields {
-            if v.is_null() {
-                t.remove(k);
-            } else {
-                merge(t.entry(k.clone()).or_insert(Value::Null), v);
-            }
-        }
-    }
-}
-
 fn with_status<K: Serialize + DeserializeOwned>(obj: &K, status: &Value) -> Result<K, kube::Error> {
     let mut v = serde_json::to_value(obj).map_err(kube::Error::SerdeError)?;
-    merge(&mut v["status"], status);
+    json_patch::merge(&mut v["status"], status);
     serde_json::from_value(v).map_err(kube::Error::SerdeError)
 }
 
@@ -69,13 +49,13 @@ mod tests {
     #[test]
     fn a_merge_patch_keeps_unnamed_fields_removes_nulls_and_replaces_arrays() {
         let mut status = json!({"replicas": 1, "readyReplicas": 1, "conditions": [{"type": "A"}]});
-        merge(
+        json_patch::merge(
             &mut status,
             &json!({"replicas": 3, "readyReplicas": null, "conditions": []}),
         );
         assert_eq!(status, json!({"replicas": 3, "conditions": []}));
         let mut absent = Value::Null;
-        merge(&mut absent, &json!({"phase": "Bound"}));
+        json_patch::merge(&mut absent, &json!({"phase": "Bound"}));
         assert_eq!(absent, json!({"phase": "Bound"}));
     }
 

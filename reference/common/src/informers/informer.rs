@@ -1,20 +1,21 @@
-//! Shared informers: one reflector store per resource type, shared by every controller,
-//! plus a broadcast of each change (with the old object) so controllers can enqueue keys.
-//! Entry points: [`SharedInformers::get`], [`SharedInformers::start`].
+//! One informer: a reflector store of the objects a watch selects, plus a broadcast of
+//! each change (with the old object) so consumers can react to it. Entry points:
+//! [`Informer::new`], [`Informer::subscribe`], [`Informer::wait_synced`].
 
-use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::fmt::Debug;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use futures::StreamExt;
 use futures::future::BoxFuture;
+use kube::Resource;
 use kube::api::Api;
 use kube::runtime::reflector::{self, ObjectRef, Store};
-use kube::runtime::{WatchStreamExt, watcher};
-use kube::{Client, Resource};
+use kube::runtime::watcher;
 use serde::de::DeserializeOwned;
 use tokio::sync::broadcast;
+
+use super::watch::events;
 
 /// Capacity of each change broadcast; a subscriber that falls further behind resyncs.
 const CHANGE_BUFFER: usize = 4096;
@@ -65,13 +66,37 @@ impl<K> Informed for K where
 {
 }
 
-/// The store and change feed of one resource type.
+/// The watch behind an informer ended before its first list completed (its task was
+/// stopped).
+#[derive(Debug, thiserror::Error)]
+#[error("the {0} watch ended before its first list completed")]
+pub struct NotSynced(pub String);
+
+/// The store and change feed of one watched selection.
 pub struct Informer<K: Informed> {
     store: Store<K>,
     tx: broadcast::Sender<Change<K>>,
 }
 
+impl<K: Informed> Debug for Informer<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Informer")
+            .field("kind", &K::kind(&()))
+            .field("len", &self.store.state().len())
+            .finish()
+    }
+}
+
 impl<K: Informed> Informer<K> {
+    /// An informer over what `api` and `config` select, and the task that fills it (to be
+    /// spawned; nothing is watched until it runs, and dropping it stops the watch).
+    pub fn new(api: Api<K>, config: watcher::Config) -> (Arc<Self>, BoxFuture<'static, ()>) {
+        let (store, writer) = reflector::store::<K>();
+        let (tx, _) = broadcast::channel(CHANGE_BUFFER);
+        let task = Box::pin(run(api, config, writer, tx.clone()));
+        (Arc::new(Self { store, tx }), task)
+    }
+
     /// The shared cache.
     pub fn store(&self) -> &Store<K> {
         &self.store
@@ -94,6 +119,22 @@ impl<K: Informed> Informer<K> {
             r = r.within(ns);
         }
         self.store.get(&r)
+    }
+
+    /// Resolves once the first list has been applied to the store.
+    pub async fn wait_synced(&self) -> Result<(), NotSynced> {
+        self.store
+            .wait_until_ready()
+            .await
+            .map_err(|_| NotSynced(K::plural(&()).into_owned()))
+    }
+
+    /// Whether the first list has been applied (never waits).
+    pub fn has_synced(&self) -> bool {
+        matches!(
+            futures::FutureExt::now_or_never(self.store.wait_until_ready()),
+            Some(Ok(()))
+        )
     }
 }
 
@@ -118,24 +159,18 @@ pub fn relist_changes<K: Informed>(before: Vec<Arc<K>>, after: &[Arc<K>]) -> Vec
     changes
 }
 
-async fn run_informer<K: Informed>(
+async fn run<K: Informed>(
     api: Api<K>,
+    config: watcher::Config,
     mut writer: reflector::store::Writer<K>,
     tx: broadcast::Sender<Change<K>>,
 ) {
     let reader = writer.as_reader();
+    // A relist is applied to the store at once (at InitDone); its changes are computed
+    // against what the store held before it.
     let mut listed: Vec<Arc<K>> = Vec::new();
-    let mut stream = watcher(api, watcher::Config::default())
-        .default_backoff()
-        .boxed();
+    let mut stream = events(api, config, K::kind(&()).into_owned()).boxed();
     while let Some(event) = stream.next().await {
-        let event = match event {
-            Ok(e) => e,
-            Err(e) => {
-                tracing::warn!(kind = %K::kind(&()), error = %e, "watch failed; retrying with backoff");
-                continue;
-            }
-        };
         match &event {
             watcher::Event::Apply(obj) => {
                 let r = ObjectRef::from_obj(obj);
@@ -175,95 +210,57 @@ async fn run_informer<K: Informed>(
     }
 }
 
-/// The registry of informers, created on first use and started together.
-pub struct SharedInformers {
-    client: Client,
-    informers: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
-    pending: Mutex<Vec<BoxFuture<'static, ()>>>,
-    ready: Mutex<Vec<BoxFuture<'static, ()>>>,
-}
-
-impl std::fmt::Debug for SharedInformers {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SharedInformers").finish_non_exhaustive()
-    }
-}
-
-impl SharedInformers {
-    /// An empty registry using `client` for every watch.
-    pub fn new(client: Client) -> Self {
-        Self {
-            client,
-            informers: Mutex::default(),
-            pending: Mutex::default(),
-            ready: Mutex::default(),
-        }
-    }
-
-    /// The informer for `K` (cluster-wide), created if needed. Informers created after
-    /// [`start`](Self::start) are started by the next `start` call.
-    pub fn get<K: Informed>(&self) -> Arc<Informer<K>> {
-        let mut map = self
-            .informers
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(existing) = map
-            .get(&TypeId::of::<K>())
-            .and_then(|a| a.clone().downcast::<Informer<K>>().ok())
-        {
-            return existing;
-        }
-        let (store, writer) = reflector::store::<K>();
-        let (tx, _) = broadcast::channel(CHANGE_BUFFER);
-        let informer = Arc::new(Informer {
-            store: store.clone(),
-            tx: tx.clone(),
-        });
-        map.insert(TypeId::of::<K>(), informer.clone());
-        let api = Api::<K>::all(self.client.clone());
-        lock(&self.pending).push(Box::pin(run_informer(api, writer, tx)));
-        lock(&self.ready).push(Box::pin(async move {
-            let _ = store.wait_until_ready().await;
-        }));
-        informer
-    }
-
-    /// Spawns every informer not yet running.
-    pub fn start(&self) -> Vec<tokio::task::JoinHandle<()>> {
-        let pending = std::mem::take(&mut *lock(&self.pending));
-        pending.into_iter().map(tokio::spawn).collect()
-    }
-
-    /// Waits until every started informer has completed its first list.
-    pub async fn wait_for_sync(&self) {
-        let ready = std::mem::take(&mut *lock(&self.ready));
-        futures::future::join_all(ready).await;
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 #[cfg(test)]
 mod tests {
+    use k8s_openapi::api::core::v1::ConfigMap;
+
     use super::*;
-    use crate::util::pods::fixtures::pod;
+
+    fn cm(name: &str) -> Arc<ConfigMap> {
+        let mut c = ConfigMap::default();
+        c.metadata.name = Some(name.into());
+        c.metadata.namespace = Some("ns".into());
+        Arc::new(c)
+    }
+
+    fn name(o: Option<&Arc<ConfigMap>>) -> Option<&str> {
+        o.and_then(|c| c.metadata.name.as_deref())
+    }
 
     #[test]
     fn a_relist_reports_vanished_objects_as_deletions_and_the_rest_as_updates() {
-        let before = vec![Arc::new(pod("a")), Arc::new(pod("b"))];
-        let after = vec![Arc::new(pod("b")), Arc::new(pod("c"))];
-        let changes = relist_changes(before, &after);
+        let changes = relist_changes(vec![cm("a"), cm("b")], &[cm("b"), cm("c")]);
         assert_eq!(changes.len(), 3);
-        assert!(changes.iter().any(
-            |c| c.is_delete() && c.old.as_ref().unwrap().metadata.name.as_deref() == Some("a")
-        ));
         assert!(
-            changes.iter().any(
-                |c| c.is_add() && c.new.as_ref().unwrap().metadata.name.as_deref() == Some("c")
-            )
+            changes
+                .iter()
+                .any(|c| c.is_delete() && name(c.old.as_ref()) == Some("a"))
         );
-        assert!(changes.iter().any(|c| !c.is_add() && !c.is_delete()));
+        assert!(
+            changes
+                .iter()
+                .any(|c| c.is_add() && name(c.new.as_ref()) == Some("c"))
+        );
+        assert!(changes.iter().any(|c| !c.is_add()
+            && !c.is_delete()
+            && name(c.old.as_ref()) == Some("b")
+            && name(c.latest()) == Some("b")));
+    }
+
+    #[tokio::test]
+    async fn an_informer_is_not_synced_before_its_first_list_and_says_so_when_stopped() {
+        // A client that never answers: the first list never arrives.
+        let svc = tower::service_fn(|_: http::Request<kube::client::Body>| {
+            std::future::pending::<Result<http::Response<kube::client::Body>, std::io::Error>>()
+        });
+        let client = kube::Client::new(svc, "default");
+        let (informer, task) = Informer::<ConfigMap>::new(Api::all(client), Default::default());
+        assert!(!informer.has_synced());
+        drop(task);
+        let err = informer.wait_synced().await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the configmaps watch ended before its first list completed"
+        );
     }
 }
