@@ -180,3 +180,133 @@ Feature: CustomResourceDefinitions add kinds to the API while it runs
       """
     Then the request is rejected with status 422 and reason "Invalid"
     And the rejection names the field "metadata.name" with reason "FieldValueInvalid"
+
+  Scenario: Validation rules in the schema refuse objects, with the rule's message
+    Given the following objects exist:
+      """
+      apiVersion: apiextensions.k8s.io/v1
+      kind: CustomResourceDefinition
+      metadata:
+        name: gauges.{namespace}.kubeproof.test
+      spec:
+        group: {namespace}.kubeproof.test
+        scope: Namespaced
+        names: {plural: gauges, singular: gauge, kind: Gauge}
+        versions:
+        - name: v1
+          served: true
+          storage: true
+          schema:
+            openAPIV3Schema:
+              type: object
+              properties:
+                spec:
+                  type: object
+                  x-kubernetes-validations:
+                  - rule: self.minReplicas <= self.maxReplicas
+                    message: minReplicas must not exceed maxReplicas
+                  properties:
+                    minReplicas: {type: integer}
+                    maxReplicas: {type: integer}
+                    mode:
+                      type: string
+                      x-kubernetes-validations:
+                      - {rule: self == oldSelf, message: mode is immutable}
+      """
+    And the CustomResourceDefinition "gauges.{namespace}.kubeproof.test" is established
+    When I try to create:
+      """
+      apiVersion: {namespace}.kubeproof.test/v1
+      kind: Gauge
+      metadata: {name: upside-down}
+      spec: {minReplicas: 5, maxReplicas: 2}
+      """
+    Then the request is rejected with status 422 and reason "Invalid"
+    And the rejection names the field "spec" with reason "FieldValueInvalid"
+    And the rejection message ends with 'spec: Invalid value: "object": minReplicas must not exceed maxReplicas'
+    When I create:
+      """
+      apiVersion: {namespace}.kubeproof.test/v1
+      kind: Gauge
+      metadata: {name: fine}
+      spec: {minReplicas: 1, maxReplicas: 2, mode: fast}
+      """
+    And I try to patch the Gauge "fine" with:
+      """
+      spec: {mode: slow}
+      """
+    Then the request is rejected with status 422 and reason "Invalid"
+    And the rejection names the field "spec.mode" with reason "FieldValueInvalid"
+
+  Scenario: A rule that does not compile makes the CRD invalid
+    When I try to create:
+      """
+      apiVersion: apiextensions.k8s.io/v1
+      kind: CustomResourceDefinition
+      metadata:
+        name: broken.{namespace}.kubeproof.test
+      spec:
+        group: {namespace}.kubeproof.test
+        scope: Namespaced
+        names: {plural: broken, kind: Broken}
+        versions:
+        - name: v1
+          served: true
+          storage: true
+          schema:
+            openAPIV3Schema:
+              type: object
+              x-kubernetes-validations:
+              - rule: "self.a >"
+      """
+    Then the request is rejected with status 422 and reason "Invalid"
+    And the rejection names the field "spec.validation.openAPIV3Schema.x-kubernetes-validations[0].rule" with reason "FieldValueInvalid"
+
+  Scenario: Fields a CRD declares selectable filter lists; others are refused
+    Given the following objects exist:
+      """
+      apiVersion: apiextensions.k8s.io/v1
+      kind: CustomResourceDefinition
+      metadata:
+        name: lamps.{namespace}.kubeproof.test
+      spec:
+        group: {namespace}.kubeproof.test
+        scope: Namespaced
+        names: {plural: lamps, singular: lamp, kind: Lamp}
+        versions:
+        - name: v1
+          served: true
+          storage: true
+          selectableFields:
+          - jsonPath: .spec.color
+          - jsonPath: .spec.watts
+          schema:
+            openAPIV3Schema:
+              type: object
+              properties:
+                spec:
+                  type: object
+                  properties:
+                    color: {type: string}
+                    watts: {type: integer}
+                    shape: {type: string}
+      """
+    And the CustomResourceDefinition "lamps.{namespace}.kubeproof.test" is established
+    When I create:
+      """
+      apiVersion: {namespace}.kubeproof.test/v1
+      kind: Lamp
+      metadata: {name: red-40}
+      spec: {color: red, watts: 40, shape: round}
+      ---
+      apiVersion: {namespace}.kubeproof.test/v1
+      kind: Lamp
+      metadata: {name: blue-40}
+      spec: {color: blue, watts: 40, shape: round}
+      """
+    Then listing lamps with fields "spec.color=red" returns exactly "red-40"
+    And listing lamps with fields "spec.watts=40,spec.color!=red" returns exactly "blue-40"
+    And listing lamps with fields "metadata.name=blue-40" returns exactly "blue-40"
+    When I try to list lamps with fields "spec.shape=round"
+    Then the request is rejected with status 400 and reason "BadRequest"
+    And the rejection message is "field label not supported: spec.shape"

@@ -113,3 +113,7 @@ Feature: Server-side apply records who owns each field and refuses to take field
       data: {colour: blue}
       """
     Then "first" owns "data.colour" of the ConfigMap "settings"
+
+  Scenario: What the API server writes itself is recorded as its own Updates
+    Then the Namespace "kube-system" has a managed fields entry for "kube-apiserver" with operation Update
+    And the ClusterRole "cluster-admin" has a managed fields entry for "kube-apiserver" with operation Update

@@ -84,3 +84,36 @@ Feature: Disruption budgets hold back evictions
     And eventually the Pod "{evicted}" no longer exists
     And eventually 3 Pods labelled "app=web" are Ready
     And eventually the PodDisruptionBudget "web" has "status.currentHealthy" equal to "3"
+
+  Scenario: A disruption that never led to a deletion is taken back, unless the kubelet announced it
+    A Pod marked as a disruption target (by an eviction or a preemption that then did not
+    delete it) that is still not being deleted once the stale timeout (upstream: 2 min)
+    has passed since the mark gets the condition set to False. The kubelet's own mark is
+    left alone: the termination it announces may come much later. The marks here are
+    dated 10 minutes back, so the timeout has passed on any target.
+    When I create:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata: {name: announced}
+      spec:
+        containers:
+        - name: main
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+      ---
+      apiVersion: v1
+      kind: Pod
+      metadata: {name: abandoned}
+      spec:
+        containers:
+        - name: main
+          image: busybox:1.36
+          command: ["sleep", "3600"]
+      """
+    Then eventually the Pod "announced" is Ready
+    And eventually the Pod "abandoned" is Ready
+    When I mark the Pod "announced" as a disruption target with reason "TerminationByKubelet" 10 minutes ago
+    And I mark the Pod "abandoned" as a disruption target with reason "EvictionByEvictionAPI" 10 minutes ago
+    Then eventually the Pod "abandoned" has condition "DisruptionTarget" with status "False"
+    And the Pod "announced" still has condition "DisruptionTarget" with status "True"

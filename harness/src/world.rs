@@ -221,6 +221,31 @@ impl KubeWorld {
         })
     }
 
+    /// The kind a manifest names by `apiVersion` and `kind`: built in, or one of the
+    /// scenario's custom resources.
+    pub fn kind_of_manifest(&self, obj: &DynamicObject) -> anyhow::Result<Kind> {
+        let types = obj
+            .types
+            .as_ref()
+            .ok_or_else(|| anyhow!("the manifest needs apiVersion and kind"))?;
+        Ok(kinds::of_manifest_among(
+            &types.api_version,
+            &types.kind,
+            &self.custom_kinds,
+        )?)
+    }
+
+    /// The API a manifest is sent to: its kind's, in its own namespace (default: the
+    /// scenario's).
+    pub fn api_for_manifest(
+        &self,
+        obj: &DynamicObject,
+    ) -> anyhow::Result<(Kind, Api<DynamicObject>)> {
+        let kind = self.kind_of_manifest(obj)?;
+        let api = self.api_for(&kind, obj.metadata.namespace.as_deref())?;
+        Ok((kind, api))
+    }
+
     /// Reads one object.
     pub async fn get(&self, kind: &str, name: &str) -> anyhow::Result<DynamicObject> {
         let (_, api) = self.api(kind)?;

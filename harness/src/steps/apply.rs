@@ -4,14 +4,13 @@
 //!
 //! Entry points: the step functions.
 
-use anyhow::{Context as _, anyhow};
+use anyhow::Context as _;
 use cucumber::gherkin::Step;
 use cucumber::{given, then, when};
 use kube::api::{DynamicObject, Patch, PatchParams};
 
 use super::common::parse_manifests;
 use super::{Outcome, docstring, name_of};
-use crate::kinds;
 use crate::world::KubeWorld;
 
 /// Applies every object of the docstring as `manager`; the first API error is returned.
@@ -22,12 +21,7 @@ async fn apply_all(
     step: &Step,
 ) -> anyhow::Result<Result<(), kube::Error>> {
     for obj in parse_manifests(world, docstring(step)?)? {
-        let types = obj
-            .types
-            .clone()
-            .ok_or_else(|| anyhow!("the manifest needs apiVersion and kind"))?;
-        let kind = kinds::of_manifest_among(&types.api_version, &types.kind, &world.custom_kinds)?;
-        let api = world.api_for(&kind, obj.metadata.namespace.as_deref())?;
+        let (_, api) = world.api_for_manifest(&obj)?;
         let mut params = PatchParams::apply(manager);
         if force {
             params = params.force();

@@ -57,22 +57,18 @@ async fn create_one(
 pub async fn create_all(world: &mut KubeWorld, yaml: &str) -> anyhow::Result<Vec<DynamicObject>> {
     let mut created = Vec::new();
     for obj in parse_manifests(world, yaml)? {
-        let types = obj
-            .types
-            .clone()
-            .ok_or_else(|| anyhow!("the manifest needs apiVersion and kind"))?;
-        let kind = kinds::of_manifest_among(&types.api_version, &types.kind, &world.custom_kinds)?;
-        let api = world.api_for(&kind, obj.metadata.namespace.as_deref())?;
-        let custom = world
-            .custom_kinds
-            .iter()
-            .any(|k| k.resource.api_version == types.api_version && k.resource.kind == types.kind);
+        let (kind, api) = world.api_for_manifest(&obj)?;
+        let custom = world.custom_kinds.iter().any(|k| {
+            k.resource.api_version == kind.resource.api_version
+                && k.resource.kind == kind.resource.kind
+        });
+        let is_crd = kind.resource.kind == "CustomResourceDefinition";
         let stored = create_one(&api, &obj, custom, world.timings.expect)
             .await
             .with_context(|| {
                 format!(
                     "creating {} {:?}",
-                    types.kind,
+                    kind.resource.kind,
                     obj.metadata
                         .name
                         .clone()
@@ -83,9 +79,7 @@ pub async fn create_all(world: &mut KubeWorld, yaml: &str) -> anyhow::Result<Vec
         if !kind.namespaced {
             world.owns_cluster_object(kind, &name_of(&stored));
         }
-        if let Some(defined) =
-            kinds::from_crd(&stored).filter(|_| types.kind == "CustomResourceDefinition")
-        {
+        if let Some(defined) = kinds::from_crd(&stored).filter(|_| is_crd) {
             world.custom_kinds.push(defined);
         }
         created.push(stored);
@@ -104,12 +98,7 @@ async fn create(world: &mut KubeWorld, step: &Step) -> Outcome {
 async fn try_create(world: &mut KubeWorld, step: &Step) -> Outcome {
     world.last_error = None;
     for obj in parse_manifests(world, docstring(step)?)? {
-        let types = obj
-            .types
-            .clone()
-            .ok_or_else(|| anyhow!("the manifest needs apiVersion and kind"))?;
-        let kind = kinds::of_manifest_among(&types.api_version, &types.kind, &world.custom_kinds)?;
-        let api = world.api_for(&kind, None)?;
+        let (_, api) = world.api_for_manifest(&obj)?;
         if let Err(e) = api.create(&PostParams::default(), &obj).await {
             world.last_error = Some(e);
             return Ok(());
@@ -249,6 +238,43 @@ async fn count(world: &mut KubeWorld, n: usize, kind: String, selector: String) 
 #[then(expr = "listing {word} returns exactly {string}")]
 async fn listing_all(world: &mut KubeWorld, kind: String, names: String) -> Outcome {
     listing(world, kind, String::new(), names).await
+}
+
+#[then(expr = "listing {word} with fields {string} returns exactly {string}")]
+async fn listing_fields(
+    world: &mut KubeWorld,
+    kind: String,
+    fields: String,
+    names: String,
+) -> Outcome {
+    let (_, api) = world.api(&kind)?;
+    let params = ListParams::default().fields(&world.expand(&fields));
+    let mut got: Vec<String> = api
+        .list(&params)
+        .await
+        .with_context(|| format!("listing {kind} with fields {fields:?}"))?
+        .items
+        .iter()
+        .map(name_of)
+        .collect();
+    got.sort();
+    let mut want = list(&world.expand(&names));
+    want.sort();
+    if got != want {
+        fail!("listing {kind} with fields {fields:?} returned {got:?}, expected {want:?}");
+    }
+    Ok(())
+}
+
+#[when(expr = "I try to list {word} with fields {string}")]
+async fn try_list_fields(world: &mut KubeWorld, kind: String, fields: String) -> Outcome {
+    world.last_error = None;
+    let (_, api) = world.api(&kind)?;
+    let params = ListParams::default().fields(&world.expand(&fields));
+    if let Err(e) = api.list(&params).await {
+        world.last_error = Some(e);
+    }
+    Ok(())
 }
 
 #[then(expr = "listing {word} labelled {string} returns exactly {string}")]

@@ -1,5 +1,6 @@
 //! Eviction steps: evict a Pod through the `pods/eviction` subresource (what `kubectl
-//! drain` calls) and check what the API server answered, causes included.
+//! drain` calls) and check what the API server answered, causes included; mark a Pod as a
+//! disruption target that nobody deletes (the stale-condition cleanup).
 //!
 //! Entry points: the step functions. The last answer is kept in the scenario's vars:
 //! `{evicted}` (the Pod's name), `eviction.code`, `eviction.reason`, `eviction.message`
@@ -7,11 +8,13 @@
 
 use anyhow::Context as _;
 use cucumber::{then, when};
-use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, EvictParams, ListParams};
+use k8s_openapi::api::core::v1::{Pod, PodCondition};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, EvictParams, ListParams, PostParams};
 
-use super::Outcome;
 use super::controllers::pod_state;
+use super::{Outcome, condition};
 use crate::world::KubeWorld;
 
 #[when(expr = "I try to evict one of the Ready Pods labelled {string}")]
@@ -91,6 +94,64 @@ async fn accepted(world: &mut KubeWorld) -> Outcome {
             var(world, "eviction.reason"),
             var(world, "eviction.message")
         );
+    }
+    Ok(())
+}
+
+/// Sets the Pod's `DisruptionTarget=True` condition, as an eviction or preemption would
+/// have, but dated `minutes` back and without deleting the Pod: what the disruption
+/// controller finds when a disruption never went through. Retries on conflicts with the
+/// kubelet's own status writes.
+#[when(
+    expr = "I mark the Pod {string} as a disruption target with reason {string} {int} minutes ago"
+)]
+async fn mark(world: &mut KubeWorld, pod: String, reason: String, minutes: i64) -> Outcome {
+    let pod = world.expand(&pod);
+    let api: Api<Pod> = Api::namespaced(world.client()?, &world.namespace);
+    let since = chrono::Utc::now() - chrono::Duration::minutes(minutes);
+    let cond = PodCondition {
+        type_: "DisruptionTarget".into(),
+        status: "True".into(),
+        reason: Some(reason),
+        message: Some("marked by the suite".into()),
+        last_transition_time: Some(Time(
+            Timestamp::from_second(since.timestamp()).context("the mark's time")?,
+        )),
+        ..Default::default()
+    };
+    for _ in 0..5 {
+        let mut p = api
+            .get(&pod)
+            .await
+            .with_context(|| format!("reading Pod {pod:?}"))?;
+        let conditions = p
+            .status
+            .get_or_insert_with(Default::default)
+            .conditions
+            .get_or_insert_with(Vec::new);
+        conditions.retain(|c| c.type_ != cond.type_);
+        conditions.push(cond.clone());
+        match api.replace_status(&pod, &PostParams::default(), &p).await {
+            Ok(_) => return Ok(()),
+            Err(kube::Error::Api(s)) if s.code == 409 => continue,
+            Err(e) => {
+                return Err(anyhow::Error::new(e)
+                    .context("writing the Pod's status")
+                    .into());
+            }
+        }
+    }
+    fail!("the Pod {pod:?}'s status kept changing under five writes")
+}
+
+#[then(expr = "the Pod {string} still has condition {string} with status {string}")]
+async fn still_has(world: &mut KubeWorld, pod: String, type_: String, status: String) -> Outcome {
+    let obj = world.get("Pod", &pod).await?;
+    let got = condition(&obj, &type_)
+        .and_then(|c| c.get("status"))
+        .and_then(|s| s.as_str());
+    if got != Some(status.as_str()) {
+        fail!("the Pod {pod:?} has condition {type_} with status {got:?}, expected {status:?}");
     }
     Ok(())
 }

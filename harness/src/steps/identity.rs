@@ -138,11 +138,7 @@ async fn try_patch(world: &mut KubeWorld, kind: String, name: String, step: &Ste
 #[when(expr = "they try to create:")]
 async fn try_create(world: &mut KubeWorld, step: &Step) -> Outcome {
     for obj in parse_manifests(world, docstring(step)?)? {
-        let types = obj
-            .types
-            .clone()
-            .ok_or_else(|| anyhow!("the manifest needs apiVersion and kind"))?;
-        let kind = kinds::of_manifest(&types.api_version, &types.kind)?;
+        let kind = world.kind_of_manifest(&obj)?;
         let req = request(world, http::Method::POST, &url(world, &kind, None))
             .header(http::header::CONTENT_TYPE, "application/json")
             .body(serde_json::to_vec(&obj)?)?;

@@ -3,13 +3,14 @@
 //!
 //! Entry points: the threshold steps here (`the p99 pod startup latency is at most 5s`,
 //! `the scheduling throughput is at least 10 Pods per second`), [`record`] for the
-//! measuring steps, which live one per measurement in the submodules. Sizes a feature
-//! states go through [`scaled`] (`--perf-scale`).
+//! measuring steps, which live one per measurement in the submodules, and
+//! [`selector_of`]. Sizes a feature states go through [`scaled`] (`--perf-scale`).
 
 mod api;
 mod failover;
 mod network;
 mod pods;
+mod scale_up;
 mod startup;
 mod throughput;
 mod watchers;
@@ -18,6 +19,7 @@ use std::time::Duration;
 
 use anyhow::anyhow;
 use cucumber::then;
+use kube::api::DynamicObject;
 
 use super::Outcome;
 use crate::perf::threshold::parse_duration_ms;
@@ -32,6 +34,21 @@ pub fn millis(d: Duration) -> f64 {
 /// A size the feature states, multiplied by the run's `--perf-scale` (at least 1).
 pub fn scaled(world: &KubeWorld, stated: usize) -> anyhow::Result<usize> {
     Ok(world.perf()?.size(stated))
+}
+
+/// The label selector (`k=v,...`) of a workload's `spec.selector.matchLabels`.
+pub fn selector_of(workload: &DynamicObject) -> anyhow::Result<String> {
+    let labels = workload
+        .data
+        .pointer("/spec/selector/matchLabels")
+        .and_then(|m| m.as_object())
+        .filter(|m| !m.is_empty())
+        .ok_or_else(|| anyhow!("the workload has no spec.selector.matchLabels"))?;
+    let pairs: Vec<String> = labels
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+        .collect();
+    Ok(pairs.join(","))
 }
 
 /// Keeps a measurement of the scenario.
@@ -117,7 +134,24 @@ async fn at_least(world: &mut KubeWorld, name: String, rate: String, _what: Stri
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
+
+    #[test]
+    fn the_selector_is_the_workloads_match_labels() {
+        let d: DynamicObject = serde_json::from_value(json!({
+            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+            "spec": {"selector": {"matchLabels": {"app": "scaled", "tier": "web"}}}
+        }))
+        .expect("a Deployment");
+        assert_eq!(selector_of(&d).expect("labels"), "app=scaled,tier=web");
+        let bare: DynamicObject = serde_json::from_value(json!({
+            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}, "spec": {}
+        }))
+        .expect("a Deployment");
+        assert!(selector_of(&bare).is_err());
+    }
 
     #[test]
     fn a_failure_says_the_figure_the_threshold_and_the_samples() {

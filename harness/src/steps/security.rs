@@ -13,16 +13,11 @@ use kube::api::{DynamicObject, PostParams};
 use super::common::parse_manifests;
 use super::{Outcome, docstring, field, name_of};
 use crate::diagnostics;
-use crate::kinds;
 use crate::world::KubeWorld;
 
 /// The collection URL of a manifest's kind in the scenario's namespace.
 fn collection_url(world: &KubeWorld, obj: &DynamicObject) -> anyhow::Result<String> {
-    let types = obj
-        .types
-        .as_ref()
-        .ok_or_else(|| anyhow!("the manifest needs apiVersion and kind"))?;
-    let kind = kinds::of_manifest(&types.api_version, &types.kind)?;
+    let kind = world.kind_of_manifest(obj)?;
     let r = &kind.resource;
     let base = if r.group.is_empty() {
         format!("/api/{}", r.version)

@@ -23,13 +23,43 @@ fn registered(plural: &str) -> Result<&'static refkube_resources::ResourceInfo, 
         .ok_or_else(|| ApiError::internal(format!("{plural} are not registered")))
 }
 
+/// The manager upstream's API server records its own writes under: its loopback
+/// client's User-Agent prefix.
+pub const MANAGER: &str = "kube-apiserver";
+
+/// Records a write the API server makes itself (`live`: the object it replaces, `None`
+/// for a create) in `obj`'s managedFields, as an Update by `kube-apiserver`, the way a
+/// client's write through the handlers is recorded.
+pub fn record_own_write(
+    state: &AppState,
+    info: &refkube_resources::ResourceInfo,
+    live: Option<&serde_json::Value>,
+    obj: &mut serde_json::Value,
+) {
+    let mut defaulted = obj.clone();
+    refkube_resources::defaults::apply_defaults(info, &mut defaulted, &state.config.defaults);
+    let now = crate::admission::now_rfc3339();
+    let op = refkube_resources::managedfields::Op {
+        info,
+        manager: MANAGER,
+        subresource: "",
+        now: &now,
+    };
+    let mf = refkube_resources::managedfields::update(&op, live, &defaulted);
+    if let Some(m) = keys::meta_mut(obj) {
+        m.insert("managedFields".into(), mf);
+    }
+}
+
 async fn create_if_absent(
     state: &AppState,
     plural: &str,
     ns: Option<&str>,
-    obj: serde_json::Value,
+    mut obj: serde_json::Value,
 ) -> Result<(), ApiError> {
-    match create_object(state, registered(plural)?, ns, obj, false).await {
+    let info = registered(plural)?;
+    record_own_write(state, info, None, &mut obj);
+    match create_object(state, info, ns, obj, false).await {
         Ok(_) => Ok(()),
         Err(e) if e.reason == "AlreadyExists" => Ok(()),
         Err(e) => Err(e),

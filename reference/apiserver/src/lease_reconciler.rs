@@ -168,6 +168,13 @@ async fn put(
             }
             break;
         };
+        let mut next = next;
+        crate::bootstrap::record_own_write(
+            state,
+            info,
+            current.as_ref().map(|(_, v)| v),
+            &mut next,
+        );
         let stored = match current {
             Some((rev, _)) => {
                 let bytes = keys::encode(info, &next)?;

@@ -298,3 +298,81 @@ async fn with_several_api_servers_a_crd_is_installing_before_it_is_established()
     let (_, list) = s.get("/apis/stable.example.com/v1").await;
     assert_eq!(list["resources"][0]["name"], "crontabs", "{list}");
 }
+
+/// The CronTab CRD with a validation rule, a transition rule and a selectable field.
+fn crd_with_rules() -> CustomResourceDefinition {
+    let mut v = serde_json::to_value(crd()).unwrap();
+    let version = &mut v["spec"]["versions"][0];
+    let spec = &mut version["schema"]["openAPIV3Schema"]["properties"]["spec"];
+    spec["x-kubernetes-validations"] = json!([
+        {"rule": "self.replicas <= 10", "messageExpression": "'too many replicas: ' + string(self.replicas)"},
+    ]);
+    spec["properties"]["image"]["x-kubernetes-validations"] = json!([{"rule": "self == oldSelf", "message": "image is immutable", "reason": "FieldValueForbidden"}]);
+    version["selectableFields"] = json!([{"jsonPath": ".spec.image"}]);
+    serde_json::from_value(v).unwrap()
+}
+
+#[tokio::test]
+async fn validation_rules_and_selectable_fields_apply_to_custom_resources() {
+    let s = common::start().await;
+    let client = s.client().await;
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    crds.create(&PostParams::default(), &crd_with_rules())
+        .await
+        .unwrap();
+    wait_condition(&crds, "crontabs.stable.example.com", "Established", "True").await;
+    let api = crontabs(client);
+
+    // The rule on spec refuses too many replicas, with the message expression's text.
+    let mut big = crontab("big", "* * * * *");
+    big.data["spec"]["replicas"] = json!(11);
+    let kube::Error::Api(e) = api.create(&PostParams::default(), &big).await.unwrap_err() else {
+        panic!("expected a Status");
+    };
+    assert_eq!((e.code, e.reason.as_str()), (422, "Invalid"));
+    assert_eq!(
+        e.message,
+        "CronTab.stable.example.com \"big\" is invalid: spec: Invalid value: \"object\": too many replicas: 11"
+    );
+
+    // A transition rule holds on update only.
+    api.create(&PostParams::default(), &crontab("small", "* * * * *"))
+        .await
+        .unwrap();
+    let patch = Patch::Merge(json!({"spec": {"image": "nginx"}}));
+    let kube::Error::Api(e) = api
+        .patch("small", &PatchParams::default(), &patch)
+        .await
+        .unwrap_err()
+    else {
+        panic!("expected a Status");
+    };
+    assert_eq!(e.code, 422);
+    assert!(
+        e.message
+            .ends_with("spec.image: Forbidden: image is immutable"),
+        "{}",
+        e.message
+    );
+
+    // The declared field selects; an undeclared one is refused as upstream does.
+    let found = api
+        .list(&ListParams::default().fields("spec.image=busybox"))
+        .await
+        .unwrap();
+    assert_eq!(found.items.len(), 1);
+    let none = api
+        .list(&ListParams::default().fields("spec.image=nginx"))
+        .await
+        .unwrap();
+    assert!(none.items.is_empty());
+    let kube::Error::Api(e) = api
+        .list(&ListParams::default().fields("spec.cronSpec=x"))
+        .await
+        .unwrap_err()
+    else {
+        panic!("expected a Status");
+    };
+    assert_eq!((e.code, e.reason.as_str()), (400, "BadRequest"));
+    assert_eq!(e.message, "field label not supported: spec.cronSpec");
+}

@@ -58,6 +58,10 @@ pub struct ControllerManagerConfig {
     /// Terminated pods kept before the oldest are deleted
     /// (`--terminated-pod-gc-threshold`, 12500; 0 disables).
     pub terminated_pod_gc_threshold: usize,
+    /// How long a pod may keep `DisruptionTarget=True` without being deleted before the
+    /// disruption controller sets it back to False (upstream `stalePodDisruptionTimeout`,
+    /// 2 min; not a flag upstream, a test knob here).
+    pub stale_pod_disruption_timeout: Duration,
     /// How many times faster than the wall clock the CronJob controller's clock runs
     /// (1, upstream). A test knob: at 60 every scheduled minute comes each real second,
     /// so a CronJob's runs can be watched without waiting real minutes; Job names and
@@ -116,6 +120,7 @@ impl Default for ControllerManagerConfig {
             pod_gc_period: Duration::from_secs(20),
             pod_gc_quarantine: Duration::from_secs(40),
             terminated_pod_gc_threshold: 12500,
+            stale_pod_disruption_timeout: Duration::from_secs(2 * 60),
             cronjob_clock_rate: 1,
             leader_election: Some(LeaderElectionConfig::for_component(COMPONENT)),
             root_ca: None,
@@ -209,6 +214,12 @@ impl ControllerManagerConfig {
     /// Runs the CronJob controller's clock `rate` times faster than the wall clock.
     pub fn cronjob_clock_rate(mut self, rate: u32) -> Self {
         self.cronjob_clock_rate = rate.max(1);
+        self
+    }
+
+    /// Sets how long a stale `DisruptionTarget=True` condition is left alone.
+    pub fn stale_pod_disruption_timeout(mut self, d: Duration) -> Self {
+        self.stale_pod_disruption_timeout = d;
         self
     }
 

@@ -60,8 +60,8 @@ impl Pace {
     }
 
     /// The controller manager: resyncs, retries, node monitoring (3 s grace instead of
-    /// 50 s), eviction, pod GC, Job back-off and a 60x CronJob clock; and, when it
-    /// elects, its election.
+    /// 50 s), eviction, pod GC, Job back-off, stale disruption conditions and a 60x
+    /// CronJob clock; and, when it elects, its election.
     pub fn controller_manager(self, config: ControllerManagerConfig) -> ControllerManagerConfig {
         if !self.fast() {
             return config;
@@ -83,6 +83,8 @@ impl Pace {
             .eviction_rates(50.0, 5.0)
             .pod_gc(Duration::from_secs(1), Duration::from_secs(1))
             .job_backoff(Duration::from_millis(100), Duration::from_secs(2))
+            // A DisruptionTarget nobody acted on is cleared after 2 s, not 2 min.
+            .stale_pod_disruption_timeout(Duration::from_secs(2))
             // A scheduled minute each second: CronJob runs are seen in seconds.
             .cronjob_clock_rate(60)
     }

@@ -8,6 +8,7 @@
 //!   [`validate_status_update`],
 //!   and [`version_schemas`] naming each schema the structural check must see
 //!   (`crd/validate*.rs`, `crd/conversion.rs`);
+//!   the schema's validation rules must compile (`crd/rules.rs`);
 //! - the naming and establishing controllers: [`accepted_names`], [`calculate_names`],
 //!   [`status_conditions`], [`sync_status`], [`set_condition`] (`crd/names.rs`);
 //! - printer columns of custom resources: [`printer_columns`], [`column_definitions`],
@@ -26,6 +27,7 @@ mod conversion;
 mod defaults;
 mod jsonpath;
 mod names;
+mod rules;
 mod scale;
 mod selectable;
 mod validate;
@@ -50,6 +52,8 @@ pub use validate::{validate_create, validate_status_update, validate_update, ver
 mod tests_columns;
 #[cfg(test)]
 mod tests_names;
+#[cfg(test)]
+mod tests_rules;
 #[cfg(test)]
 mod tests_validate;
 #[cfg(test)]

@@ -37,6 +37,9 @@ pub struct CustomKind {
     /// `group/version` objects of every version are stored as (conversion strategy
     /// None: only `apiVersion` differs between versions).
     pub storage_api_version: String,
+    /// The labels `?fieldSelector=` accepts: `metadata.name`, `metadata.namespace` for
+    /// namespaced kinds, then the version's `selectableFields` (without the leading dot).
+    pub selectable: &'static [&'static str],
 }
 
 // Two kinds are the same kind exactly when they are the same interned entry.
@@ -129,6 +132,7 @@ fn build(crd: &Value, names: &Value, v: &Value) -> ResourceInfo {
         (false, false) => &[],
     };
     let kind = CustomKind {
+        selectable: selectable_labels(spec["scope"] != "Cluster", v),
         crd_name: crd
             .pointer("/metadata/name")
             .and_then(Value::as_str)
@@ -167,6 +171,19 @@ fn build(crd: &Value, names: &Value, v: &Value) -> ResourceInfo {
     }
 }
 
+/// `crConverter.ConvertFieldLabel`: the field labels a custom resource's list accepts.
+fn selectable_labels(namespaced: bool, version: &Value) -> &'static [&'static str] {
+    let mut labels: Vec<&'static str> = vec!["metadata.name"];
+    if namespaced {
+        labels.push("metadata.namespace");
+    }
+    let declared = version["selectableFields"].as_array().into_iter().flatten();
+    for path in declared.filter_map(|f| f["jsonPath"].as_str()) {
+        labels.push(leak(path.strip_prefix('.').unwrap_or(path)));
+    }
+    Box::leak(labels.into_boxed_slice())
+}
+
 impl CustomKind {
     /// Upstream's structural defaulting, applied to a request's object.
     pub fn apply_defaults(&self, obj: &mut Value) {
@@ -194,6 +211,35 @@ impl CustomKind {
             None => Vec::new(),
         }
     }
+
+    /// The schema's validation, then its validation rules (`x-kubernetes-validations`)
+    /// with `old` for transition rules. As upstream, rules are not evaluated over an
+    /// object whose types are already wrong; a note says so instead.
+    pub fn validate_with_rules(&self, obj: &Value, old: Option<&Value>) -> Vec<Cause> {
+        let mut causes = self.validate(obj);
+        if !crate::structural::has_rules(&self.raw_schema) {
+            return causes;
+        }
+        let blocking = causes
+            .iter()
+            .any(|c| matches!(c.reason, "FieldValueTypeInvalid" | "FieldValueNotSupported"));
+        if blocking {
+            let mut errs = crate::validation::Errs::default();
+            errs.invalid(
+                "<nil>",
+                &Value::Null,
+                "some validation rules were not checked because the object was invalid; correct the existing errors to complete validation",
+            );
+            causes.extend(errs.0);
+        } else {
+            causes.extend(crate::structural::validate_rules(
+                &self.raw_schema,
+                obj,
+                old,
+            ));
+        }
+        causes
+    }
 }
 
 /// The customresource strategy of apiextensions-apiserver: the schema's defaults and
@@ -205,7 +251,26 @@ impl Strategy for CustomKind {
     }
 
     fn validate(&self, obj: &Value) -> Vec<Cause> {
-        CustomKind::validate(self, obj)
+        self.validate_with_rules(obj, None)
+    }
+
+    fn validate_update(&self, old: &Value, new: &Value) -> Vec<Cause> {
+        self.validate_with_rules(new, Some(old))
+    }
+
+    fn selectable_fields(&self) -> &'static [&'static str] {
+        self.selectable
+    }
+
+    /// A declared field's value as upstream's field set holds it: strings as they are,
+    /// integers and booleans printed (an absent field is the empty string).
+    fn field_value(&self, obj: &Value, field: &str) -> Option<String> {
+        let at = obj.pointer(&format!("/{}", field.replace('.', "/")));
+        Some(match at {
+            Some(Value::String(s)) => s.clone(),
+            Some(v @ (Value::Number(_) | Value::Bool(_))) => v.to_string(),
+            _ => String::new(),
+        })
     }
 
     fn generation_changed(&self, info: &ResourceInfo, old: &Value, new: &Value) -> bool {

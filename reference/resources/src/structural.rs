@@ -7,11 +7,13 @@
 //!   warnings and strict field validation.
 //! - [`apply_defaults`]: upstream's defaulting (after dropping non-nullable nulls).
 //! - [`validate`]: the OpenAPI v3 validation whose errors a client sees in a 422 Invalid.
+//! - [`validate_rules`]: the CEL validation rules (`x-kubernetes-validations`).
 //!
 //! Upstream: `k8s.io/apiextensions-apiserver/pkg/apiserver/schema` (structural.go,
 //! validation.go, complete.go, pruning/, defaulting/), `pkg/apiserver/validation`
 //! (`kubeOpenAPIResultToFieldErrors`) and `k8s.io/kube-openapi/pkg/validation/validate`.
 
+pub(crate) mod cel;
 mod check;
 mod check_nested;
 mod check_openapi;
@@ -24,6 +26,7 @@ mod validate;
 mod validate_collections;
 mod validate_props;
 
+pub use cel::{has_rules, validate_rules};
 pub use check::structural_errors;
 pub use default::apply_defaults;
 pub use prune::prune;
@@ -31,6 +34,8 @@ pub(crate) use schema::strings;
 pub use schema::{Additional, Schema};
 pub use validate::validate;
 
+#[cfg(test)]
+mod tests_cel;
 #[cfg(test)]
 mod tests_check;
 #[cfg(test)]

@@ -13,7 +13,7 @@ use cucumber::when;
 use kube::api::{DynamicObject, ListParams};
 use tokio::time::Instant;
 
-use super::{millis, record};
+use super::{millis, record, selector_of};
 use crate::kinds;
 use crate::perf::Measurement;
 use crate::steps::common::create_all;
@@ -160,17 +160,8 @@ async fn controller_failover(
     step: &Step,
 ) -> Outcome {
     let (text, rs) = manifest_of(world, step)?;
-    let labels = rs
-        .data
-        .pointer("/spec/selector/matchLabels")
-        .and_then(|l| l.as_object())
-        .filter(|l| !l.is_empty())
-        .ok_or_else(|| anyhow!("the ReplicaSet needs spec.selector.matchLabels"))?;
-    let selector: Vec<String> = labels
-        .iter()
-        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
-        .collect();
+    let selector = selector_of(&rs).context("the ReplicaSet")?;
     let line = step.position.line;
-    let action = Action::CreatesPodLabelled(selector.join(","));
+    let action = Action::CreatesPodLabelled(selector);
     measure(world, &lease, &namespace, &text, action, line).await
 }

@@ -2,9 +2,10 @@
 //! cluster IP that a backend answers. Upstream's SLI (network_programming_latency.md)
 //! times the proxy's programming from inside; from outside, traffic is the only witness.
 //!
-//! Entry points: the step, and [`first_answer`]. Traffic is sent as the networking steps
-//! send it: a client Pod's `agnhost netexec /dial`, reached through the API server's pod
-//! proxy. A dial to an address nobody programmed yet may hang until netexec's own timeout,
+//! Entry points: the step, [`first_answer`], and what the scale-up case (`scale_up.rs`)
+//! shares: [`answered`], [`cluster_address`], [`dial_path`]. Traffic is sent as the
+//! networking steps send it: a client Pod's `agnhost netexec /dial`, reached through the
+//! API server's pod proxy. A dial to an address nobody programmed yet may hang until netexec's own timeout,
 //! so a new dial starts every [`EVERY`] whatever the earlier ones do, and the latency is the
 //! start of the first dial that got an answer: the figure is as fine as [`EVERY`].
 
@@ -31,7 +32,7 @@ pub const NAME: &str = "network programming latency";
 pub const EVERY: Duration = Duration::from_millis(100);
 
 /// Whether one dial from the client Pod (pod proxy `path`) got an answer from a backend.
-async fn answered(client: kube::Client, path: String) -> bool {
+pub async fn answered(client: kube::Client, path: String) -> bool {
     let Ok(req) = http::Request::get(&path).body(Vec::new()) else {
         return false;
     };
@@ -41,6 +42,25 @@ async fn answered(client: kube::Client, path: String) -> bool {
         }
         Err(_) => false,
     }
+}
+
+/// A Service's cluster IP and first port.
+pub fn cluster_address(svc: &DynamicObject) -> anyhow::Result<(String, String)> {
+    let name = svc.metadata.name.clone().unwrap_or_default();
+    let ip = field(svc, "spec.clusterIP")
+        .filter(|ip| !ip.is_empty() && ip != "None")
+        .ok_or_else(|| anyhow!("the Service {name:?} has no cluster IP"))?;
+    let port = field(svc, "spec.ports.0.port")
+        .ok_or_else(|| anyhow!("the Service {name:?} has no port"))?;
+    Ok((ip, port))
+}
+
+/// The pod proxy path through which the client Pod `pod` dials `ip:port` once.
+pub fn dial_path(world: &KubeWorld, pod: &str, ip: &str, port: &str) -> String {
+    format!(
+        "/api/v1/namespaces/{}/pods/{pod}:{NETEXEC_PORT}/proxy/dial?request=hostname&protocol=http&host={ip}&port={port}&tries=1",
+        world.namespace
+    )
 }
 
 /// Starts a dial every [`EVERY`] until one is answered; returns when the first answered
@@ -99,15 +119,8 @@ async fn services(world: &mut KubeWorld, stated: usize, pod: String, step: &Step
             .create(&PostParams::default(), &svc)
             .await
             .with_context(|| format!("creating the Service {name:?}"))?;
-        let ip = field(&created, "spec.clusterIP")
-            .filter(|ip| !ip.is_empty() && ip != "None")
-            .ok_or_else(|| anyhow!("the Service {name:?} got no cluster IP"))?;
-        let port = field(&created, "spec.ports.0.port")
-            .ok_or_else(|| anyhow!("the Service {name:?} has no port"))?;
-        let path = format!(
-            "/api/v1/namespaces/{}/pods/{pod}:{NETEXEC_PORT}/proxy/dial?request=hostname&protocol=http&host={ip}&port={port}&tries=1",
-            world.namespace
-        );
+        let (ip, port) = cluster_address(&created)?;
+        let path = dial_path(world, &pod, &ip, &port);
         let deadline = world.timings.expect;
         let Some(answered_at) = first_answer(&client, &path, deadline).await else {
             fail!(

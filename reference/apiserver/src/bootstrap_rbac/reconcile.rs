@@ -251,6 +251,8 @@ async fn reconcile_one(
     let ns = (!ns.is_empty()).then_some(ns.as_str());
     let key = keys::key(info, ns, &name);
     let Some(kv) = state.store.get(&key).await? else {
+        let mut expected = expected;
+        crate::bootstrap::record_own_write(state, info, None, &mut expected);
         return match create_object(state, info, ns, expected, false).await {
             // Another API server created it first; its next start reconciles it.
             Err(e) if e.reason == "AlreadyExists" => Ok(()),
@@ -260,7 +262,8 @@ async fn reconcile_one(
     let existing = keys::decode_kv(info, &kv)?;
     match change(&existing, &expected) {
         BindingChange::None => Ok(()),
-        BindingChange::Update(next) => {
+        BindingChange::Update(mut next) => {
+            crate::bootstrap::record_own_write(state, info, Some(&existing), &mut next);
             let rev = kv.mod_revision;
             commit(
                 state,
@@ -281,11 +284,17 @@ async fn reconcile_one(
                 Ok(_) | Err(StoreError::NotFound(_)) => {}
                 Err(e) => return Err(e.into()),
             }
-            for field in ["resourceVersion", "uid", "creationTimestamp"] {
+            for field in [
+                "resourceVersion",
+                "uid",
+                "creationTimestamp",
+                "managedFields",
+            ] {
                 if let Some(m) = keys::meta_mut(&mut next) {
                     m.remove(field);
                 }
             }
+            crate::bootstrap::record_own_write(state, info, None, &mut next);
             create_object(state, info, ns, next, false)
                 .await
                 .map(|_| ())

@@ -73,6 +73,59 @@ fn distinguished_name(attrs: &[NameAttribute]) -> rcgen::DistinguishedName {
     dn
 }
 
+/// What a `spec.usages` entry turns into: a key usage bit or an extended key usage.
+#[derive(Debug)]
+pub(super) enum Usage {
+    Key(KeyUsagePurpose),
+    Extended(ExtendedKeyUsagePurpose),
+}
+
+/// Upstream's `keyUsageDict` and `extKeyUsageDict`.
+pub(super) fn usage(name: &str) -> Option<Usage> {
+    use ExtendedKeyUsagePurpose as E;
+    use KeyUsagePurpose as K;
+    let key = match name {
+        "signing" | "digital signature" => Some(K::DigitalSignature),
+        "content commitment" => Some(K::ContentCommitment),
+        "key encipherment" => Some(K::KeyEncipherment),
+        "key agreement" => Some(K::KeyAgreement),
+        "data encipherment" => Some(K::DataEncipherment),
+        "cert sign" => Some(K::KeyCertSign),
+        "crl sign" => Some(K::CrlSign),
+        "encipher only" => Some(K::EncipherOnly),
+        "decipher only" => Some(K::DecipherOnly),
+        _ => None,
+    };
+    let extended = || match name {
+        "any" => Some(E::Any),
+        "server auth" => Some(E::ServerAuth),
+        "client auth" => Some(E::ClientAuth),
+        "code signing" => Some(E::CodeSigning),
+        "email protection" | "s/mime" => Some(E::EmailProtection),
+        "timestamping" => Some(E::TimeStamping),
+        "ocsp signing" => Some(E::OcspSigning),
+        _ => None,
+    };
+    key.map(Usage::Key)
+        .or_else(|| extended().map(Usage::Extended))
+}
+
+/// The request's SANs: DNS names, IP addresses, emails, URIs.
+pub(super) fn subject_alt_names(req: &Csr) -> Result<Vec<SanType>, String> {
+    let ia5 = |s: &String| rcgen::Ia5String::try_from(s.as_str()).map_err(|e| e.to_string());
+    let dns = req.dns_names.iter().map(|d| ia5(d).map(SanType::DnsName));
+    let ips = req
+        .ip_addresses
+        .iter()
+        .map(|ip| Ok(SanType::IpAddress(*ip)));
+    let emails = req
+        .email_addresses
+        .iter()
+        .map(|e| ia5(e).map(SanType::Rfc822Name));
+    let uris = req.uris.iter().map(|u| ia5(u).map(SanType::URI));
+    dns.chain(ips).chain(emails).chain(uris).collect()
+}
+
 impl Authority {
     /// Loads the CA certificate and key (PEM), as `--cluster-signing-cert-file` and
     /// `--cluster-signing-key-file` name them.
@@ -125,55 +178,14 @@ impl Authority {
         }
         params.not_after = not_after;
         for u in usages {
-            match u.as_str() {
-                "signing" | "digital signature" => {
-                    params.key_usages.push(KeyUsagePurpose::DigitalSignature)
-                }
-                "content commitment" => params.key_usages.push(KeyUsagePurpose::ContentCommitment),
-                "key encipherment" => params.key_usages.push(KeyUsagePurpose::KeyEncipherment),
-                "key agreement" => params.key_usages.push(KeyUsagePurpose::KeyAgreement),
-                "data encipherment" => params.key_usages.push(KeyUsagePurpose::DataEncipherment),
-                "cert sign" => params.key_usages.push(KeyUsagePurpose::KeyCertSign),
-                "crl sign" => params.key_usages.push(KeyUsagePurpose::CrlSign),
-                "encipher only" => params.key_usages.push(KeyUsagePurpose::EncipherOnly),
-                "decipher only" => params.key_usages.push(KeyUsagePurpose::DecipherOnly),
-                "any" => params
-                    .extended_key_usages
-                    .push(ExtendedKeyUsagePurpose::Any),
-                "server auth" => params
-                    .extended_key_usages
-                    .push(ExtendedKeyUsagePurpose::ServerAuth),
-                "client auth" => params
-                    .extended_key_usages
-                    .push(ExtendedKeyUsagePurpose::ClientAuth),
-                "code signing" => params
-                    .extended_key_usages
-                    .push(ExtendedKeyUsagePurpose::CodeSigning),
-                "email protection" | "s/mime" => params
-                    .extended_key_usages
-                    .push(ExtendedKeyUsagePurpose::EmailProtection),
-                "timestamping" => params
-                    .extended_key_usages
-                    .push(ExtendedKeyUsagePurpose::TimeStamping),
-                "ocsp signing" => params
-                    .extended_key_usages
-                    .push(ExtendedKeyUsagePurpose::OcspSigning),
-                _ => {}
+            match usage(u) {
+                Some(Usage::Key(k)) => params.key_usages.push(k),
+                Some(Usage::Extended(e)) => params.extended_key_usages.push(e),
+                // The API server's validation refuses unknown usages; none gets here.
+                None => {}
             }
         }
-        let ia5 = |s: &str| rcgen::Ia5String::try_from(s).map_err(|e| e.to_string());
-        for d in &req.dns_names {
-            params.subject_alt_names.push(SanType::DnsName(ia5(d)?));
-        }
-        for ip in &req.ip_addresses {
-            params.subject_alt_names.push(SanType::IpAddress(*ip));
-        }
-        for e in &req.email_addresses {
-            params.subject_alt_names.push(SanType::Rfc822Name(ia5(e)?));
-        }
-        for u in &req.uris {
-            params.subject_alt_names.push(SanType::URI(ia5(u)?));
-        }
+        params.subject_alt_names = subject_alt_names(req)?;
         let cert = params
             .signed_by(&RequestKey(req), &self.issuer, &self.key)
             .map_err(|e| e.to_string())?;

@@ -218,3 +218,45 @@ fn issued_certificates_carry_the_subject_and_a_clamped_lifetime() {
     assert_eq!(names, ["jane", "dev"]);
     assert_eq!(facts.not_after, 1_700_000_000 + 3600);
 }
+
+#[test]
+fn usages_map_to_key_usage_bits_or_extended_key_usages() {
+    use super::authority::{Usage, usage};
+    use rcgen::{ExtendedKeyUsagePurpose as E, KeyUsagePurpose as K};
+    assert!(matches!(
+        usage("digital signature"),
+        Some(Usage::Key(K::DigitalSignature))
+    ));
+    assert!(matches!(
+        usage("signing"),
+        Some(Usage::Key(K::DigitalSignature))
+    ));
+    assert!(matches!(
+        usage("key encipherment"),
+        Some(Usage::Key(K::KeyEncipherment))
+    ));
+    assert!(matches!(
+        usage("server auth"),
+        Some(Usage::Extended(E::ServerAuth))
+    ));
+    assert!(matches!(
+        usage("s/mime"),
+        Some(Usage::Extended(E::EmailProtection))
+    ));
+    assert!(usage("self destruct").is_none());
+}
+
+#[test]
+fn the_requests_names_become_the_certificates_sans() {
+    let pem = request("node", &[], &["node.example", "10.0.0.7"]);
+    let req = pkcs10::parse_pem(pem.as_bytes()).unwrap();
+    let sans = super::authority::subject_alt_names(&req).unwrap();
+    let ip: std::net::IpAddr = "10.0.0.7".parse().unwrap();
+    assert_eq!(
+        sans,
+        vec![
+            rcgen::SanType::DnsName("node.example".try_into().unwrap()),
+            rcgen::SanType::IpAddress(ip),
+        ]
+    );
+}

@@ -1,7 +1,8 @@
 //! The disruption driver: watches PodDisruptionBudgets and Pods, looks up the scale of
 //! the pods' controllers (ReplicationController, Deployment through its ReplicaSet,
 //! ReplicaSet, StatefulSet, and any other kind through its scale subresource) and writes the planned status with the budget's
-//! resourceVersion, so a racing eviction's write wins and the sync retries.
+//! resourceVersion, so a racing eviction's write wins and the sync retries. It also
+//! starts the stale `DisruptionTarget` cleanup ([`super::cleanup`]).
 //! Entry point: [`start`].
 
 use std::sync::Arc;
@@ -101,6 +102,7 @@ pub fn start(ctx: &Ctx, queue: Arc<WorkQueue>) -> Vec<JoinHandle<()>> {
         events: ctx.events("controllermanager"),
     });
     tasks.push(ctx.spawn_workers(NAME, queue, reconciler, WORKERS));
+    tasks.extend(super::cleanup::start(ctx));
     tasks
 }
 

@@ -181,8 +181,10 @@ impl NamespaceController {
         ))
     }
 
-    /// Removes the `kubernetes` finalizer through `PUT namespaces/{name}/finalize`; a
-    /// server without that subresource gets a plain update instead.
+    /// Removes the `kubernetes` finalizer through `PUT namespaces/{name}/finalize`, the
+    /// only way upstream's controller does (its service account may not update
+    /// Namespaces). Any other failure, a 404 from a server without that subresource
+    /// included, is a failed sync, retried with backoff.
     async fn finalize(&self, api: &Api<Namespace>, ns: &Namespace) -> Result<(), SyncError> {
         let name = ns.metadata.name.clone().unwrap_or_default();
         let gone = format!("namespaces {name:?} not found");
@@ -193,12 +195,6 @@ impl NamespaceController {
             Ok(_) => Ok(()),
             // The namespace itself is already gone: nothing left to finalize.
             Err(kube::Error::Api(s)) if s.code == 404 && s.message.contains(&gone) => Ok(()),
-            // No finalize subresource on this server: fall back to an update.
-            Err(kube::Error::Api(s)) if s.code == 404 || s.code == 405 => {
-                api.replace(&name, &PostParams::default(), &finalized(ns))
-                    .await?;
-                Ok(())
-            }
             Err(e) => Err(e.into()),
         }
     }

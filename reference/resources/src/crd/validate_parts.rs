@@ -231,6 +231,7 @@ pub(super) fn schema_root(validation: &Value, status: bool, path: &str, errs: &m
             "nullable cannot be true at the root",
         );
     }
+    super::rules::schema_rules(schema, &field, errs);
 }
 
 /// Go prints the internal `JSONSchemaProps` struct here; its pointers are addresses no
