@@ -19,7 +19,6 @@ use refkube_resources::ResourceInfo;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
-use tokio_stream::wrappers::ReceiverStream;
 
 use crate::handlers::Ctx;
 use crate::handlers::read::{Filter, Spliced};
@@ -34,8 +33,19 @@ pub fn convert(
     filter: &Filter,
     ev: &CacheEvent,
 ) -> Option<(EventType, Arc<Value>)> {
-    let cur = filter.matches(info, &ev.obj);
-    let prev = ev.prev.as_ref().is_some_and(|p| filter.matches(info, p));
+    let (cur, prev) = if filter.labels.is_empty() && filter.fields.is_empty() {
+        // No selector: only the namespace decides, and it is the same before and after.
+        let ns_ok = match &filter.namespace {
+            Some(ns) if info.namespaced => *ev.namespace == **ns,
+            _ => true,
+        };
+        (ns_ok, ns_ok && ev.prev.is_some())
+    } else {
+        (
+            filter.matches(info, &ev.obj),
+            ev.prev.as_ref().is_some_and(|p| filter.matches(info, p)),
+        )
+    };
     match ev.kind {
         EventType::Added if cur => Some((EventType::Added, ev.obj.clone())),
         EventType::Deleted if cur => Some((EventType::Deleted, ev.obj.clone())),
@@ -235,10 +245,10 @@ pub async fn serve(ctx: &Ctx) -> Result<Response, ApiError> {
         }
     };
     let (tx, rx) = mpsc::channel(64);
-    let body = Body::from_stream(futures::StreamExt::map(
-        ReceiverStream::new(rx),
-        Ok::<_, std::convert::Infallible>,
-    ));
+    let body = Body::from_stream(Batched {
+        rx,
+        queued: Vec::new(),
+    });
     let content_type = if ctx.output == Output::Yaml {
         "application/yaml"
     } else {
@@ -340,6 +350,45 @@ async fn wait_fresh(
     }
 }
 
+/// At most this many queued frames go out as one chunk.
+const BATCH: usize = 64;
+
+/// The response body: every frame queued for the connection when hyper asks for the
+/// next chunk goes out as one chunk, so a watcher that fell behind by several events
+/// costs one chunk header and one socket write for all of them, not one per event.
+struct Batched {
+    rx: mpsc::Receiver<Bytes>,
+    queued: Vec<Bytes>,
+}
+
+impl futures::Stream for Batched {
+    type Item = Result<Bytes, std::convert::Infallible>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        match this.rx.poll_recv_many(cx, &mut this.queued, BATCH) {
+            std::task::Poll::Pending => std::task::Poll::Pending,
+            std::task::Poll::Ready(0) => std::task::Poll::Ready(None),
+            std::task::Poll::Ready(_) => {
+                let chunk = if this.queued.len() == 1 {
+                    this.queued.pop().unwrap_or_default()
+                } else {
+                    let len = this.queued.iter().map(Bytes::len).sum();
+                    let mut joined = Vec::with_capacity(len);
+                    for frame in this.queued.drain(..) {
+                        joined.extend_from_slice(&frame);
+                    }
+                    Bytes::from(joined)
+                };
+                std::task::Poll::Ready(Some(Ok(chunk)))
+            }
+        }
+    }
+}
+
 struct RunOpts {
     bookmarks: bool,
     bookmark_interval: Duration,
@@ -358,8 +407,20 @@ async fn run(
     o: RunOpts,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
-    let deadline = tokio::time::sleep(o.timeout);
-    tokio::pin!(deadline);
+    // Everything that ends the watch, as one future made once: re-creating the
+    // shutdown and client-gone waits on every wake-up registered and dropped two
+    // waiters per event, a large share of what a delivery cost.
+    let tx_gone = w.tx.clone();
+    let timeout = o.timeout;
+    let stop = async move {
+        tokio::select! {
+            biased;
+            _ = tokio::time::sleep(timeout) => {}
+            _ = shutdown.changed() => {}
+            _ = tx_gone.closed() => {}
+        }
+    };
+    tokio::pin!(stop);
     for obj in &initial {
         if w.filter.matches(w.info, obj) && !w.send("ADDED", obj).await {
             return;
@@ -403,12 +464,14 @@ async fn run(
             // The cache re-listed: end the stream; the client re-watches from its RV.
             Err(CacheError::Reset) => return,
         }
+        // `biased` skips the random branch order's per-poll RNG draw; `stop` comes
+        // first so that a watcher kept busy by a steady stream of events still ends on
+        // time.
         tokio::select! {
-            _ = &mut deadline => return,
-            _ = shutdown.changed() => return,
+            biased;
+            _ = &mut stop => return,
             changed = rx.changed() => if changed.is_err() { return },
             _ = tick.tick(), if o.bookmarks => bookmark_due = true,
-            _ = w.tx.closed() => return,
         }
     }
 }

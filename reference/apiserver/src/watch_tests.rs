@@ -249,3 +249,49 @@ async fn initial_events_wait_for_a_future_revision_then_time_out_with_504() {
         waiting.await.unwrap().unwrap();
     }
 }
+
+#[test]
+fn without_selectors_only_the_namespace_decides_and_kinds_pass_through() {
+    let configmaps = refkube_resources::registry::lookup("", "v1", "configmaps").unwrap();
+    let in_ns = |ns: &str| Arc::new(json!({"metadata": {"name": "x", "namespace": ns}}));
+    let mut f = filter("");
+    f.namespace = Some("a".into());
+    let modified = CacheEvent::new(2, EventType::Modified, in_ns("a"), Some(in_ns("a")));
+    assert_eq!(
+        convert(configmaps, &f, &modified).map(|(t, _)| t),
+        Some(EventType::Modified)
+    );
+    let added = CacheEvent::new(2, EventType::Added, in_ns("a"), None);
+    assert_eq!(
+        convert(configmaps, &f, &added).map(|(t, _)| t),
+        Some(EventType::Added)
+    );
+    let elsewhere = CacheEvent::new(2, EventType::Deleted, in_ns("b"), Some(in_ns("b")));
+    assert!(convert(configmaps, &f, &elsewhere).is_none());
+    // A cluster-scoped kind ignores the request's namespace, as `Filter::matches` does.
+    let nodes = refkube_resources::registry::lookup("", "v1", "nodes").unwrap();
+    let node = CacheEvent::new(2, EventType::Added, obj("n"), None);
+    assert!(convert(nodes, &f, &node).is_some());
+}
+
+#[tokio::test]
+async fn frames_queued_for_one_connection_go_out_as_one_chunk() {
+    use futures::StreamExt;
+    let (tx, rx) = mpsc::channel(8);
+    for i in 0..3 {
+        tx.send(Bytes::from(format!("frame{i}\n"))).await.unwrap();
+    }
+    let mut body = Batched {
+        rx,
+        queued: Vec::new(),
+    };
+    let chunk = body.next().await.unwrap().unwrap();
+    assert_eq!(chunk, "frame0\nframe1\nframe2\n".as_bytes());
+    tx.send(Bytes::from_static(b"alone\n")).await.unwrap();
+    drop(tx);
+    assert_eq!(body.next().await.unwrap().unwrap(), "alone\n".as_bytes());
+    assert!(
+        body.next().await.is_none(),
+        "the body ends with the watcher"
+    );
+}

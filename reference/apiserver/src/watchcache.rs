@@ -51,6 +51,10 @@ pub struct CacheEvent {
     pub obj: Arc<Value>,
     /// The state before the change (Modified, Deleted), with this event's revision.
     pub prev: Option<Arc<Value>>,
+    /// `metadata.namespace` of the object ("" when cluster-scoped), read once here so
+    /// that the many watchers without selectors filter on it without a map lookup
+    /// each (a namespace never changes, so it holds for `prev` too).
+    pub namespace: Box<str>,
     /// The plain JSON watch frame of `kind` and `obj`, encoded by the first watcher that
     /// needs it and shared by the rest, so N watchers cost one serialisation, not N.
     json_frame: OnceLock<Bytes>,
@@ -58,11 +62,13 @@ pub struct CacheEvent {
 
 impl CacheEvent {
     pub fn new(rev: Revision, kind: EventType, obj: Arc<Value>, prev: Option<Arc<Value>>) -> Self {
+        let namespace = keys::meta_str(&obj, "namespace").into();
         Self {
             rev,
             kind,
             obj,
             prev,
+            namespace,
             json_frame: OnceLock::new(),
         }
     }
