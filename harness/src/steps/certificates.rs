@@ -46,7 +46,7 @@ fn openssl(args: &[&str]) -> anyhow::Result<String> {
 async fn make_request(world: &mut KubeWorld, cn: String, org: String) -> Outcome {
     let dir = workdir(world)?;
     let (key, csr) = (dir.join("user.key"), dir.join("user.csr"));
-    let subject = format!("/CN={cn}/O={org}");
+    let subject = format!("/CN={}/O={org}", world.expand(&cn));
     openssl(&[
         "req",
         "-new",
@@ -68,20 +68,79 @@ async fn make_request(world: &mut KubeWorld, cn: String, org: String) -> Outcome
 )]
 async fn submit(world: &mut KubeWorld, name: String, signer: String, usages: String) -> Outcome {
     let name = world.expand(&name);
-    let pem = std::fs::read(workdir(world)?.join("user.csr")).context("reading the request")?;
-    let usages: Vec<&str> = usages.split(',').map(str::trim).collect();
-    let obj: DynamicObject = serde_json::from_value(json!({
-        "apiVersion": "certificates.k8s.io/v1", "kind": KIND,
-        "metadata": {"name": name},
-        "spec": {"request": base64::engine::general_purpose::STANDARD.encode(pem),
-                 "signerName": signer, "usages": usages},
-    }))
-    .context("building the request")?;
+    let obj: DynamicObject =
+        serde_json::from_value(request_object(world, &name, &signer, &usages)?)
+            .context("building the request")?;
     let (kind, api) = world.api(KIND)?;
     api.create(&PostParams::default(), &obj)
         .await
         .with_context(|| format!("creating {KIND} {name:?}"))?;
     world.cluster_scoped.push((kind, name));
+    Ok(())
+}
+
+/// The CertificateSigningRequest of the scenario's request file.
+fn request_object(
+    world: &KubeWorld,
+    name: &str,
+    signer: &str,
+    usages: &str,
+) -> anyhow::Result<serde_json::Value> {
+    let pem = std::fs::read(workdir(world)?.join("user.csr")).context("reading the request")?;
+    let usages: Vec<&str> = usages.split(',').map(str::trim).collect();
+    Ok(json!({
+        "apiVersion": "certificates.k8s.io/v1", "kind": KIND,
+        "metadata": {"name": name},
+        "spec": {"request": base64::engine::general_purpose::STANDARD.encode(pem),
+                 "signerName": signer, "usages": usages},
+    }))
+}
+
+/// Submits the request as another identity (impersonated, as `kubectl --as --as-group`
+/// would), so that the API server records that identity as the requester.
+#[when(
+    expr = "{string} in group {string} submits it as the CertificateSigningRequest {string} for signer {string} with usages {string}"
+)]
+async fn submit_as(
+    world: &mut KubeWorld,
+    user: String,
+    group: String,
+    name: String,
+    signer: String,
+    usages: String,
+) -> Outcome {
+    let (user, name) = (world.expand(&user), world.expand(&name));
+    let body = serde_json::to_vec(&request_object(world, &name, &signer, &usages)?)
+        .context("encoding the request")?;
+    let kind = kinds::resolve(KIND).map_err(|e| anyhow!("{e}"))?;
+    let req = http::Request::post("/apis/certificates.k8s.io/v1/certificatesigningrequests")
+        .header("Content-Type", "application/json")
+        .header("Impersonate-User", &user)
+        .header("Impersonate-Group", &group)
+        .body(body)
+        .context("building the request")?;
+    world
+        .client()?
+        .request::<serde_json::Value>(req)
+        .await
+        .with_context(|| format!("creating {KIND} {name:?} as {user:?}"))?;
+    world.cluster_scoped.push((kind, name));
+    Ok(())
+}
+
+#[then(expr = "the CertificateSigningRequest {string} is neither approved nor denied")]
+async fn undecided(world: &mut KubeWorld, name: String) -> Outcome {
+    let name = world.expand(&name);
+    let kind = kinds::resolve(KIND).map_err(|e| anyhow!("{e}"))?;
+    let api: Api<DynamicObject> = Api::all_with(world.client()?, &kind.resource);
+    let obj = api
+        .get(&name)
+        .await
+        .with_context(|| format!("reading {name:?}"))?;
+    let conditions = &obj.data["status"]["conditions"];
+    if conditions.as_array().is_some_and(|c| !c.is_empty()) {
+        fail!("{KIND} {name:?} has conditions {conditions}");
+    }
     Ok(())
 }
 
@@ -118,7 +177,7 @@ async fn approve(world: &mut KubeWorld, name: String) -> Outcome {
     expr = "eventually the CertificateSigningRequest {string} has a certificate for {string} that the cluster CA verifies"
 )]
 async fn issued(world: &mut KubeWorld, name: String, cn: String) -> Outcome {
-    let name = world.expand(&name);
+    let (name, cn) = (world.expand(&name), world.expand(&cn));
     let what = format!("{KIND} {name:?} to carry status.certificate");
     let objs = world
         .wait_for(KIND, "", &what, world.timings.expect, |objs| {

@@ -1,7 +1,9 @@
 //! Steps that go into a running Pod through the API server's streaming subresources, as
-//! `kubectl exec` and `kubectl port-forward` do: `pods/exec` (output, and the exit code
-//! as upstream's `NonZeroExitCode` Status) and `pods/portforward` (bytes to a port of
-//! the Pod), over the WebSocket protocols kube-rs speaks.
+//! `kubectl exec`, `kubectl attach -it` and `kubectl port-forward` do: `pods/exec`
+//! (output, and the exit code as upstream's `NonZeroExitCode` Status), `pods/attach`
+//! (lines typed into the container's terminal, its answer, and the Status when it
+//! exits) and `pods/portforward` (bytes to a port of the Pod), over the WebSocket
+//! protocols kube-rs speaks.
 //!
 //! Entry point: the step functions.
 
@@ -75,6 +77,76 @@ async fn exec_prints(
         fail!(
             "{script:?} in the Pod {pod:?} printed {out:?} and exited with {got}; expected {expected:?} and {code}"
         );
+    }
+    Ok(())
+}
+
+/// Reads `from` until what came contains `needle` (false when it ends first).
+async fn read_until(
+    from: &mut (impl tokio::io::AsyncRead + Unpin),
+    needle: &str,
+    seen: &mut Vec<u8>,
+) -> anyhow::Result<bool> {
+    let mut buf = [0u8; 1024];
+    loop {
+        if String::from_utf8_lossy(seen).contains(needle) {
+            return Ok(true);
+        }
+        let n = from.read(&mut buf).await.context("reading the terminal")?;
+        if n == 0 {
+            return Ok(false);
+        }
+        seen.extend_from_slice(&buf[..n]);
+    }
+}
+
+#[then(
+    expr = "attaching to the Pod {string} with a terminal, typing {string} shows {string}, and typing {string} ends the session with Success"
+)]
+async fn attach_types(
+    world: &mut KubeWorld,
+    pod: String,
+    line: String,
+    expected: String,
+    last: String,
+) -> Outcome {
+    let (pod, line, expected, last) = (
+        world.expand(&pod),
+        world.expand(&line),
+        world.expand(&expected),
+        world.expand(&last),
+    );
+    let pods: Api<Pod> = Api::namespaced(world.client()?, &world.namespace);
+    let mut attached = pods
+        .attach(&pod, &AttachParams::interactive_tty())
+        .await
+        .with_context(|| format!("attach to the Pod {pod:?}"))?;
+    let mut stdin = attached.stdin().context("the attach has no stdin")?;
+    let mut stdout = attached.stdout().context("the attach has no stdout")?;
+    let status = attached.take_status().context("the attach has no status")?;
+    let mut seen = Vec::new();
+    let timeout = std::time::Duration::from_secs(30);
+    stdin
+        .write_all(format!("{line}\n").as_bytes())
+        .await
+        .context("typing into the terminal")?;
+    let shown = tokio::time::timeout(timeout, read_until(&mut stdout, &expected, &mut seen)).await;
+    if !matches!(shown, Ok(Ok(true))) {
+        fail!(
+            "typing {line:?} into the Pod {pod:?}'s terminal showed {:?}, without {expected:?}",
+            String::from_utf8_lossy(&seen)
+        );
+    }
+    stdin
+        .write_all(format!("{last}\n").as_bytes())
+        .await
+        .context("typing into the terminal")?;
+    let status = tokio::time::timeout(timeout, status)
+        .await
+        .with_context(|| format!("the session did not end after {last:?}"))?
+        .context("the attach ended without a Status")?;
+    if status.status.as_deref() != Some("Success") {
+        fail!("the attach to {pod:?} ended with {status:?}");
     }
     Ok(())
 }

@@ -53,6 +53,14 @@ pub struct ApiServerConfig {
     pub tls_sans: Vec<String>,
     /// `--token-auth-file`: upstream's CSV `token,user,uid,"group1,group2"`.
     pub token_auth_file: Option<PathBuf>,
+    /// `--client-ca-file`: a PEM bundle of CAs; a request whose TLS client certificate
+    /// chains to one of them authenticates as its CommonName, in the groups of its
+    /// Organizations (see [`crate::client_cert`]).
+    pub client_ca_file: Option<PathBuf>,
+    /// Without `--client-ca-file`, trust the CA generated for the self-signed serving
+    /// certificate for client certificates too: `refkube up`'s cluster CA, which also
+    /// signs CertificateSigningRequests, as kubeadm passes its `ca.crt` to both.
+    pub client_ca_generated: bool,
     /// With a token file, a request that carries no token at all acts as
     /// `system:admin` instead of getting 401, like upstream's old insecure localhost
     /// port; a wrong token is still 401. Only honoured on a loopback listener without
@@ -142,6 +150,8 @@ impl Default for ApiServerConfig {
             advertise_address: None,
             tls_sans: Vec::new(),
             token_auth_file: None,
+            client_ca_file: None,
+            client_ca_generated: false,
             anonymous_loopback_admin: false,
             authorization_modes: crate::authz::Mode::defaults(),
             audit_log_path: None,
@@ -218,6 +228,10 @@ impl ApiServerConfig {
     }
     pub fn token_auth_file(mut self, path: PathBuf) -> Self {
         self.token_auth_file = Some(path);
+        self
+    }
+    pub fn client_ca_file(mut self, path: PathBuf) -> Self {
+        self.client_ca_file = Some(path);
         self
     }
     pub fn authorization_modes(mut self, modes: Vec<crate::authz::Mode>) -> Self {

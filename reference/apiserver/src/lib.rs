@@ -12,6 +12,7 @@ pub mod authz;
 pub mod bootstrap;
 pub mod bootstrap_rbac;
 pub mod certificates;
+pub mod client_cert;
 pub mod compactor;
 pub mod componentstatus;
 pub mod config;

@@ -10,6 +10,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use http::{Method, StatusCode, header};
+use rustls::pki_types::UnixTime;
 use serde_json::json;
 
 use crate::audit::Record;
@@ -57,7 +58,12 @@ async fn entry(State(state): State<Arc<AppState>>, req: Request) -> Response {
     };
     let mut record = Record {
         verb: parts.method.as_str().to_ascii_lowercase(),
-        request_uri: parts.uri.to_string(),
+        // Upstream records `URL.RequestURI()`: path and query, never the scheme and
+        // authority an HTTP/2 request carries in its URI.
+        request_uri: parts.uri.path_and_query().map_or_else(
+            || parts.uri.path().to_string(),
+            |pq| pq.as_str().to_string(),
+        ),
         user_agent: header_str(header::USER_AGENT),
         source_ip: parts
             .extensions
@@ -71,21 +77,7 @@ async fn entry(State(state): State<Arc<AppState>>, req: Request) -> Response {
         .headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    // A service account token of ours decides on its own (401 when invalid); any
-    // other token goes to the token file.
-    let service_account = crate::serviceaccount::authenticator::authenticate(&state, auth_header);
-    let user = match (service_account.await, &state.auth) {
-        (Some(result), _) => result
-            .inspect_err(|e| tracing::debug!(error = %e, "service account token refused"))
-            .ok(),
-        (None, None) => Some(User::admin()),
-        (None, Some(a)) => match a.authenticate(auth_header) {
-            Some(u) => Some(u),
-            None if auth_header.is_none() && state.anonymous_is_admin => Some(User::admin()),
-            None if auth_header.is_none() && public(parts.uri.path()) => Some(User::anonymous()),
-            None => None,
-        },
-    };
+    let user = authenticate(&state, &parts, auth_header).await;
     let response = match user {
         None => {
             record.user = "system:anonymous".into();
@@ -121,6 +113,49 @@ async fn entry(State(state): State<Arc<AppState>>, req: Request) -> Response {
         a.record(record);
     }
     response
+}
+
+/// Upstream's authenticator chain: a verified client certificate first, then bearer
+/// tokens; a certificate that does not verify leaves the request to a token, and without
+/// one it is a 401 (a bad credential is never anonymous). `None` is a 401.
+async fn authenticate(
+    state: &AppState,
+    parts: &http::request::Parts,
+    auth_header: Option<&str>,
+) -> Option<User> {
+    let certs = parts
+        .extensions
+        .get::<crate::client_cert::PeerCertificates>();
+    let by_certificate = match (&state.client_certs, certs) {
+        (Some(auth), Some(certs)) => auth.authenticate(&certs.0, UnixTime::now()),
+        _ => Ok(None),
+    };
+    let refused_certificate = match by_certificate {
+        Ok(Some(user)) => return Some(user),
+        Ok(None) => false,
+        Err(e) => {
+            tracing::debug!(error = %e, "client certificate refused");
+            true
+        }
+    };
+    // A service account token of ours decides on its own (401 when invalid); any
+    // other token goes to the token file.
+    let service_account = crate::serviceaccount::authenticator::authenticate(state, auth_header);
+    match (service_account.await, &state.auth) {
+        (Some(result), _) => result
+            .inspect_err(|e| tracing::debug!(error = %e, "service account token refused"))
+            .ok(),
+        (None, _) if refused_certificate => {
+            (state.auth.as_ref()).and_then(|a| a.authenticate(auth_header))
+        }
+        (None, None) => Some(User::admin()),
+        (None, Some(a)) => match a.authenticate(auth_header) {
+            Some(u) => Some(u),
+            None if auth_header.is_none() && state.anonymous_is_admin => Some(User::admin()),
+            None if auth_header.is_none() && public(parts.uri.path()) => Some(User::anonymous()),
+            None => None,
+        },
+    }
 }
 
 async fn handle(

@@ -35,9 +35,26 @@ pub fn answer(review: Review, user: &User, _body: &Value) -> Value {
             "kind": "SelfSubjectReview",
             "apiVersion": "authentication.k8s.io/v1",
             "metadata": {},
-            "status": {"userInfo": {"username": user.name, "uid": user.uid, "groups": user.groups}},
+            "status": {"userInfo": user_info(user)},
         }),
     }
+}
+
+/// `authentication/v1.UserInfo` as Go writes it: `uid`, `groups` and `extra` are
+/// `omitempty`, so an empty one is left out rather than written as `""`.
+fn user_info(user: &User) -> Value {
+    let mut info = serde_json::Map::new();
+    info.insert("username".into(), json!(user.name));
+    if !user.uid.is_empty() {
+        info.insert("uid".into(), json!(user.uid));
+    }
+    if !user.groups.is_empty() {
+        info.insert("groups".into(), json!(user.groups));
+    }
+    if !user.extra.is_empty() {
+        info.insert("extra".into(), json!(user.extra));
+    }
+    Value::Object(info)
 }
 
 pub fn respond(review: Review, user: &User, body: &[u8]) -> Response {
@@ -76,5 +93,16 @@ mod tests {
         );
         let who = answer(Review::Subject, &User::admin(), &json!({}));
         assert_eq!(who["status"]["userInfo"]["username"], "system:admin");
+    }
+
+    #[test]
+    fn empty_user_info_fields_are_left_out_as_go_omits_them() {
+        let jane = User {
+            name: "jane".into(),
+            groups: vec!["devs".into()],
+            ..User::default()
+        };
+        let info = &answer(Review::Subject, &jane, &json!({}))["status"]["userInfo"];
+        assert_eq!(info, &json!({"username": "jane", "groups": ["devs"]}));
     }
 }

@@ -17,6 +17,7 @@ use tokio::task::JoinSet;
 
 use crate::audit::AuditLog;
 use crate::auth::TokenAuth;
+use crate::client_cert::{ClientCertAuth, PeerCertificates};
 use crate::config::ApiServerConfig;
 use crate::ipalloc::Allocators;
 use crate::ipalloc::range::RangeError;
@@ -123,7 +124,7 @@ impl ApiServer {
             None => addr.ip(),
         };
         let advertise = SocketAddr::new(advertise_ip, addr.port());
-        let tls = match (&config.tls_cert_file, &config.tls_private_key_file) {
+        let mut tls = match (&config.tls_cert_file, &config.tls_private_key_file) {
             (Some(c), Some(k)) => Some(crate::tls::from_files(c, k)?),
             _ if config.self_signed_tls || !loopback => Some(crate::tls::self_signed(
                 &[advertise_ip, addr.ip()],
@@ -131,6 +132,10 @@ impl ApiServer {
             )?),
             _ => None,
         };
+        let client_certs = client_ca(&config, tls.as_ref())?;
+        if let (Some(t), Some(c)) = (tls.as_mut(), &client_certs) {
+            t.ask_client_certificates(c)?;
+        }
         let audit = match &config.audit_log_path {
             Some(p) => Some(AuditLog::open(p).map_err(ServerError::Audit)?),
             None => None,
@@ -172,6 +177,7 @@ impl ApiServer {
             kinds: Default::default(),
             alloc,
             auth,
+            client_certs,
             service_accounts,
             anonymous_is_admin,
             audit,
@@ -302,6 +308,30 @@ impl Drop for ApiServer {
     }
 }
 
+/// The client certificate authenticator: `--client-ca-file`, else the generated serving
+/// CA when [`ApiServerConfig::client_ca_generated`] asks for it.
+fn client_ca(
+    config: &ApiServerConfig,
+    tls: Option<&crate::tls::Tls>,
+) -> Result<Option<ClientCertAuth>, crate::tls::TlsError> {
+    if let Some(path) = &config.client_ca_file {
+        let pem = std::fs::read(path).map_err(|source| crate::tls::TlsError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        if tls.is_none() {
+            tracing::warn!("--client-ca-file has no effect without TLS");
+        }
+        return ClientCertAuth::from_pem(&pem, &path.display().to_string()).map(Some);
+    }
+    match tls {
+        Some(t) if config.client_ca_generated && t.ca_key_pem.is_some() => {
+            ClientCertAuth::from_pem(t.ca_pem.as_bytes(), "the generated CA").map(Some)
+        }
+        _ => Ok(None),
+    }
+}
+
 /// Runs an API server until `shutdown` resolves.
 pub async fn run(
     config: ApiServerConfig,
@@ -335,22 +365,34 @@ async fn accept_loop(
             }
         };
         let _ = stream.set_nodelay(true);
-        // The peer address rides along in the request extensions (audit sourceIPs).
-        let svc = TowerToHyperService::new(tower::ServiceExt::map_request(
-            router.clone(),
-            move |mut req: http::Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(Peer(peer));
-                req
-            },
-        ));
+        // The peer address (audit sourceIPs) and the client certificates the handshake
+        // presented (authentication) ride along in the request extensions.
+        let service = {
+            let router = router.clone();
+            move |certs: Option<PeerCertificates>| {
+                TowerToHyperService::new(tower::ServiceExt::map_request(
+                    router,
+                    move |mut req: http::Request<hyper::body::Incoming>| {
+                        req.extensions_mut().insert(Peer(peer));
+                        if let Some(c) = &certs {
+                            req.extensions_mut().insert(c.clone());
+                        }
+                        req
+                    },
+                ))
+            }
+        };
         let tls = tls.clone();
         conns.spawn(async move {
             let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
             let result = match tls {
                 Some(acceptor) => match acceptor.accept(stream).await {
                     Ok(s) => {
+                        let certs = (s.get_ref().1.peer_certificates())
+                            .filter(|c| !c.is_empty())
+                            .map(|c| PeerCertificates(c.to_vec().into()));
                         builder
-                            .serve_connection_with_upgrades(TokioIo::new(s), svc)
+                            .serve_connection_with_upgrades(TokioIo::new(s), service(certs))
                             .await
                     }
                     Err(e) => {
@@ -360,7 +402,7 @@ async fn accept_loop(
                 },
                 None => {
                     builder
-                        .serve_connection_with_upgrades(TokioIo::new(stream), svc)
+                        .serve_connection_with_upgrades(TokioIo::new(stream), service(None))
                         .await
                 }
             };

@@ -26,6 +26,8 @@ pub struct AppState {
     pub kinds: crate::crd::CustomKinds,
     pub alloc: Allocators,
     pub auth: Option<TokenAuth>,
+    /// `--client-ca-file`: verifies the client certificates requests arrive with.
+    pub client_certs: Option<crate::client_cert::ClientCertAuth>,
     /// The `--authorization-mode` chain every request passes.
     pub authorizer: crate::authz::Authorizer,
     /// Signs and verifies service account tokens.

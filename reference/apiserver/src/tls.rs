@@ -33,17 +33,56 @@ pub struct Tls {
     /// The generated CA's private key (PEM), for a cluster that signs certificates with
     /// it (`refkube up` hands it to the CSR signer); `None` for certificate files.
     pub ca_key_pem: Option<String>,
+    /// The serving chain and key, to rebuild the acceptor with client authentication.
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+}
+
+impl Tls {
+    fn new(
+        chain: Vec<CertificateDer<'static>>,
+        key: PrivateKeyDer<'static>,
+        ca_pem: String,
+        ca_key_pem: Option<String>,
+    ) -> Result<Self, TlsError> {
+        Ok(Self {
+            acceptor: config(chain.clone(), key.clone_key(), None)?,
+            ca_pem,
+            ca_key_pem,
+            chain,
+            key,
+        })
+    }
+
+    /// Makes the handshake ask for an optional client certificate, which `client`
+    /// judges at each request (`--client-ca-file`).
+    pub fn ask_client_certificates(
+        &mut self,
+        client: &crate::client_cert::ClientCertAuth,
+    ) -> Result<(), TlsError> {
+        self.acceptor = config(
+            self.chain.clone(),
+            self.key.clone_key(),
+            Some(client.handshake_verifier()),
+        )?;
+        Ok(())
+    }
 }
 
 fn config(
     certs: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
+    client: Option<Arc<dyn rustls::server::danger::ClientCertVerifier>>,
 ) -> Result<tokio_rustls::TlsAcceptor, TlsError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
+    let builder = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| TlsError::Invalid(e.to_string()))?
-        .with_no_client_auth()
+        .map_err(|e| TlsError::Invalid(e.to_string()))?;
+    let builder = match client {
+        Some(verifier) => builder.with_client_cert_verifier(verifier),
+        None => builder.with_no_client_auth(),
+    };
+    let mut cfg = builder
         .with_single_cert(certs, key)
         .map_err(|e| TlsError::Invalid(e.to_string()))?;
     cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
@@ -66,11 +105,12 @@ pub fn from_files(cert: &Path, key: &Path) -> Result<Tls, TlsError> {
     let key = rustls_pemfile::private_key(&mut key_pem.as_slice())
         .map_err(|e| TlsError::Invalid(e.to_string()))?
         .ok_or_else(|| TlsError::NoKey(key.display().to_string()))?;
-    Ok(Tls {
-        acceptor: config(certs, key)?,
-        ca_pem: String::from_utf8_lossy(&cert_pem).into_owned(),
-        ca_key_pem: None,
-    })
+    Tls::new(
+        certs,
+        key,
+        String::from_utf8_lossy(&cert_pem).into_owned(),
+        None,
+    )
 }
 
 fn new_ca() -> Result<(rcgen::Certificate, rcgen::KeyPair), TlsError> {
@@ -124,9 +164,5 @@ pub fn self_signed(ips: &[IpAddr], extra: &[String]) -> Result<Tls, TlsError> {
     let der = CertificateDer::from(leaf.der().to_vec());
     let key = PrivateKeyDer::try_from(leaf_key.serialize_der())
         .map_err(|e| TlsError::Invalid(e.to_string()))?;
-    Ok(Tls {
-        acceptor: config(vec![der], key)?,
-        ca_pem,
-        ca_key_pem: Some(ca_key.serialize_pem()),
-    })
+    Tls::new(vec![der], key, ca_pem, Some(ca_key.serialize_pem()))
 }

@@ -95,6 +95,10 @@ pub const CONTROLLERS: &[ControllerEntry] = &[
         start: crate::csrsigning::start,
     },
     ControllerEntry {
+        name: "csrapproving",
+        start: crate::csrapproving::start,
+    },
+    ControllerEntry {
         name: "podgc",
         start: crate::podgc::driver::start,
     },

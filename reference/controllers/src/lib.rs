@@ -5,6 +5,7 @@
 pub mod clusterroleaggregation;
 pub mod config;
 pub mod cronjob;
+pub mod csrapproving;
 pub mod csrsigning;
 pub mod daemonset;
 pub mod deployment;

@@ -37,6 +37,8 @@ pub const CONTROLLER_ACCOUNTS: &[(&str, &str)] = &[
         "clusterrole-aggregation-controller",
     ),
     ("csrsigning", "certificate-controller"),
+    // Upstream starts the approver with the certificate controller's client too.
+    ("csrapproving", "certificate-controller"),
 ];
 
 /// The service account controller `name` runs as, if it has one.

@@ -1,8 +1,7 @@
 //! The kubelet's server (served over HTTPS by [`crate::server_tls`]): `GET /containerLogs/{ns}/{pod}/{container}` (what the API
 //! server's `pods/log` proxies to), `/healthz`, `/pods` and `/runningpods/`
-//! ([`crate::podlist`]), `/attach` ([`crate::streaming::attach`]), and the streaming
-//! endpoints `/exec`,
-//! `/portforward` and `/run` ([`crate::streaming`]). Entry point: [`router`].
+//! ([`crate::podlist`]), and the streaming endpoints `/exec`, `/attach`,
+//! `/portForward` and `/run` ([`crate::streaming`]). Entry point: [`router`].
 //!
 //! Query parameters as upstream: `follow`, `previous`, `tailLines`, `timestamps`,
 //! `limitBytes`, `sinceSeconds`.
@@ -160,12 +159,6 @@ pub fn router(
         .route("/runningpods", get(crate::podlist::get_running))
         .route("/runningpods/", get(crate::podlist::get_running))
         .with_state(pods);
-    let attach = Router::new()
-        .route(
-            "/attach/{namespace}/{pod}/{container}",
-            get(crate::streaming::attach::attach).post(crate::streaming::attach::attach),
-        )
-        .with_state((logs.clone(), runtime.clone()));
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route(
@@ -174,7 +167,6 @@ pub fn router(
         )
         .with_state(logs)
         .merge(pod_lists)
-        .merge(attach)
         .merge(crate::streaming::router(runtime))
 }
 

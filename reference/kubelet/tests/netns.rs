@@ -90,6 +90,7 @@ fn agnhost(name: &str, args: &[&str]) -> ContainerConfig {
         working_dir: None,
         log: Arc::new(ContainerLog::new(100)),
         on_exit: Arc::new(Notify::new()),
+        stdio: Default::default(),
     }
 }
 

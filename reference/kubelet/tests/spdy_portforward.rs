@@ -6,64 +6,24 @@
 //! back as text on the error stream.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod serving;
+
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
-use refkube_kubelet::logs::{ContainerLog, LogStore};
-use refkube_kubelet::runtime::process::ProcessRuntime;
-use refkube_kubelet::runtime::{ContainerConfig, Runtime, SandboxConfig};
 use refkube_kubelet::streaming::spdy::frame::{self, Frame};
 use refkube_kubelet::streaming::spdy::headers;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 /// A kubelet server with pod `default/pf` at 127.0.0.1.
 async fn kubelet() -> SocketAddr {
-    let agnhost = PathBuf::from(env!("CARGO_BIN_EXE_agnhost"));
-    let rt = Arc::new(ProcessRuntime::new(vec![agnhost]));
-    let sandbox = rt
-        .run_pod_sandbox(&SandboxConfig {
-            uid: "uid-pf".into(),
-            name: "pf".into(),
-            namespace: "default".into(),
-            hostname: "pf".into(),
-            ip: "127.0.0.1".parse().unwrap(),
-            gateway: None,
-            host_network: false,
-            annotations: Default::default(),
-            mounts: vec![],
-            masked: vec![],
-        })
+    // The server holds the runtime, so the pod lives as long as the test's server.
+    serving::serve_pod("pf", &["sleep", "60"], Default::default())
         .await
-        .unwrap();
-    let id = rt
-        .create_container(
-            &sandbox,
-            ContainerConfig {
-                name: "pf".into(),
-                image: "busybox".into(),
-                command: vec!["sleep".into(), "60".into()],
-                args: vec![],
-                env: vec![],
-                working_dir: None,
-                log: Arc::new(ContainerLog::new(10)),
-                on_exit: Arc::new(Notify::new()),
-            },
-        )
-        .await
-        .unwrap();
-    rt.start_container(&id).await.unwrap();
-    let router =
-        refkube_kubelet::server::router(Arc::new(LogStore::new(10)), rt, Default::default());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    addr
+        .addr
 }
 
 /// A TCP echo server on loopback; its port.

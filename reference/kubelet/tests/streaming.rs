@@ -5,98 +5,23 @@
 //! the base64 variant, and the port-forward's port prefixes and bytes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod serving;
+
+use serving::{bin, connect, frames};
+
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
-use refkube_kubelet::logs::{ContainerLog, LogStore};
 use refkube_kubelet::runtime::process::ProcessRuntime;
-use refkube_kubelet::runtime::{ContainerConfig, Runtime, SandboxConfig};
 use serde_json::Value;
-use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A kubelet server with pod `default/bb` (container `bb`, `sleep 60`) at 127.0.0.1.
 async fn kubelet() -> (SocketAddr, Arc<ProcessRuntime>) {
-    let agnhost = PathBuf::from(env!("CARGO_BIN_EXE_agnhost"));
-    let rt = Arc::new(ProcessRuntime::new(vec![agnhost]));
-    let sandbox = rt
-        .run_pod_sandbox(&SandboxConfig {
-            uid: "uid-bb".into(),
-            name: "bb".into(),
-            namespace: "default".into(),
-            hostname: "bb".into(),
-            ip: "127.0.0.1".parse().unwrap(),
-            gateway: None,
-            host_network: false,
-            annotations: Default::default(),
-            mounts: vec![],
-            masked: vec![],
-        })
-        .await
-        .unwrap();
-    let id = rt
-        .create_container(
-            &sandbox,
-            ContainerConfig {
-                name: "bb".into(),
-                image: "busybox".into(),
-                command: vec!["sleep".into(), "60".into()],
-                args: vec![],
-                env: vec![("HOSTNAME".into(), "bb".into())],
-                working_dir: None,
-                log: Arc::new(ContainerLog::new(10)),
-                on_exit: Arc::new(Notify::new()),
-            },
-        )
-        .await
-        .unwrap();
-    rt.start_container(&id).await.unwrap();
-    let router = refkube_kubelet::server::router(
-        Arc::new(LogStore::new(10)),
-        rt.clone(),
-        Default::default(),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    (addr, rt)
-}
-
-async fn connect(addr: SocketAddr, path: &str, protocol: &str) -> Ws {
-    let mut req = format!("ws://{addr}{path}").into_client_request().unwrap();
-    req.headers_mut()
-        .insert("Sec-WebSocket-Protocol", protocol.parse().unwrap());
-    let (ws, resp) = tokio_tungstenite::connect_async(req).await.unwrap();
-    assert_eq!(resp.headers()["sec-websocket-protocol"], protocol);
-    ws
-}
-
-/// Every data message until the server closes.
-async fn frames(ws: &mut Ws) -> Vec<Message> {
-    let mut out = Vec::new();
-    loop {
-        let next = tokio::time::timeout(Duration::from_secs(10), ws.next())
-            .await
-            .expect("the server answers in time");
-        match next {
-            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return out,
-            Some(Ok(m @ (Message::Binary(_) | Message::Text(_)))) => out.push(m),
-            Some(Ok(_)) => {}
-        }
-    }
-}
-
-fn bin(ch: u8, data: &[u8]) -> Message {
-    let mut v = vec![ch];
-    v.extend_from_slice(data);
-    Message::Binary(v.into())
+    let served = serving::serve_pod("bb", &["sleep", "60"], Default::default()).await;
+    (served.addr, served.runtime)
 }
 
 #[tokio::test]
@@ -255,4 +180,45 @@ async fn port_forward_prefixes_each_channel_with_its_port_and_pipes_bytes() {
         .unwrap()
         .unwrap();
     assert_eq!(echoed, bin(0, b"ping"));
+}
+
+#[tokio::test]
+async fn the_uid_path_forms_find_the_pod_by_name_and_port_forward_checks_the_uid() {
+    let (addr, _rt) = kubelet().await;
+    // exec and run: the UID is taken and not checked, as upstream.
+    let mut ws = connect(
+        addr,
+        "/exec/default/bb/some-other-uid/bb?command=echo&command=by-uid&stdout=true",
+        "v5.channel.k8s.io",
+    )
+    .await;
+    let got = frames(&mut ws).await;
+    assert_eq!(got[1], bin(1, b"by-uid\n"), "{got:?}");
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!(
+            "http://{addr}/run/default/bb/uid-bb/bb?cmd=echo+ran"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.text().await.unwrap(), "ran\n");
+    // port-forward: upstream's spelling, with the pod's UID or without; another UID
+    // is a 404.
+    let r = http
+        .get(format!(
+            "http://{addr}/portForward/default/bb/not-its-uid?port=80"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(r.text().await.unwrap(), "pod not found");
+    for path in ["/portForward/default/bb/uid-bb", "/portForward/default/bb"] {
+        let echo = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = echo.local_addr().unwrap().port();
+        let mut ws = connect(addr, &format!("{path}?port={port}"), "v4.channel.k8s.io").await;
+        let first = ws.next().await.unwrap().unwrap();
+        assert_eq!(first, bin(0, &port.to_le_bytes()), "{path}");
+    }
 }

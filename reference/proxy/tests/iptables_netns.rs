@@ -25,7 +25,10 @@ struct Netns {
 
 impl Netns {
     fn new() -> Self {
-        let name = format!("refkube-proxy-{}", std::process::id());
+        // Unique per test: the tests of this file run at the same time.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let name = format!("refkube-proxy-{}-{n}", std::process::id());
         sh(&format!("ip netns add {name}"));
         let ns = Self {
             name,
@@ -235,4 +238,38 @@ async fn rules_applied_in_a_namespace_send_cluster_ip_traffic_to_the_endpoints()
         ),
         "{nat}"
     );
+}
+
+#[tokio::test]
+#[ignore = "needs root: creates a network namespace and programs iptables inside it"]
+async fn cleanup_removes_every_jump_and_chain_iptables_mode_wrote() {
+    let ns = Netns::new();
+    let dir = tempfile::tempdir().unwrap();
+    let config = ns.tools(dir.path());
+    let eps = ["10.0.1.1:8080".parse().unwrap()];
+    let svc = model("172.30.1.1", 80, Protocol::Tcp, SessionAffinity::None, &eps);
+    // Two proxies of one machine (refkube's nodes share it) may both insert the jumps.
+    for _ in 0..2 {
+        IptablesApplier::new(config.clone())
+            .sync(&svc)
+            .await
+            .expect("apply");
+    }
+    ns.exec("iptables -w -N OTHER-CHAIN");
+    ns.exec("iptables -w -A FORWARD -j OTHER-CHAIN");
+    assert!(ns.exec("iptables-save").contains("KUBE-SVC-"));
+
+    refkube_proxy::iptables::cleanup::cleanup(&config)
+        .await
+        .expect("cleanup");
+    let left = ns.exec("iptables-save");
+    assert!(!left.contains("KUBE-"), "left behind:\n{left}");
+    assert!(
+        left.contains("-A FORWARD -j OTHER-CHAIN"),
+        "others' rules stay:\n{left}"
+    );
+    // Cleaning a clean machine is not an error.
+    refkube_proxy::iptables::cleanup::cleanup(&config)
+        .await
+        .expect("second cleanup");
 }

@@ -65,6 +65,11 @@ pub struct ServerArgs {
     /// Static token file, upstream CSV: token,user,uid,"group1,group2".
     #[arg(long)]
     pub token_auth_file: Option<PathBuf>,
+    /// CA bundle (PEM) client certificates are verified against; a verified one logs in
+    /// as its CommonName, in the groups of its Organizations (`up` default: the cluster
+    /// CA, which signs approved CertificateSigningRequests).
+    #[arg(long)]
+    pub client_ca_file: Option<PathBuf>,
     /// TLS certificate (PEM).
     #[arg(long, requires = "tls_private_key_file")]
     pub tls_cert_file: Option<PathBuf>,
@@ -162,6 +167,11 @@ pub struct UpArgs {
     /// `--nodes` is over 255, e.g. 127.100.0.0/14 for 1000 nodes).
     #[arg(long)]
     pub cluster_cidr: Option<Ipv4Net>,
+    /// kube-proxy's mode: `iptables` (rules only) or `userspace` (a real proxy per
+    /// Service). Default: iptables with `--pod-network netns` when this process is root
+    /// and the iptables tools are installed, userspace otherwise.
+    #[arg(long)]
+    pub proxy_mode: Option<refkube_proxy::ProxyMode>,
     /// State directory (kubeconfig, audit log); default `$HOME/.refkube`.
     #[arg(long)]
     pub state_dir: Option<PathBuf>,
@@ -189,6 +199,7 @@ fn apiserver_config(a: &ServerArgs, default_range: Ipv4Net) -> ApiServerConfig {
         .watch_cache_size(a.watch_cache_size)
         .service_cluster_ip_range(a.service_cluster_ip_range.unwrap_or(default_range));
     c.token_auth_file = a.token_auth_file.clone();
+    c.client_ca_file = a.client_ca_file.clone();
     c.apiserver_count = a.apiserver_count;
     c.advertise_address = a.advertise_address;
     c.tls_sans = a.tls_sans.clone();
@@ -261,6 +272,7 @@ async fn up(a: UpArgs) -> anyhow::Result<()> {
         runtime: a.runtime,
         state_dir: Some(state_dir.clone()),
         network,
+        proxy_mode: a.proxy_mode,
         audit: true,
         apiserver: apiserver_config(&a.server, network.service_range),
         ..defaults

@@ -15,7 +15,7 @@ use refkube_proxy::ProxyMode;
 use refkube_store::Store;
 
 use crate::components::{Components, ComponentsConfig, Pace};
-use crate::network::{ClusterNetwork, ServiceRoute};
+use crate::network::{ClusterNetwork, ServiceRoute, resolve_proxy_mode};
 
 /// A last say over the components' configuration (disable a scheduler plugin, taint a
 /// node, ...), applied after the defaults are built.
@@ -56,6 +56,9 @@ pub struct ClusterConfig {
     /// How pods are networked and the pod and Service ranges (by default loopback
     /// ranges, so that nothing needs privileges).
     pub network: ClusterNetwork,
+    /// The kube-proxies' mode; None: iptables where it can run, else userspace (see
+    /// [`crate::network::resolve_proxy_mode`]).
+    pub proxy_mode: Option<ProxyMode>,
     /// Write an audit log to `state_dir/audit.log` (needs `state_dir`).
     pub audit: bool,
     /// Every other API server setting (listen and service range are taken from above).
@@ -76,6 +79,7 @@ impl Default for ClusterConfig {
             customize: None,
             state_dir: None,
             network: ClusterNetwork::for_mode(PodNetwork::Loopback),
+            proxy_mode: None,
             audit: false,
             apiserver: ApiServerConfig::default(),
         }
@@ -125,6 +129,11 @@ impl ClusterConfig {
         self.network = network;
         self
     }
+    /// Runs the kube-proxies in `mode` (an error at start if it cannot run here).
+    pub fn proxy_mode(mut self, mode: ProxyMode) -> Self {
+        self.proxy_mode = Some(mode);
+        self
+    }
     pub fn customize(mut self, f: impl Fn(&mut ComponentsConfig) + Send + Sync + 'static) -> Self {
         self.customize = Some(Customize(Arc::new(f)));
         self
@@ -132,7 +141,14 @@ impl ClusterConfig {
 
     /// The components this configuration runs beside the API server.
     pub fn components_config(&self) -> anyhow::Result<ComponentsConfig> {
-        let mut c = ComponentsConfig::cluster(self.nodes, self.runtime, self.pace, &self.network)?;
+        let proxy_mode = resolve_proxy_mode(self.proxy_mode, self.network.mode)?;
+        let mut c = ComponentsConfig::cluster(
+            self.nodes,
+            self.runtime,
+            self.pace,
+            &self.network,
+            proxy_mode,
+        )?;
         c.control_plane_replicas = self.control_plane_replicas;
         if let Some(cmd) = &self.agnhost_command {
             for k in &mut c.kubelets {
@@ -174,6 +190,11 @@ pub struct Cluster {
     /// The Service range's `local` route, present while userspace proxies serve a
     /// `netns` cluster (see [`crate::network`]); removed at shutdown.
     service_route: tokio::sync::Mutex<Option<ServiceRoute>>,
+    /// Whether kube-proxies have run in iptables mode in this `netns` cluster, so their
+    /// rules are to be removed at shutdown (and when they switch to userspace mode).
+    iptables_used: std::sync::atomic::AtomicBool,
+    /// `route_localnet`'s value before iptables mode set it, restored at shutdown.
+    route_localnet_before: std::sync::Mutex<Option<String>>,
     /// Holds the token file for the server's lifetime (a temp dir is removed on drop).
     _token_dir: TokenDir,
 }
@@ -322,6 +343,9 @@ impl Cluster {
             api.service_account_key_files.push(key.clone());
             api.service_account_signing_key_file = Some(key);
         }
+        // Certificates the cluster CA issues (approved CSRs) log in, as kubeadm passes
+        // its ca.crt as --client-ca-file (over TLS; plain HTTP has no client certificates).
+        api.client_ca_generated = true;
         let token = Some(tokens.admin.clone());
         let server = ApiServer::bind(api, store.clone())
             .await
@@ -336,6 +360,11 @@ impl Cluster {
             .proxies
             .iter()
             .any(|p| p.mode == ProxyMode::Userspace);
+        let iptables_used = netns
+            && components_config
+                .proxies
+                .iter()
+                .any(|p| p.mode == ProxyMode::Iptables && !p.dry_run);
         let service_route = if netns && userspace {
             Some(ServiceRoute::add(cfg.network.service_range).await?)
         } else {
@@ -374,6 +403,12 @@ impl Cluster {
             components,
             network: cfg.network,
             service_route: tokio::sync::Mutex::new(service_route),
+            iptables_used: std::sync::atomic::AtomicBool::new(iptables_used),
+            route_localnet_before: std::sync::Mutex::new(
+                iptables_used
+                    .then(crate::network::enable_route_localnet)
+                    .flatten(),
+            ),
             _token_dir: token_dir,
         })
     }
@@ -398,6 +433,28 @@ impl Cluster {
             }
         }
         self.components.set_proxy_mode(mode).await?;
+        if self.network.mode == PodNetwork::Netns {
+            use std::sync::atomic::Ordering::SeqCst;
+            match mode {
+                ProxyMode::Iptables => {
+                    self.iptables_used.store(true, SeqCst);
+                    let mut before = self
+                        .route_localnet_before
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner());
+                    if before.is_none() {
+                        *before = crate::network::enable_route_localnet();
+                    }
+                }
+                // As upstream's kube-proxy started in another mode: remove iptables
+                // mode's leftovers, or their DNAT rules would still catch the traffic.
+                ProxyMode::Userspace => {
+                    if self.iptables_used.swap(false, SeqCst) {
+                        crate::network::remove_proxy_rules().await;
+                    }
+                }
+            }
+        }
         Ok(())
     }
 
@@ -424,12 +481,30 @@ impl Cluster {
         Ok(kube::Client::try_from(config)?)
     }
 
-    /// Stops everything: the components first, so their last writes reach the server.
+    /// Stops everything: the components first, so their last writes reach the server;
+    /// then, in a `netns` cluster, what they left in the machine's network (the
+    /// Service range's route, kube-proxy's rules, the pod network's firewall chains).
     pub async fn shutdown(self) {
         self.components.shutdown().await;
         self.server.shutdown().await;
         if let Some(route) = self.service_route.into_inner() {
             route.remove().await;
+        }
+        if self.network.mode == PodNetwork::Netns {
+            if self.iptables_used.into_inner() {
+                crate::network::remove_proxy_rules().await;
+            }
+            let before = self
+                .route_localnet_before
+                .into_inner()
+                .unwrap_or_else(|p| p.into_inner());
+            if let Some(before) = before {
+                crate::network::restore_route_localnet(&before);
+            }
+            refkube_kubelet::network::firewall::remove_chains(
+                std::net::Ipv4Addr::UNSPECIFIED.into(),
+            )
+            .await;
         }
     }
 }

@@ -69,13 +69,14 @@ impl ComponentsConfig {
 
     /// A whole control plane: scheduler, controller manager, and `nodes` nodes each with
     /// a kubelet (`node-1` ...) using `runtime`, its pods addressed from `network`, and a
-    /// userspace kube-proxy (userspace, because iptables mode would rewrite this
-    /// machine's own netfilter tables). Fails if the cluster CIDR is too small.
+    /// kube-proxy in `proxy_mode` (see [`crate::network::resolve_proxy_mode`]). Fails if
+    /// the cluster CIDR is too small.
     pub fn cluster(
         nodes: usize,
         runtime: RuntimeKind,
         pace: Pace,
         network: &ClusterNetwork,
+        proxy_mode: ProxyMode,
     ) -> anyhow::Result<Self> {
         let scheduler = pace.scheduler(SchedulerConfig::default());
         let cm = pace.controller_manager(ControllerManagerConfig::default());
@@ -92,7 +93,7 @@ impl ComponentsConfig {
             let p = pace.proxy(
                 ProxyConfig::new(k.node_name.clone())
                     .node_ip(k.node_ip)
-                    .mode(ProxyMode::Userspace)
+                    .mode(proxy_mode)
                     .cluster_cidr(IpNet::V4(network.cluster_cidr)),
             );
             kubelets.push(k);

@@ -1,7 +1,8 @@
 //! The cluster's network: its pod and Service ranges for each pod network mode, the
-//! route that lets kube-proxy's userspace mode serve Service IPs in `netns` mode, and
-//! moving a whole process into a network namespace of its own. Entry points:
-//! [`ClusterNetwork`], [`ServiceRoute`], [`isolate_process`].
+//! kube-proxy mode that suits the pod network ([`resolve_proxy_mode`]), the route that
+//! lets kube-proxy's userspace mode serve Service IPs in `netns` mode, and moving a whole
+//! process into a network namespace of its own. Entry points: [`ClusterNetwork`],
+//! [`resolve_proxy_mode`], [`ServiceRoute`], [`isolate_process`].
 //!
 //! In `netns` mode every pod sits behind a veth on this machine's network stack, which
 //! all nodes share (they are one machine), so routes between nodes' pods need nothing
@@ -14,12 +15,18 @@
 //! its veth at the proxy (and, unlike upstream's userspace mode, the kernel then answers
 //! ping on ClusterIPs). In iptables mode there is no such route: a ClusterIP is nobody's
 //! address and only the DNAT rules for the Service's ports answer, as upstream.
+//!
+//! iptables mode is the default wherever it can run: with the `netns` pod network, as
+//! root, with the iptables tools installed. With the `loopback` pod network the proxies
+//! stay in userspace mode, since pods and Services there are this machine's own loopback
+//! addresses and rules for them would rewrite its netfilter tables for nothing.
 
 use anyhow::{Context as _, bail};
 use ipnet::{IpNet, Ipv4Net};
 pub use refkube_kubelet::PodNetwork;
 use refkube_kubelet::network::{NetworkError, run};
 pub use refkube_kubelet::network::{installed, preflight};
+use refkube_proxy::ProxyMode;
 
 /// The cluster's address plan.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -133,6 +140,88 @@ fn node_capacity(prefix: u8) -> usize {
     (1usize << (24 - prefix)) - 1
 }
 
+/// The programs kube-proxy's iptables mode runs.
+pub const IPTABLES_TOOLS: &[&str] = &["iptables", "iptables-save", "iptables-restore"];
+
+/// Why kube-proxy's iptables mode cannot run on this machine, if it cannot: it needs
+/// root (CAP_NET_ADMIN) and the iptables tools.
+pub fn iptables_unusable() -> Option<String> {
+    if !nix::unistd::geteuid().is_root() {
+        return Some("it needs root (CAP_NET_ADMIN) to write netfilter rules".into());
+    }
+    IPTABLES_TOOLS
+        .iter()
+        .find(|t| !installed(t))
+        .map(|t| format!("{t} is not on PATH (apt-get install iptables)"))
+}
+
+/// The kube-proxy mode of a cluster networked the `network` way: `requested` if given,
+/// else iptables where it can run (the `netns` pod network, root, the iptables tools),
+/// else userspace. An explicit iptables request that cannot run is an error saying why.
+pub fn resolve_proxy_mode(
+    requested: Option<ProxyMode>,
+    network: PodNetwork,
+) -> anyhow::Result<ProxyMode> {
+    choose_proxy_mode(requested, network, iptables_unusable())
+}
+
+/// [`resolve_proxy_mode`] with the machine's answer given (pure, for tests).
+fn choose_proxy_mode(
+    requested: Option<ProxyMode>,
+    network: PodNetwork,
+    unusable: Option<String>,
+) -> anyhow::Result<ProxyMode> {
+    match (requested, network, unusable) {
+        (Some(ProxyMode::Userspace), _, _) => Ok(ProxyMode::Userspace),
+        (Some(ProxyMode::Iptables), PodNetwork::Loopback, _) => bail!(
+            "--proxy-mode iptables needs --pod-network netns: with the loopback pod network, pods and Services are this machine's own loopback addresses (use --proxy-mode userspace)"
+        ),
+        (Some(ProxyMode::Iptables), PodNetwork::Netns, Some(why)) => {
+            bail!("--proxy-mode iptables cannot run here: {why} (use --proxy-mode userspace)")
+        }
+        (Some(ProxyMode::Iptables), PodNetwork::Netns, None) => Ok(ProxyMode::Iptables),
+        (None, PodNetwork::Netns, None) => Ok(ProxyMode::Iptables),
+        (None, _, _) => Ok(ProxyMode::Userspace),
+    }
+}
+
+/// Removes what kube-proxy's iptables mode wrote in this machine's tables (upstream's
+/// `kube-proxy --cleanup`); failures are logged.
+pub async fn remove_proxy_rules() {
+    let config = refkube_proxy::ProxyConfig::default();
+    if let Err(e) = refkube_proxy::iptables::cleanup::cleanup(&config).await {
+        tracing::warn!(error = %e, "removing kube-proxy's iptables rules");
+    }
+}
+
+/// `net.ipv4.conf.all.route_localnet`, which upstream's kube-proxy sets to 1 in iptables
+/// mode (with `--iptables-localhost-nodeports`, the default) so that DNAT to a loopback
+/// address works for packets from other interfaces. Here it matters for the `kubernetes`
+/// Service, whose endpoint is the API server's loopback address unless it advertises
+/// another: pods reach it through the ClusterIP only with this set.
+const ROUTE_LOCALNET: &str = "/proc/sys/net/ipv4/conf/all/route_localnet";
+
+/// Sets `route_localnet` to 1; returns the value it had, for [`restore_route_localnet`].
+pub fn enable_route_localnet() -> Option<String> {
+    let before = std::fs::read_to_string(ROUTE_LOCALNET).ok()?;
+    if before.trim() != "1"
+        && let Err(e) = std::fs::write(ROUTE_LOCALNET, "1")
+    {
+        tracing::warn!(error = %e, "setting {ROUTE_LOCALNET}; pods cannot reach loopback endpoints");
+        return None;
+    }
+    Some(before.trim().to_string())
+}
+
+/// Puts back the value [`enable_route_localnet`] found.
+pub fn restore_route_localnet(before: &str) {
+    if before != "1"
+        && let Err(e) = std::fs::write(ROUTE_LOCALNET, before)
+    {
+        tracing::warn!(error = %e, "restoring {ROUTE_LOCALNET}");
+    }
+}
+
 /// The `local` route of the Service range in `netns` mode; removed by
 /// [`ServiceRoute::remove`].
 #[derive(Debug)]
@@ -187,6 +276,40 @@ pub fn isolate_process() -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn iptables_is_the_default_only_where_it_can_run() {
+        use PodNetwork::{Loopback, Netns};
+        let no = || Some("not root".to_string());
+        assert_eq!(
+            choose_proxy_mode(None, Netns, None).unwrap(),
+            ProxyMode::Iptables
+        );
+        assert_eq!(
+            choose_proxy_mode(None, Netns, no()).unwrap(),
+            ProxyMode::Userspace
+        );
+        assert_eq!(
+            choose_proxy_mode(None, Loopback, None).unwrap(),
+            ProxyMode::Userspace
+        );
+        let user = Some(ProxyMode::Userspace);
+        assert_eq!(
+            choose_proxy_mode(user, Netns, None).unwrap(),
+            ProxyMode::Userspace
+        );
+        let ipt = Some(ProxyMode::Iptables);
+        assert_eq!(
+            choose_proxy_mode(ipt, Netns, None).unwrap(),
+            ProxyMode::Iptables
+        );
+        let err = choose_proxy_mode(ipt, Netns, no()).unwrap_err().to_string();
+        assert!(err.contains("cannot run here: not root"), "{err}");
+        let err = choose_proxy_mode(ipt, Loopback, None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("needs --pod-network netns"), "{err}");
+    }
 
     #[test]
     fn nodes_get_consecutive_24s_of_the_cluster_cidr() {

@@ -52,10 +52,12 @@ pub(crate) const OID_CN: &[u64] = &[2, 5, 4, 3];
 pub(crate) const OID_O: &[u64] = &[2, 5, 4, 10];
 
 impl Csr {
-    /// The subject's common name (the first, as Go reads it).
+    /// The subject's common name: the last one it lists, as Go's `pkix.Name` keeps it,
+    /// so that signers, approvers and the client certificate authenticator read the same.
     pub fn common_name(&self) -> &str {
         self.subject
             .iter()
+            .rev()
             .find(|a| a.oid == OID_CN)
             .map(|a| a.value.as_str())
             .unwrap_or_default()

@@ -19,8 +19,11 @@
 //!   one network namespace. When each node is a machine (or container) of its own, the
 //!   [`route_sync`] task adds, as kind's kindnetd does, a route to every other node's pod
 //!   CIDR via that node's InternalIP, so a pod's packets leave through the node's own
-//!   interface with the pod IP as their source.
+//!   interface with the pod IP as their source. Each pod's traffic is also accepted in
+//!   the `FORWARD` chain as the CNI `firewall` plugin does ([`firewall`]), so a machine
+//!   whose `FORWARD` policy is `DROP` (Docker sets it) still forwards it.
 
+pub mod firewall;
 pub mod ptp;
 pub mod route_sync;
 pub mod routes;
@@ -91,6 +94,7 @@ pub const TOOLS: &[(&str, &str)] = &[
     ("unshare", "util-linux"),
     ("nsenter", "util-linux"),
     ("hostname", "hostname"),
+    ("iptables", "iptables"),
 ];
 
 /// Whether `program` is an executable on this process's `PATH`.

@@ -28,7 +28,7 @@
 //!   any other command runs on the machine as with busybox.
 //! - `python`: the machine's `python3` (a leading `python`, `python3`, `python3.12` or
 //!   their paths is taken for it) with the command/args; none runs `python3`, the
-//!   image's default, which exits at once as its stdin is closed.
+//!   image's default, which exits at once unless the container keeps stdin open.
 //! - `alpine`: as busybox.
 
 use crate::standins::WebServer;

@@ -10,6 +10,7 @@ pub mod namespaces;
 pub mod pause;
 pub mod process;
 pub mod sim;
+pub mod stdio;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -106,6 +107,8 @@ pub struct ContainerConfig {
     pub log: Arc<ContainerLog>,
     /// Notified when the container exits (so the pod worker wakes at once).
     pub on_exit: Arc<Notify>,
+    /// Its standard streams: `stdin`, `stdinOnce`, `tty`.
+    pub stdio: stdio::StdioConfig,
 }
 
 /// A container's state as the runtime reports it.
@@ -151,6 +154,8 @@ pub struct ExecTarget {
     pub dir: std::path::PathBuf,
     /// The pod's IP, where its servers listen.
     pub pod_ip: IpAddr,
+    /// The pod's UID.
+    pub pod_uid: String,
 }
 
 /// A CRI-like container runtime.
@@ -203,6 +208,20 @@ pub trait Runtime: Send + Sync {
         let _ = (namespace, pod, container);
         Err(RuntimeError::Exec(format!(
             "the {} runtime runs no processes to stream",
+            self.name()
+        )))
+    }
+    /// The streams of the running container `container` of pod `namespace/pod`, for
+    /// `attach`.
+    async fn attach_target(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+    ) -> Result<Arc<stdio::ContainerIo>, RuntimeError> {
+        let _ = (namespace, pod, container);
+        Err(RuntimeError::Exec(format!(
+            "the {} runtime runs no processes to attach to",
             self.name()
         )))
     }

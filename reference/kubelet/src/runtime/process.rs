@@ -21,11 +21,11 @@ use std::time::Duration;
 use k8s_openapi::jiff::Timestamp;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::Command;
 use tokio::sync::watch;
 
 use super::images::{self, Workload};
+use super::stdio::{self, ContainerIo, Stdin, StdioConfig};
 use super::{
     ContainerConfig, ContainerState, ExecResult, ExecTarget, Runtime, RuntimeError, SandboxConfig,
     new_id,
@@ -34,7 +34,7 @@ use super::{mounts, namespaces};
 use crate::agnhost::BIND_IP_ENV;
 use crate::config::ImagePolicy;
 use crate::logs::ContainerLog;
-use crate::network::{PodNetwork, ptp};
+use crate::network::{PodNetwork, firewall, ptp};
 
 /// How long `unshare` may take to give the pause process its namespaces.
 const NAMESPACE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -61,6 +61,8 @@ struct Container {
     config: ContainerConfig,
     state: watch::Sender<ContainerState>,
     group: Option<GroupGuard>,
+    /// Its streams, for attach, once started.
+    io: Option<Arc<ContainerIo>>,
 }
 
 struct Sandbox {
@@ -73,10 +75,14 @@ struct Sandbox {
     /// Cleared when the pause process exits: its pid (and so `/proc/<pid>/ns`) may then
     /// belong to another process.
     alive: Arc<AtomicBool>,
-    /// The pod's namespace, name and IP, so that exec and port-forward find it.
+    /// The pod's namespace, name, UID and IP, so that exec and port-forward find it.
     namespace: String,
     pod: String,
+    uid: String,
     ip: IpAddr,
+    /// The pod's rules in the machine's `FORWARD` chain (`netns` pod network); removed
+    /// when dropped.
+    firewall: Option<firewall::Allowed>,
 }
 
 impl Sandbox {
@@ -134,20 +140,17 @@ fn exit_code(status: std::process::ExitStatus) -> i32 {
         .unwrap_or(-1)
 }
 
-async fn pump(reader: impl AsyncRead + Unpin, log: Arc<ContainerLog>) {
-    let mut reader = BufReader::new(reader);
-    let mut buf = Vec::new();
-    loop {
-        buf.clear();
-        match reader.read_until(b'\n', &mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {
-                let line = String::from_utf8_lossy(&buf);
-                log.push(line.trim_end_matches(['\n', '\r']));
-            }
-        }
-    }
+/// The program a container runs with its streams, and the tasks reading its output.
+struct Spawned {
+    child: tokio::process::Child,
+    group: GroupGuard,
+    io: Arc<ContainerIo>,
+    pumps: Vec<tokio::task::JoinHandle<()>>,
 }
+
+/// How long the output of an exited container may take to drain (a process it left
+/// behind may hold its stdout open for ever).
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(1);
 
 impl ProcessRuntime {
     /// A runtime that runs agnhost as `agnhost[0] agnhost[1..] <args>`, failing pulls of
@@ -199,7 +202,7 @@ impl ProcessRuntime {
     }
 
     /// Spawns `workload` behind `prefix` (a namespace tool, or nothing) in a new process
-    /// group with `env`, logging to `log`.
+    /// group with `env`, its streams as `stdio` says, logging to `log`.
     fn spawn(
         &self,
         prefix: Vec<OsString>,
@@ -207,42 +210,71 @@ impl ProcessRuntime {
         env: &[(String, String)],
         dir: &Path,
         log: Arc<ContainerLog>,
-    ) -> Result<(tokio::process::Child, GroupGuard), String> {
+        stdio: StdioConfig,
+    ) -> Result<Spawned, String> {
         let mut argv = prefix;
         argv.extend(self.argv(workload)?);
-        let (program, args) = argv
-            .split_first()
-            .ok_or_else(|| "empty command".to_string())?;
-        let mut cmd = Command::new(program);
-        cmd.args(args)
-            .env_clear()
-            .env(
-                "PATH",
-                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            )
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .env(
-                crate::agnhost::KUBELET_PID_ENV,
-                std::process::id().to_string(),
-            )
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .kill_on_drop(true);
-        cmd.current_dir(dir);
-        let mut child = cmd.spawn().map_err(|e| e.to_string())?;
+        let mut env_all = vec![(
+            "PATH".to_string(),
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string(),
+        )];
+        env_all.extend(env.iter().cloned());
+        env_all.push((
+            crate::agnhost::KUBELET_PID_ENV.to_string(),
+            std::process::id().to_string(),
+        ));
+        let (child, io, pumps) = if stdio.tty {
+            // A session leader on its terminal, so also its own process group.
+            let (child, output, stdin) = stdio::spawn_on_terminal(&argv, &env_all, dir)?;
+            let io = ContainerIo::new(stdio, Some(stdin));
+            let pump = tokio::spawn(stdio::pump(output, stdio::STDOUT, log, io.clone()));
+            (child, io, vec![pump])
+        } else {
+            let (program, args) = argv
+                .split_first()
+                .ok_or_else(|| "empty command".to_string())?;
+            let mut cmd = Command::new(program);
+            cmd.args(args)
+                .env_clear()
+                .envs(env_all.iter().map(|(k, v)| (k, v)))
+                .stdin(if stdio.stdin {
+                    Stdio::piped()
+                } else {
+                    Stdio::null()
+                })
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .process_group(0)
+                .kill_on_drop(true);
+            cmd.current_dir(dir);
+            let mut child = cmd.spawn().map_err(|e| e.to_string())?;
+            let stdin = child.stdin.take().map(|w| Stdin::Pipe(Box::pin(w)));
+            let io = ContainerIo::new(stdio, stdin);
+            let mut pumps = Vec::new();
+            if let Some(out) = child.stdout.take() {
+                let pump = stdio::pump(out, stdio::STDOUT, log.clone(), io.clone());
+                pumps.push(tokio::spawn(pump));
+            }
+            if let Some(err) = child.stderr.take() {
+                pumps.push(tokio::spawn(stdio::pump(
+                    err,
+                    stdio::STDERR,
+                    log,
+                    io.clone(),
+                )));
+            }
+            (child, io, pumps)
+        };
         let pid = child
             .id()
             .and_then(|id| i32::try_from(id).ok())
             .ok_or_else(|| "process exited before it could be tracked".to_string())?;
-        if let Some(out) = child.stdout.take() {
-            tokio::spawn(pump(out, log.clone()));
-        }
-        if let Some(err) = child.stderr.take() {
-            tokio::spawn(pump(err, log));
-        }
-        Ok((child, GroupGuard(Pid::from_raw(pid))))
+        Ok(Spawned {
+            child,
+            group: GroupGuard(Pid::from_raw(pid)),
+            io,
+            pumps,
+        })
     }
 
     async fn wait_exited(&self, container_id: &str) -> Result<(), RuntimeError> {
@@ -260,13 +292,14 @@ impl ProcessRuntime {
 }
 
 /// Gives the pause process `pid` its pod network: waits for its namespaces, names the
-/// pod in its UTS namespace, and wires its network namespace to the machine.
+/// pod in its UTS namespace, wires its network namespace to the machine, and lets the
+/// machine forward the pod's traffic.
 async fn wire(
     sandbox_id: &str,
     pid: u32,
     config: &SandboxConfig,
     log: &ContainerLog,
-) -> Result<(), String> {
+) -> Result<firewall::Allowed, String> {
     namespaces::wait_created(pid, NAMESPACE_TIMEOUT)
         .await
         .map_err(|e| {
@@ -285,7 +318,8 @@ async fn wire(
         .ok_or("the pod network has no gateway address for this pod")?;
     ptp::attach(pid, &ptp::plan(sandbox_id, pid, config.ip, gateway))
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    firewall::allow(config.ip).await.map_err(|e| e.to_string())
 }
 
 fn not_found(kind: &'static str, id: &str) -> RuntimeError {
@@ -332,8 +366,19 @@ impl Runtime for ProcessRuntime {
         };
         let log = Arc::new(ContainerLog::new(16));
         let pause = Workload::Agnhost(vec!["pause".into()]);
-        let (child, guard) = self
-            .spawn(prefix, &pause, &env, &work_dir(None), log.clone())
+        let Spawned {
+            child,
+            group: guard,
+            ..
+        } = self
+            .spawn(
+                prefix,
+                &pause,
+                &env,
+                &work_dir(None),
+                log.clone(),
+                StdioConfig::default(),
+            )
             .map_err(sandbox_err)?;
         let pid = child.id();
         let alive = Arc::new(AtomicBool::new(true));
@@ -355,17 +400,17 @@ impl Runtime for ProcessRuntime {
                 }
             }
         });
-        let namespaces = if own_netns {
+        let (namespaces, firewall) = if own_netns {
             let pid = pid.ok_or_else(|| sandbox_err("the pause process exited at once".into()))?;
             // On failure the guard kills the pause process, and its namespaces and veth
-            // go with it.
-            wire(&id, pid, config, &log).await.map_err(sandbox_err)?;
+            // go with it (and dropping `allowed`, its firewall rules).
+            let allowed = wire(&id, pid, config, &log).await.map_err(sandbox_err)?;
             mounts::apply(pid, &config.mounts, &config.masked)
                 .await
                 .map_err(|e| sandbox_err(e.to_string()))?;
-            Some(pid)
+            (Some(pid), Some(allowed))
         } else {
-            None
+            (None, None)
         };
         self.lock().sandboxes.insert(
             id.clone(),
@@ -376,18 +421,28 @@ impl Runtime for ProcessRuntime {
                 alive,
                 namespace: config.namespace.clone(),
                 pod: config.name.clone(),
+                uid: config.uid.clone(),
                 ip: config.ip,
+                firewall,
             },
         );
         Ok(id)
     }
 
     async fn remove_pod_sandbox(&self, sandbox_id: &str) -> Result<(), RuntimeError> {
-        let mut state = self.lock();
-        // Dropping the guards kills every process group of the pod.
-        state.containers.retain(|_, c| c.sandbox_id != sandbox_id);
-        if let Some(mut sandbox) = state.sandboxes.remove(sandbox_id) {
-            sandbox.pause.take();
+        let firewall = {
+            let mut state = self.lock();
+            // Dropping the guards kills every process group of the pod.
+            state.containers.retain(|_, c| c.sandbox_id != sandbox_id);
+            let mut sandbox = state.sandboxes.remove(sandbox_id);
+            if let Some(s) = sandbox.as_mut() {
+                s.pause.take();
+            }
+            sandbox.and_then(|mut s| s.firewall.take())
+        };
+        // Removing the rules runs iptables: not under the lock, nor on the async workers.
+        if let Some(allowed) = firewall {
+            let _ = tokio::task::spawn_blocking(move || drop(allowed)).await;
         }
         Ok(())
     }
@@ -417,6 +472,7 @@ impl Runtime for ProcessRuntime {
                 config,
                 state: watch::channel(ContainerState::Created).0,
                 group: None,
+                io: None,
             },
         );
         Ok(id)
@@ -458,13 +514,26 @@ impl Runtime for ProcessRuntime {
         if let Some(ip) = bind_ip {
             env.push((BIND_IP_ENV.to_string(), ip.to_string()));
         }
-        let (mut child, guard) = self
-            .spawn(prefix, &workload, &env, &dir, config.log.clone())
+        let Spawned {
+            mut child,
+            group,
+            io,
+            pumps,
+        } = self
+            .spawn(
+                prefix,
+                &workload,
+                &env,
+                &dir,
+                config.log.clone(),
+                config.stdio,
+            )
             .map_err(|e| start_err(format!("exec: {e}")))?;
         let started_at = Timestamp::now();
         state_tx.send_replace(ContainerState::Running { started_at });
         if let Some(c) = self.lock().containers.get_mut(container_id) {
-            c.group = Some(guard);
+            c.group = Some(group);
+            c.io = Some(io.clone());
         }
         let log = config.log.clone();
         let on_exit = config.on_exit.clone();
@@ -473,12 +542,18 @@ impl Runtime for ProcessRuntime {
                 Ok(status) => exit_code(status),
                 Err(_) => -1,
             };
+            let finished_at = Timestamp::now();
+            // Its last words go to the log and the attached sessions before it counts
+            // as exited.
+            let drained = futures::future::join_all(pumps);
+            let _ = tokio::time::timeout(DRAIN_TIMEOUT, drained).await;
             state_tx.send_replace(ContainerState::Exited {
                 started_at,
-                finished_at: Timestamp::now(),
+                finished_at,
                 exit_code: code,
             });
             log.close();
+            io.end();
             on_exit.notify_one();
         });
         Ok(())
@@ -611,6 +686,7 @@ impl Runtime for ProcessRuntime {
                 env: Vec::new(),
                 dir: work_dir(None),
                 pod_ip: sandbox.ip,
+                pod_uid: sandbox.uid.clone(),
             });
         };
         let c = state
@@ -632,6 +708,38 @@ impl Runtime for ProcessRuntime {
             env,
             dir,
             pod_ip: sandbox.ip,
+            pod_uid: sandbox.uid.clone(),
         })
+    }
+
+    async fn attach_target(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+    ) -> Result<Arc<ContainerIo>, RuntimeError> {
+        let state = self.lock();
+        let sandbox_id = state
+            .sandboxes
+            .iter()
+            .find(|(_, s)| {
+                s.namespace == namespace && s.pod == pod && s.alive.load(Ordering::SeqCst)
+            })
+            .map(|(id, _)| id)
+            .ok_or_else(|| {
+                RuntimeError::Exec(format!(
+                    "pod \"{namespace}/{pod}\" is not running on this node"
+                ))
+            })?;
+        state
+            .containers
+            .values()
+            .find(|c| {
+                &c.sandbox_id == sandbox_id
+                    && c.config.name == container
+                    && matches!(*c.state.borrow(), ContainerState::Running { .. })
+            })
+            .and_then(|c| c.io.clone())
+            .ok_or_else(|| RuntimeError::Exec(format!("container not found ({container:?})")))
     }
 }

@@ -1,9 +1,11 @@
-//! `/attach/{ns}/{pod}/{container}` (what `pods/attach` reaches): a remote command
-//! session on the container's main process instead of a new one. Its output is what
-//! the container writes from now on, as its log records it; the session ends, with
-//! the success Status, when the container exits. The process runtime starts
-//! containers with stdin closed, so stdin and resizes from the client are read and
-//! dropped.
+//! `/attach/{ns}/{pod}[/{uid}]/{container}` (what `pods/attach` reaches): a remote
+//! command session on the container's main process instead of a new one. Its output is
+//! what the container writes from now on (stdout and stderr on their channels; all on
+//! stdout for a `tty` container); its stdin, when the container keeps one open
+//! (`stdin: true`), takes the client's input, shared with every other attached session,
+//! and resizes reach a `tty` container's terminal. With `stdinOnce` the container's
+//! stdin closes when the first session that used it ends. The session ends, with the
+//! success Status, when the container exits.
 
 use std::sync::Arc;
 
@@ -13,57 +15,90 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use tokio::io::AsyncWriteExt;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
-use super::session::{self, Streams};
-use super::{StreamOptions, channel, negotiate, not_here, plain};
-use crate::logs::{ContainerLog, LogStore};
+use super::session::{self, Input, Streams};
+use super::{StreamOptions, Target, channel, negotiate, not_here, plain};
 use crate::runtime::Runtime;
+use crate::runtime::stdio::ContainerIo;
 
-/// What the attach handler reads.
-pub type AttachState = (Arc<LogStore>, Arc<dyn Runtime>);
-
-/// The container's output from now on, on stdout, until it exits.
-pub fn follow(log: Arc<ContainerLog>) -> Streams {
-    let (reader, mut writer) = tokio::io::duplex(64 * 1024);
-    let ended = log.clone();
+/// The session's view of the container `io` as `options` ask: its output on the
+/// channels asked for until it exits, and its stdin when asked for.
+pub fn streams(io: Arc<ContainerIo>, options: &StreamOptions) -> Streams {
+    let (mut rx, mut ended) = io.subscribe();
+    let mut outputs: Vec<(u8, std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>>)> = Vec::new();
+    let mut writers = Vec::new();
+    // A terminal has one output, which goes out on stdout (the runtime tags it so).
+    let wanted = if io.tty() {
+        vec![(channel::STDOUT, options.stdout || options.stderr)]
+    } else {
+        vec![
+            (channel::STDOUT, options.stdout),
+            (channel::STDERR, options.stderr),
+        ]
+    };
+    for (ch, on) in wanted {
+        if on {
+            let (reader, writer) = tokio::io::duplex(64 * 1024);
+            outputs.push((ch, Box::pin(reader)));
+            writers.push((ch, writer));
+        }
+    }
+    let mut done = ended.clone();
     tokio::spawn(async move {
-        let mut rx = log.subscribe();
-        let mut cursor = log.tail_start(0);
         loop {
-            rx.borrow_and_update();
-            let chunk = log.read_from(cursor);
-            for line in &chunk.lines {
-                let text = format!("{}\n", line.text);
-                if writer.write_all(text.as_bytes()).await.is_err() {
-                    return;
+            tokio::select! {
+                biased;
+                chunk = rx.recv() => match chunk {
+                    Ok((ch, data)) => if !deliver(&mut writers, ch, &data).await { return },
+                    // A slow session loses what it fell behind on, as the container
+                    // never waits for it.
+                    Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => return,
+                },
+                () = ended_signal(&mut done) => {
+                    // All the container wrote is in the channel by now.
+                    loop {
+                        match rx.try_recv() {
+                            Ok((ch, data)) => if !deliver(&mut writers, ch, &data).await { return },
+                            Err(TryRecvError::Lagged(_)) => {}
+                            Err(_) => return,
+                        }
+                    }
                 }
-            }
-            cursor = chunk.next;
-            if chunk.closed || rx.changed().await.is_err() {
-                return;
             }
         }
     });
     let finished = async move {
-        let mut rx = ended.subscribe();
-        while !ended.read_from(u64::MAX).closed {
-            if rx.changed().await.is_err() {
-                break;
-            }
-        }
+        ended_signal(&mut ended).await;
         None
     };
     Streams {
-        input: None,
-        outputs: vec![(channel::STDOUT, Box::pin(reader))],
+        input: options.stdin.then_some(Input::Shared(io)),
+        outputs,
         finished: Box::pin(finished),
     }
 }
 
-/// `GET|POST /attach/{ns}/{pod}/{container}`.
+/// Resolves once the container ended.
+async fn ended_signal(ended: &mut tokio::sync::watch::Receiver<bool>) {
+    let _ = ended.wait_for(|e| *e).await;
+}
+
+/// Passes `data` of channel `ch` to the session's output for it, if it asked for it;
+/// false once the session is gone.
+async fn deliver(writers: &mut [(u8, tokio::io::DuplexStream)], ch: u8, data: &[u8]) -> bool {
+    match writers.iter_mut().find(|(c, _)| *c == ch) {
+        Some((_, w)) => w.write_all(data).await.is_ok(),
+        None => true,
+    }
+}
+
+/// `GET|POST /attach/{ns}/{pod}[/{uid}]/{container}`. As upstream, the UID is taken
+/// and not checked: the pod is found by its name.
 pub async fn attach(
-    State((logs, runtime)): State<AttachState>,
-    Path((namespace, pod, container)): Path<(String, String, String)>,
+    State(runtime): State<Arc<dyn Runtime>>,
+    Path(target): Path<Target>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
@@ -75,21 +110,22 @@ pub async fn attach(
             "you must specify at least one of stdin, stdout, or stderr",
         );
     }
-    if let Err(e) = runtime
-        .exec_target(&namespace, &pod, Some(&container))
+    let container = target.container.unwrap_or_default();
+    let io = match runtime
+        .attach_target(&target.namespace, &target.pod, &container)
         .await
     {
-        return not_here(e);
-    }
-    let Some(log) = logs.get(&namespace, &pod, &container, false) else {
-        return plain(
-            StatusCode::NOT_FOUND,
-            format!("container {container} is not running in pod {namespace}/{pod}"),
-        );
+        Ok(io) => io,
+        Err(e) => return not_here(e),
     };
     let (upgrade, codec) = match negotiate(upgrade, &headers, channel::REMOTE_COMMAND) {
         Ok(u) => u,
         Err(r) => return *r,
     };
-    upgrade.on_upgrade(move |socket| session::run(socket, codec, follow(log), false))
+    upgrade.on_upgrade(move |socket| async move {
+        session::run(socket, codec, streams(io.clone(), &options), options.stdin).await;
+        if options.stdin {
+            io.release_stdin().await;
+        }
+    })
 }

@@ -11,6 +11,7 @@ use super::StreamOptions;
 use super::channel::{self, Failure};
 use super::session::{Input, Streams};
 use crate::runtime::ExecTarget;
+use crate::runtime::stdio::{self, Stdin};
 
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -77,22 +78,12 @@ pub fn spawn(
     let start_err =
         |e: &dyn std::fmt::Display| Failure::Error(format!("failed to exec in container: {e}"));
     if options.tty {
-        let (pty, pts) = pty_process::open().map_err(|e| start_err(&e))?;
-        pty.resize(pty_process::Size::new(24, 80))
-            .map_err(|e| start_err(&e))?;
-        let child = pty_process::Command::new(exe)
-            .args(args)
-            .env_clear()
-            .env("PATH", DEFAULT_PATH)
-            .envs(target.env.iter().map(|(k, v)| (k, v)))
-            .env("TERM", "xterm")
-            .current_dir(&target.dir)
-            .kill_on_drop(true)
-            .spawn(pts)
-            .map_err(|e| start_err(&e))?;
-        let (read, write) = pty.into_split();
+        let mut env = vec![("PATH".to_string(), DEFAULT_PATH.to_string())];
+        env.extend(target.env.iter().cloned());
+        let (child, read, write) =
+            stdio::spawn_on_terminal(&argv, &env, &target.dir).map_err(|e| start_err(&e))?;
         return Ok(Streams {
-            input: Some(Input::Pty(write)),
+            input: Some(Input::Own(write)),
             outputs: vec![(channel::STDOUT, Box::pin(read))],
             finished: Box::pin(wait(child, command.to_vec())),
         });
@@ -117,7 +108,10 @@ pub fn spawn(
     if let Some(err) = child.stderr.take() {
         outputs.push((channel::STDERR, Box::pin(err)));
     }
-    let input = child.stdin.take().map(|w| Input::Pipe(Box::pin(w)));
+    let input = child
+        .stdin
+        .take()
+        .map(|w| Input::Own(Stdin::Pipe(Box::pin(w))));
     Ok(Streams {
         input,
         outputs,

@@ -1,8 +1,13 @@
 //! The kubelet's streaming endpoints, what the API server's `pods/exec`, `pods/attach`
 //! and `pods/portforward` reach: `/exec/{ns}/{pod}/{container}`,
-//! `/portforward/{ns}/{pod}` over the WebSocket channel protocols ([`channel`]), and
+//! `/attach/{ns}/{pod}/{container}` ([`attach`]), `/portForward/{ns}/{pod}` over the
+//! WebSocket channel protocols ([`channel`]), and
 //! `POST /run/{ns}/{pod}/{container}?cmd=...` (the command's output as the answer).
-//! Entry point: [`router`].
+//! Each also takes the pod's UID before the container (`/exec/{ns}/{pod}/{uid}/{c}`,
+//! `/portForward/{ns}/{pod}/{uid}`), as upstream's server does: exec, attach and run
+//! find the pod by its name whatever the UID says, port-forward answers 404 when the
+//! UID is not the pod's. `/portforward` (lower case, refkube's API server's older
+//! spelling) is kept. Entry point: [`router`].
 //!
 //! exec speaks WebSocket only (kubectl 1.30 and later, kube-rs and the Python client
 //! do). Port-forward also speaks SPDY ([`portforward_spdy`]), which kubectl insists on:
@@ -26,6 +31,7 @@ use axum::extract::{FromRequestParts, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use serde::Deserialize;
 
 use crate::runtime::Runtime;
 use channel::Codec;
@@ -41,6 +47,17 @@ pub struct StreamOptions {
     pub tty: bool,
     /// `port` / `ports` values (port-forward).
     pub ports: Vec<String>,
+}
+
+/// What a streaming path names.
+#[derive(Debug, Deserialize)]
+pub struct Target {
+    pub namespace: String,
+    pub pod: String,
+    /// The pod's UID (the longer path form).
+    pub uid: Option<String>,
+    /// The container (none for port-forward).
+    pub container: Option<String>,
 }
 
 fn truthy(v: &str) -> bool {
@@ -126,7 +143,12 @@ pub(crate) fn negotiate(
 
 async fn exec(
     State(runtime): State<Arc<dyn Runtime>>,
-    Path((namespace, pod, container)): Path<(String, String, String)>,
+    Path(Target {
+        namespace,
+        pod,
+        container,
+        ..
+    }): Path<Target>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
@@ -138,6 +160,7 @@ async fn exec(
             "you must specify at least 1 command",
         );
     }
+    let container = container.unwrap_or_default();
     let target = match runtime
         .exec_target(&namespace, &pod, Some(&container))
         .await
@@ -166,7 +189,12 @@ async fn exec(
 
 async fn port_forward(
     State(runtime): State<Arc<dyn Runtime>>,
-    Path((namespace, pod)): Path<(String, String)>,
+    Path(Target {
+        namespace,
+        pod,
+        uid,
+        ..
+    }): Path<Target>,
     RawQuery(query): RawQuery,
     request: axum::extract::Request,
 ) -> Response {
@@ -175,6 +203,9 @@ async fn port_forward(
         Ok(t) => t,
         Err(e) => return not_here(e),
     };
+    if uid.is_some_and(|u| u != target.pod_uid) {
+        return plain(StatusCode::NOT_FOUND, "pod not found");
+    }
     let (mut parts, _) = request.into_parts();
     let headers = parts.headers.clone();
     if upgrade_token(&headers).eq_ignore_ascii_case(spdy::UPGRADE) {
@@ -289,7 +320,12 @@ fn run_command(mut cmd: Vec<String>) -> Vec<String> {
 /// upstream's `application/json` content type, whatever the output is).
 async fn run(
     State(runtime): State<Arc<dyn Runtime>>,
-    Path((namespace, pod, container)): Path<(String, String, String)>,
+    Path(Target {
+        namespace,
+        pod,
+        container,
+        ..
+    }): Path<Target>,
     RawQuery(query): RawQuery,
 ) -> Response {
     let mut options = StreamOptions::parse(query.as_deref());
@@ -304,6 +340,7 @@ async fn run(
     options.stderr = true;
     options.stdin = false;
     options.tty = false;
+    let container = container.unwrap_or_default();
     let target = match runtime
         .exec_target(&namespace, &pod, Some(&container))
         .await
@@ -335,14 +372,33 @@ async fn run(
 
 /// The streaming routes, on `runtime`.
 pub fn router(runtime: Arc<dyn Runtime>) -> Router {
-    Router::new()
-        .route("/exec/{namespace}/{pod}/{container}", get(exec).post(exec))
-        .route(
-            "/portforward/{namespace}/{pod}",
-            get(port_forward).post(port_forward),
-        )
-        .route("/run/{namespace}/{pod}/{container}", post(run))
-        .with_state(runtime)
+    let mut router = Router::new();
+    for path in [
+        "/exec/{namespace}/{pod}/{container}",
+        "/exec/{namespace}/{pod}/{uid}/{container}",
+    ] {
+        router = router.route(path, get(exec).post(exec));
+    }
+    for path in [
+        "/attach/{namespace}/{pod}/{container}",
+        "/attach/{namespace}/{pod}/{uid}/{container}",
+    ] {
+        router = router.route(path, get(attach::attach).post(attach::attach));
+    }
+    for path in [
+        "/portForward/{namespace}/{pod}",
+        "/portForward/{namespace}/{pod}/{uid}",
+        "/portforward/{namespace}/{pod}",
+    ] {
+        router = router.route(path, get(port_forward).post(port_forward));
+    }
+    for path in [
+        "/run/{namespace}/{pod}/{container}",
+        "/run/{namespace}/{pod}/{uid}/{container}",
+    ] {
+        router = router.route(path, post(run));
+    }
+    router.with_state(runtime)
 }
 
 #[cfg(test)]

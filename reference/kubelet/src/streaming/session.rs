@@ -5,20 +5,22 @@
 //! which kills it.
 
 use std::pin::Pin;
+use std::sync::Arc;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, close_code};
 use futures::{SinkExt, StreamExt};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::mpsc;
 
 use super::channel::{self, Codec, Failure, TerminalSize};
+use crate::runtime::stdio::{ContainerIo, Stdin};
 
 /// Where the client's stdin and resizes go.
 pub enum Input {
-    /// A pipe to the command's stdin.
-    Pipe(Pin<Box<dyn tokio::io::AsyncWrite + Send>>),
-    /// The terminal's master side: stdin, and the window size.
-    Pty(pty_process::OwnedWritePty),
+    /// The session's own command's stdin (exec).
+    Own(Stdin),
+    /// A container's stdin, shared with other attached sessions (attach).
+    Shared(Arc<ContainerIo>),
 }
 
 /// The running command as the session sees it.
@@ -92,27 +94,35 @@ async fn feed(
         match ch {
             channel::STDIN if stdin => {
                 let written = match &mut input {
-                    Some(Input::Pipe(w)) => w.write_all(&data).await.and(w.flush().await),
-                    Some(Input::Pty(w)) => w.write_all(&data).await.and(w.flush().await),
-                    None => Ok(()),
+                    Some(Input::Own(w)) => w.write(&data).await.is_ok(),
+                    Some(Input::Shared(io)) => io.write_stdin(&data).await,
+                    None => true,
                 };
-                if written.is_err() {
+                if !written {
                     input = None;
                 }
             }
             channel::RESIZE => {
-                if let (Some(Input::Pty(w)), Ok(size)) =
-                    (&input, serde_json::from_slice::<TerminalSize>(&data))
-                {
-                    let _ = w.resize(pty_process::Size::new(size.height, size.width));
+                let Ok(size) = serde_json::from_slice::<TerminalSize>(&data) else {
+                    continue;
+                };
+                match &input {
+                    Some(Input::Own(w)) => w.resize(size.height, size.width),
+                    Some(Input::Shared(io)) => io.resize(size.height, size.width).await,
+                    None => {}
                 }
             }
             // The client sends no more stdin: the command sees end of file.
             channel::CLOSE if codec.close_signal && data.first() == Some(&channel::STDIN) => {
-                if let Some(Input::Pty(w)) = &mut input {
-                    // A terminal has no end of file but ^D at a line's start.
-                    let _ = w.write_all(&[4]).await;
-                } else {
+                let keep = match &mut input {
+                    Some(Input::Own(w)) => w.end().await,
+                    Some(Input::Shared(io)) => {
+                        io.release_stdin().await;
+                        true
+                    }
+                    None => false,
+                };
+                if !keep {
                     input = None;
                 }
             }

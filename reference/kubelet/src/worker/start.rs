@@ -13,6 +13,7 @@ use super::{Sandbox, Worker};
 use crate::events::reason;
 use crate::probe::{ProbeKind, ProbeSettings};
 use crate::prober::{ProbeTarget, ProbeTask, spawn_probe};
+use crate::runtime::stdio::StdioConfig;
 use crate::runtime::{ContainerConfig, RuntimeError, SandboxConfig};
 
 impl Worker {
@@ -84,6 +85,11 @@ impl Worker {
             working_dir: c.working_dir.clone(),
             log,
             on_exit: self.exited.clone(),
+            stdio: StdioConfig {
+                stdin: c.stdin.unwrap_or(false),
+                stdin_once: c.stdin_once.unwrap_or(false),
+                tty: c.tty.unwrap_or(false),
+            },
         };
         let runtime = self.deps.runtime.clone();
         let id = match runtime.create_container(&sandbox_id, config).await {

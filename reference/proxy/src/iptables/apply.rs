@@ -64,17 +64,29 @@ impl ApplyError {
 }
 
 /// A jump from a built-in chain into one of ours (upstream's `iptablesJumpChains`).
-struct Jump {
-    table: &'static str,
-    dst: &'static str,
-    src: &'static str,
-    comment: &'static str,
-    extra: &'static [&'static str],
+pub(super) struct Jump {
+    pub(super) table: &'static str,
+    pub(super) dst: &'static str,
+    pub(super) src: &'static str,
+    pub(super) comment: &'static str,
+    pub(super) extra: &'static [&'static str],
+}
+
+impl Jump {
+    /// The rule's arguments after the chain name.
+    pub(super) fn rule(&self) -> Vec<&'static str> {
+        let mut rule: Vec<&str> = self.extra.to_vec();
+        if !self.comment.is_empty() {
+            rule.extend(["-m", "comment", "--comment", self.comment]);
+        }
+        rule.extend(["-j", self.dst]);
+        rule
+    }
 }
 
 const NEW: &[&str] = &["-m", "conntrack", "--ctstate", "NEW"];
 
-const JUMPS: &[Jump] = &[
+pub(super) const JUMPS: &[Jump] = &[
     Jump {
         table: "filter",
         dst: KUBE_EXTERNAL_SERVICES,
@@ -176,14 +188,18 @@ const JUMPS: &[Jump] = &[
 ];
 
 /// Output of one tool run.
-struct Output {
-    success: bool,
-    status: String,
-    stdout: String,
-    stderr: String,
+pub(super) struct Output {
+    pub(super) success: bool,
+    pub(super) status: String,
+    pub(super) stdout: String,
+    pub(super) stderr: String,
 }
 
-async fn run_tool(binary: &str, args: &[&str], stdin: Option<&str>) -> Result<Output, ApplyError> {
+pub(super) async fn run_tool(
+    binary: &str,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> Result<Output, ApplyError> {
     let mut cmd = Command::new(binary);
     cmd.args(args)
         .stdin(if stdin.is_some() {
@@ -234,7 +250,7 @@ async fn run_tool(binary: &str, args: &[&str], stdin: Option<&str>) -> Result<Ou
 }
 
 /// Turn a failed run into the right error: permission problems are told apart.
-fn failure(binary: &str, out: Output) -> ApplyError {
+pub(super) fn failure(binary: &str, out: Output) -> ApplyError {
     let lower = out.stderr.to_lowercase();
     if lower.contains("permission denied")
         || lower.contains("must be root")
@@ -293,6 +309,10 @@ impl IptablesApplier {
     /// Make sure our chains exist and the built-in chains jump to them
     /// (`EnsureChain` + `EnsureRule(Prepend, ...)` upstream).
     pub async fn ensure_jump_rules(&self) -> Result<(), ApplyError> {
+        // Check-then-insert is not atomic: the proxies of one process (`refkube up`'s
+        // nodes share the machine) take turns, or each would insert its own jumps.
+        static CHECKING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+        let _turn = CHECKING.lock().await;
         let bin = self.config.iptables_path.as_str();
         for j in JUMPS {
             let created = run_tool(bin, &["-w", "-t", j.table, "-N", j.dst], None).await?;
@@ -300,11 +320,7 @@ impl IptablesApplier {
             if !created.success && !created.stderr.to_lowercase().contains("exist") {
                 return Err(failure(bin, created));
             }
-            let mut rule: Vec<&str> = j.extra.to_vec();
-            if !j.comment.is_empty() {
-                rule.extend(["-m", "comment", "--comment", j.comment]);
-            }
-            rule.extend(["-j", j.dst]);
+            let rule = j.rule();
             let mut check = vec!["-w", "-t", j.table, "-C", j.src];
             check.extend(&rule);
             if run_tool(bin, &check, None).await?.success {

@@ -1,5 +1,6 @@
 //! iptables mode: chain-name hashes, the pure ruleset renderer, and the applier that feeds
-//! it to `iptables-restore --noflush`. Entry points: [`render()`], [`apply::IptablesApplier`].
+//! it to `iptables-restore --noflush`, and the cleanup of all of it. Entry points:
+//! [`render()`], [`apply::IptablesApplier`], [`cleanup::cleanup`].
 
 /// `a![x, y, ...]`: a `Vec<String>` of rule arguments (to extend).
 macro_rules! a {
@@ -12,6 +13,7 @@ macro_rules! arr {
 }
 
 pub mod apply;
+pub mod cleanup;
 pub mod hash;
 pub mod render;
 pub mod ruleset;
