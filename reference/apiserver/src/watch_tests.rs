@@ -1,7 +1,7 @@
 //! Unit tests of the watch event filter and frame encoding (`watch.rs`).
 
 use super::*;
-use refkube_resources::selector::LabelSelector;
+use refkube_helpers::labels::LabelSelector;
 
 fn filter(sel: &str) -> Filter {
     Filter {

@@ -21,13 +21,13 @@ pub mod fields;
 pub mod kinds;
 pub mod limits;
 pub mod managedfields;
-/// Upstream's name and label format checks, shared by selectors and validation.
-pub mod names;
+/// Upstream's name and label format checks (kept in refkube-helpers beside the label
+/// selector parser, which needs them).
+pub use refkube_helpers::names;
 pub mod openapi;
 pub mod patch;
 pub mod pkcs10;
 pub mod registry;
-pub mod selector;
 /// What one kind means: the trait every registry entry carries.
 pub mod strategy;
 /// CRD schemas: structural checks, pruning, defaulting and OpenAPI validation.

@@ -179,6 +179,23 @@ pub(crate) fn bool_at(obj: &Value, ptr: &str) -> String {
     (obj.pointer(ptr).and_then(Value::as_bool) == Some(true)).to_string()
 }
 
+/// `ValidateUpdate` of the `apps` workloads whose selector cannot change: the object's
+/// own validation plus the immutable `spec.selector`.
+pub(crate) fn with_immutable_selector(
+    mut causes: Vec<Cause>,
+    old: &Value,
+    new: &Value,
+) -> Vec<Cause> {
+    causes.extend(collect(|errs| {
+        errs.immutable(
+            old.pointer("/spec/selector"),
+            new.pointer("/spec/selector"),
+            "spec.selector",
+        )
+    }));
+    causes
+}
+
 /// Runs `f` with an error collector and returns what it collected.
 pub(crate) fn collect(f: impl FnOnce(&mut crate::validation::Errs)) -> Vec<Cause> {
     let mut errs = crate::validation::Errs::default();

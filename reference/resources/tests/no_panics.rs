@@ -1,11 +1,11 @@
 //! Malformed input never panics: pseudo-random bodies, selectors and patches thrown at
 //! every entry point that takes outside input.
 
+use refkube_helpers::labels::LabelSelector;
 use refkube_resources::decode::{FieldValidation, Format, decode};
 use refkube_resources::fields::FieldSelector;
 use refkube_resources::patch::{PatchKind, apply_patch};
 use refkube_resources::registry;
-use refkube_resources::selector::LabelSelector;
 
 /// A small deterministic generator (no wall-clock or OS randomness in tests).
 struct Lcg(u64);

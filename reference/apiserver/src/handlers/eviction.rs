@@ -7,8 +7,8 @@
 //! Entry point: [`evict`].
 
 use axum::response::Response;
+use refkube_helpers::labels::LabelSelector;
 use refkube_resources::ResourceInfo;
-use refkube_resources::selector::LabelSelector;
 use serde_json::{Value, json};
 
 use super::Ctx;

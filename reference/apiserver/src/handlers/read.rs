@@ -6,8 +6,8 @@
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use http::{StatusCode, header};
+use refkube_helpers::labels::LabelSelector;
 use refkube_resources::fields::FieldSelector;
-use refkube_resources::selector::LabelSelector;
 use refkube_resources::types::go;
 use refkube_store::{ListOptions, StoreError};
 use serde::{Serialize, Serializer, ser::SerializeMap};

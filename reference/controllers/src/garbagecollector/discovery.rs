@@ -33,7 +33,16 @@ fn deletable(caps: &ApiCapabilities) -> bool {
 /// One discovery pass: every deletable resource, Events included (the namespace
 /// controller must empty them too).
 pub async fn discover(client: &Client) -> Result<Vec<Discovered>, kube::Error> {
-    let discovery = Discovery::new(client.clone()).run().await?;
+    // Aggregated discovery is two requests where the per-group documents are one per
+    // group version; the GC repeats this every resync period, the namespace controller
+    // every pass. A server without it (before 1.26) gets the per-group walk.
+    let discovery = match Discovery::new(client.clone()).run_aggregated().await {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::debug!(error = %e, "no aggregated discovery; asking group by group");
+            Discovery::new(client.clone()).run().await?
+        }
+    };
     Ok(discovery
         .groups()
         .flat_map(|g| g.recommended_resources())

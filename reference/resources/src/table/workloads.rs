@@ -6,8 +6,8 @@ use super::{
     Column, Ctx, Printer, Row, age_col, arr_at, col, doc, format_labels, int_at, name, name_col,
     parse_time, str_at,
 };
-use crate::selector::LabelSelector;
 use k8s_openapi::api::{apps::v1 as apps, batch::v1 as batch, core::v1 as core};
+use refkube_helpers::labels::LabelSelector;
 use serde_json::{Value, json};
 
 const CONTAINERS_DOC: &str = "Names of each container in the template.";

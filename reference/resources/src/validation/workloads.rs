@@ -3,7 +3,7 @@
 //! rules) and their update-time immutability.
 
 use super::{Errs, child, go, meta, pod, str_at};
-use crate::selector::{LabelSelector, labels_of};
+use refkube_helpers::labels::{LabelSelector, object_labels};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -27,7 +27,7 @@ fn template(obj: &Value, selector: Option<&LabelSelector>, errs: &mut Errs, rest
         errs.required("spec.template", "");
         return;
     }
-    let labels: BTreeMap<String, String> = labels_of(tpl);
+    let labels: BTreeMap<String, String> = object_labels(tpl);
     if let Some(sel) = selector.filter(|s| !s.is_empty())
         && !sel.matches(&labels)
     {

@@ -3,7 +3,7 @@
 //! leaves labels alone.
 
 use crate::registry::{ALL, STD};
-use crate::strategy::{FieldPath, Strategy, TypeFns, collect, empty_status};
+use crate::strategy::{FieldPath, Strategy, TypeFns, collect, empty_status, with_immutable_selector};
 use crate::{
     ResourceInfo, defaults,
     defaults::DefaultsConfig,
@@ -44,15 +44,7 @@ impl Strategy for Deployment {
     }
 
     fn validate_update(&self, old: &Value, new: &Value) -> Vec<Cause> {
-        let mut causes = self.validate(new);
-        causes.extend(collect(|errs| {
-            errs.immutable(
-                old.pointer("/spec/selector"),
-                new.pointer("/spec/selector"),
-                "spec.selector",
-            )
-        }));
-        causes
+        with_immutable_selector(self.validate(new), old, new)
     }
 
     fn prepare_for_create(&self, _info: &ResourceInfo, obj: &mut Value) {

@@ -2,7 +2,7 @@
 //! status.replicas.
 
 use crate::registry::{ALL, STD};
-use crate::strategy::{Strategy, TypeFns, collect, count_at, empty_status};
+use crate::strategy::{Strategy, TypeFns, collect, count_at, empty_status, with_immutable_selector};
 use crate::{
     ResourceInfo, defaults,
     defaults::DefaultsConfig,
@@ -43,15 +43,7 @@ impl Strategy for ReplicaSet {
     }
 
     fn validate_update(&self, old: &Value, new: &Value) -> Vec<Cause> {
-        let mut causes = self.validate(new);
-        causes.extend(collect(|errs| {
-            errs.immutable(
-                old.pointer("/spec/selector"),
-                new.pointer("/spec/selector"),
-                "spec.selector",
-            )
-        }));
-        causes
+        with_immutable_selector(self.validate(new), old, new)
     }
 
     fn prepare_for_create(&self, _info: &ResourceInfo, obj: &mut Value) {

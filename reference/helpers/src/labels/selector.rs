@@ -1,12 +1,14 @@
-//! Label selectors as `?labelSelector=` carries them (every operator upstream's
-//! `labels.Parse` accepts) and as `metav1.LabelSelector` objects express them.
+//! The parsed label selector: upstream's `labels.Selector` with every operator
+//! `labels.Parse` accepts, its matching and its `String()` form (the `Display` here).
 //!
-//! Entry points: [`LabelSelector::parse`], [`LabelSelector::matches`],
-//! [`LabelSelector::from_object`]. `Display` prints upstream's `Selector.String()`.
+//! Entry points: [`LabelSelector::parse`] (a `?labelSelector=` string),
+//! [`LabelSelector::from_api`] (the one conversion of a `metav1.LabelSelector`,
+//! upstream's `LabelSelectorAsSelector`), [`LabelSelector::matches`].
 
-mod parse;
-
-use parse::new_requirement;
+use super::parse::{self, new_requirement};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
+    LabelSelector as ApiLabelSelector, LabelSelectorRequirement,
+};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -106,41 +108,19 @@ impl LabelSelector {
         Ok(Self { requirements })
     }
 
-    /// Builds a selector from a `metav1.LabelSelector` JSON object (matchLabels and
-    /// matchExpressions). A null selector is `None` (matches nothing, as upstream).
-    pub fn from_object(v: &Value) -> Result<Option<Self>, SelectorError> {
-        if v.is_null() {
-            return Ok(None);
-        }
-        let obj = v
-            .as_object()
-            .ok_or_else(|| SelectorError("label selector must be an object".into()))?;
+    /// `LabelSelectorAsSelector` with its error messages: matchLabels as equality
+    /// requirements, matchExpressions (In, NotIn, Exists, DoesNotExist) ANDed with them.
+    /// An empty selector matches everything.
+    pub fn from_api(sel: &ApiLabelSelector) -> Result<Self, SelectorError> {
         let mut requirements = Vec::new();
-        if let Some(labels) = obj.get("matchLabels").and_then(Value::as_object) {
-            for (k, val) in labels {
-                let val = val.as_str().unwrap_or_default().to_string();
-                requirements.push(
-                    new_requirement(k.clone(), Operator::Equals, vec![val])
-                        .map_err(SelectorError)?,
-                );
-            }
+        for (k, v) in sel.match_labels.iter().flatten() {
+            requirements.push(
+                new_requirement(k.clone(), Operator::Equals, vec![v.clone()])
+                    .map_err(SelectorError)?,
+            );
         }
-        for expr in obj
-            .get("matchExpressions")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let key = expr
-                .get("key")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
-            let raw_op = expr
-                .get("operator")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            let op = match raw_op {
+        for expr in sel.match_expressions.iter().flatten() {
+            let op = match expr.operator.as_str() {
                 "In" => Operator::In,
                 "NotIn" => Operator::NotIn,
                 "Exists" => Operator::Exists,
@@ -151,26 +131,61 @@ impl LabelSelector {
                     )));
                 }
             };
-            let values: Vec<String> = expr
-                .get("values")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_string)
-                        .collect()
-                })
-                .unwrap_or_default();
+            let values = expr.values.clone().unwrap_or_default();
             if matches!(op, Operator::Exists | Operator::DoesNotExist) && !values.is_empty() {
                 return Err(SelectorError(
                     "values: Invalid value: values set must be empty for exists and does not exist"
                         .into(),
                 ));
             }
-            requirements.push(new_requirement(key, op, values).map_err(SelectorError)?);
+            requirements
+                .push(new_requirement(expr.key.clone(), op, values).map_err(SelectorError)?);
         }
         requirements.sort_by(|a, b| a.key.cmp(&b.key));
-        Ok(Some(Self { requirements }))
+        Ok(Self { requirements })
+    }
+
+    /// [`Self::from_api`] on a `metav1.LabelSelector` still in JSON (the API server holds
+    /// objects untyped). A null selector is `None` (matches nothing, as upstream); fields
+    /// of the wrong type read as empty, so the error is the one the conversion reports.
+    pub fn from_object(v: &Value) -> Result<Option<Self>, SelectorError> {
+        if v.is_null() {
+            return Ok(None);
+        }
+        let obj = v
+            .as_object()
+            .ok_or_else(|| SelectorError("label selector must be an object".into()))?;
+        let str_of = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_string();
+        let match_labels = obj.get("matchLabels").and_then(Value::as_object).map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), str_of(Some(v))))
+                .collect()
+        });
+        let match_expressions = obj
+            .get("matchExpressions")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .map(|expr| LabelSelectorRequirement {
+                        key: str_of(expr.get("key")),
+                        operator: str_of(expr.get("operator")),
+                        values: Some(
+                            expr.get("values")
+                                .and_then(Value::as_array)
+                                .into_iter()
+                                .flatten()
+                                .filter_map(Value::as_str)
+                                .map(str::to_string)
+                                .collect(),
+                        ),
+                    })
+                    .collect()
+            });
+        let api = ApiLabelSelector {
+            match_labels,
+            match_expressions,
+        };
+        Self::from_api(&api).map(Some)
     }
 
     /// Builds the equality selector of a plain map (`spec.selector` of an RC or a Service).
@@ -192,7 +207,7 @@ impl LabelSelector {
 
     /// Matches an object's `metadata.labels`.
     pub fn matches_object(&self, obj: &Value) -> bool {
-        self.matches(&labels_of(obj))
+        self.matches(&object_labels(obj))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -200,8 +215,8 @@ impl LabelSelector {
     }
 }
 
-/// An object's `metadata.labels` as a map (non-string values are ignored).
-pub fn labels_of(obj: &Value) -> BTreeMap<String, String> {
+/// An object's `metadata.labels` as a map, from JSON (non-string values are ignored).
+pub fn object_labels(obj: &Value) -> BTreeMap<String, String> {
     obj.pointer("/metadata/labels")
         .and_then(Value::as_object)
         .map(|m| {
@@ -213,4 +228,5 @@ pub fn labels_of(obj: &Value) -> BTreeMap<String, String> {
 }
 
 #[cfg(test)]
+#[path = "selector_tests.rs"]
 mod tests;

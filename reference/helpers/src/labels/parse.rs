@@ -4,7 +4,7 @@
 //!
 //! Entry points: [`parse`], [`new_requirement`].
 
-use super::{Operator, Requirement};
+use super::selector::{Operator, Requirement};
 use crate::names::{is_qualified_name, is_valid_label_value};
 
 /// Parses a selector string into requirements (unsorted), or upstream's error text.
@@ -347,3 +347,7 @@ pub fn new_requirement(
     }
     Ok(Requirement { key, op, values })
 }
+
+#[cfg(test)]
+#[path = "parse_tests.rs"]
+mod tests;
