@@ -11,6 +11,7 @@ pub mod auth;
 pub mod authz;
 pub mod bootstrap;
 pub mod bootstrap_rbac;
+pub mod cached;
 pub mod certificates;
 pub mod client_cert;
 pub mod compactor;

@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 
+use crate::cached::CachedObject;
 use crate::handlers::Ctx;
 use crate::handlers::read::{Filter, Spliced};
 use crate::negotiate::{Output, include_object};
@@ -32,18 +33,20 @@ pub fn convert(
     info: &ResourceInfo,
     filter: &Filter,
     ev: &CacheEvent,
-) -> Option<(EventType, Arc<Value>)> {
+) -> Option<(EventType, Arc<CachedObject>)> {
     let (cur, prev) = if filter.labels.is_empty() && filter.fields.is_empty() {
         // No selector: only the namespace decides, and it is the same before and after.
         let ns_ok = match &filter.namespace {
-            Some(ns) if info.namespaced => *ev.namespace == **ns,
+            Some(ns) if info.namespaced => ev.obj.namespace() == ns,
             _ => true,
         };
         (ns_ok, ns_ok && ev.prev.is_some())
     } else {
         (
-            filter.matches(info, &ev.obj),
-            ev.prev.as_ref().is_some_and(|p| filter.matches(info, p)),
+            filter.matches_cached(info, &ev.obj),
+            ev.prev
+                .as_ref()
+                .is_some_and(|p| filter.matches_cached(info, p)),
         )
     };
     match ev.kind {
@@ -99,6 +102,20 @@ pub fn json_frame(ty: &str, obj: &Value) -> Bytes {
     Bytes::from(v)
 }
 
+/// [`json_frame`] for an object already encoded (the watch cache's bytes are what
+/// `serde_json::to_vec` writes for it, so the frame is the same, byte for byte).
+pub fn raw_json_frame(ty: &str, obj: &CachedObject) -> Bytes {
+    const HEAD: &str = r#"{"type":""#;
+    const MID: &str = r#"","object":"#;
+    let mut v = Vec::with_capacity(HEAD.len() + ty.len() + MID.len() + obj.json_len() + 2);
+    v.extend_from_slice(HEAD.as_bytes());
+    v.extend_from_slice(ty.as_bytes());
+    v.extend_from_slice(MID.as_bytes());
+    obj.write_json(&mut v);
+    v.extend_from_slice(b"}\n");
+    Bytes::from(v)
+}
+
 /// The YAML form of a watch frame, followed by a document separator.
 fn yaml_frame(ty: &str, obj: &Value) -> Bytes {
     let envelope = json!({"type": ty, "object": null});
@@ -139,13 +156,25 @@ impl Watcher {
         }
     }
 
+    /// The frame of a cached object: its bytes as they are for plain JSON, else
+    /// decoded and encoded in this watcher's form.
+    fn encode_cached(&self, ty: &str, obj: &CachedObject) -> Bytes {
+        if self.plain_json() {
+            return raw_json_frame(ty, obj);
+        }
+        match obj.value() {
+            Ok(v) => self.encode(ty, &v),
+            Err(e) => self.encode("ERROR", &e.to_status()),
+        }
+    }
+
     /// The frame for a cache event as `convert` decided it: the event's shared frame
     /// when this watcher wants plain JSON and sees the event unchanged, else its own.
-    fn encode_event(&self, ev: &CacheEvent, ty: EventType, obj: &Arc<Value>) -> Bytes {
+    fn encode_event(&self, ev: &CacheEvent, ty: EventType, obj: &Arc<CachedObject>) -> Bytes {
         if self.plain_json() && ty == ev.kind && Arc::ptr_eq(obj, &ev.obj) {
             ev.json_frame()
         } else {
-            self.encode(ty.as_str(), obj)
+            self.encode_cached(ty.as_str(), obj)
         }
     }
 
@@ -153,6 +182,11 @@ impl Watcher {
     /// may take its time over a large initial state); false when the client has gone.
     async fn send(&self, ty: &str, obj: &Value) -> bool {
         self.tx.send(self.encode(ty, obj)).await.is_ok()
+    }
+
+    /// [`Watcher::send`] for a cached object.
+    async fn send_cached(&self, ty: &str, obj: &CachedObject) -> bool {
+        self.tx.send(self.encode_cached(ty, obj)).await.is_ok()
     }
 
     /// Hands a live event's frame to the client's buffer. False when the watcher must
@@ -275,7 +309,7 @@ pub async fn serve(ctx: &Ctx) -> Result<Response, ApiError> {
     }
     // Initial state is gathered before the response starts so errors are plain Statuses.
     let generation = cache.generation();
-    let (initial, cursor): (Vec<Arc<Value>>, i64) = match &start {
+    let (initial, cursor): (Vec<Arc<CachedObject>>, i64) = match &start {
         Start::WithState {
             from_store: true, ..
         } => {
@@ -284,8 +318,11 @@ pub async fn serve(ctx: &Ctx) -> Result<Response, ApiError> {
             let items = list
                 .items
                 .iter()
-                .map(|kv| crate::keys::decode_kv(info, kv).map(Arc::new))
-                .collect::<Result<_, _>>()?;
+                .map(|kv| {
+                    let v = crate::keys::decode_kv(info, kv)?;
+                    CachedObject::from_stored(info, &v, &kv.value).map(Arc::new)
+                })
+                .collect::<Result<_, ApiError>>()?;
             (items, list.revision)
         }
         Start::WithState { .. } => cache.snapshot(ctx.path.namespace.as_deref()),
@@ -402,7 +439,7 @@ struct RunOpts {
 async fn run(
     w: Watcher,
     cache: Arc<ResourceCache>,
-    initial: Vec<Arc<Value>>,
+    initial: Vec<Arc<CachedObject>>,
     mut cursor: i64,
     o: RunOpts,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
@@ -422,7 +459,7 @@ async fn run(
     };
     tokio::pin!(stop);
     for obj in &initial {
-        if w.filter.matches(w.info, obj) && !w.send("ADDED", obj).await {
+        if w.filter.matches_cached(w.info, obj) && !w.send_cached("ADDED", obj).await {
             return;
         }
     }

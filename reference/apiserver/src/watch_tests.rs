@@ -11,8 +11,16 @@ fn filter(sel: &str) -> Filter {
     }
 }
 
-fn obj(app: &str) -> Arc<Value> {
-    Arc::new(json!({"metadata": {"name": "x", "labels": {"app": app}}}))
+fn configmaps() -> &'static ResourceInfo {
+    refkube_resources::registry::lookup("", "v1", "configmaps").unwrap()
+}
+
+fn cached(v: Value) -> Arc<CachedObject> {
+    Arc::new(CachedObject::new(configmaps(), &v).unwrap())
+}
+
+fn obj(app: &str) -> Arc<CachedObject> {
+    cached(json!({"metadata": {"name": "x", "labels": {"app": app}}}))
 }
 
 fn ev(kind: EventType, cur: &str, prev: Option<&str>) -> CacheEvent {
@@ -32,15 +40,20 @@ fn watcher(table: bool, yaml: bool, metadata_only: bool) -> Watcher {
 
 #[test]
 fn a_json_frame_is_the_type_and_object_envelope_on_one_line() {
-    let o = obj("a");
+    let o = json!({"metadata": {"name": "x", "labels": {"app": "a"}}, "data": {"k": "v\n\"q\""}});
     let expected = format!(
         "{}\n",
-        serde_json::to_string(&json!({"type": "ADDED", "object": *o})).unwrap()
+        serde_json::to_string(&json!({"type": "ADDED", "object": o})).unwrap()
     );
     assert_eq!(json_frame("ADDED", &o), expected.as_bytes());
+    // The frame written from the cache's bytes is the same, byte for byte.
+    assert_eq!(
+        raw_json_frame("ADDED", &cached(o.clone())),
+        expected.as_bytes()
+    );
     let yaml = format!(
         "{}---\n",
-        serde_yaml::to_string(&json!({"type": "ADDED", "object": *o})).unwrap()
+        serde_yaml::to_string(&json!({"type": "ADDED", "object": o})).unwrap()
     );
     assert_eq!(yaml_frame("ADDED", &o), yaml.as_bytes());
 }
@@ -52,7 +65,7 @@ fn plain_json_watchers_share_one_encoding_of_an_unchanged_event() {
     let first = w.encode_event(&e, EventType::Modified, &e.obj);
     let second = w.encode_event(&e, EventType::Modified, &e.obj);
     assert_eq!(first.as_ptr(), second.as_ptr());
-    assert_eq!(first, w.encode("MODIFIED", &e.obj));
+    assert_eq!(first, w.encode("MODIFIED", &e.obj.value().unwrap()));
 }
 
 #[test]
@@ -74,7 +87,7 @@ fn transformed_events_and_forms_are_encoded_per_watcher() {
     ] {
         let own = w.encode_event(&e, EventType::Modified, &e.obj);
         assert_ne!(own, shared);
-        assert_eq!(own, w.encode("MODIFIED", &e.obj));
+        assert_eq!(own, w.encode("MODIFIED", &e.obj.value().unwrap()));
     }
 }
 
@@ -86,7 +99,7 @@ fn selector_enter_is_added_and_leave_is_deleted_with_the_previous_state() {
     assert_eq!(enter.0, EventType::Added);
     let leave = convert(info, &f, &ev(EventType::Modified, "b", Some("a"))).unwrap();
     assert_eq!(leave.0, EventType::Deleted);
-    assert_eq!(leave.1["metadata"]["labels"]["app"], "a");
+    assert_eq!(leave.1.value().unwrap()["metadata"]["labels"]["app"], "a");
     assert_eq!(
         convert(info, &f, &ev(EventType::Modified, "a", Some("a")))
             .unwrap()
@@ -253,7 +266,7 @@ async fn initial_events_wait_for_a_future_revision_then_time_out_with_504() {
 #[test]
 fn without_selectors_only_the_namespace_decides_and_kinds_pass_through() {
     let configmaps = refkube_resources::registry::lookup("", "v1", "configmaps").unwrap();
-    let in_ns = |ns: &str| Arc::new(json!({"metadata": {"name": "x", "namespace": ns}}));
+    let in_ns = |ns: &str| cached(json!({"metadata": {"name": "x", "namespace": ns}}));
     let mut f = filter("");
     f.namespace = Some("a".into());
     let modified = CacheEvent::new(2, EventType::Modified, in_ns("a"), Some(in_ns("a")));
@@ -294,4 +307,29 @@ async fn frames_queued_for_one_connection_go_out_as_one_chunk() {
         body.next().await.is_none(),
         "the body ends with the watcher"
     );
+}
+
+#[test]
+fn field_selectors_match_on_the_fields_the_cache_kept() {
+    let pods = refkube_resources::registry::lookup("", "v1", "pods").unwrap();
+    let f = Filter {
+        namespace: None,
+        labels: Default::default(),
+        fields: refkube_resources::fields::FieldSelector::parse(pods, "spec.nodeName=n1").unwrap(),
+    };
+    let pod = |node: &str| {
+        let v = json!({"metadata": {"name": "p", "namespace": "ns"}, "spec": {"nodeName": node}});
+        Arc::new(CachedObject::new(pods, &v).unwrap())
+    };
+    let bound = CacheEvent::new(2, EventType::Modified, pod("n1"), Some(pod("")));
+    assert_eq!(
+        convert(pods, &f, &bound).map(|(t, _)| t),
+        Some(EventType::Added)
+    );
+    let moved = CacheEvent::new(3, EventType::Modified, pod("n2"), Some(pod("n1")));
+    let (ty, shown) = convert(pods, &f, &moved).unwrap();
+    assert_eq!(ty, EventType::Deleted);
+    assert_eq!(shown.field(pods, "spec.nodeName"), Some("n1"));
+    let elsewhere = CacheEvent::new(4, EventType::Added, pod("n2"), None);
+    assert!(convert(pods, &f, &elsewhere).is_none());
 }

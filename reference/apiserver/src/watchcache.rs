@@ -2,10 +2,11 @@
 //!
 //! Entry points: [`WatchCaches::start`], [`ResourceCache::events_after`],
 //! [`ResourceCache::snapshot`]. Each resource keeps its current objects (for
-//! `resourceVersion=0` lists and initial events) and a bounded ring of recent events;
-//! a watcher is a cursor into that ring, woken by a `tokio::sync::watch` channel. A
-//! watcher whose cursor falls behind the ring gets 410 `too old resource version`, as
-//! with upstream's cacher.
+//! `resourceVersion=0` lists and initial events) and a bounded ring of recent events,
+//! each object held once as a [`CachedObject`] (encoded JSON and filter fields, shared
+//! by the state and the ring); a watcher is a cursor into that ring, woken by a
+//! `tokio::sync::watch` channel. A watcher whose cursor falls behind the ring gets 410
+//! `too old resource version`, as with upstream's cacher.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, OnceLock, RwLock};
@@ -15,9 +16,9 @@ use bytes::Bytes;
 use futures::StreamExt;
 use refkube_resources::ResourceInfo;
 use refkube_store::{EventKind, ListOptions, Revision, Store};
-use serde_json::Value;
 use tokio::sync::watch;
 
+use crate::cached::CachedObject;
 use crate::keys;
 
 /// Pause between attempts to re-list after the store watch broke (short: watchers are
@@ -48,36 +49,35 @@ pub struct CacheEvent {
     pub rev: Revision,
     pub kind: EventType,
     /// The new object (for Deleted: its last state, with the delete's revision).
-    pub obj: Arc<Value>,
+    pub obj: Arc<CachedObject>,
     /// The state before the change (Modified, Deleted), with this event's revision.
-    pub prev: Option<Arc<Value>>,
-    /// `metadata.namespace` of the object ("" when cluster-scoped), read once here so
-    /// that the many watchers without selectors filter on it without a map lookup
-    /// each (a namespace never changes, so it holds for `prev` too).
-    pub namespace: Box<str>,
-    /// The plain JSON watch frame of `kind` and `obj`, encoded by the first watcher that
-    /// needs it and shared by the rest, so N watchers cost one serialisation, not N.
+    pub prev: Option<Arc<CachedObject>>,
+    /// The plain JSON watch frame of `kind` and `obj`, built by the first watcher that
+    /// needs it and shared by the rest, so N watchers cost one copy, not N.
     json_frame: OnceLock<Bytes>,
 }
 
 impl CacheEvent {
-    pub fn new(rev: Revision, kind: EventType, obj: Arc<Value>, prev: Option<Arc<Value>>) -> Self {
-        let namespace = keys::meta_str(&obj, "namespace").into();
+    pub fn new(
+        rev: Revision,
+        kind: EventType,
+        obj: Arc<CachedObject>,
+        prev: Option<Arc<CachedObject>>,
+    ) -> Self {
         Self {
             rev,
             kind,
             obj,
             prev,
-            namespace,
             json_frame: OnceLock::new(),
         }
     }
 
     /// `{"type":<kind>,"object":<obj>}\n`, byte for byte what a plain JSON watcher would
-    /// encode itself ([`crate::watch::json_frame`]), computed once per event.
+    /// encode itself ([`crate::watch::raw_json_frame`]), built once per event.
     pub fn json_frame(&self) -> Bytes {
         self.json_frame
-            .get_or_init(|| crate::watch::json_frame(self.kind.as_str(), &self.obj))
+            .get_or_init(|| crate::watch::raw_json_frame(self.kind.as_str(), &self.obj))
             .clone()
     }
 }
@@ -104,7 +104,7 @@ struct Inner {
     evicted: bool,
     /// Last revision applied.
     rev: Revision,
-    state: BTreeMap<String, Arc<Value>>,
+    state: BTreeMap<String, Arc<CachedObject>>,
     generation: u64,
 }
 
@@ -150,7 +150,7 @@ impl ResourceCache {
     }
 
     /// Current objects (of one namespace, if given) and the revision they reflect.
-    pub fn snapshot(&self, namespace: Option<&str>) -> (Vec<Arc<Value>>, Revision) {
+    pub fn snapshot(&self, namespace: Option<&str>) -> (Vec<Arc<CachedObject>>, Revision) {
         let g = self.read();
         let items = match namespace {
             Some(ns) if self.info.namespaced => {
@@ -195,9 +195,11 @@ impl ResourceCache {
     fn reset(&self, items: Vec<refkube_store::KeyValue>, rev: Revision) {
         let mut state = BTreeMap::new();
         for kv in items {
-            match keys::decode_kv(self.info, &kv) {
-                Ok(v) => {
-                    state.insert(kv.key.clone(), Arc::new(v));
+            let cached = keys::decode_kv(self.info, &kv)
+                .and_then(|v| CachedObject::from_stored(self.info, &v, &kv.value));
+            match cached {
+                Ok(c) => {
+                    state.insert(kv.key.clone(), Arc::new(c));
                 }
                 Err(e) => tracing::warn!(key = %kv.key, error = %e, "skipping undecodable object"),
             }
@@ -236,10 +238,12 @@ impl ResourceCache {
             let prev = ev
                 .prev
                 .as_ref()
-                .and_then(|p| keys::decode_kv(self.info, p).ok())
-                .map(|mut p| {
+                .and_then(|p| Some((p, keys::decode_kv(self.info, p).ok()?)))
+                .and_then(|(stored, mut p)| {
                     keys::set_resource_version(self.info, &mut p, rev);
-                    Arc::new(p)
+                    CachedObject::from_stored(self.info, &p, &stored.value)
+                        .ok()
+                        .map(Arc::new)
                 });
             let kind = match ev.kind {
                 EventKind::Put => EventType::Added,
@@ -247,6 +251,10 @@ impl ResourceCache {
                 EventKind::Delete => EventType::Deleted,
             };
             keys::set_resource_version(self.info, &mut obj, rev);
+            let Ok(obj) = CachedObject::from_stored(self.info, &obj, &ev.kv.value) else {
+                tracing::warn!(key = %ev.kv.key, "skipping unencodable watch event");
+                continue;
+            };
             let obj = Arc::new(obj);
             if kind == EventType::Deleted {
                 g.state.remove(&ev.kv.key);

@@ -33,14 +33,59 @@ pub fn node_identity(user: &User) -> Option<&str> {
 /// Objects of a core/v1 resource (in one namespace, when given).
 pub trait Lister {
     fn list(&self, plural: &str, namespace: Option<&str>) -> Vec<Arc<Value>>;
+
+    /// The object named `name` (in `namespace`, when given).
+    fn named(&self, plural: &str, namespace: Option<&str>, name: &str) -> Option<Arc<Value>> {
+        self.list(plural, namespace)
+            .into_iter()
+            .find(|o| str_at(o, &["metadata", "name"]) == name)
+    }
+
+    /// The pods bound to `node` (in one namespace, when given).
+    fn bound_pods(&self, node: &str, namespace: Option<&str>) -> Vec<Arc<Value>> {
+        self.list("pods", namespace)
+            .into_iter()
+            .filter(|p| str_at(p, &["spec", "nodeName"]) == node)
+            .collect()
+    }
+}
+
+/// The cached objects of a core/v1 resource that `keep` accepts, decoded.
+fn cached(
+    caches: &WatchCaches,
+    plural: &str,
+    namespace: Option<&str>,
+    keep: impl Fn(&'static refkube_resources::ResourceInfo, &crate::cached::CachedObject) -> bool,
+) -> Vec<Arc<Value>> {
+    let Some((info, cache)) = refkube_resources::registry::lookup("", "v1", plural)
+        .and_then(|info| Some((info, caches.get(info)?)))
+    else {
+        return Vec::new();
+    };
+    cache
+        .snapshot(namespace)
+        .0
+        .iter()
+        .filter(|o| keep(info, o))
+        .filter_map(|o| o.value().ok().map(Arc::new))
+        .collect()
 }
 
 impl Lister for WatchCaches {
     fn list(&self, plural: &str, namespace: Option<&str>) -> Vec<Arc<Value>> {
-        refkube_resources::registry::lookup("", "v1", plural)
-            .and_then(|info| self.get(info))
-            .map(|c| c.snapshot(namespace).0)
-            .unwrap_or_default()
+        cached(self, plural, namespace, |_, _| true)
+    }
+
+    fn named(&self, plural: &str, namespace: Option<&str>, name: &str) -> Option<Arc<Value>> {
+        cached(self, plural, namespace, |_, o| o.name() == name).pop()
+    }
+
+    /// Decodes only the bound pods: the cache keeps `spec.nodeName` (a selectable
+    /// field of pods), so the rest of a namespace's pods are never decoded.
+    fn bound_pods(&self, node: &str, namespace: Option<&str>) -> Vec<Arc<Value>> {
+        cached(self, "pods", namespace, |info, p| {
+            p.field(info, "spec.nodeName").unwrap_or_default() == node
+        })
     }
 }
 
@@ -412,13 +457,7 @@ pub fn pod_claims(pod: &Value) -> Vec<String> {
 
 /// Whether `namespace/name` of `kind` leads to `node` through a pod bound to it.
 fn has_path(lister: &dyn Lister, node: &str, kind: Kind, namespace: &str, name: &str) -> bool {
-    let bound = |ns: Option<&str>| -> Vec<Arc<Value>> {
-        lister
-            .list("pods", ns)
-            .into_iter()
-            .filter(|p| str_at(p, &["spec", "nodeName"]) == node)
-            .collect()
-    };
+    let bound = |ns: Option<&str>| lister.bound_pods(node, ns);
     let uses = |names: Vec<String>| names.iter().any(|n| n == name);
     match kind {
         Kind::Pod => bound(Some(namespace))
@@ -426,10 +465,9 @@ fn has_path(lister: &dyn Lister, node: &str, kind: Kind, namespace: &str, name: 
             .any(|p| str_at(p, &["metadata", "name"]) == name),
         Kind::Secret => bound(Some(namespace)).iter().any(|p| uses(pod_secrets(p))),
         Kind::ConfigMap => {
-            let node_source = lister.list("nodes", None).iter().any(|n| {
-                str_at(n, &["metadata", "name"]) == node
-                    && str_at(n, &["spec", "configSource", "configMap", "namespace"]) == namespace
-                    && str_at(n, &["spec", "configSource", "configMap", "name"]) == name
+            let node_source = lister.named("nodes", None, node).is_some_and(|n| {
+                str_at(&n, &["spec", "configSource", "configMap", "namespace"]) == namespace
+                    && str_at(&n, &["spec", "configSource", "configMap", "name"]) == name
             });
             node_source
                 || bound(Some(namespace))

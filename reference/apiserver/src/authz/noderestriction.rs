@@ -157,9 +157,7 @@ type Deny<'a> = dyn Fn(String) -> Result<(), ApiError> + 'a;
 
 fn pod_of(lister: &dyn Lister, namespace: &str, name: &str) -> Option<Value> {
     lister
-        .list("pods", Some(namespace))
-        .into_iter()
-        .find(|p| str_at(p, &["metadata", "name"]) == name)
+        .named("pods", Some(namespace), name)
         .map(|p| (*p).clone())
 }
 
@@ -208,9 +206,7 @@ fn admit_pod(node: &str, r: &Request, lister: &dyn Lister, deny: &Deny) -> Resul
                         ));
                     }
                     let node_uid = lister
-                        .list("nodes", None)
-                        .into_iter()
-                        .find(|n| str_at(n, &["metadata", "name"]) == node)
+                        .named("nodes", None, node)
                         .map(|n| str_at(&n, &["metadata", "uid"]).to_string());
                     let owner_uid = owner["uid"].as_str().unwrap_or_default();
                     match node_uid {

@@ -35,10 +35,7 @@ fn objects<T: DeserializeOwned>(caches: &WatchCaches, plural: &str) -> Vec<T> {
         return Vec::new();
     };
     let (items, _) = cache.snapshot(None);
-    items
-        .iter()
-        .filter_map(|v| serde_json::from_value((**v).clone()).ok())
-        .collect()
+    items.iter().filter_map(|o| o.decode().ok()).collect()
 }
 
 fn revisions(caches: &WatchCaches) -> [i64; 4] {

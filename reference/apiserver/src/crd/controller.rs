@@ -38,7 +38,7 @@ pub fn spawn(state: Arc<AppState>, mut stop: watch::Receiver<bool>) -> JoinHandl
         let mut changes = cache.subscribe();
         loop {
             let (crds, _) = cache.snapshot(None);
-            let crds: Vec<Value> = crds.iter().map(|c| (**c).clone()).collect();
+            let crds: Vec<Value> = crds.iter().filter_map(|c| c.value().ok()).collect();
             let busy = sync_all(&state, info, &crds).await;
             serve(&state, &crds).await;
             let pause = if busy { CLEANUP_RECHECK } else { RESYNC };
@@ -134,7 +134,8 @@ fn api_servers(state: &AppState) -> usize {
     };
     let (eps, _) = cache.snapshot(Some("default"));
     eps.iter()
-        .find(|e| keys::meta_str(e, "name") == "kubernetes")
+        .find(|e| e.name() == "kubernetes")
+        .and_then(|e| e.value().ok())
         .and_then(|e| e["subsets"].as_array().cloned())
         .map(|subsets| {
             subsets

@@ -172,7 +172,9 @@ pub fn check_not_terminating(
     };
     let (crds, _) = cache.snapshot(None);
     let terminating = crds.iter().any(|c| {
-        crate::keys::meta_str(c, "name") == custom.crd_name && condition_true(c, "Terminating")
+        c.name() == custom.crd_name
+            && c.value()
+                .is_ok_and(|crd| condition_true(&crd, "Terminating"))
     });
     if terminating {
         return Err(crate::status::ApiError {

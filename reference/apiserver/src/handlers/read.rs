@@ -14,6 +14,7 @@ use serde::{Serialize, Serializer, ser::SerializeMap};
 use serde_json::{Value, json};
 
 use super::Ctx;
+use crate::cached::CachedObject;
 use crate::keys;
 use crate::negotiate::{Output, include_object};
 use crate::status::ApiError;
@@ -68,6 +69,25 @@ impl Filter {
         }
         (self.labels.is_empty() || self.labels.matches(&keys::labels(obj)))
             && (self.fields.is_empty() || self.fields.matches(info, obj))
+    }
+
+    /// [`Filter::matches`] for a watch cache object, from the fields it kept (the
+    /// same values: both come from the kind's strategy).
+    pub fn matches_cached(
+        &self,
+        info: &refkube_resources::ResourceInfo,
+        obj: &CachedObject,
+    ) -> bool {
+        if let Some(ns) = &self.namespace
+            && info.namespaced
+            && obj.namespace() != ns
+        {
+            return false;
+        }
+        (self.labels.is_empty() || self.labels.matches(&obj.labels()))
+            && self.fields.terms.iter().all(|(field, equal, value)| {
+                (obj.field(info, field).unwrap_or_default() == value) == *equal
+            })
     }
 }
 
@@ -161,13 +181,12 @@ pub async fn list(ctx: &Ctx) -> Result<Response, ApiError> {
         // Served from the watch cache, like upstream (limit is ignored there).
         if let Some(cache) = ctx.state.caches.get(info) {
             let (objs, rev) = cache.snapshot(ctx.path.namespace.as_deref());
-            // Serialised straight from the cache's shared objects: no per-request copy.
-            let items: Vec<&Value> = objs
+            let items: Vec<&CachedObject> = objs
                 .iter()
                 .map(|o| &**o)
-                .filter(|o| filter.matches(info, o))
+                .filter(|o| filter.matches_cached(info, o))
                 .collect();
-            return Ok(ctx.respond_list_of(&items, rev, None));
+            return ctx.respond_cached_list(&items, rev);
         }
     }
 
@@ -342,8 +361,8 @@ impl Ctx {
         self.respond_list_of(&refs, rev, token)
     }
 
-    /// [`Ctx::respond_list`] for borrowed items (e.g. the watch cache's shared objects):
-    /// only a Table, which is computed from owned items, copies them.
+    /// [`Ctx::respond_list`] for borrowed items: only a Table, which is computed from
+    /// owned items, copies them.
     pub fn respond_list_of(&self, items: &[&Value], rev: i64, token: Option<String>) -> Response {
         let info = self.path.info;
         if self.output == Output::Table {
@@ -372,6 +391,37 @@ impl Ctx {
             StatusCode::OK,
             &Spliced::new(&envelope, "items", &items),
         )
+    }
+
+    /// A list of watch cache objects, filtered on the fields the cache kept: in plain
+    /// JSON the items are the cached bytes (less kind and apiVersion, as
+    /// [`Ctx::respond_list_of`] writes them); other forms decode them.
+    fn respond_cached_list(&self, items: &[&CachedObject], rev: i64) -> Result<Response, ApiError> {
+        if self.output != Output::Json {
+            let values = items
+                .iter()
+                .map(|o| o.value())
+                .collect::<Result<Vec<_>, _>>()?;
+            return Ok(self.respond_list(values, rev, None));
+        }
+        let info = self.path.info;
+        let envelope = json!({"kind": info.list_kind(), "apiVersion": info.api_version(), "metadata": list_meta(rev, None), "items": []});
+        let mut body = serde_json::to_vec(&envelope).map_err(ApiError::internal)?;
+        // The envelope ends in `[]}`, items last: the objects go between the brackets.
+        body.truncate(body.len().saturating_sub(2));
+        for (i, o) in items.iter().enumerate() {
+            if i > 0 {
+                body.push(b',');
+            }
+            o.write_untyped(&mut body)?;
+        }
+        body.extend_from_slice(b"]}\n");
+        Ok((
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response())
     }
 
     fn respond_table_list(&self, items: &[Value], rev: i64, token: Option<String>) -> Response {
