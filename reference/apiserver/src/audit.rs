@@ -41,10 +41,13 @@ impl AuditLog {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)?;
+        // The log names every user and request: private to the server's user, as
+        // upstream's log writer (lumberjack) creates it.
+        let file = std::os::unix::fs::OpenOptionsExt::mode(
+            std::fs::OpenOptions::new().create(true).append(true),
+            0o600,
+        )
+        .open(path)?;
         let (tx, mut rx) = mpsc::unbounded_channel::<String>();
         tokio::task::spawn_blocking(move || {
             let mut w = std::io::BufWriter::new(file);
@@ -113,6 +116,16 @@ fn event(r: Record, now: chrono::DateTime<chrono::Utc>) -> Value {
 mod tests {
     use super::*;
     use crate::auth::User;
+
+    #[tokio::test]
+    async fn the_log_file_is_private_to_the_server() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.log");
+        let _log = AuditLog::open(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
 
     #[test]
     fn an_impersonated_request_names_both_users() {
