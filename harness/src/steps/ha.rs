@@ -179,10 +179,25 @@ async fn writes_and_reads_back(world: &KubeWorld, deadline: Duration) -> Outcome
             last.unwrap_or_else(|| "none (no answer)".into())
         ),
     };
-    let back = api
-        .get(&name_of(&created))
-        .await
-        .context("reading the write back")?;
+    // A GET whose connection the load balancer cut (it took the stopped replica out
+    // while the handshake was under way) is retried, as client-go retries a GET on a
+    // reset or EOF; an answer from an API server, such as a 404, is final.
+    let name = name_of(&created);
+    let read = async {
+        loop {
+            match api.get(&name).await {
+                Err(e) if !matches!(e, kube::Error::Api(_)) => {
+                    tracing::debug!(error = %e, "reading the write back: retrying");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                answer => return answer,
+            }
+        }
+    };
+    let back = match tokio::time::timeout(deadline, read).await {
+        Ok(answer) => answer.context("reading the write back")?,
+        Err(_) => fail!("the write could not be read back within {deadline:?}"),
+    };
     if field(&back, "data.written").as_deref() != Some("after the fault") {
         fail!("the write read back as {back:?}");
     }
