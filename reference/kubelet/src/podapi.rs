@@ -61,26 +61,6 @@ impl KubePodApi {
     }
 }
 
-/// The status write as upstream's status manager sends it: a strategic merge patch, so
-/// `conditions` merge by `type` and a condition another component added after the
-/// kubelet last saw the pod (the disruption controller's `DisruptionTarget`, say)
-/// survives; `$setElementOrder` keeps the kubelet's order, and the pod's UID guards
-/// against writing to a pod of the same name created since.
-pub fn status_patch(pod: &Pod, status: &PodStatus) -> serde_json::Value {
-    let mut body = serde_json::to_value(status).unwrap_or_default();
-    if let Some(conditions) = &status.conditions {
-        let order: Vec<_> = conditions
-            .iter()
-            .map(|c| serde_json::json!({ "type": c.type_ }))
-            .collect();
-        body["$setElementOrder/conditions"] = serde_json::Value::Array(order);
-    }
-    serde_json::json!({
-        "metadata": { "uid": pod.metadata.uid },
-        "status": body,
-    })
-}
-
 fn name(pod: &Pod) -> (String, String) {
     (
         pod.metadata.namespace.clone().unwrap_or_default(),
@@ -92,13 +72,11 @@ fn name(pod: &Pod) -> (String, String) {
 impl PodApi for KubePodApi {
     async fn patch_status(&self, pod: &Pod, status: &PodStatus) -> Result<(), PodApiError> {
         let (namespace, pod_name) = name(pod);
-        let patch = status_patch(pod, status);
+        // A merge patch replaces the lists the kubelet owns (conditions are rebuilt with
+        // other owners' conditions kept, see status::conditions).
+        let patch = serde_json::json!({ "status": status });
         self.api(pod)
-            .patch_status(
-                &pod_name,
-                &PatchParams::default(),
-                &Patch::Strategic(&patch),
-            )
+            .patch_status(&pod_name, &PatchParams::default(), &Patch::Merge(&patch))
             .await
             .map(|_| ())
             .map_err(|source| PodApiError::Kube {
@@ -209,40 +187,5 @@ impl PodApi for MemoryPodApi {
             .unwrap_or_else(PoisonError::into_inner)
             .push(pod.metadata.uid.clone().unwrap_or_default());
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn a_condition_added_since_the_kubelet_last_looked_survives_its_status_write() {
-        let meta = json!({"name": "p", "namespace": "d", "uid": "u1"});
-        let stored = json!({"apiVersion": "v1", "kind": "Pod", "metadata": meta, "status": {
-        "conditions": [
-            {"type": "PodScheduled", "status": "True"},
-            {"type": "DisruptionTarget", "status": "True", "reason": "EvictionByEvictionAPI"},
-        ]}});
-        let pod: Pod = serde_json::from_value(json!({"metadata": meta})).unwrap();
-        let status: PodStatus = serde_json::from_value(json!({"phase": "Running", "conditions": [
-            {"type": "Ready", "status": "True"},
-            {"type": "PodScheduled", "status": "True"},
-        ]}))
-        .unwrap();
-        let pods = refkube_resources::registry::lookup("", "v1", "pods").unwrap();
-        let merged =
-            refkube_resources::patch::strategic_merge(pods, &stored, &status_patch(&pod, &status))
-                .unwrap();
-        let types: Vec<_> = merged["status"]["conditions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["type"].as_str().unwrap())
-            .collect();
-        assert_eq!(types, ["Ready", "PodScheduled", "DisruptionTarget"]);
-        assert_eq!(merged["status"]["phase"], "Running");
-        assert_eq!(merged["metadata"]["uid"], "u1");
     }
 }
