@@ -61,6 +61,31 @@ impl KubePodApi {
     }
 }
 
+/// The status write as upstream's status manager sends it: a strategic merge patch, so
+/// `conditions` merge by `type` and a condition another component added after the
+/// kubelet last saw the pod (the disruption controller's `DisruptionTarget`, say)
+/// survives; `$setElementOrder` keeps the kubelet's order, and the pod's UID guards
+/// against writing to a pod of the same name created since. A static pod's UID is not
+/// its mirror's (the API object written to), so its writes carry no UID: upstream
+/// translates to the mirror's UID read back from the API, which the worker does not hold.
+pub fn status_patch(pod: &Pod, status: &PodStatus) -> serde_json::Value {
+    let mut body = serde_json::to_value(status).unwrap_or_default();
+    if let Some(conditions) = &status.conditions {
+        let order: Vec<_> = conditions
+            .iter()
+            .map(|c| serde_json::json!({ "type": c.type_ }))
+            .collect();
+        body["$setElementOrder/conditions"] = serde_json::Value::Array(order);
+    }
+    if crate::static_pods::is_static(pod) {
+        return serde_json::json!({ "status": body });
+    }
+    serde_json::json!({
+        "metadata": { "uid": pod.metadata.uid },
+        "status": body,
+    })
+}
+
 fn name(pod: &Pod) -> (String, String) {
     (
         pod.metadata.namespace.clone().unwrap_or_default(),
@@ -72,11 +97,13 @@ fn name(pod: &Pod) -> (String, String) {
 impl PodApi for KubePodApi {
     async fn patch_status(&self, pod: &Pod, status: &PodStatus) -> Result<(), PodApiError> {
         let (namespace, pod_name) = name(pod);
-        // A merge patch replaces the lists the kubelet owns (conditions are rebuilt with
-        // other owners' conditions kept, see status::conditions).
-        let patch = serde_json::json!({ "status": status });
+        let patch = status_patch(pod, status);
         self.api(pod)
-            .patch_status(&pod_name, &PatchParams::default(), &Patch::Merge(&patch))
+            .patch_status(
+                &pod_name,
+                &PatchParams::default(),
+                &Patch::Strategic(&patch),
+            )
             .await
             .map(|_| ())
             .map_err(|source| PodApiError::Kube {
@@ -187,5 +214,54 @@ impl PodApi for MemoryPodApi {
             .unwrap_or_else(PoisonError::into_inner)
             .push(pod.metadata.uid.clone().unwrap_or_default());
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_condition_added_since_the_kubelet_last_looked_survives_its_status_write() {
+        let meta = json!({"name": "p", "namespace": "d", "uid": "u1"});
+        let stored = json!({"apiVersion": "v1", "kind": "Pod", "metadata": meta, "status": {
+        "conditions": [
+            {"type": "PodScheduled", "status": "True"},
+            {"type": "DisruptionTarget", "status": "True", "reason": "EvictionByEvictionAPI"},
+        ]}});
+        let pod: Pod = serde_json::from_value(json!({"metadata": meta})).unwrap();
+        let status: PodStatus = serde_json::from_value(json!({"phase": "Running", "conditions": [
+            {"type": "Ready", "status": "True"},
+            {"type": "PodScheduled", "status": "True"},
+        ]}))
+        .unwrap();
+        let pods = refkube_resources::registry::lookup("", "v1", "pods").unwrap();
+        let merged =
+            refkube_resources::patch::strategic_merge(pods, &stored, &status_patch(&pod, &status))
+                .unwrap();
+        let types: Vec<_> = merged["status"]["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["type"].as_str().unwrap())
+            .collect();
+        assert_eq!(types, ["Ready", "PodScheduled", "DisruptionTarget"]);
+        assert_eq!(merged["status"]["phase"], "Running");
+        assert_eq!(merged["metadata"]["uid"], "u1");
+    }
+
+    #[test]
+    fn a_static_pods_status_write_carries_no_uid_for_its_mirror_to_refuse() {
+        let status = PodStatus::default();
+        let api_pod: Pod =
+            serde_json::from_value(json!({"metadata": {"name": "p", "uid": "u1"}})).unwrap();
+        assert_eq!(status_patch(&api_pod, &status)["metadata"]["uid"], "u1");
+        let static_pod: Pod = serde_json::from_value(json!({"metadata": {
+            "name": "p", "uid": "hash",
+            "annotations": {"kubernetes.io/config.source": "file"},
+        }}))
+        .unwrap();
+        assert!(status_patch(&static_pod, &status).get("metadata").is_none());
     }
 }
