@@ -50,7 +50,7 @@ Feature: CustomResourceDefinitions add kinds to the API while it runs
   Scenario: The kind is accepted, established and listed by discovery
     Then eventually the CustomResourceDefinition "widgets.{namespace}.kubeproof.test" has condition "NamesAccepted" with status "True"
     And the CustomResourceDefinition "widgets.{namespace}.kubeproof.test" has "status.acceptedNames.kind" equal to "Widget"
-    And discovery lists the resource "widgets" in "{namespace}.kubeproof.test/v1"
+    And eventually discovery lists the resource "widgets" in "{namespace}.kubeproof.test/v1"
 
   Scenario: Objects are defaulted and pruned to the schema
     When I create:

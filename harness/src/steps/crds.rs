@@ -170,23 +170,36 @@ async fn printed(
     Ok(())
 }
 
-#[then(expr = "discovery lists the resource {string} in {string}")]
+#[then(expr = "eventually discovery lists the resource {string} in {string}")]
 async fn discovery_lists(world: &mut KubeWorld, plural: String, group_version: String) -> Outcome {
     let gv = world.expand(&group_version);
-    let url = format!("/apis/{gv}");
-    let req = http::Request::get(url)
-        .body(Vec::new())
-        .map_err(|e| anyhow!("building the discovery request: {e}"))?;
-    let list: Value = world
-        .client()?
-        .request(req)
-        .await
-        .with_context(|| format!("reading the discovery document of {gv}"))?;
-    let found = list["resources"]
-        .as_array()
-        .is_some_and(|rs| rs.iter().any(|r| r["name"] == plural.as_str()));
-    if !found {
-        fail!("discovery of {gv} does not list {plural:?}: {list}");
+    // Each API server lists a kind once its own watch has seen the CRD Established, so
+    // with several servers behind one address a read can reach one that has not yet.
+    let deadline = tokio::time::Instant::now() + world.timings.expect;
+    loop {
+        let req = http::Request::get(format!("/apis/{gv}"))
+            .body(Vec::new())
+            .map_err(|e| anyhow!("building the discovery request: {e}"))?;
+        let read: Result<Value, _> = world.client()?.request(req).await;
+        let last = match read {
+            Ok(list) => {
+                let found = list["resources"]
+                    .as_array()
+                    .is_some_and(|rs| rs.iter().any(|r| r["name"] == plural.as_str()));
+                if found {
+                    return Ok(());
+                }
+                list.to_string()
+            }
+            // A group nobody serves yet is a 404, like a list without the kind.
+            Err(e) => format!("{e}"),
+        };
+        if tokio::time::Instant::now() >= deadline {
+            fail!(
+                "discovery of {gv} did not list {plural:?} within {:?}; last answer: {last}",
+                world.timings.expect
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    Ok(())
 }
