@@ -23,9 +23,9 @@ use kube::api::{Api, PostParams};
 use tokio::task::JoinHandle;
 
 use crate::runtime::context::Ctx;
-use crate::runtime::informers::{Change, Informer};
+use crate::runtime::informers::Informer;
 use crate::runtime::queue::WorkQueue;
-use crate::runtime::worker::{Reconciler, SyncError, enqueue_all, key_of, spawn_watch};
+use crate::runtime::worker::{Reconciler, SyncError, spawn_watch_keys};
 use decide::{Recognizer, approved_condition, candidates};
 
 const NAME: &str = "csrapproving";
@@ -38,18 +38,7 @@ struct Approver {
 /// Starts the approver's watch and workers.
 pub fn start(ctx: &Ctx, queue: Arc<WorkQueue>) -> Vec<JoinHandle<()>> {
     let requests = ctx.informers.get::<CertificateSigningRequest>();
-    let resync = {
-        let (r, q) = (requests.clone(), queue.clone());
-        move || enqueue_all(&r, &q)
-    };
-    let q = queue.clone();
-    let mut tasks = vec![spawn_watch(
-        &requests,
-        move |c: &Change<CertificateSigningRequest>| {
-            c.new.iter().for_each(|r| q.add(key_of(r.as_ref())))
-        },
-        resync,
-    )];
+    let mut tasks = vec![spawn_watch_keys(&requests, &queue)];
     let reconciler = Arc::new(Approver {
         client: ctx.client.clone(),
         requests,

@@ -22,9 +22,8 @@ use kube::api::{Api, PostParams};
 use tokio::task::JoinHandle;
 
 use crate::runtime::context::Ctx;
-use crate::runtime::informers::Change;
 use crate::runtime::queue::WorkQueue;
-use crate::runtime::worker::{Reconciler, SyncError, enqueue_all, key_of, spawn_watch};
+use crate::runtime::worker::{Reconciler, SyncError, spawn_watch_keys};
 use authority::Authority;
 
 const NAME: &str = "csrsigning";
@@ -102,18 +101,7 @@ pub fn start(ctx: &Ctx, queue: Arc<WorkQueue>) -> Vec<JoinHandle<()>> {
         }
     };
     let requests = ctx.informers.get::<CertificateSigningRequest>();
-    let resync = {
-        let (r, q) = (requests.clone(), queue.clone());
-        move || enqueue_all(&r, &q)
-    };
-    let q = queue.clone();
-    let mut tasks = vec![spawn_watch(
-        &requests,
-        move |c: &Change<CertificateSigningRequest>| {
-            c.new.iter().for_each(|r| q.add(key_of(r.as_ref())))
-        },
-        resync,
-    )];
+    let mut tasks = vec![spawn_watch_keys(&requests, &queue)];
     let reconciler = Arc::new(Signer {
         client: ctx.client.clone(),
         requests,

@@ -106,6 +106,29 @@ pub fn spawn_watch<K: Informed>(
     })
 }
 
+/// A resync that queues the key of every object `informer` holds, for [`spawn_watch`].
+pub fn resync_all<K: Informed>(
+    informer: &Arc<Informer<K>>,
+    queue: &Arc<WorkQueue>,
+) -> impl Fn() + Clone + Send + Sync + 'static {
+    let (informer, queue) = (informer.clone(), queue.clone());
+    move || enqueue_all(&informer, &queue)
+}
+
+/// The common wiring of a controller keyed by the objects it watches: every added or
+/// changed object's key is queued, and all of them after a missed change.
+pub fn spawn_watch_keys<K: Informed>(
+    informer: &Arc<Informer<K>>,
+    queue: &Arc<WorkQueue>,
+) -> tokio::task::JoinHandle<()> {
+    let q = queue.clone();
+    spawn_watch(
+        informer,
+        move |c: &Change<K>| c.new.iter().for_each(|o| q.add(key_of(o.as_ref()))),
+        resync_all(informer, queue),
+    )
+}
+
 /// Every `period`, queues the key of every object in `informer` (upstream's resync).
 pub fn spawn_resync<K: Informed>(
     informer: Arc<Informer<K>>,

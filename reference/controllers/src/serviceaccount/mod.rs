@@ -14,7 +14,7 @@ use crate::runtime::context::Ctx;
 use crate::runtime::informers::{Change, Informer};
 use crate::runtime::queue::WorkQueue;
 use crate::runtime::worker::{
-    Reconciler, SyncError, enqueue_all, key_of, spawn_resync, spawn_watch,
+    Reconciler, SyncError, resync_all, spawn_resync, spawn_watch, spawn_watch_keys,
 };
 
 /// The accounts every namespace gets.
@@ -45,16 +45,8 @@ struct Accounts {
 pub fn start(ctx: &Ctx, queue: Arc<WorkQueue>) -> Vec<JoinHandle<()>> {
     let namespaces = ctx.informers.get::<Namespace>();
     let accounts = ctx.informers.get::<ServiceAccount>();
-    let resync = {
-        let (n, q) = (namespaces.clone(), queue.clone());
-        move || enqueue_all(&n, &q)
-    };
-    let q = queue.clone();
-    let mut tasks = vec![spawn_watch(
-        &namespaces,
-        move |c: &Change<Namespace>| c.new.iter().for_each(|n| q.add(key_of(n.as_ref()))),
-        resync.clone(),
-    )];
+    let resync = resync_all(&namespaces, &queue);
+    let mut tasks = vec![spawn_watch_keys(&namespaces, &queue)];
     let q = queue.clone();
     tasks.push(spawn_watch(
         &accounts,

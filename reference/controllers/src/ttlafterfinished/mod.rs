@@ -10,11 +10,9 @@ use kube::api::{Api, DeleteParams, Preconditions, PropagationPolicy};
 use tokio::task::JoinHandle;
 
 use crate::runtime::context::Ctx;
-use crate::runtime::informers::{Change, Informer};
+use crate::runtime::informers::Informer;
 use crate::runtime::queue::WorkQueue;
-use crate::runtime::worker::{
-    Reconciler, SyncError, enqueue_all, key_of, spawn_resync, spawn_watch, split_key,
-};
+use crate::runtime::worker::{Reconciler, SyncError, spawn_resync, spawn_watch_keys, split_key};
 use crate::util::time::{Timestamp, duration_until, now, plus_secs};
 
 const NAME: &str = "ttl-after-finished-controller";
@@ -47,13 +45,7 @@ struct Ttl {
 /// Starts the controller.
 pub fn start(ctx: &Ctx, queue: Arc<WorkQueue>) -> Vec<JoinHandle<()>> {
     let jobs = ctx.informers.get::<Job>();
-    let q = queue.clone();
-    let (j, q2) = (jobs.clone(), queue.clone());
-    let mut tasks = vec![spawn_watch(
-        &jobs,
-        move |c: &Change<Job>| c.new.iter().for_each(|j| q.add(key_of(j.as_ref()))),
-        move || enqueue_all(&j, &q2),
-    )];
+    let mut tasks = vec![spawn_watch_keys(&jobs, &queue)];
     tasks.push(spawn_resync(
         jobs.clone(),
         queue.clone(),
