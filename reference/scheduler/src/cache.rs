@@ -6,6 +6,9 @@
 //! Like upstream's cache, node infos are kept up to date as pods and nodes change, and
 //! the snapshot is updated incrementally: only the node infos changed since the last
 //! snapshot are replaced in it (and copied, when a live snapshot still shares them).
+//! The snapshot itself is shared too: once the previous cycle has dropped its handle,
+//! the next cycle's snapshot is the same allocation updated in place, so a cycle does
+//! not copy (or drop) the whole node list.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -79,8 +82,9 @@ pub struct Cache {
     node_set_changed: bool,
     /// Some node's images changed: every node's image spread is recounted.
     images_changed: bool,
-    /// The last snapshot's nodes (and their positions), updated in place.
-    last: Snapshot,
+    /// The last snapshot (and its nodes' positions), updated in place when no cycle
+    /// holds it any more.
+    last: Arc<Snapshot>,
     positions: HashMap<String, usize>,
 }
 
@@ -148,10 +152,15 @@ impl Cache {
         let Some(node) = self.nodes.get(name) else {
             return;
         };
-        let mut info = NodeInfo::new(node.clone());
-        if let Some(old) = self.infos.get(name) {
-            info.image_states = old.image_states.clone();
-        }
+        let mut info = match self.infos.get(name) {
+            // Same node object: its allocatable is already parsed.
+            Some(old) if Arc::ptr_eq(&old.node, node) => old.without_pods(),
+            Some(old) => NodeInfo {
+                image_states: old.image_states.clone(),
+                ..NodeInfo::new(node.clone())
+            },
+            None => NodeInfo::new(node.clone()),
+        };
         for key in self.pods_by_node.get(name).into_iter().flatten() {
             if let Some(p) = self.pods.get(key) {
                 info.add_pod_info(p.info.clone());
@@ -268,12 +277,15 @@ impl Cache {
     }
 
     /// The cycle's view: every node with its pods, plus `objects`. Only the node infos
-    /// changed since the previous call are replaced (upstream `UpdateSnapshot`); the
-    /// node list is rebuilt only when nodes came or went.
-    pub fn snapshot(&mut self, objects: ClusterObjects) -> Snapshot {
+    /// changed since the previous call are replaced (upstream `UpdateSnapshot`), and the
+    /// affinity lists only at those positions; the node list is rebuilt only when nodes
+    /// came or went. Drop the previous snapshot before asking for the next: while one
+    /// is alive, the next is a copy.
+    pub fn snapshot(&mut self, objects: ClusterObjects) -> Arc<Snapshot> {
         if self.images_changed {
             self.recount_images();
         }
+        let last = Arc::make_mut(&mut self.last);
         if self.node_set_changed {
             let mut nodes: Vec<Arc<NodeInfo>> = self.infos.values().cloned().collect();
             nodes.sort_by(|a, b| a.name().cmp(b.name()));
@@ -282,23 +294,21 @@ impl Cache {
                 .enumerate()
                 .map(|(i, n)| (n.name().to_string(), i))
                 .collect();
-            self.last.nodes = nodes;
-            self.last.index_affinity_lists();
-        } else if !self.dirty.is_empty() {
+            last.nodes = nodes;
+            last.index_affinity_lists();
+        } else {
             for name in &self.dirty {
                 if let (Some(&i), Some(info)) = (self.positions.get(name), self.infos.get(name)) {
-                    self.last.nodes[i] = info.clone();
+                    last.nodes[i] = info.clone();
+                    last.reindex_affinity_lists_at(i);
                 }
             }
-            self.last.index_affinity_lists();
         }
+        last.objects = objects;
         self.dirty.clear();
         self.node_set_changed = false;
         self.images_changed = false;
-        Snapshot {
-            objects,
-            ..self.last.clone()
-        }
+        self.last.clone()
     }
 
     /// Sets every node's image spread (how many nodes have each image) afresh.

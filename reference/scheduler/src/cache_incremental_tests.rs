@@ -64,7 +64,7 @@ fn rebuilt(c: &Cache) -> Snapshot {
     Snapshot::build(&nodes, &pods, ClusterObjects::default())
 }
 
-fn check(c: &mut Cache) -> Snapshot {
+fn check(c: &mut Cache) -> Arc<Snapshot> {
     let s = c.snapshot(ClusterObjects::default());
     let fresh = rebuilt(c);
     assert_eq!(view(&s), view(&fresh));
@@ -129,4 +129,31 @@ fn only_the_changed_node_infos_are_replaced_between_snapshots() {
         "the old snapshot is unchanged"
     );
     assert_eq!(after.nodes[2].pods.len(), 1);
+}
+
+#[test]
+fn a_dropped_snapshot_is_updated_in_place_and_a_held_one_is_left_alone() {
+    let mut c = Cache::new();
+    for i in 0..4 {
+        c.upsert_node(with_images(&format!("n{i}"), &[]));
+    }
+    let first = c.snapshot(ClusterObjects::default());
+    let address = Arc::as_ptr(&first);
+    drop(first);
+    c.assume_pod(bound(anti("p"), "n1")).unwrap();
+    let second = check(&mut c);
+    assert_eq!(Arc::as_ptr(&second), address, "no cycle held it: reused");
+    assert_eq!(second.have_pods_with_required_anti_affinity, vec![1]);
+    c.assume_pod(bound(anti("q"), "n3")).unwrap();
+    let third = check(&mut c);
+    assert_ne!(
+        Arc::as_ptr(&third),
+        address,
+        "the second is still held: copied"
+    );
+    assert_eq!(second.have_pods_with_required_anti_affinity, vec![1]);
+    assert_eq!(third.have_pods_with_required_anti_affinity, vec![1, 3]);
+    drop((second, third));
+    c.forget_pod("default/p");
+    assert!(check(&mut c).have_pods_with_affinity == vec![3]);
 }

@@ -80,7 +80,7 @@ impl Framework {
             let name = wp.plugin.name();
             let (result, status) = pf.pre_filter(state, pod, snapshot);
             if status.is_skip() {
-                state.skip_filter.insert(name);
+                state.skip_filter_of(name);
                 continue;
             }
             if !status.is_success() {
@@ -127,7 +127,7 @@ impl Framework {
             let Some(f) = wp.plugin.as_filter() else {
                 continue;
             };
-            if state.skip_filter.contains(name) {
+            if state.skip_filter.contains(&name) {
                 continue;
             }
             let status = f.filter(state, pod, node);
@@ -153,7 +153,7 @@ impl Framework {
             let name = wp.plugin.name();
             let status = ps.pre_score(state, pod, snapshot, feasible);
             if status.is_skip() {
-                state.skip_score.insert(name);
+                state.skip_score_of(name);
             } else if !status.is_success() {
                 return status.with_plugin(name);
             }
@@ -169,42 +169,46 @@ impl Framework {
         pod: &Pod,
         feasible: &[&NodeInfo],
     ) -> Result<ScoreOutput, Status> {
-        let mut totals: Vec<NodeScore> = feasible
+        // One buffer of node scores (one name allocation per node) reused by every
+        // plugin; only the numbers are kept per plugin.
+        let mut scores: Vec<NodeScore> = feasible
             .iter()
             .map(|n| NodeScore {
                 name: n.name().to_string(),
                 score: 0,
             })
             .collect();
+        let mut totals = vec![0i64; feasible.len()];
         let mut per_plugin = Vec::new();
         for wp in &self.plugins {
             let Some(sp) = wp.plugin.as_score() else {
                 continue;
             };
             let name = wp.plugin.name();
-            if state.skip_score.contains(name) {
+            if state.skip_score.contains(&name) {
                 continue;
             }
-            let mut scores = Vec::with_capacity(feasible.len());
-            for node in feasible {
-                let score = sp
+            for (slot, node) in scores.iter_mut().zip(feasible) {
+                slot.score = sp
                     .score(state, pod, node)
                     .map_err(|s| s.with_plugin(name))?;
-                scores.push(NodeScore {
-                    name: node.name().to_string(),
-                    score,
-                });
             }
             let status = sp.normalize(state, pod, &mut scores);
             if !status.is_success() {
                 return Err(status.with_plugin(name));
             }
             for (total, s) in totals.iter_mut().zip(&scores) {
-                total.score += s.score * wp.weight;
+                *total += s.score * wp.weight;
             }
-            per_plugin.push((name, scores));
+            per_plugin.push((name, scores.iter().map(|s| s.score).collect()));
         }
-        Ok(ScoreOutput { totals, per_plugin })
+        for (slot, total) in scores.iter_mut().zip(totals) {
+            slot.score = total;
+        }
+        Ok(ScoreOutput {
+            totals: scores,
+            per_plugin,
+        })
     }
 }
 
@@ -213,6 +217,6 @@ impl Framework {
 pub struct ScoreOutput {
     /// Weighted sum per feasible node.
     pub totals: Vec<NodeScore>,
-    /// Each scoring plugin's normalized (unweighted) scores.
-    pub per_plugin: Vec<(&'static str, Vec<NodeScore>)>,
+    /// Each scoring plugin's normalized (unweighted) scores, in `totals` order.
+    pub per_plugin: Vec<(&'static str, Vec<i64>)>,
 }

@@ -152,6 +152,22 @@ impl NodeInfo {
         }
     }
 
+    /// The same node (allocatable and image spread as they are) with no pods.
+    pub fn without_pods(&self) -> Self {
+        NodeInfo {
+            node: self.node.clone(),
+            pods: Vec::new(),
+            requested: Resource::default(),
+            non_zero_requested: Resource::default(),
+            allocatable: self.allocatable.clone(),
+            used_ports: HostPortInfo::default(),
+            image_states: self.image_states.clone(),
+            pvc_ref_counts: HashMap::new(),
+            pods_with_affinity: 0,
+            pods_with_required_anti_affinity: 0,
+        }
+    }
+
     /// The node's name.
     pub fn name(&self) -> &str {
         self.node.metadata.name.as_deref().unwrap_or("")
@@ -298,6 +314,20 @@ impl Snapshot {
         }
     }
 
+    /// Brings both affinity lists up to date after `nodes[i]` was replaced: a sorted
+    /// insert or remove at that one position instead of a pass over every node.
+    pub fn reindex_affinity_lists_at(&mut self, i: usize) {
+        let Some(n) = self.nodes.get(i) else {
+            return;
+        };
+        let (any, anti) = (
+            n.pods_with_affinity > 0,
+            n.pods_with_required_anti_affinity > 0,
+        );
+        set_membership(&mut self.have_pods_with_affinity, i, any);
+        set_membership(&mut self.have_pods_with_required_anti_affinity, i, anti);
+    }
+
     /// The nodes with a pod that has any pod (anti-)affinity term.
     pub fn nodes_with_affinity_pods(&self) -> impl Iterator<Item = &NodeInfo> {
         self.have_pods_with_affinity
@@ -310,6 +340,17 @@ impl Snapshot {
         self.have_pods_with_required_anti_affinity
             .iter()
             .filter_map(|&i| self.nodes.get(i).map(|n| &**n))
+    }
+}
+
+/// Makes `i` a member of the sorted index list `list` or not.
+fn set_membership(list: &mut Vec<usize>, i: usize, member: bool) {
+    match (list.binary_search(&i), member) {
+        (Ok(at), false) => {
+            list.remove(at);
+        }
+        (Err(at), true) => list.insert(at, i),
+        _ => {}
     }
 }
 

@@ -3,13 +3,14 @@
 
 use k8s_openapi::api::core::v1::Pod;
 
-use crate::framework::resource::{CPU, MEMORY, pod_requests};
+use crate::framework::resource::{CPU, MEMORY, Resource, pod_requests};
 use crate::framework::{
     CycleState, MAX_NODE_SCORE, NodeInfo, Plugin, PreScorePlugin, ScorePlugin, Snapshot, Status,
 };
 
 /// Plugin name.
 pub const NAME: &str = "NodeResourcesBalancedAllocation";
+const STATE_KEY: &str = "PreScoreNodeResourcesBalancedAllocation";
 
 /// The BalancedAllocation plugin (resources cpu and memory).
 #[derive(Debug, Clone)]
@@ -41,7 +42,7 @@ impl Plugin for BalancedAllocation {
 impl PreScorePlugin for BalancedAllocation {
     fn pre_score(
         &self,
-        _state: &mut CycleState,
+        state: &mut CycleState,
         pod: &Pod,
         _s: &Snapshot,
         _f: &[&NodeInfo],
@@ -50,13 +51,22 @@ impl PreScorePlugin for BalancedAllocation {
         if self.resources.iter().all(|r| req.get(r) == 0) {
             return Status::skip();
         }
+        // Parsed once per cycle, not once per scored node.
+        state.write(STATE_KEY, req);
         Status::success()
     }
 }
 
 impl ScorePlugin for BalancedAllocation {
-    fn score(&self, _state: &CycleState, pod: &Pod, node: &NodeInfo) -> Result<i64, Status> {
-        let req = pod_requests(pod);
+    fn score(&self, state: &CycleState, pod: &Pod, node: &NodeInfo) -> Result<i64, Status> {
+        let computed;
+        let req = match state.read::<Resource>(STATE_KEY) {
+            Some(r) => r,
+            None => {
+                computed = pod_requests(pod);
+                &computed
+            }
+        };
         let fractions: Vec<f64> = self
             .resources
             .iter()

@@ -47,22 +47,25 @@ pub fn image_score(pod: &Pod, node: &NodeInfo, total_nodes: usize) -> i64 {
     let Some(spec) = pod.spec.as_ref() else {
         return 0;
     };
-    let containers: Vec<_> = spec
-        .init_containers
-        .iter()
-        .flatten()
-        .chain(spec.containers.iter())
-        .collect();
+    let containers = || {
+        spec.init_containers
+            .iter()
+            .flatten()
+            .chain(spec.containers.iter())
+    };
     let mut sum: i64 = 0;
-    for c in &containers {
-        let Some(image) = c.image.as_deref() else {
-            continue;
-        };
-        if let Some(state) = node.image_states.get(&normalized_image_name(image)) {
-            sum += (state.size as f64 * state.num_nodes as f64 / total_nodes as f64) as i64;
+    // A node without images (most nodes, most cycles) has nothing to look up.
+    if !node.image_states.is_empty() {
+        for c in containers() {
+            let Some(image) = c.image.as_deref() else {
+                continue;
+            };
+            if let Some(state) = node.image_states.get(&normalized_image_name(image)) {
+                sum += (state.size as f64 * state.num_nodes as f64 / total_nodes as f64) as i64;
+            }
         }
     }
-    let max_threshold = MAX_CONTAINER_THRESHOLD * i64::try_from(containers.len()).unwrap_or(1);
+    let max_threshold = MAX_CONTAINER_THRESHOLD * i64::try_from(containers().count()).unwrap_or(1);
     let sum = sum.clamp(MIN_THRESHOLD, max_threshold.max(MIN_THRESHOLD));
     if max_threshold <= MIN_THRESHOLD {
         return 0;

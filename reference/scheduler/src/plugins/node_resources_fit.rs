@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::Pod;
 use crate::framework::resource::{CPU, MEMORY, Resource, pod_non_zero_requests, pod_requests};
 use crate::framework::{
     CycleState, FilterPlugin, MAX_NODE_SCORE, NodeInfo, NodeNames, Plugin, PreFilterPlugin,
-    ScorePlugin, Snapshot, Status,
+    PreScorePlugin, ScorePlugin, Snapshot, Status,
 };
 
 /// Plugin name.
@@ -16,6 +16,7 @@ pub const NAME: &str = "NodeResourcesFit";
 /// Reason when the node is at its pod limit.
 pub const ERR_REASON_TOO_MANY_PODS: &str = "Too many pods";
 const STATE_KEY: &str = "PreFilterNodeResourcesFit";
+const PRE_SCORE_KEY: &str = "PreScoreNodeResourcesFit";
 
 /// `"Insufficient <resource>"`.
 pub fn insufficient(resource: &str) -> String {
@@ -51,6 +52,9 @@ impl Plugin for NodeResourcesFit {
         Some(self)
     }
     fn as_filter(&self) -> Option<&dyn FilterPlugin> {
+        Some(self)
+    }
+    fn as_pre_score(&self) -> Option<&dyn PreScorePlugin> {
         Some(self)
     }
     fn as_score(&self) -> Option<&dyn ScorePlugin> {
@@ -142,9 +146,31 @@ pub fn least_requested_score(requested: i64, capacity: i64) -> i64 {
     (capacity - requested) * MAX_NODE_SCORE / capacity
 }
 
+/// Upstream's PreScore: the pod's scoring request is computed (its quantities parsed)
+/// once per cycle, not once per scored node.
+impl PreScorePlugin for NodeResourcesFit {
+    fn pre_score(
+        &self,
+        state: &mut CycleState,
+        pod: &Pod,
+        _s: &Snapshot,
+        _f: &[&NodeInfo],
+    ) -> Status {
+        state.write(PRE_SCORE_KEY, pod_non_zero_requests(pod));
+        Status::success()
+    }
+}
+
 impl ScorePlugin for NodeResourcesFit {
-    fn score(&self, _state: &CycleState, pod: &Pod, node: &NodeInfo) -> Result<i64, Status> {
-        let pod_req = pod_non_zero_requests(pod);
+    fn score(&self, state: &CycleState, pod: &Pod, node: &NodeInfo) -> Result<i64, Status> {
+        let computed;
+        let pod_req = match state.read::<Resource>(PRE_SCORE_KEY) {
+            Some(r) => r,
+            None => {
+                computed = pod_non_zero_requests(pod);
+                &computed
+            }
+        };
         let (mut total, mut weights) = (0i64, 0i64);
         for (name, weight) in &self.score_resources {
             let alloc = node.allocatable.get(name);

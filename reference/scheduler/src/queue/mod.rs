@@ -12,7 +12,7 @@ mod shared;
 pub use shared::SharedQueue;
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -83,6 +83,10 @@ pub struct SchedulingQueue {
     config: QueueConfig,
     pods: HashMap<String, (QueuedPod, Where)>,
     active: BTreeSet<(OrderKey, String)>,
+    /// Keys of the pods in backoff or unschedulable: what `flush`, the moves and
+    /// `next_wakeup` look at, without visiting the (many) active pods on every pop
+    /// and every bound pod.
+    waiting: HashSet<String>,
     scheduling_cycle: u64,
     move_request_cycle: Option<u64>,
     next_seq: u64,
@@ -137,15 +141,40 @@ impl SchedulingQueue {
         if place != Where::Unschedulable {
             p.unschedulable_since = None;
         }
+        self.put(key, p, place);
+    }
+
+    /// Records where a pod is (the caller keeps `active` right).
+    fn put(&mut self, key: String, p: QueuedPod, place: Where) {
+        if matches!(place, Where::Backoff | Where::Unschedulable) {
+            self.waiting.insert(key.clone());
+        } else {
+            self.waiting.remove(&key);
+        }
         self.pods.insert(key, (p, place));
     }
 
     fn remove(&mut self, key: &str) -> Option<QueuedPod> {
         let (p, place) = self.pods.remove(key)?;
-        if place == Where::Active {
-            self.active.remove(&(p.order_key(), key.to_string()));
+        match place {
+            Where::Active => {
+                self.active.remove(&(p.order_key(), key.to_string()));
+            }
+            Where::Backoff | Where::Unschedulable => {
+                self.waiting.remove(key);
+            }
+            Where::Gated => {}
         }
         Some(p)
+    }
+
+    /// The waiting pods (backoff or unschedulable) that `select` picks.
+    fn waiting_where(&self, select: impl Fn(&QueuedPod, Where) -> bool) -> Vec<String> {
+        self.waiting
+            .iter()
+            .filter(|k| self.pods.get(*k).is_some_and(|(p, w)| select(p, *w)))
+            .cloned()
+            .collect()
     }
 
     /// A new or updated pending pod. A pod already queued keeps its history; an
@@ -160,12 +189,12 @@ impl SchedulingQueue {
                 p.pod = pod;
                 match place {
                     Where::Unschedulable if !spec_changed => {
-                        self.pods.insert(key, (p, Where::Unschedulable));
+                        self.put(key, p, Where::Unschedulable);
                     }
                     Where::Active => {
                         self.remove(&key);
                         self.active.insert((p.order_key(), key.clone()));
-                        self.pods.insert(key, (p, Where::Active));
+                        self.put(key, p, Where::Active);
                     }
                     _ => self.place(key, p, now),
                 }
@@ -219,7 +248,7 @@ impl SchedulingQueue {
             self.place(key, p, now);
         } else {
             p.unschedulable_since = Some(now);
-            self.pods.insert(key, (p, Where::Unschedulable));
+            self.put(key, p, Where::Unschedulable);
         }
     }
 
@@ -242,12 +271,7 @@ impl SchedulingQueue {
     /// Like [`Self::move_all_to_active_or_backoff`], for the unschedulable pods `may_help`
     /// selects (a coarse queueing hint: only pods the event could possibly help).
     pub fn move_to_active_or_backoff_if(&mut self, now: Instant, may_help: impl Fn(&Pod) -> bool) {
-        let keys: Vec<String> = self
-            .pods
-            .iter()
-            .filter(|(_, (p, w))| *w == Where::Unschedulable && may_help(&p.pod))
-            .map(|(k, _)| k.clone())
-            .collect();
+        let keys = self.waiting_where(|p, w| w == Where::Unschedulable && may_help(&p.pod));
         for key in keys {
             if let Some(p) = self.remove(&key) {
                 self.place(key, p, now);
@@ -259,18 +283,13 @@ impl SchedulingQueue {
     /// Moves finished backoffs to active, and pods unschedulable for longer than
     /// `max_in_unschedulable` back to active/backoff.
     pub fn flush(&mut self, now: Instant) {
-        let due: Vec<String> = self
-            .pods
-            .iter()
-            .filter(|(_, (p, w))| match w {
-                Where::Backoff => self.backoff_expiry(p).is_none_or(|e| e <= now),
-                Where::Unschedulable => p
-                    .unschedulable_since
-                    .is_some_and(|t| now.duration_since(t) >= self.config.max_in_unschedulable),
-                _ => false,
-            })
-            .map(|(k, _)| k.clone())
-            .collect();
+        let due = self.waiting_where(|p, w| match w {
+            Where::Backoff => self.backoff_expiry(p).is_none_or(|e| e <= now),
+            Where::Unschedulable => p
+                .unschedulable_since
+                .is_some_and(|t| now.duration_since(t) >= self.config.max_in_unschedulable),
+            _ => false,
+        });
         for key in due {
             if let Some(p) = self.remove(&key) {
                 self.place(key, p, now);
@@ -281,8 +300,9 @@ impl SchedulingQueue {
     /// When `flush` next has something to do (earliest backoff expiry or unschedulable
     /// timeout); None when nothing waits on time.
     pub fn next_wakeup(&self) -> Option<Instant> {
-        self.pods
-            .values()
+        self.waiting
+            .iter()
+            .filter_map(|k| self.pods.get(k))
             .filter_map(|(p, w)| match w {
                 Where::Backoff => self.backoff_expiry(p),
                 Where::Unschedulable => p
@@ -436,5 +456,47 @@ mod tests {
         q.move_to_active_or_backoff_if(later, |p| p.metadata.name.as_deref() == Some("b"));
         assert_eq!(q.lens(), (1, 0, 1, 0));
         assert_eq!(name(&q.pop(later).unwrap()), "b");
+    }
+
+    /// `waiting` holds exactly the keys in backoff or unschedulable.
+    fn waiting_is_exact(q: &SchedulingQueue) {
+        let expected: HashSet<String> = q
+            .pods
+            .iter()
+            .filter(|(_, (_, w))| matches!(w, Where::Backoff | Where::Unschedulable))
+            .map(|(k, _)| k.clone())
+            .collect();
+        assert_eq!(q.waiting, expected);
+    }
+
+    #[test]
+    fn the_waiting_index_follows_every_move() {
+        let mut q = q();
+        let t0 = Instant::now();
+        for name in ["a", "b", "c", "d"] {
+            q.add_or_update(pod(name, json!({})), t0);
+        }
+        q.add_or_update(pod("g", json!({"schedulingGates": [{"name": "g"}]})), t0);
+        waiting_is_exact(&q);
+        let a = q.pop(t0).unwrap();
+        q.add_unschedulable(a, 0, t0);
+        let b = q.pop(t0).unwrap();
+        q.add_backoff(b, t0);
+        waiting_is_exact(&q);
+        assert_eq!(q.waiting.len(), 2);
+        q.add_or_update(pod("a", json!({})), t0);
+        waiting_is_exact(&q);
+        q.move_all_to_active_or_backoff(t0 + Duration::from_millis(10));
+        waiting_is_exact(&q);
+        q.delete("default/b");
+        waiting_is_exact(&q);
+        let later = t0 + Duration::from_secs(5);
+        let popped: Vec<String> = std::iter::from_fn(|| q.pop(later))
+            .map(|p| name(&p).to_string())
+            .collect();
+        assert_eq!(popped, vec!["a", "c", "d"]);
+        waiting_is_exact(&q);
+        assert!(q.waiting.is_empty());
+        assert_eq!(q.lens(), (0, 0, 0, 1));
     }
 }
