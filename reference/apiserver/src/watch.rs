@@ -3,10 +3,11 @@
 //! selector enter/leave, Table rows and timeouts.
 //!
 //! Entry points: [`serve`] (the handler), [`convert`] (the per-watcher event filter).
-//! As upstream's cacher, a watcher whose buffer stays full for the dispatch budget is
-//! closed (the client sees its stream end and re-watches) rather than left holding
-//! events until it reads again, and a watch with `sendInitialEvents` waits a bounded
-//! time for the cache to reach its resourceVersion, then answers 504.
+//! The response body ([`watchstream`], polled by the connection's task) reads the
+//! cache itself. As upstream's cacher, a watcher whose buffer stays full for the
+//! dispatch budget is closed (the client sees its stream end and re-watches) rather
+//! than left holding events until it reads again, and a watch with `sendInitialEvents`
+//! waits a bounded time for the cache to reach its resourceVersion, then answers 504.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,15 +18,16 @@ use bytes::Bytes;
 use rand::Rng;
 use refkube_resources::ResourceInfo;
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
-use tokio::sync::mpsc::error::TrySendError;
 
 use crate::cached::CachedObject;
 use crate::handlers::Ctx;
 use crate::handlers::read::{Filter, Spliced};
 use crate::negotiate::{Output, include_object};
 use crate::status::ApiError;
-use crate::watchcache::{CacheError, CacheEvent, EventType, ResourceCache};
+use crate::watchcache::{CacheEvent, EventType, ResourceCache};
+
+#[path = "watchstream.rs"]
+mod watchstream;
 
 /// Decides what one watcher sees of one cache event: selector enter → ADDED, leave →
 /// DELETED (carrying the previous state with the new resourceVersion).
@@ -90,7 +92,6 @@ struct Watcher {
     table: Option<refkube_resources::table::IncludeObject>,
     yaml: bool,
     metadata_only: bool,
-    tx: mpsc::Sender<Bytes>,
 }
 
 /// One plain JSON watch frame, `{"type":..,"object":..}` and a newline, serialised
@@ -178,49 +179,6 @@ impl Watcher {
         }
     }
 
-    /// Sends one event, waiting for room as long as it takes (initial events: a client
-    /// may take its time over a large initial state); false when the client has gone.
-    async fn send(&self, ty: &str, obj: &Value) -> bool {
-        self.tx.send(self.encode(ty, obj)).await.is_ok()
-    }
-
-    /// [`Watcher::send`] for a cached object.
-    async fn send_cached(&self, ty: &str, obj: &CachedObject) -> bool {
-        self.tx.send(self.encode_cached(ty, obj)).await.is_ok()
-    }
-
-    /// Hands a live event's frame to the client's buffer. False when the watcher must
-    /// end: the client has gone, or its buffer stayed full for `budget`, as upstream's
-    /// cacher closes a watcher it cannot dispatch to ("Forcing watcher close due to
-    /// unresponsiveness"). Room is the usual case, and costs one `try_send`.
-    async fn deliver(&self, frame: Bytes, budget: Duration) -> bool {
-        let frame = match self.tx.try_send(frame) {
-            Ok(()) => return true,
-            Err(TrySendError::Closed(_)) => return false,
-            Err(TrySendError::Full(frame)) => frame,
-        };
-        match tokio::time::timeout(budget, self.tx.send(frame)).await {
-            Ok(sent) => sent.is_ok(),
-            Err(_) => {
-                tracing::info!(
-                    resource = self.info.plural,
-                    "closing an unresponsive watcher: its buffer stayed full for {budget:?}"
-                );
-                false
-            }
-        }
-    }
-
-    /// Offers a bookmark without waiting: bookmarks are best effort, as upstream's
-    /// `nonblockingAdd`, and a full buffer only skips this one.
-    fn offer_bookmark(&self, rev: i64) -> bool {
-        !matches!(
-            self.tx
-                .try_send(self.encode("BOOKMARK", &self.bookmark(rev, false))),
-            Err(TrySendError::Closed(_))
-        )
-    }
-
     fn bookmark(&self, rev: i64, initial_end: bool) -> Value {
         let mut meta = json!({"resourceVersion": rev.to_string()});
         if initial_end {
@@ -278,11 +236,6 @@ pub async fn serve(ctx: &Ctx) -> Result<Response, ApiError> {
             min + min.mul_f64(rand::rng().random::<f64>())
         }
     };
-    let (tx, rx) = mpsc::channel(64);
-    let body = Body::from_stream(Batched {
-        rx,
-        queued: Vec::new(),
-    });
     let content_type = if ctx.output == Output::Yaml {
         "application/yaml"
     } else {
@@ -294,7 +247,6 @@ pub async fn serve(ctx: &Ctx) -> Result<Response, ApiError> {
         table: (ctx.output == Output::Table).then(|| include_object(&ctx.query)),
         yaml: ctx.output == Output::Yaml,
         metadata_only: ctx.output == Output::Metadata,
-        tx,
     };
     if let (Start::WithState { .. }, Some(want)) = (&start, rv.filter(|r| *r != "0")) {
         // Upstream's `waitUntilFreshAndBlock`: initial events must reflect at least the
@@ -302,8 +254,10 @@ pub async fn serve(ctx: &Ctx) -> Result<Response, ApiError> {
         let want = parse_rv(want)?;
         let limit = ctx.state.config.watch_fresh_timeout;
         if let Err(e) = wait_fresh(&*ctx.state.store, &cache, want, limit).await {
-            let _ = watcher.tx.try_send(watcher.encode("ERROR", &e.to_status()));
-            drop(watcher);
+            let frame = watcher.encode("ERROR", &e.to_status());
+            let body = Body::from_stream(futures::stream::once(async move {
+                Ok::<_, std::convert::Infallible>(frame)
+            }));
             return Ok(([(http::header::CONTENT_TYPE, content_type)], body).into_response());
         }
     }
@@ -335,17 +289,26 @@ pub async fn serve(ctx: &Ctx) -> Result<Response, ApiError> {
             ..
         }
     );
-    let opts = RunOpts {
-        bookmarks,
-        bookmark_interval: ctx.state.config.bookmark_interval,
+    let opts = watchstream::LiveOpts {
+        bookmark_interval: bookmarks.then_some(ctx.state.config.bookmark_interval),
         dispatch_timeout: ctx.state.config.watch_dispatch_timeout,
-        timeout,
-        end_bookmark,
         generation,
     };
-    let shutdown = ctx.state.shutdown.clone();
-    tokio::spawn(run(watcher, cache, initial, cursor, opts, shutdown));
-    Ok(([(http::header::CONTENT_TYPE, content_type)], body).into_response())
+    let mut shutdown = ctx.state.shutdown.clone();
+    let stop: watchstream::Stop = Box::pin(async move {
+        tokio::select! {
+            biased;
+            _ = tokio::time::sleep(timeout) => {}
+            _ = shutdown.changed() => {}
+        }
+    });
+    let stream =
+        watchstream::WatchStream::new(watcher, cache, initial, cursor, end_bookmark, opts, stop);
+    Ok((
+        [(http::header::CONTENT_TYPE, content_type)],
+        Body::from_stream(stream),
+    )
+        .into_response())
 }
 
 /// A watch's resourceVersion (already checked to be an unsigned integer by
@@ -383,132 +346,6 @@ async fn wait_fresh(
         let step = left.min(FRESH_RECHECK);
         if let Ok(Err(_)) = tokio::time::timeout(step, rx.changed()).await {
             tokio::time::sleep(step).await;
-        }
-    }
-}
-
-/// At most this many queued frames go out as one chunk.
-const BATCH: usize = 64;
-
-/// The response body: every frame queued for the connection when hyper asks for the
-/// next chunk goes out as one chunk, so a watcher that fell behind by several events
-/// costs one chunk header and one socket write for all of them, not one per event.
-struct Batched {
-    rx: mpsc::Receiver<Bytes>,
-    queued: Vec<Bytes>,
-}
-
-impl futures::Stream for Batched {
-    type Item = Result<Bytes, std::convert::Infallible>;
-
-    fn poll_next(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Self::Item>> {
-        let this = &mut *self;
-        match this.rx.poll_recv_many(cx, &mut this.queued, BATCH) {
-            std::task::Poll::Pending => std::task::Poll::Pending,
-            std::task::Poll::Ready(0) => std::task::Poll::Ready(None),
-            std::task::Poll::Ready(_) => {
-                let chunk = if this.queued.len() == 1 {
-                    this.queued.pop().unwrap_or_default()
-                } else {
-                    let len = this.queued.iter().map(Bytes::len).sum();
-                    let mut joined = Vec::with_capacity(len);
-                    for frame in this.queued.drain(..) {
-                        joined.extend_from_slice(&frame);
-                    }
-                    Bytes::from(joined)
-                };
-                std::task::Poll::Ready(Some(Ok(chunk)))
-            }
-        }
-    }
-}
-
-struct RunOpts {
-    bookmarks: bool,
-    bookmark_interval: Duration,
-    dispatch_timeout: Duration,
-    timeout: Duration,
-    end_bookmark: bool,
-    generation: u64,
-}
-
-/// One watcher's loop: initial events, then cache events after its cursor.
-async fn run(
-    w: Watcher,
-    cache: Arc<ResourceCache>,
-    initial: Vec<Arc<CachedObject>>,
-    mut cursor: i64,
-    o: RunOpts,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
-) {
-    // Everything that ends the watch, as one future made once: re-creating the
-    // shutdown and client-gone waits on every wake-up registered and dropped two
-    // waiters per event, a large share of what a delivery cost.
-    let tx_gone = w.tx.clone();
-    let timeout = o.timeout;
-    let stop = async move {
-        tokio::select! {
-            biased;
-            _ = tokio::time::sleep(timeout) => {}
-            _ = shutdown.changed() => {}
-            _ = tx_gone.closed() => {}
-        }
-    };
-    tokio::pin!(stop);
-    for obj in &initial {
-        if w.filter.matches_cached(w.info, obj) && !w.send_cached("ADDED", obj).await {
-            return;
-        }
-    }
-    if o.end_bookmark && !w.send("BOOKMARK", &w.bookmark(cursor, true)).await {
-        return;
-    }
-    let mut rx = cache.subscribe();
-    let mut tick = tokio::time::interval(o.bookmark_interval);
-    tick.reset();
-    let mut bookmark_due = false;
-    loop {
-        rx.borrow_and_update();
-        match cache.events_after(cursor, o.generation) {
-            Ok((evs, reached)) => {
-                for ev in evs {
-                    cursor = ev.rev;
-                    if let Some((ty, obj)) = convert(w.info, &w.filter, &ev)
-                        && !w
-                            .deliver(w.encode_event(&ev, ty, &obj), o.dispatch_timeout)
-                            .await
-                    {
-                        return;
-                    }
-                }
-                // Every event up to `reached` has been sent, so the bookmark may say so.
-                if bookmark_due {
-                    bookmark_due = false;
-                    if !w.offer_bookmark(cursor.max(reached)) {
-                        return;
-                    }
-                }
-            }
-            Err(e @ CacheError::TooOld { .. }) => {
-                let _ = w
-                    .send("ERROR", &ApiError::expired(e.to_string()).to_status())
-                    .await;
-                return;
-            }
-            // The cache re-listed: end the stream; the client re-watches from its RV.
-            Err(CacheError::Reset) => return,
-        }
-        // `biased` skips the random branch order's per-poll RNG draw; `stop` comes
-        // first so that a watcher kept busy by a steady stream of events still ends on
-        // time.
-        tokio::select! {
-            biased;
-            _ = &mut stop => return,
-            changed = rx.changed() => if changed.is_err() { return },
-            _ = tick.tick(), if o.bookmarks => bookmark_due = true,
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Unit tests of the watch event filter and frame encoding (`watch.rs`).
+//! Unit tests of the watch event filter and frame encoding (`watch.rs`); the response
+//! stream's are in `watchstream_tests.rs`.
 
 use super::*;
 use refkube_helpers::labels::LabelSelector;
@@ -11,7 +12,7 @@ fn filter(sel: &str) -> Filter {
     }
 }
 
-fn configmaps() -> &'static ResourceInfo {
+pub(super) fn configmaps() -> &'static ResourceInfo {
     refkube_resources::registry::lookup("", "v1", "configmaps").unwrap()
 }
 
@@ -27,14 +28,13 @@ fn ev(kind: EventType, cur: &str, prev: Option<&str>) -> CacheEvent {
     CacheEvent::new(2, kind, obj(cur), prev.map(obj))
 }
 
-fn watcher(table: bool, yaml: bool, metadata_only: bool) -> Watcher {
+pub(super) fn watcher(table: bool, yaml: bool, metadata_only: bool) -> Watcher {
     Watcher {
         info: refkube_resources::registry::lookup("", "v1", "configmaps").unwrap(),
         filter: filter(""),
         table: table.then_some(refkube_resources::table::IncludeObject::Metadata),
         yaml,
         metadata_only,
-        tx: mpsc::channel(1).0,
     }
 }
 
@@ -117,7 +117,7 @@ fn selector_enter_is_added_and_leave_is_deleted_with_the_previous_state() {
 }
 
 /// A memory store with its watch caches, and a ConfigMap writer.
-async fn caches() -> (
+pub(super) async fn caches() -> (
     Arc<dyn refkube_store::Store>,
     crate::watchcache::WatchCaches,
 ) {
@@ -128,7 +128,7 @@ async fn caches() -> (
     (store, caches)
 }
 
-async fn write_configmap(store: &Arc<dyn refkube_store::Store>, name: &str) {
+pub(super) async fn write_configmap(store: &Arc<dyn refkube_store::Store>, name: &str) {
     let info = refkube_resources::registry::lookup("", "v1", "configmaps").unwrap();
     let obj = json!({"apiVersion": "v1", "kind": "ConfigMap",
                      "metadata": {"name": name, "namespace": "default"}});
@@ -137,85 +137,6 @@ async fn write_configmap(store: &Arc<dyn refkube_store::Store>, name: &str) {
         .create(&key, crate::keys::encode(info, &obj).unwrap())
         .await
         .unwrap();
-}
-
-fn opts(dispatch_timeout: Duration) -> RunOpts {
-    RunOpts {
-        bookmarks: false,
-        bookmark_interval: Duration::from_secs(60),
-        dispatch_timeout,
-        timeout: Duration::from_secs(600),
-        end_bookmark: false,
-        generation: 1,
-    }
-}
-
-#[tokio::test]
-async fn a_watcher_that_does_not_read_is_closed_once_its_buffer_stays_full() {
-    let (store, caches) = caches().await;
-    let cache = caches
-        .get(refkube_resources::registry::lookup("", "v1", "configmaps").unwrap())
-        .unwrap();
-    let (tx, _unread) = mpsc::channel(1);
-    let w = Watcher {
-        tx,
-        ..watcher(false, false, false)
-    };
-    let (_stop, shutdown) = tokio::sync::watch::channel(false);
-    let cursor = cache.revision();
-    let running = tokio::spawn(run(
-        w,
-        cache.clone(),
-        Vec::new(),
-        cursor,
-        opts(Duration::from_millis(20)),
-        shutdown,
-    ));
-    // The first event fills the one-frame buffer; the second finds it full.
-    for n in ["a", "b", "c"] {
-        write_configmap(&store, n).await;
-    }
-    tokio::time::timeout(Duration::from_secs(10), running)
-        .await
-        .expect("the unresponsive watcher was closed")
-        .unwrap();
-}
-
-#[tokio::test]
-async fn a_watcher_that_reads_gets_every_event_through_a_small_buffer() {
-    let (store, caches) = caches().await;
-    let cache = caches
-        .get(refkube_resources::registry::lookup("", "v1", "configmaps").unwrap())
-        .unwrap();
-    let (tx, mut rx) = mpsc::channel(1);
-    let w = Watcher {
-        tx,
-        ..watcher(false, false, false)
-    };
-    let (_stop, shutdown) = tokio::sync::watch::channel(false);
-    let cursor = cache.revision();
-    let running = tokio::spawn(run(
-        w,
-        cache,
-        Vec::new(),
-        cursor,
-        opts(Duration::from_secs(30)),
-        shutdown,
-    ));
-    let names = ["a", "b", "c", "d", "e"];
-    for n in names {
-        write_configmap(&store, n).await;
-    }
-    for n in names {
-        let frame = tokio::time::timeout(Duration::from_secs(10), rx.recv())
-            .await
-            .expect("an event")
-            .expect("stream open");
-        let v: Value = serde_json::from_slice(&frame).unwrap();
-        assert_eq!(v["type"], "ADDED");
-        assert_eq!(v["object"]["metadata"]["name"], n);
-    }
-    running.abort();
 }
 
 #[tokio::test]
@@ -285,28 +206,6 @@ fn without_selectors_only_the_namespace_decides_and_kinds_pass_through() {
     let nodes = refkube_resources::registry::lookup("", "v1", "nodes").unwrap();
     let node = CacheEvent::new(2, EventType::Added, obj("n"), None);
     assert!(convert(nodes, &f, &node).is_some());
-}
-
-#[tokio::test]
-async fn frames_queued_for_one_connection_go_out_as_one_chunk() {
-    use futures::StreamExt;
-    let (tx, rx) = mpsc::channel(8);
-    for i in 0..3 {
-        tx.send(Bytes::from(format!("frame{i}\n"))).await.unwrap();
-    }
-    let mut body = Batched {
-        rx,
-        queued: Vec::new(),
-    };
-    let chunk = body.next().await.unwrap().unwrap();
-    assert_eq!(chunk, "frame0\nframe1\nframe2\n".as_bytes());
-    tx.send(Bytes::from_static(b"alone\n")).await.unwrap();
-    drop(tx);
-    assert_eq!(body.next().await.unwrap().unwrap(), "alone\n".as_bytes());
-    assert!(
-        body.next().await.is_none(),
-        "the body ends with the watcher"
-    );
 }
 
 #[test]

@@ -1,15 +1,17 @@
 //! The watch cache: one store watch per resource, shared by every watcher of it.
 //!
-//! Entry points: [`WatchCaches::start`], [`ResourceCache::events_after`],
+//! Entry points: [`WatchCaches::start`], [`ResourceCache::events_after_into`],
 //! [`ResourceCache::snapshot`]. Each resource keeps its current objects (for
 //! `resourceVersion=0` lists and initial events) and a bounded ring of recent events,
 //! each object held once as a [`CachedObject`] (encoded JSON and filter fields, shared
-//! by the state and the ring); a watcher is a cursor into that ring, woken by a
-//! `tokio::sync::watch` channel. A watcher whose cursor falls behind the ring gets 410
-//! `too old resource version`, as with upstream's cacher.
+//! by the state and the ring); a watcher is a cursor into that ring, polled by its
+//! connection's task, which the cache wakes through the waker it registered
+//! ([`ResourceCache::register`]). A watcher whose cursor falls behind the ring gets
+//! 410 `too old resource version`, as with upstream's cacher.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::task::Waker;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -115,6 +117,16 @@ pub struct ResourceCache {
     capacity: usize,
     inner: RwLock<Inner>,
     notify: watch::Sender<Revision>,
+    /// The wakers of the watchers' connection tasks, woken on every change. A watcher
+    /// registers once and stays registered until it ends, so a delivery costs one
+    /// `wake_by_ref` and no re-registration.
+    wakers: Mutex<Wakers>,
+}
+
+#[derive(Default)]
+struct Wakers {
+    next: u64,
+    by_id: HashMap<u64, Waker>,
 }
 
 impl std::fmt::Debug for ResourceCache {
@@ -144,6 +156,47 @@ impl ResourceCache {
         self.read().generation
     }
 
+    /// Registers (or, under `id`, updates) a waker to be woken whenever events are
+    /// applied or the cache re-lists; returns the registration's id.
+    pub fn register(&self, id: Option<u64>, waker: &Waker) -> u64 {
+        let mut w = self.wakers.lock().unwrap_or_else(|p| p.into_inner());
+        let id = id.unwrap_or_else(|| {
+            w.next += 1;
+            w.next
+        });
+        w.by_id.insert(id, waker.clone());
+        id
+    }
+
+    /// Ends a registration made by [`ResourceCache::register`].
+    pub fn deregister(&self, id: u64) {
+        let mut w = self.wakers.lock().unwrap_or_else(|p| p.into_inner());
+        w.by_id.remove(&id);
+    }
+
+    /// How many watchers are registered.
+    #[cfg(test)]
+    pub fn registered(&self) -> usize {
+        self.wakers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .by_id
+            .len()
+    }
+
+    /// Wakes every registered watcher, then the `subscribe` receivers.
+    fn wake(&self, rev: Revision) {
+        {
+            // Waking only schedules a task, so holding the lock across the loop is
+            // short and saves cloning every waker out of it.
+            let w = self.wakers.lock().unwrap_or_else(|p| p.into_inner());
+            for waker in w.by_id.values() {
+                waker.wake_by_ref();
+            }
+        }
+        self.notify.send_replace(rev);
+    }
+
     /// A receiver that wakes when new events are applied.
     pub fn subscribe(&self) -> watch::Receiver<Revision> {
         self.notify.subscribe()
@@ -166,14 +219,32 @@ impl ResourceCache {
         (items, g.rev)
     }
 
-    /// Every event after `rev` and the revision the cache has reached (every event up
-    /// to it is included), or an error when `rev` is older than the ring or the
-    /// cache has re-listed since `generation`.
-    pub fn events_after(
+    /// Runs `f` on the current objects keyed at or after `from`, in key order, under the
+    /// read lock: a list read from the store takes the objects the cache already holds
+    /// encoded from here (`handlers::list_merge`) instead of decoding them again.
+    pub fn with_objects_from<R>(
+        &self,
+        from: &str,
+        f: impl FnOnce(&mut dyn Iterator<Item = (&str, &Arc<CachedObject>)>) -> R,
+    ) -> R {
+        let g = self.read();
+        let mut objects = g
+            .state
+            .range::<str, _>((std::ops::Bound::Included(from), std::ops::Bound::Unbounded))
+            .map(|(k, v)| (k.as_str(), v));
+        f(&mut objects)
+    }
+
+    /// Appends every event after `rev` to `out` (a buffer the watcher keeps, so that a
+    /// poll allocates nothing) and returns the revision the cache has reached (every
+    /// event up to it is included), or an error when `rev` is older than the ring or
+    /// the cache has re-listed since `generation`.
+    pub fn events_after_into(
         &self,
         rev: Revision,
         generation: u64,
-    ) -> Result<(Vec<Arc<CacheEvent>>, Revision), CacheError> {
+        out: &mut Vec<Arc<CacheEvent>>,
+    ) -> Result<Revision, CacheError> {
         let g = self.read();
         if g.generation != generation {
             return Err(CacheError::Reset);
@@ -189,7 +260,8 @@ impl ResourceCache {
             });
         }
         let start = g.ring.partition_point(|e| e.rev <= rev);
-        Ok((g.ring.iter().skip(start).cloned().collect(), g.rev))
+        out.extend(g.ring.range(start..).cloned());
+        Ok(g.rev)
     }
 
     fn reset(&self, items: Vec<refkube_store::KeyValue>, rev: Revision) {
@@ -212,7 +284,7 @@ impl ResourceCache {
         g.evicted = false;
         g.generation += 1;
         drop(g);
-        self.notify.send_replace(rev);
+        self.wake(rev);
     }
 
     /// Ends every watcher of a cache that is being dropped (they see a reset and start
@@ -223,7 +295,7 @@ impl ResourceCache {
             g.generation += 1;
             g.rev
         };
-        self.notify.send_replace(rev);
+        self.wake(rev);
     }
 
     fn apply(&self, batch: Vec<refkube_store::WatchEvent>) {
@@ -271,7 +343,7 @@ impl ResourceCache {
         }
         g.rev = last;
         drop(g);
-        self.notify.send_replace(last);
+        self.wake(last);
     }
 }
 
@@ -365,6 +437,7 @@ impl WatchCaches {
                 generation: 0,
             }),
             notify: tx,
+            wakers: Mutex::default(),
         });
         let list = store.list(&cache.prefix, ListOptions::default()).await?;
         cache.reset(list.items, list.revision);
