@@ -37,6 +37,10 @@ enum Json {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CachedObject {
     json: Json,
+    /// `metadata.resourceVersion` as a number (None when absent or not a number): with
+    /// the key it names one stored version, so a list read from the store can tell
+    /// when the cache holds the very object it read (see `handlers::list_merge`).
+    revision: Option<i64>,
     namespace: Box<str>,
     name: Box<str>,
     /// `metadata.labels` in key order (a non-string value reads as "", as
@@ -94,6 +98,7 @@ impl CachedObject {
         };
         Ok(Self {
             json,
+            revision: keys::meta_str(obj, "resourceVersion").parse().ok(),
             namespace: keys::meta_str(obj, "namespace").into(),
             name: keys::meta_str(obj, "name").into(),
             labels,
@@ -175,6 +180,12 @@ impl CachedObject {
         };
         parsed
             .map_err(|e| ApiError::internal(format!("cached object {} is corrupt: {e}", self.name)))
+    }
+
+    /// `metadata.resourceVersion`, when it is a number (always, for what the watch
+    /// cache holds: it is the store's mod_revision).
+    pub fn revision(&self) -> Option<i64> {
+        self.revision
     }
 
     /// `metadata.namespace` ("" when cluster-scoped).

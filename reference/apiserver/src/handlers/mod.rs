@@ -18,6 +18,7 @@ use crate::status::ApiError;
 pub mod create;
 pub mod delete;
 pub mod eviction;
+pub mod list_merge;
 pub mod read;
 pub mod subresources;
 pub mod update;

@@ -3,6 +3,8 @@
 //!
 //! Entry points: [`get`], [`list`].
 
+use std::sync::Arc;
+
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use http::{StatusCode, header};
@@ -13,7 +15,7 @@ use refkube_store::{ListOptions, StoreError};
 use serde::{Serialize, Serializer, ser::SerializeMap};
 use serde_json::{Value, json};
 
-use super::Ctx;
+use super::{Ctx, list_merge};
 use crate::cached::CachedObject;
 use crate::keys;
 use crate::negotiate::{Output, include_object};
@@ -167,7 +169,10 @@ pub fn decode_continue(token: &str) -> Result<(i64, String), ApiError> {
     Ok((rv, start.to_string()))
 }
 
-/// LIST a collection.
+/// LIST a collection. What is listed comes from the watch cache for
+/// `resourceVersion=0` and from the store otherwise (a consistent read, or one at the
+/// requested revision); either way the objects the cache holds are written from its
+/// bytes rather than decoded and encoded again.
 pub async fn list(ctx: &Ctx) -> Result<Response, ApiError> {
     validate_list_options(ctx)?;
     let info = ctx.path.info;
@@ -176,17 +181,18 @@ pub async fn list(ctx: &Ctx) -> Result<Response, ApiError> {
     let limit = q.int("limit")?.unwrap_or(0).max(0) as usize;
     let rv = q.non_empty("resourceVersion");
     let cont = q.non_empty("continue");
+    let cache = ctx.state.caches.get(info);
 
     if rv == Some("0") && cont.is_none() {
         // Served from the watch cache, like upstream (limit is ignored there).
-        if let Some(cache) = ctx.state.caches.get(info) {
+        if let Some(cache) = &cache {
             let (objs, rev) = cache.snapshot(ctx.path.namespace.as_deref());
             let items: Vec<&CachedObject> = objs
                 .iter()
                 .map(|o| &**o)
                 .filter(|o| filter.matches_cached(info, o))
                 .collect();
-            return ctx.respond_cached_list(&items, rev);
+            return ctx.respond_cached_list(&items, rev, None);
         }
     }
 
@@ -209,7 +215,9 @@ pub async fn list(ctx: &Ctx) -> Result<Response, ApiError> {
         }
     }
 
-    let mut items = Vec::new();
+    // Exactly one of the two fills: cached objects when the kind has a cache.
+    let mut cached: Vec<Arc<CachedObject>> = Vec::new();
+    let mut decoded: Vec<Value> = Vec::new();
     let mut more = false;
     let mut last_key = None;
     let revision = loop {
@@ -227,19 +235,27 @@ pub async fn list(ctx: &Ctx) -> Result<Response, ApiError> {
             .await
             .map_err(|e| list_error(e, cont.is_some()))?;
         at = Some(page.revision);
-        let n = page.items.len();
-        for (i, kv) in page.items.iter().enumerate() {
-            last_key = Some(kv.key.clone());
-            let obj = keys::decode_kv(info, kv)?;
-            if filter.matches(info, &obj) {
-                items.push(obj);
-            }
-            if limit > 0 && items.len() >= limit {
-                more = i + 1 < n || page.more;
-                break;
-            }
+        let (last, cut) = match &cache {
+            Some(cache) => list_merge::keep_until(
+                list_merge::cached_items(cache, info, &page.items)?
+                    .into_iter()
+                    .map(Ok),
+                |o| filter.matches_cached(info, o),
+                &mut cached,
+                limit,
+            )?,
+            None => list_merge::keep_until(
+                page.items.iter().map(|kv| keys::decode_kv(info, kv)),
+                |o| filter.matches(info, o),
+                &mut decoded,
+                limit,
+            )?,
+        };
+        if let Some(i) = last {
+            last_key = Some(page.items[i].key.clone());
+            more = cut && (i + 1 < page.items.len() || page.more);
         }
-        if limit == 0 || items.len() >= limit || !page.more {
+        if limit == 0 || cut || !page.more {
             break page.revision;
         }
         start_after = last_key.clone();
@@ -248,7 +264,13 @@ pub async fn list(ctx: &Ctx) -> Result<Response, ApiError> {
         (true, Some(k)) => Some(encode_continue(revision, k.trim_start_matches(&prefix))),
         _ => None,
     };
-    Ok(ctx.respond_list(items, revision, token))
+    match cache {
+        Some(_) => {
+            let refs: Vec<&CachedObject> = cached.iter().map(|o| &**o).collect();
+            ctx.respond_cached_list(&refs, revision, token)
+        }
+        None => Ok(ctx.respond_list(decoded, revision, token)),
+    }
 }
 
 /// A list's `metadata`: its resourceVersion and, when more remain, the continue token.
@@ -396,17 +418,25 @@ impl Ctx {
     /// A list of watch cache objects, filtered on the fields the cache kept: in plain
     /// JSON the items are the cached bytes (less kind and apiVersion, as
     /// [`Ctx::respond_list_of`] writes them); other forms decode them.
-    fn respond_cached_list(&self, items: &[&CachedObject], rev: i64) -> Result<Response, ApiError> {
+    fn respond_cached_list(
+        &self,
+        items: &[&CachedObject],
+        rev: i64,
+        token: Option<String>,
+    ) -> Result<Response, ApiError> {
         if self.output != Output::Json {
             let values = items
                 .iter()
                 .map(|o| o.value())
                 .collect::<Result<Vec<_>, _>>()?;
-            return Ok(self.respond_list(values, rev, None));
+            return Ok(self.respond_list(values, rev, token));
         }
         let info = self.path.info;
-        let envelope = json!({"kind": info.list_kind(), "apiVersion": info.api_version(), "metadata": list_meta(rev, None), "items": []});
+        let envelope = json!({"kind": info.list_kind(), "apiVersion": info.api_version(), "metadata": list_meta(rev, token), "items": []});
         let mut body = serde_json::to_vec(&envelope).map_err(ApiError::internal)?;
+        // One allocation for the whole body (150 000 pods are ~250 MB: growing by
+        // doubling would copy it again and again).
+        body.reserve(items.iter().map(|o| o.json_len() + 1).sum::<usize>() + 3);
         // The envelope ends in `[]}`, items last: the objects go between the brackets.
         body.truncate(body.len().saturating_sub(2));
         for (i, o) in items.iter().enumerate() {
