@@ -86,8 +86,12 @@ impl Default for Capacity {
 /// Timings of the kubelet's loops and back-offs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Timings {
-    /// How often the node status is posted (upstream `nodeStatusUpdateFrequency` 10 s).
+    /// How often the node status is computed, and posted if it changed (upstream
+    /// `nodeStatusUpdateFrequency` 10 s).
     pub node_status_update: Duration,
+    /// How often an unchanged node status is posted anyway (upstream
+    /// `nodeStatusReportFrequency` 5 min; the Lease is the heartbeat in between).
+    pub node_status_report: Duration,
     /// The node Lease's `leaseDurationSeconds` (upstream `nodeLeaseDurationSeconds` 40).
     pub node_lease_duration: Duration,
     /// How often the Lease is renewed (upstream: 25% of the lease duration).
@@ -112,6 +116,7 @@ impl Default for Timings {
     fn default() -> Self {
         Timings {
             node_status_update: Duration::from_secs(10),
+            node_status_report: Duration::from_secs(300),
             node_lease_duration: Duration::from_secs(40),
             node_lease_renew: Duration::from_secs(10),
             backoff_base: Duration::from_secs(10),
