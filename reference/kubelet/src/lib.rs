@@ -1,9 +1,9 @@
 //! refkube-kubelet: the reference node agent. Entry points: [`run`] /
 //! [`Kubelet::start`] with a [`KubeletConfig`]; the `agnhost` binary ([`agnhost::run`]).
 //!
-//! An ordinary API client (the `kube` crate): it registers its Node (status every
-//! `nodeStatusUpdateFrequency`, Lease `kube-node-lease/<node>` renewed at a quarter of its
-//! duration), watches the pods with `spec.nodeName=<node>`, runs each through a
+//! An ordinary API client (the `kube` crate): it registers its Node (status computed every
+//! `nodeStatusUpdateFrequency`, posted when it changed or every `nodeStatusReportFrequency`;
+//! Lease `kube-node-lease/<node>` renewed at a quarter of its duration), watches the pods with `spec.nodeName=<node>`, runs each through a
 //! [`worker::PodWorker`] on a CRI-like [`runtime::Runtime`], writes `pods/{name}/status`
 //! when it changes, runs static pods from a manifest directory and publishes their mirror
 //! pods, and serves container logs on `GET /containerLogs/{ns}/{pod}/{container}` over HTTPS
@@ -108,7 +108,6 @@
 //! - Static pods come from files only (no HTTP source).
 //! - `hostNetwork: true` pods get the node IP and share the machine's network stack;
 //!   host ports are not reserved.
-//! - Node status is posted every `nodeStatusUpdateFrequency` (not only on change).
 //! - Admission does not evaluate required node affinity terms (the scheduler does).
 //! - Ephemeral containers (`spec.ephemeralContainers`, added through
 //!   `pods/ephemeralcontainers`) run once each in the pod's sandbox and are reported in
