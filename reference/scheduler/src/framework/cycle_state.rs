@@ -40,6 +40,19 @@ impl CycleState {
         }
     }
 
+    /// What PreScore stored under `key`, or `compute`'s value when it stored nothing (a
+    /// Score called without its PreScore, as upstream's plugins allow).
+    pub fn read_or<T: Any + Send + Sync + Clone>(
+        &self,
+        key: &'static str,
+        compute: impl FnOnce() -> T,
+    ) -> std::borrow::Cow<'_, T> {
+        match self.read::<T>(key) {
+            Some(v) => std::borrow::Cow::Borrowed(v),
+            None => std::borrow::Cow::Owned(compute()),
+        }
+    }
+
     /// Reads back what was stored under `key`, if it has that type.
     pub fn read<T: Any + Send + Sync>(&self, key: &'static str) -> Option<&T> {
         self.data

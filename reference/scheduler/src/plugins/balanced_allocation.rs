@@ -59,14 +59,8 @@ impl PreScorePlugin for BalancedAllocation {
 
 impl ScorePlugin for BalancedAllocation {
     fn score(&self, state: &CycleState, pod: &Pod, node: &NodeInfo) -> Result<i64, Status> {
-        let computed;
-        let req = match state.read::<Resource>(STATE_KEY) {
-            Some(r) => r,
-            None => {
-                computed = pod_requests(pod);
-                &computed
-            }
-        };
+        let req = state.read_or::<Resource>(STATE_KEY, || pod_requests(pod));
+        let req = req.as_ref();
         let fractions: Vec<f64> = self
             .resources
             .iter()

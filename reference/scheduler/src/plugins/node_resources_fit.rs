@@ -163,14 +163,8 @@ impl PreScorePlugin for NodeResourcesFit {
 
 impl ScorePlugin for NodeResourcesFit {
     fn score(&self, state: &CycleState, pod: &Pod, node: &NodeInfo) -> Result<i64, Status> {
-        let computed;
-        let pod_req = match state.read::<Resource>(PRE_SCORE_KEY) {
-            Some(r) => r,
-            None => {
-                computed = pod_non_zero_requests(pod);
-                &computed
-            }
-        };
+        let pod_req = state.read_or::<Resource>(PRE_SCORE_KEY, || pod_non_zero_requests(pod));
+        let pod_req = pod_req.as_ref();
         let (mut total, mut weights) = (0i64, 0i64);
         for (name, weight) in &self.score_resources {
             let alloc = node.allocatable.get(name);
